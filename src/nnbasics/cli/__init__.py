@@ -1,0 +1,1 @@
+"""The ``nnbasics`` command line."""

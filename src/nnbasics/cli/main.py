@@ -1,0 +1,56 @@
+"""Entry point of the ``nnbasics`` command: one sub-command per module in :data:`COMMANDS`.
+
+Each sub-command module defines ``register(subparsers)``, which adds its parser and sets
+``func`` (taking the parsed arguments, returning an exit code).  Errors the user can fix
+(``ValueError``, ``TypeError``, ``OSError``, ``KeyError`` from bad input) print one line
+``nnbasics: error: ...`` and exit with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Sub-command modules under nnbasics.cli, in the order ``--help`` lists them.
+COMMANDS = ["check"]
+
+
+class UsageError(Exception):
+    """A problem with the command line or its inputs: reported in one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nnbasics import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="nnbasics",
+        description="Neural networks from first principles: explicit, gradient-checked, fast.",
+    )
+    parser.add_argument("--version", action="version", version=f"nnbasics {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"nnbasics.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("nnbasics: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, ValueError, TypeError, OSError, KeyError, EOFError) as exc:
+        message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0])
+        if isinstance(exc, OSError) and exc.filename and exc.strerror:
+            message = f"{exc.strerror}: {exc.filename}"
+        print(f"nnbasics: error: {message.splitlines()[0] if message else type(exc).__name__}",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
