@@ -1,9 +1,9 @@
 """Activation functions and their gradients, each forward beside its backward.
 
-Shape letters: ``N`` rows of a batch, ``d`` entries of a row. Every function here is pure (arrays in,
-arrays out, the input never mutated), works elementwise on arrays of any shape (softmax: along
-``axis``), and keeps float32 as float32 and float64 as float64; any other input (ints, bools, lists)
-is computed in float64.
+Shape letters: ``N`` rows of a batch, ``d`` entries of a row. Every function here is pure (arrays
+in, arrays out, the input never mutated), works elementwise on arrays of any shape (softmax: along
+``axis``), and keeps float32 as float32 and float64 as float64; any other input (ints, bools,
+lists) is computed in float64.
 
 Gradient convention (the CS224n one): a ``*_grad`` function takes the activation's *value*, not its
 input.  ``sigmoid_grad(s)`` takes ``s = sigmoid(x)`` and returns ``sigmoid'(x) = s (1 - s)``;
@@ -71,7 +71,7 @@ def _pool() -> ThreadPoolExecutor:
 def _softmax_rows_into(x: FloatArray, out: FloatArray, log: bool) -> None:
     """Row-wise (log-)softmax of the 2-D C-contiguous block ``x`` (rows × d) into ``out``."""
     row_max = x.max(axis=1, keepdims=True)  # (rows, 1); NaN if the row holds a NaN
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         # x - max can overflow to -inf only for entries ~1e308 below the max, whose probability is
         # 0 anyway; an all -inf row gives (-inf) - (-inf) = NaN: no distribution exists there.
         np.subtract(x, row_max, out=out)
@@ -249,10 +249,9 @@ def sigmoid(x: ArrayLike) -> FloatArray:
     True
     """
     arr = as_float_array(x)
-    z = np.exp(-np.abs(arr))  # in (0, 1]: no overflow possible
-    out = np.divide(1.0, 1.0 + z, dtype=arr.dtype)
-    np.multiply(out, z, out=out, where=arr < 0)
-    return out
+    with np.errstate(under="ignore"):  # exp(-|x|) -> 0 for |x| > ~745 is the right answer
+        z = np.exp(-np.abs(arr))  # in (0, 1]: no overflow possible
+    return np.where(arr >= 0, 1.0, z) / (1.0 + z)
 
 
 def sigmoid_grad(s: ArrayLike) -> FloatArray:

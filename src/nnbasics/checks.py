@@ -82,7 +82,12 @@ def _network_case(seed: int):
     dims = (10, 5, 10)
     X = rng.standard_normal((20, dims[0]))
     labels = rng.integers(0, dims[2], 20)
-    return dims, X, labels, init_params(dims, rng) + 0.1 * rng.standard_normal(parameter_count(dims))
+    return (
+        dims,
+        X,
+        labels,
+        init_params(dims, rng) + 0.1 * rng.standard_normal(parameter_count(dims)),
+    )
 
 
 @register("network parameters (10-5-10)")

@@ -6,12 +6,14 @@ A function under test maps an array ``x`` to ``(cost, grad)``: a scalar and an a
 .. math::  g_i^{num} = \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon},
 
 whose error is :math:`O(\varepsilon^2)` (the one-sided difference's is :math:`O(\varepsilon)`).
-Every evaluation runs in float64 on a private copy of ``x``, so ``x`` itself is never touched, even
-when ``f`` raises.
+Every evaluation runs in float64 on a private copy of ``x``, so ``x`` itself is never touched,
+even when ``f`` raises.
 
 Relative error (the definition used everywhere in nnbasics, as in CS224n's ``gradcheck_naive``):
 
-.. math::  \mathrm{err}_i = \frac{|g_i^{an} - g_i^{num}|}{\max(\mathrm{floor}, |g_i^{an}|, |g_i^{num}|)}
+.. math::
+
+    \mathrm{err}_i = \frac{|g_i^{an} - g_i^{num}|}{\max(\mathrm{floor}, |g_i^{an}|, |g_i^{num}|)}
 
 with ``floor = 1`` by default: a relative error for large gradients, an absolute one for
 gradients below 1 in magnitude (where a pure ratio would amplify rounding noise near 0).  A check
@@ -39,7 +41,7 @@ CostAndGrad = Callable[[NDArray[np.float64]], tuple[float, ArrayLike]]
 
 
 class GradientCheckError(AssertionError):
-    """Raised by :func:`assert_gradcheck` when an analytic gradient disagrees with the numeric one."""
+    """Raised by :func:`assert_gradcheck` when analytic and numeric gradients disagree."""
 
     def __init__(self, result: GradCheckResult, name: str | None = None):
         self.result = result
@@ -115,12 +117,12 @@ class _Evaluator:
         self.f = f
         self.shape = shape
         self.py_state = random.getstate()
-        self.np_state = np.random.get_state()
+        self.np_state = np.random.get_state()  # noqa: NPY002 (the global generator, by design)
         self.count = 0
 
     def restore_random_state(self) -> None:
         random.setstate(self.py_state)
-        np.random.set_state(self.np_state)
+        np.random.set_state(self.np_state)  # noqa: NPY002
 
     def __call__(self, x: NDArray[np.float64], want_grad: bool = False):
         self.restore_random_state()
@@ -270,7 +272,9 @@ def _check_not_mutated(work: NDArray, x0: NDArray) -> None:
         raise ValueError("the function under test modified its input array; it must not")
 
 
-def assert_gradcheck(f: CostAndGrad, x: ArrayLike, *, name: str | None = None, **kwargs) -> GradCheckResult:
+def assert_gradcheck(
+    f: CostAndGrad, x: ArrayLike, *, name: str | None = None, **kwargs
+) -> GradCheckResult:
     """Run :func:`gradcheck` and raise :class:`GradientCheckError` if it fails.
 
     The error message names the worst index, the analytic and numeric values there and the relative

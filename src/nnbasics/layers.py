@@ -14,7 +14,9 @@ from nnbasics.activations import DERIVATIVES, FloatArray
 __all__ = ["activation_backward", "affine_backward", "affine_forward"]
 
 
-def affine_forward(x: FloatArray, W: FloatArray, b: FloatArray, out: FloatArray | None = None) -> FloatArray:
+def affine_forward(
+    x: FloatArray, W: FloatArray, b: FloatArray, out: FloatArray | None = None
+) -> FloatArray:
     r"""Affine map of a batch: ``out = x @ W + b``.
 
     Parameters

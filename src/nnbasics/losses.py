@@ -8,14 +8,16 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from nnbasics.activations import FloatArray, as_float_array, log_softmax
 
 __all__ = ["labels_to_targets", "softmax_cross_entropy"]
 
 
-def labels_to_targets(labels: ArrayLike, n_rows: int, n_classes: int, dtype=np.float64) -> FloatArray:
+def labels_to_targets(
+    labels: ArrayLike, n_rows: int, n_classes: int, dtype=np.float64
+) -> FloatArray:
     """Turn integer labels (N,) or a label-distribution matrix (N, K) into an N×K target matrix.
 
     Parameters
@@ -67,7 +69,9 @@ def labels_to_targets(labels: ArrayLike, n_rows: int, n_classes: int, dtype=np.f
         bad = np.abs(row_sums - 1) > 1e-6 * n_classes
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"label row {i} sums to {row_sums[i]:g}, not 1 (expected one-hot rows)")
+            raise ValueError(
+                f"label row {i} sums to {row_sums[i]:g}, not 1 (expected one-hot rows)"
+            )
         return Y
     raise ValueError(f"labels must be 1-D integers or a 2-D one-hot matrix, got {lab.ndim}-D")
 

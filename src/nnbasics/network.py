@@ -154,7 +154,9 @@ def _backward(X, labels, p: Params, need_dx: bool):
     return cost, dX, dW1, db1, dW2, db2
 
 
-def forward_backward(X: ArrayLike, labels: ArrayLike, params: ArrayLike, dims) -> tuple[float, FloatArray]:
+def forward_backward(
+    X: ArrayLike, labels: ArrayLike, params: ArrayLike, dims
+) -> tuple[float, FloatArray]:
     r"""Cost of the batch and its gradient with respect to the flat parameter vector.
 
     Parameters

@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0])
         if isinstance(exc, OSError) and exc.filename and exc.strerror:
             message = f"{exc.strerror}: {exc.filename}"
-        print(f"nnbasics: error: {message.splitlines()[0] if message else type(exc).__name__}",
-              file=sys.stderr)
+        print(
+            f"nnbasics: error: {message.splitlines()[0] if message else type(exc).__name__}",
+            file=sys.stderr,
+        )
         return 2
 
 

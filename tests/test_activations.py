@@ -1,0 +1,286 @@
+"""Tests of nnbasics.activations: values, stability, dtypes, invariants and gradients."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from nnbasics.activations import (
+    log_softmax,
+    relu,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    softmax,
+    tanh,
+    tanh_grad,
+)
+from nnbasics.gradcheck import assert_gradcheck
+
+finite64 = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False)
+moderate = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
+
+
+def matrices(elements, max_side=6):
+    return hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=max_side),
+        elements=elements,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax: hand-checkable values
+# ---------------------------------------------------------------------------------------------
+
+
+def test_softmax_known_values():
+    p = softmax(np.array([1.0, 2.0]))
+    e = np.exp(1.0)
+    np.testing.assert_allclose(p, [1 / (1 + e), e / (1 + e)], rtol=1e-15)
+    # the CS224n assignment's examples
+    np.testing.assert_allclose(softmax(np.array([1001.0, 1002.0])), [0.26894142, 0.73105858])
+    np.testing.assert_allclose(softmax(np.array([[-1001.0, -1002.0]])), [[0.73105858, 0.26894142]])
+
+
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        ([1000.0, 1001.0], [1 / (1 + np.e), np.e / (1 + np.e)]),
+        ([-1e300, 0.0], [0.0, 1.0]),
+        ([3e307, 3e307], [0.5, 0.5]),
+        ([1.7e308, -1.7e308], [1.0, 0.0]),  # x - max overflows to -inf: must stay silent
+        ([-np.inf, 0.0, 0.0], [0.0, 0.5, 0.5]),
+        ([np.inf, 0.0, np.inf], [0.5, 0.0, 0.5]),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_extreme_rows_no_warning(row, expected, dtype):
+    x = np.array(row, dtype=np.float64)
+    if dtype == np.float32:
+        with np.errstate(over="ignore"):
+            x = x.astype(np.float32)  # 1e300 becomes inf in float32; still a valid case
+        if not np.array_equal(np.isinf(x), np.isinf(np.array(row))):
+            pytest.skip("row not representable in float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            p = softmax(x)
+            logp = log_softmax(x)
+    assert p.dtype == dtype
+    np.testing.assert_allclose(p, expected, rtol=1e-6, atol=0)
+    assert logp.dtype == dtype and np.all(logp <= 0)
+    np.testing.assert_allclose(np.exp(logp.astype(np.float64)), expected, rtol=1e-6, atol=0)
+
+
+def test_softmax_all_neg_inf_and_nan_rows_give_nan_silently():
+    x = np.array([[-np.inf, -np.inf], [np.nan, 1.0], [1.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = softmax(x)
+        logp = log_softmax(x)
+    assert np.isnan(p[0]).all() and np.isnan(p[1]).all()
+    assert np.isnan(logp[0]).all() and np.isnan(logp[1]).all()
+    np.testing.assert_allclose(p[2].sum(), 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_preserves_dtype_and_does_not_mutate(dtype, rng):
+    x = rng.normal(0, 10, (7, 5)).astype(dtype)
+    before = x.copy()
+    for fn in (softmax, log_softmax):
+        out = fn(x)
+        assert out.dtype == dtype and out.shape == x.shape
+        np.testing.assert_array_equal(x, before)
+
+
+def test_softmax_integer_input_is_float64():
+    assert softmax(np.array([1, 2, 3])).dtype == np.float64
+    assert softmax([[1, 2], [3, 4]]).dtype == np.float64
+
+
+def test_softmax_axis_and_higher_rank(rng):
+    x = rng.normal(size=(3, 4, 5))
+    for axis in (0, 1, 2, -1):
+        p = softmax(x, axis=axis)
+        np.testing.assert_allclose(p.sum(axis=axis), 1.0)
+        ref = np.exp(x - x.max(axis=axis, keepdims=True))
+        ref /= ref.sum(axis=axis, keepdims=True)
+        np.testing.assert_allclose(p, ref, rtol=1e-13)
+        np.testing.assert_allclose(log_softmax(x, axis=axis), np.log(ref), rtol=1e-12, atol=1e-14)
+
+
+def test_softmax_rejects_scalar_and_accepts_empty():
+    with pytest.raises(ValueError, match="scalar"):
+        softmax(np.float64(1.0))
+    assert softmax(np.empty((0, 3))).shape == (0, 3)
+
+
+def test_softmax_rejects_non_numeric():
+    with pytest.raises(TypeError):
+        softmax(np.array(["a", "b"]))
+    with pytest.raises(TypeError):
+        softmax(np.array([1 + 2j, 3]))
+
+
+def test_log_softmax_is_not_log_of_softmax():
+    # exp(-1000) underflows, so log(softmax) would give -inf; the log-domain value is exact.
+    logp = log_softmax(np.array([0.0, -1000.0]))
+    np.testing.assert_allclose(logp, [0.0, -1000.0], atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax: properties
+# ---------------------------------------------------------------------------------------------
+
+
+@given(matrices(finite64))
+def test_softmax_rows_are_distributions(x):
+    p = softmax(x)
+    assert np.all(p >= 0) and np.all(p <= 1)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    # the row maximum always gets the largest probability
+    assert np.all(p[np.arange(len(x)), x.argmax(axis=1)] == p.max(axis=1))
+
+
+@given(matrices(moderate), st.floats(-1e6, 1e6, allow_nan=False))
+def test_softmax_offset_invariance(x, c):
+    np.testing.assert_allclose(softmax(x + c), softmax(x), rtol=1e-9, atol=1e-12)
+
+
+@given(matrices(moderate), hnp.arrays(np.float64, 6, elements=st.floats(-1e6, 1e6)))
+def test_softmax_per_row_offset_invariance(x, offsets):
+    shifted = x + offsets[: x.shape[0], None] if x.shape[0] <= 6 else x
+    np.testing.assert_allclose(softmax(shifted), softmax(x), rtol=1e-9, atol=1e-12)
+
+
+@given(matrices(finite64))
+def test_log_softmax_logsumexp_is_zero(x):
+    logp = log_softmax(x)
+    assert np.all(logp <= 0)
+    m = logp.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(m[:, 0] + np.log(np.exp(logp - m).sum(axis=1)), 0.0, atol=1e-12)
+
+
+def test_softmax_jvp_matches_numeric(rng):
+    # L = sum(softmax(x) * g) has gradient p * (g - <g, p>) per row
+    x = rng.normal(size=(4, 6))
+    g = rng.normal(size=(4, 6))
+
+    def f(z):
+        p = softmax(z)
+        return float(np.sum(p * g)), p * (g - np.sum(g * p, axis=1, keepdims=True))
+
+    assert_gradcheck(f, x, name="softmax")
+
+
+def test_log_softmax_vjp_matches_numeric(rng):
+    x = rng.normal(size=(3, 5))
+    g = rng.normal(size=(3, 5))
+
+    def f(z):
+        return float(np.sum(log_softmax(z) * g)), g - softmax(z) * g.sum(axis=1, keepdims=True)
+
+    assert_gradcheck(f, x, name="log_softmax")
+
+
+# ---------------------------------------------------------------------------------------------
+# sigmoid, tanh, relu
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sigmoid_values_and_extremes():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            s = sigmoid(np.array([-1000.0, -40.0, 0.0, 40.0, 1000.0]))
+    assert s[0] == 0.0 and s[-1] == 1.0 and s[2] == 0.5
+    np.testing.assert_allclose(s[1], 1 / (1 + np.exp(40.0)), rtol=1e-14)  # precision kept
+    assert sigmoid(np.float32(-1000)).dtype == np.float32
+    assert np.isnan(sigmoid(np.nan))
+    np.testing.assert_array_equal(sigmoid(np.array([-np.inf, np.inf])), [0.0, 1.0])
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3), elements=finite64))
+def test_sigmoid_symmetry(x):
+    np.testing.assert_allclose(sigmoid(-x), 1 - sigmoid(x), atol=1e-15)
+
+
+@given(hnp.arrays(np.float64, 20, elements=st.floats(-300, 300)))
+def test_tanh_is_rescaled_sigmoid(x):
+    np.testing.assert_allclose(tanh(x), 2 * sigmoid(2 * x) - 1, atol=1e-14)
+
+
+@given(st.floats(-30, 30))
+def test_sigmoid_grad_matches_centred_difference(x):
+    h = 1e-5
+    numeric = (sigmoid(x + h) - sigmoid(x - h)) / (2 * h)
+    np.testing.assert_allclose(sigmoid_grad(sigmoid(x)), numeric, rtol=1e-6, atol=1e-11)
+
+
+@given(st.floats(-15, 15))
+def test_tanh_grad_matches_centred_difference(x):
+    h = 1e-5
+    numeric = (tanh(x + h) - tanh(x - h)) / (2 * h)
+    np.testing.assert_allclose(tanh_grad(tanh(x)), numeric, rtol=1e-6, atol=1e-11)
+
+
+def test_grad_functions_take_the_value_not_the_input():
+    # sigmoid_grad(x) would be x(1-x) = -2 at x = 2; the derivative at x = 2 is s(1-s).
+    s = sigmoid(2.0)
+    assert sigmoid_grad(s) == pytest.approx(np.exp(-2) / (1 + np.exp(-2)) ** 2, rel=1e-14)
+    assert tanh_grad(tanh(2.0)) == pytest.approx(1 / np.cosh(2.0) ** 2, rel=1e-12)
+    assert sigmoid_grad(sigmoid(0.0)) == 0.25
+
+
+def test_relu_and_its_kink_convention():
+    x = np.array([-2.0, 0.0, 3.0])
+    np.testing.assert_array_equal(relu(x), [0.0, 0.0, 3.0])
+    np.testing.assert_array_equal(relu_grad(relu(x)), [0.0, 0.0, 1.0])  # ReLU'(0) = 0
+    assert relu(x.astype(np.float32)).dtype == np.float32
+    assert relu_grad(relu(x.astype(np.float32))).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "forward, backward, scale",
+    [(sigmoid, sigmoid_grad, 3.0), (tanh, tanh_grad, 2.0), (relu, relu_grad, 2.0)],
+)
+def test_activation_gradients_with_random_upstream(forward, backward, scale, rng):
+    x = rng.normal(0, scale, (5, 4))
+    x[np.abs(x) < 1e-3] = 0.1  # away from ReLU's kink
+    upstream = rng.normal(size=x.shape)
+
+    def f(z):
+        value = forward(z)
+        return float(np.sum(value * upstream)), upstream * backward(value)
+
+    assert_gradcheck(f, x, name=forward.__name__)
+
+
+@pytest.mark.parametrize(
+    "forward, backward, torch_name",
+    [
+        (sigmoid, sigmoid_grad, "sigmoid"),
+        (tanh, tanh_grad, "tanh"),
+        (relu, relu_grad, "relu"),
+    ],
+)
+def test_activation_gradients_match_torch_autograd(forward, backward, torch_name, rng):
+    torch = pytest.importorskip("torch")
+    x = rng.normal(0, 2, (6, 3))
+    upstream = rng.normal(size=x.shape)
+    xt = torch.tensor(x, requires_grad=True)
+    getattr(torch, torch_name)(xt).backward(torch.tensor(upstream))
+    np.testing.assert_allclose(upstream * backward(forward(x)), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_softmax_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.normal(0, 5, (8, 11))
+    np.testing.assert_allclose(softmax(x), torch.softmax(torch.tensor(x), -1).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        log_softmax(x), torch.log_softmax(torch.tensor(x), -1).numpy(), rtol=1e-12
+    )
