@@ -13,6 +13,9 @@ everything the derivative needs, so a backward pass keeps only the forward's out
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -52,41 +55,132 @@ def as_float_array(x: ArrayLike) -> FloatArray:
 # softmax and log-softmax
 # ----------------------------------------------------------------------------------------------
 
-# Large inputs are processed in blocks of rows that stay in the L2 cache across the four passes
-# (max, subtract-exp, sum, scale), and the blocks are shared between two threads: NumPy's ufuncs
-# release the GIL, so this is real parallelism without a compiled kernel.
-_BLOCK_BYTES = 1 << 18  # 256 KiB of input per block
-_PARALLEL_MIN_BYTES = 1 << 22  # below 4 MiB the thread hand-off costs more than it saves
-_N_THREADS = 2
+# Shape letters of the internals below: a C-contiguous ``(N, d)`` matrix whose rows are normalised.
+#
+# Softmax makes four passes over a row: max; subtract and exp; sum; scale.  On a large matrix each
+# pass would stream the whole array through main memory, so rows are processed in blocks whose
+# input and output fit in the L2 cache together: only the first pass reads memory, the others hit
+# the cache.  NumPy's ufuncs and reductions release the GIL, so blocks shared between two threads
+# run in parallel without a compiled kernel.  (A numba kernel was measured and not kept: without
+# SVML numba's exp is a scalar libm call, 7x slower than NumPy's AVX-512 exp, and a hand-written
+# polynomial exp that LLVM vectorises only reached NumPy's speed.)
+_BLOCK_BYTES = 1 << 18  # 256 KiB of input per block (+ as much output): well inside a 2 MiB L2
+_WIDE_ROW_BYTES = 1 << 20  # a row wider than this is split into column chunks of _BLOCK_BYTES
+_PARALLEL_MIN_BYTES = 1 << 20  # below 1 MiB the thread hand-off costs more than it saves
+_RECIPROCAL_MIN_WIDTH = 64  # narrower rows: the extra reciprocal call costs more than it saves
+_N_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads working on one call, caller included
 _executor: ThreadPoolExecutor | None = None
 
 
 def _pool() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=_N_THREADS, thread_name_prefix="nnbasics")
+        _executor = ThreadPoolExecutor(max_workers=_N_THREADS - 1, thread_name_prefix="nnbasics")
     return _executor
+
+
+def _parallel_for(task: Callable[[int], None], n_tasks: int) -> None:
+    """Run ``task(0), ..., task(n_tasks - 1)`` on the calling thread and the pool's helpers.
+
+    Tasks are handed out by a shared counter (``next`` on ``itertools.count`` is atomic under the
+    GIL), and the caller works too: on a busy machine where a helper is not scheduled, the caller
+    simply takes more tasks, so the call is never much slower than the serial loop.  Every task
+    writes its own slice of the output, so the result does not depend on the scheduling.
+    """
+    counter = itertools.count()
+
+    def drain() -> None:
+        while (i := next(counter)) < n_tasks:
+            task(i)
+
+    if _N_THREADS == 1 or n_tasks < 2:
+        drain()
+        return
+    helpers = [_pool().submit(drain) for _ in range(_N_THREADS - 1)]
+    try:
+        drain()
+    finally:
+        for helper in helpers:
+            helper.result()
+
+
+def _shift_exp_sum_into(x: FloatArray, shift: FloatArray, out: FloatArray, log: bool) -> FloatArray:
+    """``out = x - shift``, exponentiated unless ``log``; returns the exps' row sums, (rows, 1).
+
+    x - shift can overflow to -inf only for entries ~1e308 below the row max, whose probability is 0
+    anyway; an all -inf row gives (-inf) - (-inf) = NaN: no distribution exists there.  The caller
+    holds the ``np.errstate`` that silences these.
+    """
+    np.subtract(x, shift, out=out)
+    if log:
+        # log softmax keeps x - max; the exps are only needed for their sum, in a scratch buffer.
+        return np.exp(out).sum(axis=1, keepdims=True)
+    np.exp(out, out=out)
+    return out.sum(axis=1, keepdims=True)
+
+
+def _normalise_into(out: FloatArray, norm: FloatArray, log: bool) -> None:
+    """Divide the exps in ``out`` by their row sums ``norm`` (subtract ``log norm`` if ``log``)."""
+    if log:
+        np.subtract(out, np.log(norm), out=out)
+    elif out.shape[1] < _RECIPROCAL_MIN_WIDTH:
+        np.divide(out, norm, out=out)
+    else:
+        # norm >= 1 (the max entry contributes exp(0)), so 1/norm cannot overflow; one division
+        # per row and a multiply per entry is cheaper than a division per entry (2-3x in float64),
+        # at the cost of at most one more rounding.
+        np.multiply(out, np.reciprocal(norm), out=out)
 
 
 def _softmax_rows_into(x: FloatArray, out: FloatArray, log: bool) -> None:
     """Row-wise (log-)softmax of the 2-D C-contiguous block ``x`` (rows × d) into ``out``."""
     row_max = x.max(axis=1, keepdims=True)  # (rows, 1); NaN if the row holds a NaN
+    # errstate is per thread, so each block (possibly on a pool thread) sets its own; exps that
+    # underflow to 0 are intended (entries far below the max), so underflow is silenced too.
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        # x - max can overflow to -inf only for entries ~1e308 below the max, whose probability is
-        # 0 anyway; an all -inf row gives (-inf) - (-inf) = NaN: no distribution exists there.
-        np.subtract(x, row_max, out=out)
-        if log:
-            # log softmax = (x - max) - log sum exp(x - max); the exps go to a scratch buffer.
-            scratch = np.exp(out)
-            log_norm = np.log(scratch.sum(axis=1, keepdims=True))
-            np.subtract(out, log_norm, out=out)
-        else:
-            np.exp(out, out=out)
-            norm = out.sum(axis=1, keepdims=True)  # >= 1: the max entry contributes exp(0)
-            np.divide(out, norm, out=out)
-    posinf_rows = np.isposinf(row_max[:, 0])
-    if posinf_rows.any():
-        _fix_posinf_rows(x, out, posinf_rows, log)
+        norm = _shift_exp_sum_into(x, row_max, out, log)
+        _normalise_into(out, norm, log)
+    # fmax skips NaN, so a NaN row cannot hide a +inf row; this test is 4x cheaper than isposinf.
+    if np.fmax.reduce(row_max, axis=None) == np.inf:
+        _fix_posinf_rows(x, out, np.isposinf(row_max[:, 0]), log)
+
+
+def _softmax_wide_row_into(x: FloatArray, out: FloatArray, log: bool) -> None:
+    """(log-)softmax of one row too wide for the cache, shape (1, d), in column chunks.
+
+    Three passes, each split into chunks that run in parallel: the chunk maxima (reduced to the
+    row max in chunk order); ``exp(x - max)`` and its sum per chunk, in cache; the scaling.  The
+    arithmetic is that of :func:`_softmax_rows_into` with the whole row's max, so the special
+    values (NaN, ±inf) behave identically.
+    """
+    chunk = max(1, _BLOCK_BYTES // x.itemsize)
+    n_chunks = -(-x.shape[1] // chunk)
+    chunk_max = np.empty(n_chunks, dtype=x.dtype)
+    chunk_sum = np.empty(n_chunks, dtype=x.dtype)
+
+    def cols(c: int) -> slice:
+        return slice(c * chunk, (c + 1) * chunk)
+
+    def find_max(c: int) -> None:
+        chunk_max[c] = x[:, cols(c)].max()
+
+    _parallel_for(find_max, n_chunks)
+    row_max = chunk_max.max(keepdims=True)[:, None]  # (1, 1); NaN propagates
+
+    def shift_exp_sum(c: int) -> None:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            chunk_sum[c] = _shift_exp_sum_into(x[:, cols(c)], row_max, out[:, cols(c)], log)[0, 0]
+
+    _parallel_for(shift_exp_sum, n_chunks)
+    norm = chunk_sum.sum(keepdims=True)[:, None]  # summed in chunk order: deterministic
+
+    def normalise(c: int) -> None:
+        with np.errstate(under="ignore", invalid="ignore", divide="ignore"):
+            _normalise_into(out[:, cols(c)], norm, log)
+
+    _parallel_for(normalise, n_chunks)
+    if np.isposinf(row_max[0, 0]):
+        _fix_posinf_rows(x, out, np.ones(1, dtype=bool), log)
 
 
 def _fix_posinf_rows(x: FloatArray, out: FloatArray, rows: NDArray[np.bool_], log: bool) -> None:
@@ -106,23 +200,31 @@ def _softmax_impl(x: ArrayLike, axis: int, log: bool) -> FloatArray:
         raise ValueError("softmax needs at least one axis; got a scalar")
     if arr.size == 0:
         return np.empty_like(arr)
-    moved = np.moveaxis(arr, axis, -1)
-    rows = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])
+    # The common case (normalising the last axis of a C-contiguous array) skips moveaxis and the
+    # copy: on a 128x10 batch that overhead is a third of the call.
+    moved = arr if axis in (-1, arr.ndim - 1) else np.moveaxis(arr, axis, -1)
+    rows = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])  # (N, d), a view if possible
     out = np.empty_like(rows)
     n_rows, width = rows.shape
-    block = max(1, _BLOCK_BYTES // (width * rows.itemsize))
-    starts = range(0, n_rows, block)
-    if rows.nbytes >= _PARALLEL_MIN_BYTES and n_rows >= 2 * block:
-        jobs = [
-            _pool().submit(_softmax_rows_into, rows[s : s + block], out[s : s + block], log)
-            for s in starts
-        ]
-        for job in jobs:
-            job.result()
+    row_bytes = width * rows.itemsize
+    if row_bytes > _WIDE_ROW_BYTES:
+        for i in range(n_rows):
+            _softmax_wide_row_into(rows[i : i + 1], out[i : i + 1], log)
     else:
-        for s in starts:
-            _softmax_rows_into(rows[s : s + block], out[s : s + block], log)
-    return np.moveaxis(out.reshape(moved.shape), -1, axis)
+        block = max(1, _BLOCK_BYTES // row_bytes)
+        n_blocks = -(-n_rows // block)
+
+        def softmax_block(b: int) -> None:
+            s = slice(b * block, (b + 1) * block)
+            _softmax_rows_into(rows[s], out[s], log)
+
+        if rows.nbytes >= _PARALLEL_MIN_BYTES and n_blocks >= 2:
+            _parallel_for(softmax_block, n_blocks)
+        else:
+            for b in range(n_blocks):
+                softmax_block(b)
+    result = out.reshape(moved.shape)
+    return result if moved is arr else np.moveaxis(result, -1, axis)
 
 
 def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
