@@ -1,0 +1,129 @@
+"""docs/gradient-checking.md, checked: O(eps^2) against O(eps), the choice of eps, the relative
+error, and why checking is needed."""
+
+import numpy as np
+import pytest
+
+from nnbasics.activations import sigmoid, sigmoid_grad, softmax
+from nnbasics.gradcheck import gradcheck, relative_error
+from nnbasics.network import forward_backward, parameter_count, unpack_params
+
+X0 = 0.7  # a point where sigma'' and sigma''' are both far from 0
+
+
+def f_and_grad(x):
+    """f(x) = sigma(x) summed, with its exact derivative: the function every eps-test uses."""
+    s = sigmoid(x)
+    return float(np.sum(s)), sigmoid_grad(s)
+
+
+def exact_derivative(x: float) -> float:
+    return float(sigmoid_grad(sigmoid(x)))
+
+
+def centred_error(eps: float) -> float:
+    """|numeric - analytic| of nnbasics' gradcheck (centred differences) at X0."""
+    result = gradcheck(f_and_grad, np.array([X0]), eps=eps, floor=1.0)
+    return abs(result.numeric - result.analytic)
+
+
+def one_sided_error(eps: float) -> float:
+    """The forward difference (f(x + eps) - f(x)) / eps, which gradcheck does not use."""
+    x = np.array([X0])
+    numeric = (f_and_grad(x + eps)[0] - f_and_grad(x)[0]) / eps
+    return abs(numeric - exact_derivative(X0))
+
+
+def test_centred_error_is_order_eps_squared_and_one_sided_order_eps():
+    steps = 1e-2 / 2.0 ** np.arange(5)  # truncation error dominates rounding error here
+    centred = np.array([centred_error(e) for e in steps])
+    one_sided = np.array([one_sided_error(e) for e in steps])
+    centred_ratio = centred[:-1] / centred[1:]  # error(eps) / error(eps / 2)
+    one_sided_ratio = one_sided[:-1] / one_sided[1:]
+    np.testing.assert_allclose(centred_ratio, 4.0, rtol=0.02)  # O(eps^2): halving eps quarters it
+    np.testing.assert_allclose(one_sided_ratio, 2.0, rtol=0.02)  # O(eps): halving eps halves it
+    # and the leading terms are the Taylor ones: |f'''| eps^2 / 6 and |f''| eps / 2
+    s = sigmoid(X0)
+    f2 = s * (1 - s) * (1 - 2 * s)
+    f3 = s * (1 - s) * (1 - 6 * s + 6 * s**2)
+    np.testing.assert_allclose(centred, abs(f3) * steps**2 / 6, rtol=0.01)
+    np.testing.assert_allclose(one_sided, abs(f2) * steps / 2, rtol=0.03)
+
+
+def test_choice_of_eps():
+    # total error = truncation (falls with eps) + rounding ~ u |f| / eps (grows as eps -> 0): the
+    # best eps is near u^(1/3) ~ 1e-5 for centred differences and u^(1/2) ~ 1e-8 for one-sided ones
+    steps = 10.0 ** -np.arange(1.0, 13.0, 0.5)
+    centred = np.array([centred_error(e) for e in steps])
+    one_sided = np.array([one_sided_error(e) for e in steps])
+    best_centred = steps[np.argmin(centred)]
+    best_one_sided = steps[np.argmin(one_sided)]
+    assert 1e-7 <= best_centred <= 1e-3
+    assert 1e-10 <= best_one_sided <= 1e-6
+    assert best_one_sided < best_centred
+    # too small an eps is as bad as too large a one: the error curve is U-shaped
+    assert centred[-1] > 100 * centred.min() and centred[0] > 100 * centred.min()
+    # gradcheck's default eps = 1e-6 sits near the bottom of the curve
+    assert centred_error(1e-6) < 1e-9
+    # and the centred difference at its best beats the one-sided one at its best
+    assert centred.min() < one_sided.min() / 10
+
+
+def test_relative_error_definition(rng):
+    # gradcheck reports |a - n| / max(floor, |a|, |n|) at the worst coordinate
+    x = rng.normal(0, 1, (3, 4))
+    g = rng.standard_normal((3, 4))
+
+    def biased(t):  # a small deliberate error in one coordinate
+        grad = g * sigmoid_grad(sigmoid(t))
+        grad[1, 2] *= 1.001
+        return float(np.sum(g * sigmoid(t))), grad
+
+    result = gradcheck(biased, x)
+    assert result.worst_index == (1, 2)
+    a, n = result.analytic, result.numeric
+    assert result.max_rel_error == pytest.approx(abs(a - n) / max(1.0, abs(a), abs(n)), rel=1e-12)
+    assert float(relative_error(a, n)) == pytest.approx(result.max_rel_error, rel=1e-15)
+
+
+def test_relative_error_needs_a_floor():
+    # the common mistake: a pure relative error |a - n| / max(|a|, |n|) flags correct gradients
+    # that are tiny, because the numeric estimate's rounding noise (~ u |f| / eps) is then
+    # comparable to the gradient itself; the floor makes the test absolute below 1
+    def f(x):  # a large cost with a tiny but exact gradient
+        return 1.0 + 1e-9 * float(np.sum(np.sin(x))), 1e-9 * np.cos(x)
+
+    x = np.linspace(0.1, 1.0, 8)
+    assert gradcheck(f, x).passed  # floor = 1 (default)
+    pure = gradcheck(f, x, floor=1e-300)
+    assert not pure.passed
+    assert pure.max_rel_error > 1e-5
+    # while the absolute error really is rounding-sized
+    assert abs(pure.analytic - pure.numeric) < 1e-9
+
+
+def test_why_check_a_training_run_does_not_catch_a_wrong_gradient(rng):
+    # a plausible bug that runs, has the right shapes, and still makes the loss go down:
+    # the sigmoid's derivative h (1 - h) written as h, the (1 - h) factor dropped
+    dims = (4, 5, 3)
+    X = rng.standard_normal((30, 4))
+    labels = np.argmax(X @ rng.standard_normal((4, 3)), axis=1)  # a learnable rule
+
+    def buggy(t):
+        W1, b1, W2, b2 = unpack_params(t, dims)
+        h = sigmoid(X @ W1 + b1)
+        delta2 = softmax(h @ W2 + b2) - np.eye(3)[labels]
+        delta1 = (delta2 @ W2.T) * h  # bug: should be * h * (1 - h)
+        grad = np.concatenate([(X.T @ delta1).ravel(), delta1.sum(0), (h.T @ delta2).ravel(),
+                               delta2.sum(0)])
+        return forward_backward(X, labels, t, dims)[0], grad
+
+    params = rng.normal(0, 0.5, parameter_count(dims))
+    losses = []
+    for _ in range(100):
+        cost, grad = buggy(params)
+        losses.append(cost)
+        params = params - 0.05 * grad
+    assert np.all(np.diff(losses) < 0) and losses[-1] < 0.5 * losses[0]  # "it trains"
+    assert not gradcheck(buggy, params).passed  # but the gradient is wrong
+    assert gradcheck(lambda t: forward_backward(X, labels, t, dims), params, tol=1e-8).passed

@@ -1,0 +1,115 @@
+"""docs/softmax.md, checked: definition, offset invariance, the max shift, log-sum-exp."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from nnbasics.activations import log_softmax, softmax
+
+# Rows of moderate scores, where the textbook formula exp(x) / sum exp(x) is itself exact enough
+# to serve as the reference.
+moderate_rows = hnp.arrays(
+    np.float64,
+    hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=7),
+    elements=st.floats(-30, 30, allow_nan=False),
+)
+
+
+def textbook_softmax(x: np.ndarray) -> np.ndarray:
+    """The definition, literally, one row at a time (no shift): the reference on moderate inputs."""
+    return np.array([np.exp(row) / np.sum(np.exp(row)) for row in np.atleast_2d(x)])
+
+
+@given(moderate_rows)
+def test_definition_rowwise(x):
+    p = softmax(x)
+    np.testing.assert_allclose(p, textbook_softmax(x), rtol=1e-13, atol=1e-300)
+    # codomain: the open simplex, row by row
+    assert np.all(p > 0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-14)
+    # row-wise on N x d means: row n of the result depends on row n only
+    for n in range(x.shape[0]):
+        np.testing.assert_array_equal(p[n], softmax(x[n]))
+
+
+@given(moderate_rows, st.floats(-1e3, 1e3, allow_nan=False))
+def test_offset_invariance(x, c):
+    # one constant per row, as the statement allows
+    offsets = c * np.linspace(-1.0, 1.0, x.shape[0])[:, None]
+    np.testing.assert_allclose(softmax(x + offsets), softmax(x), rtol=1e-9, atol=1e-300)
+
+
+def test_not_invariant_to_scaling():
+    # the common mistake: softmax(a x) != softmax(x); a > 1 sharpens, a < 1 flattens
+    x = np.array([[1.0, 2.0, 3.0]])
+    p, p2, p_half = softmax(x), softmax(2 * x), softmax(0.5 * x)
+    assert not np.allclose(p, p2)
+    assert p2[0, 2] > p[0, 2] > p_half[0, 2]
+
+
+def test_max_shift_prevents_overflow():
+    x = np.array([[1000.0, 1001.0, 1002.0], [-5.0, 0.0, 710.0]])
+    with np.errstate(over="ignore", invalid="ignore"):
+        naive = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    assert np.isnan(naive).all(axis=1).any()  # inf / inf: the unshifted formula fails
+    p = softmax(x)
+    assert np.all(np.isfinite(p))
+    # after the shift c = -max every exponent is <= 0 and the max entry contributes exp(0) = 1,
+    # so the denominator lies in [1, d]
+    shifted = x - x.max(axis=1, keepdims=True)
+    assert np.all(shifted <= 0)
+    denominator = np.exp(shifted).sum(axis=1)
+    assert np.all((denominator >= 1) & (denominator <= x.shape[1]))
+    np.testing.assert_allclose(p, textbook_softmax(shifted), rtol=1e-14)
+    np.testing.assert_allclose(p[0], softmax(np.array([0.0, 1.0, 2.0])), rtol=1e-14)
+
+
+def test_max_shift_does_not_prevent_underflow():
+    # entries more than ~745 below the max still underflow to probability 0, harmlessly, and the
+    # log-domain value log_softmax stays exact where log(softmax) is -inf
+    x = np.array([0.0, -800.0, -1e4])
+    p = softmax(x)
+    assert p[0] == 1.0 and p[1] == 0.0 and p[2] == 0.0
+    with np.errstate(divide="ignore"):
+        assert np.isneginf(np.log(p[1]))
+    logp = log_softmax(x)
+    assert np.all(np.isfinite(logp))
+    np.testing.assert_allclose(logp, [0.0, -800.0, -1e4], rtol=1e-15, atol=1e-300)
+    # a shift by the *min* instead of the max would overflow: the choice of c matters
+    with np.errstate(over="ignore", invalid="ignore"):
+        by_min = np.exp(x - x.min()) / np.exp(x - x.min()).sum()
+    assert np.isnan(by_min).any()
+
+
+def reference_logsumexp(row: np.ndarray) -> float:
+    """log sum exp by pairwise log-add, a route independent of nnbasics' max shift."""
+    return float(np.logaddexp.reduce(row))
+
+
+@given(
+    hnp.arrays(
+        np.float64,
+        st.integers(1, 8),
+        elements=st.floats(-1e5, 1e5, allow_nan=False),
+    )
+)
+def test_log_sum_exp(x):
+    lse = reference_logsumexp(x)
+    m = float(x.max())
+    # the bounds max x <= LSE(x) <= max x + log d
+    assert m <= lse + 1e-12 * max(1.0, abs(m))
+    assert lse <= m + np.log(x.size) + 1e-12 * max(1.0, abs(m))
+    # log softmax = x - LSE(x), and LSE(x) = m + log sum exp(x - m)
+    np.testing.assert_allclose(log_softmax(x), x - lse, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(m + np.log(np.sum(np.exp(x - m))), lse, rtol=1e-14, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_log_sum_exp_bounds_are_tight(d):
+    # upper bound reached by equal entries, lower bound approached when one entry dominates
+    equal = np.full(d, 3.0)
+    assert reference_logsumexp(equal) == pytest.approx(3.0 + np.log(d), rel=1e-15)
+    dominated = np.array([3.0] + [3.0 - 100.0] * (d - 1))
+    assert reference_logsumexp(dominated) == pytest.approx(3.0, abs=1e-40 + d * np.exp(-100))
