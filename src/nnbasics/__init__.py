@@ -31,3 +31,24 @@ __all__ = [
     "tanh",
     "tanh_grad",
 ]
+
+# word2vec classes, imported on first use so that ``import nnbasics`` stays light.
+_LAZY_WORD2VEC = {"Word2Vec", "KeyedVectors"}
+__all__ += sorted(_LAZY_WORD2VEC)
+
+
+# The MLP estimator and its loader, imported on first use (scikit-learn is slow to import).
+_LAZY_MLP = {"MLPClassifier", "load_model"}
+__all__ += sorted(_LAZY_MLP)
+
+
+def __getattr__(name: str):
+    if name in _LAZY_WORD2VEC:
+        from nnbasics import word2vec
+
+        return getattr(word2vec, name)
+    if name in _LAZY_MLP:
+        from nnbasics import estimator
+
+        return getattr(estimator, name)
+    raise AttributeError(f"module 'nnbasics' has no attribute {name!r}")

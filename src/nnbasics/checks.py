@@ -118,7 +118,7 @@ def run_checks(names: list[str] | None = None) -> list[tuple[str, GradCheckResul
 
 
 # Modules that register further checks when imported (kept lazy so importing nnbasics stays light).
-_PLUGINS: list[str] = []
+_PLUGINS: list[str] = ["nnbasics.word2vec.gradchecks", "nnbasics.mlp_checks"]
 
 
 def _load_plugins() -> None:

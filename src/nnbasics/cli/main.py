@@ -13,7 +13,7 @@ import importlib
 import sys
 
 # Sub-command modules under nnbasics.cli, in the order ``--help`` lists them.
-COMMANDS = ["check"]
+COMMANDS = ["check", "word2vec", "train", "evaluate"]
 
 
 class UsageError(Exception):

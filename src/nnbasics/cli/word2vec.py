@@ -1,0 +1,208 @@
+"""``nnbasics word2vec``: train word vectors, query them, evaluate them, plot them.
+
+Vector files are read by extension: ``.bin`` word2vec binary, ``.npz`` a saved model, anything
+else word2vec text (override with ``--format``).  Existing output files are never overwritten
+unless ``--force`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import asdict
+
+FORMATS = ("auto", "text", "binary", "model")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "word2vec",
+        help="train word2vec vectors and query, evaluate or plot them",
+        description="word2vec: skip-gram/CBOW with negative sampling (gensim-compatible files).",
+    )
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    sub.required = True
+
+    t = sub.add_parser("train", help="train vectors on a text corpus (one sentence per line)")
+    t.add_argument("corpus", metavar="CORPUS", help="UTF-8 text file, whitespace-separated tokens")
+    t.add_argument("--out", default="vectors.bin",
+                   help="vectors file: .bin binary, otherwise text (default: vectors.bin)")
+    arch = t.add_mutually_exclusive_group()
+    arch.add_argument("--sg", dest="sg", action="store_const", const=1, default=1,
+                      help="skip-gram (default)")
+    arch.add_argument("--cbow", dest="sg", action="store_const", const=0, help="CBOW")
+    t.add_argument("--size", type=int, default=100, help="vector size (default: 100)")
+    t.add_argument("--window", type=int, default=5, help="largest window (default: 5)")
+    t.add_argument("--negative", type=int, default=5,
+                   help="negative samples; 0 = full softmax, small vocabularies (default: 5)")
+    t.add_argument("--min-count", type=int, default=5, help="drop rarer words (default: 5)")
+    t.add_argument("--sample", type=float, default=1e-3, help="subsampling (default: 1e-3)")
+    t.add_argument("--alpha", type=float, default=0.025, help="initial learning rate")
+    t.add_argument("--epochs", type=int, default=5, help="passes over the corpus (default: 5)")
+    t.add_argument("--workers", type=int, default=min(3, os.cpu_count() or 1),
+                   help="threads (default: min(3, CPUs)); 1 makes a seeded run reproducible")
+    t.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    t.add_argument("--save-model", metavar="M.npz", help="also save the full model (resumable)")
+    t.add_argument("--force", action="store_true", help="overwrite existing output files")
+    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    t.set_defaults(func=run_train)
+
+    def vectors_arg(q: argparse.ArgumentParser) -> None:
+        q.add_argument("vectors", metavar="VECTORS",
+                       help="vectors file (.bin, text, or model .npz)")
+        q.add_argument("--format", choices=FORMATS, default="auto",
+                       help="file format (default: by extension)")
+
+    s = sub.add_parser("similar", help="the words nearest to WORD")
+    vectors_arg(s)
+    s.add_argument("word", metavar="WORD")
+    s.add_argument("--topn", type=int, default=10, help="how many (default: 10)")
+    s.set_defaults(func=run_similar)
+
+    a = sub.add_parser("analogy", help="A is to B as C is to ? (3CosAdd)")
+    vectors_arg(a)
+    for name in ("a", "b", "c"):
+        a.add_argument(name, metavar=name.upper())
+    a.add_argument("--topn", type=int, default=5, help="how many (default: 5)")
+    a.set_defaults(func=run_analogy)
+
+    e = sub.add_parser("evaluate", help="analogy accuracy and word-pair correlation")
+    vectors_arg(e)
+    e.add_argument("--analogies", metavar="F", help="questions-words file (Google format)")
+    e.add_argument("--pairs", metavar="F", help="word pairs file, tab-separated (WordSim-353)")
+    e.set_defaults(func=run_evaluate)
+
+    f = sub.add_parser("plot", help="2-D PCA projection of the chosen words' vectors")
+    vectors_arg(f)
+    f.add_argument("words", metavar="WORD", nargs="+")
+    f.add_argument("--out", default="word_vectors.png", help="image file (default: %(default)s)")
+    f.add_argument("--force", action="store_true", help="overwrite an existing image")
+    f.set_defaults(func=run_plot)
+
+
+def _refuse_overwrite(path: str | None, force: bool) -> None:
+    if path and os.path.exists(path) and not force:
+        raise ValueError(f"{path} exists; pass --force to overwrite it")
+
+
+def load_vectors(path: str, fmt: str = "auto"):
+    """KeyedVectors from a word2vec text/binary file or the ``wv`` of a saved model."""
+    from nnbasics.word2vec import KeyedVectors, Word2Vec
+
+    if fmt == "auto":
+        ext = os.path.splitext(path)[1].lower()
+        fmt = {".bin": "binary", ".npz": "model"}.get(ext, "text")
+    if fmt == "model":
+        return Word2Vec.load(path).wv
+    return KeyedVectors.load_word2vec_format(path, binary=fmt == "binary")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from nnbasics.word2vec import Word2Vec, Word2VecConfig
+    from nnbasics.word2vec.corpus import LineSentences
+
+    _refuse_overwrite(args.out, args.force)
+    _refuse_overwrite(args.save_model, args.force)
+    LineSentences(args.corpus)  # a missing corpus is reported before anything else happens
+    config = Word2VecConfig(
+        vector_size=args.size, window=args.window, min_count=args.min_count, sg=args.sg,
+        negative=args.negative, sample=args.sample, alpha=args.alpha,
+        min_alpha=min(0.0001, args.alpha), epochs=args.epochs, workers=args.workers,
+        seed=args.seed,
+    )
+    settings = ", ".join(f"{k}={v}" for k, v in asdict(config).items())
+    print(f"word2vec {'skip-gram' if config.sg else 'CBOW'} on {args.corpus}: {settings}")
+    model = Word2Vec(**asdict(config), progress=False if args.no_progress else None)
+    model.build_vocab(corpus_file=args.corpus)
+    print(f"vocabulary: {len(model.wv)} words of {model.corpus_total_words} tokens "
+          f"in {model.corpus_count} sentences")
+    model.train(corpus_file=args.corpus)
+    for epoch, (loss, pairs) in enumerate(zip(model.epoch_losses, model.epoch_pairs,
+                                              strict=True), start=1):
+        print(f"epoch {epoch}: loss {loss:.6g} ({loss / max(pairs, 1):.4f} per pair)")
+    binary = os.path.splitext(args.out)[1].lower() == ".bin"
+    model.wv.save_word2vec_format(args.out, binary=binary)
+    print(f"wrote {len(model.wv)} vectors to {args.out} ({'binary' if binary else 'text'})")
+    if args.save_model:
+        model.save(args.save_model)
+        print(f"saved the model to {args.save_model}")
+    return 0
+
+
+def _print_neighbours(pairs) -> None:
+    width = max(len(word) for word, _ in pairs) if pairs else 0
+    for word, sim in pairs:
+        print(f"{word:<{width}}  {sim:.4f}")
+
+
+def run_similar(args: argparse.Namespace) -> int:
+    kv = load_vectors(args.vectors, args.format)
+    _print_neighbours(kv.most_similar(args.word, topn=args.topn))
+    return 0
+
+
+def run_analogy(args: argparse.Namespace) -> int:
+    kv = load_vectors(args.vectors, args.format)
+    print(f"{args.a} : {args.b} :: {args.c} : ?")
+    _print_neighbours(kv.most_similar(positive=[args.b, args.c], negative=[args.a],
+                                      topn=args.topn))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    if not args.analogies and not args.pairs:
+        raise ValueError("give --analogies F and/or --pairs F")
+    kv = load_vectors(args.vectors, args.format)
+    if args.analogies:
+        score, sections = kv.evaluate_word_analogies(args.analogies)
+        for s in sections:
+            n = len(s["correct"]) + len(s["incorrect"])
+            share = len(s["correct"]) / n if n else 0.0
+            print(f"analogies {s['section']}: {share:.4f} ({len(s['correct'])}/{n})")
+        print(f"analogy accuracy: {score:.4f}")
+    if args.pairs:
+        (r, _), spearman, oov = kv.evaluate_word_pairs(args.pairs)
+        print(f"word pairs: pearson {r:.4f}, spearman {spearman[0]:.4f}, "
+              f"out of vocabulary {oov:.1f}%")
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    _refuse_overwrite(args.out, args.force)
+    kv = load_vectors(args.vectors, args.format)
+    missing = [w for w in args.words if w not in kv]
+    if missing:
+        raise ValueError(f"not in the vocabulary: {', '.join(missing)}")
+    if len(set(args.words)) < 2:
+        raise ValueError("plot needs at least two different words")
+    X = kv[args.words].astype(np.float64)
+    X -= X.mean(axis=0)
+    # PCA by SVD: the two directions of largest variance of the chosen words
+    _, _, vt = np.linalg.svd(X, full_matrices=False)
+    coords = X @ vt[:2].T
+    if coords.shape[1] == 1:
+        coords = np.column_stack([coords, np.zeros(len(coords))])
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nnbasics.word2vec.formats import atomic_write
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.scatter(coords[:, 0], coords[:, 1], color="tab:red", s=12)
+    for word, (x, y) in zip(args.words, coords, strict=True):
+        ax.annotate(word, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=9)
+    ax.set_title("word vectors, 2-D PCA projection")
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    fig.tight_layout()
+    image_format = os.path.splitext(args.out)[1].lstrip(".").lower() or "png"
+    with atomic_write(args.out) as handle:
+        fig.savefig(handle, format=image_format, dpi=120)
+    plt.close(fig)
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,454 @@
+"""``MLPClassifier``: the multi-layer perceptron as a scikit-learn compatible estimator.
+
+This module orchestrates: it validates and encodes the data, builds the parameters
+(:mod:`nnbasics.mlp`), the optimiser (:mod:`nnbasics.optimizers`) and the training state, and hands
+them to the loop of :mod:`nnbasics.training`.  Parameter names follow scikit-learn's
+``MLPClassifier`` where the concept is the same.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from nnbasics.activations import softmax
+from nnbasics.mlp import check_activation, forward_logits, init_parameters
+from nnbasics.optimizers import make_optimizer
+from nnbasics.serialization import load_arrays, save_arrays
+from nnbasics.training import (
+    History,
+    LoopConfig,
+    TrainingState,
+    data_fingerprint,
+    latest_checkpoints,
+    load_latest_checkpoint,
+    run_epochs,
+)
+
+__all__ = ["MLPClassifier", "load_model"]
+
+MODEL_KIND = "mlp-classifier"
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _resolve_dtype(dtype: Any) -> type:
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in _DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return _DTYPES[name]
+
+
+class MLPClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-layer perceptron classifier: dense hidden layers, softmax cross-entropy output.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (256,)
+        Units of each hidden layer (any number of layers, ``()`` for softmax regression).
+    activation : {"relu", "sigmoid", "logistic", "tanh"}, default "relu"
+        Activation of the hidden layers ("logistic" is scikit-learn's name for sigmoid).
+    solver : {"adam", "sgd"}, default "adam"
+    alpha : float, default 1e-4
+        L2 penalty on the weights, :math:`\\frac{\\alpha}{2N}\\sum\\lVert W\\rVert^2` per batch.
+    batch_size : int or "auto", default 64
+        Rows per mini-batch ("auto": ``min(200, N)``, scikit-learn's rule).
+    learning_rate_init : float, default 0.001
+    momentum : float, default 0.9
+        Heavy-ball momentum of the "sgd" solver.
+    lr_decay_steps : int or None, default None
+        Multiply the learning rate by ``lr_decay_factor`` every this many steps (step decay).
+    lr_decay_factor : float, default 0.1
+    max_iter : int, default 60
+        Epochs (passes over the training data).
+    random_state : int, RandomState or None, default None
+        Seeds weight initialisation, the validation split and the batch order.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training rows, stop when the validation accuracy
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs and keep the best parameters.
+    validation_fraction : float, default 0.1
+    tol : float, default 1e-4
+    n_iter_no_change : int, default 10
+        Without early stopping the rule applies to the training loss.
+    verbose : bool, default False
+        Print one line per epoch.
+    init : {"xavier", "he", "normal", "zeros"}, default "he"
+        Weight initialisation (see :mod:`nnbasics.initializers`).
+    dtype : {"float32", "float64"}, default "float32"
+        Precision of the parameters and of training (prediction runs in float64).
+    checkpoint_dir : str or None, default None
+        Write a checkpoint there after every epoch.
+    resume : bool, default False
+        Continue from the newest valid checkpoint in ``checkpoint_dir`` (if there is one).
+
+    Attributes
+    ----------
+    classes_ : ndarray (K,)
+    coefs_, intercepts_ : lists of ndarray
+        Weights (fan_in, fan_out) and biases (fan_out,) of every layer.
+    first_layer_init_ : ndarray (D, H_1)
+        The first layer's weights at initialisation (for the weight figure).
+    n_iter_ : int
+        Epochs run.
+    loss_, loss_curve_ : the last epoch's training loss and all of them
+    history_ : :class:`nnbasics.training.History`
+    n_features_in_, feature_names_in_ : as in scikit-learn
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size=64,
+        learning_rate_init=0.001,
+        momentum=0.9,
+        lr_decay_steps=None,
+        lr_decay_factor=0.1,
+        max_iter=60,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        tol=1e-4,
+        n_iter_no_change=10,
+        verbose=False,
+        init="he",
+        dtype="float32",
+        checkpoint_dir=None,
+        resume=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.lr_decay_steps = lr_decay_steps
+        self.lr_decay_factor = lr_decay_factor
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.verbose = verbose
+        self.init = init
+        self.dtype = dtype
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+
+    # ------------------------------------------------------------------------------------------
+    # validation
+    # ------------------------------------------------------------------------------------------
+
+    def _check_params(self) -> tuple[tuple[int, ...], str, type]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, int | np.integer):
+            sizes = (sizes,)
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            raise ValueError(f"hidden_layer_sizes must be a tuple of ints, got {sizes!r}") from None
+        if any(not isinstance(h, int | np.integer) or h < 1 for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}")
+        activation = check_activation(self.activation)
+        if self.solver not in ("sgd", "adam"):
+            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
+        if not (isinstance(self.max_iter, int | np.integer) and self.max_iter >= 1):
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if not (self.batch_size == "auto" or (isinstance(self.batch_size, int | np.integer)
+                                              and self.batch_size >= 1)):
+            raise ValueError(f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}")
+        if not (self.alpha >= 0):
+            raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
+        if not (0 < self.validation_fraction < 1):
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        if not (isinstance(self.n_iter_no_change, int | np.integer) and self.n_iter_no_change >= 1):
+            raise ValueError(f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}")
+        if self.resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs a checkpoint_dir")
+        return tuple(int(h) for h in sizes), activation, _resolve_dtype(self.dtype)
+
+    def _seed(self) -> np.random.Generator:
+        rs = self.random_state
+        if isinstance(rs, np.random.RandomState):
+            return np.random.default_rng(int(rs.randint(0, 2**31 - 1)))
+        if isinstance(rs, np.random.Generator):
+            return rs
+        return np.random.default_rng(rs)
+
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.minimum(codes, len(self.classes_) - 1)
+        unknown = self.classes_[codes] != y
+        if unknown.any():
+            raise ValueError(
+                f"label {y[np.flatnonzero(unknown)[0]]!r} is not one of the classes "
+                f"{self.classes_.tolist()}"
+            )
+        return codes.astype(np.int64)
+
+    def _validate_train(self, X, y, reset: bool):
+        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                             y_numeric=False)
+        check_classification_targets(y)
+        return X, y
+
+    # ------------------------------------------------------------------------------------------
+    # fitting
+    # ------------------------------------------------------------------------------------------
+
+    def _loop_config(self, activation: str, n_rows: int) -> LoopConfig:
+        batch = min(200, n_rows) if self.batch_size == "auto" else int(self.batch_size)
+        return LoopConfig(
+            activation=activation,
+            batch_size=min(batch, n_rows),
+            max_epochs=int(self.max_iter),
+            alpha=float(self.alpha),
+            tol=float(self.tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            early_stopping=bool(self.early_stopping),
+        )
+
+    def _initialise(self, n_features: int, sizes, dtype, rng) -> TrainingState:
+        layer_sizes = (n_features, *sizes, len(self.classes_))
+        weights, biases = init_parameters(layer_sizes, self.init, rng, dtype)
+        self.first_layer_init_ = weights[0].copy()
+        optimizer = make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
+                                   float(self.momentum), self.lr_decay_steps,
+                                   float(self.lr_decay_factor))
+        return TrainingState(weights, biases, optimizer, rng)
+
+    def fit(self, X, y, validation_data=None, callback=None) -> MLPClassifier:
+        """Train on ``(X, y)`` from a fresh initialisation (or from a checkpoint, with ``resume``).
+
+        Parameters
+        ----------
+        X : array-like (N, D)
+        y : array-like (N,), class labels of any sortable type
+        validation_data : (X_val, y_val), optional
+            Data for the validation curves (and for early stopping, instead of a split).
+        callback : callable, optional
+            ``callback(state)`` after every epoch (:class:`nnbasics.training.TrainingState`).
+        """
+        sizes, activation, dtype = self._check_params()
+        X, y = self._validate_train(X, y, reset=True)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"MLPClassifier needs at least 2 classes to train; only one class is present "
+                f"({self.classes_[0]!r})"
+            )
+        rng = self._seed()
+        X = X.astype(dtype, copy=False)
+        codes = self._encode(y)
+        validation = None
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            X_val = validate_data(self, X_val, reset=False, dtype=(np.float64, np.float32))
+            validation = (X_val.astype(dtype, copy=False), self._encode(np.asarray(y_val)))
+        elif self.early_stopping:
+            X, codes, validation = self._split_validation(X, codes, rng)
+        state = self._initialise(X.shape[1], sizes, dtype, rng)
+        fingerprint = self._fingerprint(X, codes, sizes, activation)
+        if self.checkpoint_dir is not None:
+            found = latest_checkpoints(self.checkpoint_dir)
+            if self.resume:
+                used = load_latest_checkpoint(state, self.checkpoint_dir, fingerprint)
+                if used is not None and self.verbose:
+                    print(f"resumed from {used} (epoch {state.epoch})")
+            elif found:
+                raise ValueError(
+                    f"checkpoint directory {self.checkpoint_dir} already holds checkpoints "
+                    f"({found[0].name}); resume from them or choose an empty directory"
+                )
+        config = self._loop_config(activation, X.shape[0])
+        run_epochs(state, X, codes, config, validation, self.checkpoint_dir, fingerprint,
+                   self._epoch_callback(callback))
+        self._state = state  # partial_fit continues from here
+        self._store(state)
+        if not state.stopped and state.epoch >= self.max_iter and self.max_iter > 1:
+            warnings.warn(
+                f"MLPClassifier: maximum iterations ({self.max_iter}) reached and the optimisation "
+                "hasn't converged yet.", ConvergenceWarning, stacklevel=2,
+            )
+        return self
+
+    def partial_fit(self, X, y, classes=None) -> MLPClassifier:
+        """One epoch over ``(X, y)``, continuing the current training (``classes`` on the first call)."""
+        first = not hasattr(self, "_state")
+        sizes, activation, dtype = self._check_params()
+        X, y = self._validate_train(X, y, reset=first)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self.classes_ = np.unique(np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError("MLPClassifier needs at least 2 classes; only one class is present")
+            self._state = self._initialise(X.shape[1], sizes, dtype, self._seed())
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes {classes!r} differ from the first call's {self.classes_.tolist()}")
+        codes = self._encode(y)
+        state = self._state
+        config = self._loop_config(activation, X.shape[0])
+        config = LoopConfig(**{**config.__dict__, "early_stopping": False,
+                               "max_epochs": state.epoch + 1})
+        state.stopped = False
+        run_epochs(state, X.astype(dtype, copy=False), codes, config, n_epochs=1)
+        self._store(state)
+        return self
+
+    def _split_validation(self, X, codes, rng):
+        from sklearn.model_selection import train_test_split
+
+        seed = int(rng.integers(0, 2**31 - 1))
+        counts = np.bincount(codes, minlength=len(self.classes_))
+        stratify = codes if counts.min() >= 2 else None
+        try:
+            X_tr, X_val, c_tr, c_val = train_test_split(
+                X, codes, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
+        except ValueError as exc:
+            raise ValueError(f"cannot hold out a validation set for early stopping: {exc}") from None
+        return X_tr, c_tr, (X_val, c_val)
+
+    def _fingerprint(self, X, codes, sizes, activation) -> dict[str, Any]:
+        params = self.get_params()
+        keep = ("solver", "alpha", "batch_size", "learning_rate_init", "momentum", "lr_decay_steps",
+                "lr_decay_factor", "early_stopping", "validation_fraction", "tol",
+                "n_iter_no_change", "init", "dtype")
+        fp = {k: params[k] for k in keep}
+        fp["dtype"] = np.dtype(_resolve_dtype(fp["dtype"])).name
+        fp.update(hidden_layer_sizes=list(sizes), activation=activation,
+                  data_sha256=data_fingerprint(X, codes))
+        return json.loads(json.dumps(fp, default=str))
+
+    def _epoch_callback(self, callback):
+        if not (self.verbose or callback):
+            return None
+
+        def on_epoch(state: TrainingState) -> None:
+            if self.verbose:
+                print(f"Iteration {state.epoch}, loss = {state.history.train_loss[-1]:.8f}")
+            if callback is not None:
+                callback(state)
+
+        return on_epoch
+
+    def _store(self, state: TrainingState) -> None:
+        self.coefs_ = state.weights
+        self.intercepts_ = state.biases
+        self.n_iter_ = state.epoch
+        self.history_ = state.history
+        self.loss_curve_ = list(state.history.train_loss)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+        self.n_layers_ = len(state.weights) + 1
+        self.n_outputs_ = len(self.classes_)
+        self.out_activation_ = "softmax"
+
+    # ------------------------------------------------------------------------------------------
+    # prediction
+    # ------------------------------------------------------------------------------------------
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "coefs_")
+
+    def _logits(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        # inference in float64: exact enough that a row's result does not depend on its batch
+        weights = [w.astype(np.float64) for w in self.coefs_]
+        biases = [b.astype(np.float64) for b in self.intercepts_]
+        return forward_logits(X, weights, biases, self.activation)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (N, K), columns in the order of ``classes_``."""
+        return softmax(self._logits(X), axis=1)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        from nnbasics.activations import log_softmax
+
+        return log_softmax(self._logits(X), axis=1)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class of each row, (N,), values from ``classes_``."""
+        logits = self._logits(X)  # first: it raises NotFittedError on an unfitted model
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    # ------------------------------------------------------------------------------------------
+    # files
+    # ------------------------------------------------------------------------------------------
+
+    def save(self, path, extra_metadata: dict[str, Any] | None = None) -> Path:
+        """Write the fitted model to one ``.npz`` (arrays + JSON metadata), atomically."""
+        check_is_fitted(self)
+        classes = np.asarray(self.classes_)
+        if classes.dtype.hasobject:
+            if not all(isinstance(c, str) for c in classes):
+                raise TypeError("only numeric or string class labels can be saved")
+            classes = classes.astype(str)
+        arrays = {"classes": classes, "first_layer_init": self.first_layer_init_}
+        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+            arrays[f"coef_{i}"], arrays[f"intercept_{i}"] = w, b
+        params = json.loads(json.dumps(self.get_params(), default=str))
+        meta = {
+            "params": params,
+            "n_features_in": int(self.n_features_in_),
+            "n_layers": len(self.coefs_),
+            "n_iter": int(self.n_iter_),
+            "history": self.history_.to_dict(),
+            "extra": extra_metadata or {},
+        }
+        if hasattr(self, "feature_names_in_"):
+            arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
+        return save_arrays(path, arrays, meta, kind=MODEL_KIND)
+
+
+def load_model(path) -> MLPClassifier:
+    """Read a model written by :meth:`MLPClassifier.save` (``allow_pickle=False``).
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a truncated,
+    corrupted, foreign or inconsistent one.
+    """
+    arrays, meta = load_arrays(path, kind=MODEL_KIND)
+    try:
+        params = meta["params"]
+        model = MLPClassifier(**params)
+        if isinstance(params.get("hidden_layer_sizes"), list):
+            model.hidden_layer_sizes = tuple(params["hidden_layer_sizes"])
+        n_layers = int(meta["n_layers"])
+        model.coefs_ = [arrays[f"coef_{i}"] for i in range(n_layers)]
+        model.intercepts_ = [arrays[f"intercept_{i}"] for i in range(n_layers)]
+        model.classes_ = arrays["classes"]
+        model.first_layer_init_ = arrays["first_layer_init"]
+        model.n_features_in_ = int(meta["n_features_in"])
+        model.n_iter_ = int(meta["n_iter"])
+        model.history_ = History.from_dict(meta["history"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: model file is incomplete or inconsistent ({exc!r})") from None
+    dims = [model.n_features_in_]
+    for i, (w, b) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):
+        if w.ndim != 2 or w.shape[0] != dims[-1] or b.shape != (w.shape[1],):
+            raise ValueError(f"{path}: layer {i} has inconsistent shapes {w.shape} and {b.shape}")
+        dims.append(w.shape[1])
+    if dims[-1] != len(model.classes_):
+        raise ValueError(f"{path}: {dims[-1]} outputs but {len(model.classes_)} classes")
+    if "feature_names_in" in arrays:
+        model.feature_names_in_ = arrays["feature_names_in"].astype(object)
+    model.loss_curve_ = list(model.history_.train_loss)
+    model.loss_ = model.loss_curve_[-1] if model.loss_curve_ else np.nan
+    model.n_layers_ = n_layers + 1
+    model.n_outputs_ = len(model.classes_)
+    model.out_activation_ = "softmax"
+    model.extra_metadata_ = meta.get("extra", {})
+    return model

@@ -1,0 +1,154 @@
+"""Report figures (matplotlib, headless Agg backend): curves, confusion matrix, weights, rates.
+
+Every function draws one figure, writes it to ``path`` atomically (PNG) and returns the path.
+Nothing here changes matplotlib's global backend: figures are made with
+:class:`matplotlib.figure.Figure` and an Agg canvas directly, so importing this module in an
+interactive session does not disturb it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nnbasics.serialization import atomic_write
+
+__all__ = [
+    "plot_activations",
+    "plot_confusion_matrix",
+    "plot_first_layer_weights",
+    "plot_history",
+    "plot_learning_rates",
+]
+
+
+def _new_figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
+
+
+def plot_history(history, path: str | os.PathLike, title: str = "training") -> Path:
+    """Loss (left) and accuracy (right) per epoch, training and validation."""
+    fig = _new_figure(10, 4)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    epochs = np.arange(1, len(history.train_loss) + 1)
+    ax_loss.plot(epochs, history.train_loss, label="train")
+    ax_acc.plot(epochs, history.train_accuracy, label="train")
+    if np.any(np.isfinite(history.val_loss)):
+        ax_loss.plot(epochs, history.val_loss, label="validation")
+        ax_acc.plot(epochs, history.val_accuracy, label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="mean cross-entropy", title=f"{title}: loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title=f"{title}: accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence, path: str | os.PathLike,
+                          title: str = "confusion matrix (test)") -> Path:
+    """Counts of (true class, predicted class) as an annotated heat map; rows are true classes."""
+    matrix = np.asarray(matrix)
+    k = matrix.shape[0]
+    fig = _new_figure(1.2 + 0.5 * k, 1.0 + 0.5 * k)
+    ax = fig.subplots()
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ticks = np.arange(k)
+    ax.set(xticks=ticks, yticks=ticks, xticklabels=[str(v) for v in labels],
+           yticklabels=[str(v) for v in labels], xlabel="predicted", ylabel="true", title=title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if matrix[i, j] > threshold else "black")
+    return _save(fig, path)
+
+
+def _weight_grid(weights: np.ndarray, image_shape: tuple[int, int], max_units: int) -> np.ndarray:
+    """Tile the first ``max_units`` columns of ``weights`` (D, H) as images, each scaled to [0,1]."""
+    h, w = image_shape
+    units = weights[:, :max_units].T.reshape(-1, h, w)  # (units, h, w)
+    n = units.shape[0]
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.full((rows * (h + 1) + 1, cols * (w + 1) + 1), np.nan)
+    for u in range(n):
+        lo, hi = units[u].min(), units[u].max()
+        tile = (units[u] - lo) / (hi - lo) if hi > lo else np.zeros((h, w))
+        r, c = divmod(u, cols)
+        grid[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = tile
+    return grid
+
+
+def plot_first_layer_weights(initial: np.ndarray, trained: np.ndarray,
+                             image_shape: tuple[int, int], path: str | os.PathLike,
+                             max_units: int = 64) -> Path:
+    """Each hidden unit's incoming weights drawn as an image: at initialisation and trained.
+
+    ``initial`` and ``trained`` have shape (D, H) with ``D = h * w`` for ``image_shape = (h, w)``;
+    the first ``max_units`` units are drawn, each scaled to its own [min, max].
+    """
+    if initial.shape != trained.shape:
+        raise ValueError(f"initial weights {initial.shape} and trained {trained.shape} differ")
+    if initial.shape[0] != image_shape[0] * image_shape[1]:
+        raise ValueError(f"weights have {initial.shape[0]} inputs, not an image of {image_shape}")
+    fig = _new_figure(10, 5)
+    for ax, weights, title in zip(fig.subplots(1, 2), (initial, trained),
+                                  ("first layer at initialisation", "first layer trained"),
+                                  strict=True):
+        ax.imshow(_weight_grid(np.asarray(weights, dtype=np.float64), image_shape, max_units),
+                  cmap="gray", interpolation="nearest")
+        ax.set_title(title)
+        ax.axis("off")
+    return _save(fig, path)
+
+
+def plot_learning_rates(histories: Mapping[float, object], path: str | os.PathLike) -> Path:
+    """Training loss and validation accuracy per epoch for several learning rates."""
+    fig = _new_figure(10, 4)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for lr, history in sorted(histories.items()):
+        epochs = np.arange(1, len(history.train_loss) + 1)
+        ax_loss.plot(epochs, history.train_loss, label=f"lr {lr:g}")
+        accuracy = history.val_accuracy if np.any(np.isfinite(history.val_accuracy)) else \
+            history.train_accuracy
+        ax_acc.plot(epochs, accuracy, label=f"lr {lr:g}")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="learning rate comparison: loss",
+                yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="validation accuracy", title="learning rate comparison: accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_activations(path: str | os.PathLike) -> Path:
+    """sigmoid and tanh with their derivatives on [-6, 6] (sigmoid' peaks at 1/4, tanh' at 1)."""
+    from nnbasics.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+
+    x = np.linspace(-6, 6, 400)
+    fig = _new_figure(10, 4)
+    ax_f, ax_g = fig.subplots(1, 2)
+    s, t = sigmoid(x), tanh(x)
+    ax_f.plot(x, s, label="sigmoid")
+    ax_f.plot(x, t, label="tanh")
+    ax_g.plot(x, sigmoid_grad(s), label="sigmoid' = s(1 - s)")
+    ax_g.plot(x, tanh_grad(t), label="tanh' = 1 - t²")
+    ax_f.set(title="activations", xlabel="x")
+    ax_g.set(title="their gradients", xlabel="x")
+    for ax in (ax_f, ax_g):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -1,0 +1,312 @@
+r"""Multi-layer perceptron math: forward and backward over a list of dense layers.
+
+Shape letters: ``N`` rows of a batch, ``D`` input features, ``H_l`` units of hidden layer ``l``,
+``K`` classes.  A network with ``layer_sizes = (D, H_1, ..., H_{L-1}, K)`` has ``L`` layers; layer
+``l`` holds ``weights[l]`` of shape ``(layer_sizes[l], layer_sizes[l+1])`` and ``biases[l]`` of
+shape ``(layer_sizes[l+1],)``.
+
+.. math::
+
+    a_0 = X, \qquad a_l = f(a_{l-1} W_l + b_l) \;(l < L), \qquad
+    \hat y = \mathrm{softmax}(a_{L-1} W_L + b_L), \qquad
+    J = \frac1N \sum_n -\log \hat y_{n, y_n} + \frac{\alpha}{2N} \sum_l \lVert W_l\rVert_F^2
+
+(the cost is the *mean* over the batch, so a learning rate does not depend on the batch size; the
+optional L2 penalty follows scikit-learn's convention).
+
+Two implementations of the same gradient live here:
+
+* :func:`loss_and_gradients_reference` chains the readable primitives of :mod:`nnbasics.layers`
+  and :func:`~nnbasics.losses.softmax_cross_entropy`, allocating as it goes;
+* :func:`loss_and_gradients` is the training kernel: every intermediate lives in a preallocated
+  :class:`Workspace`, activations and their backward are applied in place, and the first layer's
+  input gradient (an ``N × D`` product nobody needs) is never computed.  The tests check it
+  against the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from nnbasics.activations import ACTIVATIONS, FloatArray, softmax
+from nnbasics.initializers import init_weights
+from nnbasics.layers import activation_backward, affine_backward, affine_forward
+from nnbasics.losses import softmax_cross_entropy
+
+__all__ = [
+    "Workspace",
+    "check_activation",
+    "forward_logits",
+    "init_parameters",
+    "loss_and_gradients",
+    "loss_and_gradients_reference",
+    "predict_proba",
+]
+
+
+def check_activation(activation: str) -> str:
+    """Return the canonical name of ``activation`` ("logistic" -> "sigmoid"); ValueError if unknown."""
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
+        )
+    return "sigmoid" if activation == "logistic" else activation
+
+
+def init_parameters(
+    layer_sizes: Sequence[int], init: str, rng: np.random.Generator, dtype: DTypeLike = np.float32
+) -> tuple[list[FloatArray], list[FloatArray]]:
+    """Weights from the initialiser ``init`` (see :mod:`nnbasics.initializers`) and zero biases.
+
+    Returns ``(weights, biases)``: lists of ``L`` arrays of shapes ``(layer_sizes[l],
+    layer_sizes[l+1])`` and ``(layer_sizes[l+1],)``, C-contiguous, of dtype ``dtype``.
+    """
+    weights = [
+        np.ascontiguousarray(init_weights(init, fan_in, fan_out, rng, dtype))
+        for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True)
+    ]
+    biases = [np.zeros(fan_out, dtype=dtype) for fan_out in layer_sizes[1:]]
+    return weights, biases
+
+
+# ----------------------------------------------------------------------------------------------
+# reference implementation: the readable chain of primitives
+# ----------------------------------------------------------------------------------------------
+
+
+def loss_and_gradients_reference(
+    X: FloatArray,
+    labels: ArrayLike,
+    weights: Sequence[FloatArray],
+    biases: Sequence[FloatArray],
+    activation: str,
+    alpha: float = 0.0,
+) -> tuple[float, list[FloatArray], list[FloatArray]]:
+    r"""Mean cross-entropy of the batch and its gradient for every layer (readable reference).
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, D)
+    labels : ndarray of int, shape (N,), class indices in [0, K)
+    weights, biases : lists of L arrays, shapes (H_{l-1}, H_l) and (H_l,)
+    activation : {"sigmoid", "logistic", "tanh", "relu"}
+        Activation of every hidden layer; the output layer is softmax.
+    alpha : float, default 0
+        L2 penalty on the weights (not the biases).
+
+    Returns
+    -------
+    loss : float
+        :math:`J` of the module docstring.
+    dweights, dbiases : lists of arrays shaped like ``weights`` and ``biases``
+        :math:`\partial J/\partial W_l = a_{l-1}^\top \delta_l + \frac{\alpha}{N} W_l` and
+        :math:`\partial J/\partial b_l = \mathbf 1^\top \delta_l`, where
+        :math:`\delta_L = (\hat y - y)/N` and
+        :math:`\delta_l = \delta_{l+1} W_{l+1}^\top \odot f'(a_l)`.
+    """
+    activation = check_activation(activation)
+    n_rows = X.shape[0]
+    values = [X]  # a_0 .. a_{L-1}
+    for W, b in zip(weights[:-1], biases[:-1], strict=True):
+        values.append(ACTIVATIONS[activation](affine_forward(values[-1], W, b)))
+    logits = affine_forward(values[-1], weights[-1], biases[-1])
+    loss, delta = softmax_cross_entropy(logits, labels, reduction="mean")  # delta_L  (N, K)
+    dweights: list[FloatArray] = [None] * len(weights)  # type: ignore[list-item]
+    dbiases: list[FloatArray] = [None] * len(weights)  # type: ignore[list-item]
+    for layer in range(len(weights) - 1, -1, -1):
+        dvalue, dweights[layer], dbiases[layer] = affine_backward(
+            delta, values[layer], weights[layer], need_dx=layer > 0
+        )
+        if layer > 0:
+            delta = activation_backward(dvalue, values[layer], activation)  # delta_{layer}
+    if alpha:
+        for W, dW in zip(weights, dweights, strict=True):
+            dW += (alpha / n_rows) * W
+        loss += alpha / (2 * n_rows) * sum(float(np.sum(W * W, dtype=np.float64)) for W in weights)
+    return float(loss), dweights, dbiases
+
+
+# ----------------------------------------------------------------------------------------------
+# the training kernel: preallocated buffers, in-place activations
+# ----------------------------------------------------------------------------------------------
+
+
+class Workspace:
+    """Preallocated buffers for batches of up to ``batch_size`` rows of one network.
+
+    Attributes
+    ----------
+    inputs : ndarray (batch_size, D)
+        Where the training loop gathers a batch's rows (``np.take(..., out=)``).
+    targets : ndarray of int64 (batch_size,)
+        Where it gathers the batch's labels.
+    values : list of L arrays (batch_size, H_l)
+        Layer outputs: hidden activations :math:`a_l`, then the logits (overwritten by
+        :math:`\\delta_L` in the backward pass).
+    deltas : list of L - 1 arrays (batch_size, H_l)
+        :math:`\\delta_l` of the hidden layers.
+    dweights, dbiases : lists of L arrays
+        The gradients of the last call of :func:`loss_and_gradients`.
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], batch_size: int, dtype: DTypeLike = np.float32):
+        self.layer_sizes = tuple(int(s) for s in layer_sizes)
+        self.batch_size = int(batch_size)
+        self.dtype = np.dtype(dtype)
+        B = self.batch_size
+        self.inputs = np.empty((B, self.layer_sizes[0]), dtype=self.dtype)
+        self.targets = np.empty(B, dtype=np.int64)
+        self.values = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:]]
+        self.deltas = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:-1]]
+        self.scratch = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:-1]]
+        self.dweights = [
+            np.empty((i, o), dtype=self.dtype)
+            for i, o in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=True)
+        ]
+        self.dbiases = [np.empty(o, dtype=self.dtype) for o in self.layer_sizes[1:]]
+        self.row_index = np.arange(B)
+        self._weight_scratch: list[FloatArray] | None = None
+
+    def weight_scratch(self) -> list[FloatArray]:
+        """Buffers shaped like the weights (for the L2 term), allocated on first use."""
+        if self._weight_scratch is None:
+            self._weight_scratch = [np.empty_like(dW) for dW in self.dweights]
+        return self._weight_scratch
+
+
+def _activate_inplace(z: FloatArray, activation: str) -> None:
+    """``z <- f(z)`` without temporaries."""
+    if activation == "sigmoid":
+        # sigmoid(z) = (1 + tanh(z/2)) / 2: tanh never overflows, so this is stable for any z
+        z *= 0.5
+        np.tanh(z, out=z)
+        z *= 0.5
+        z += 0.5
+    elif activation == "tanh":
+        np.tanh(z, out=z)
+    else:  # relu
+        np.maximum(z, 0, out=z)
+
+
+def _activation_backward_inplace(
+    dvalue: FloatArray, value: FloatArray, activation: str, scratch: FloatArray
+) -> None:
+    """``dvalue <- dvalue * f'(z)``, with ``f'`` computed from the value ``a = f(z)``."""
+    if activation == "sigmoid":
+        np.subtract(1, value, out=scratch)  # 1 - a
+        scratch *= value  # a (1 - a)
+        dvalue *= scratch
+    elif activation == "tanh":
+        np.multiply(value, value, out=scratch)
+        np.subtract(1, scratch, out=scratch)  # 1 - a^2
+        dvalue *= scratch
+    else:  # relu: sign(a) is 1 where a > 0 and 0 where a = 0 (ReLU'(0) = 0)
+        np.sign(value, out=scratch)
+        dvalue *= scratch
+
+
+def _softmax_cross_entropy_inplace(logits: FloatArray, labels: NDArray, rows: NDArray) -> float:
+    """Mean cross-entropy of ``softmax(logits)``; overwrites ``logits`` with ``(p - y) / N``."""
+    n_rows = logits.shape[0]
+    logits -= logits.max(axis=1, keepdims=True)  # stable: every exponent <= 0
+    true_logit = logits[rows, labels]  # (N,), a copy
+    np.exp(logits, out=logits)
+    norm = logits.sum(axis=1, keepdims=True)  # (N, 1), in [1, K]
+    loss = float(np.sum(np.log(norm[:, 0]) - true_logit, dtype=np.float64)) / n_rows
+    logits /= norm  # p
+    logits[rows, labels] -= 1  # p - y: the fused softmax + cross-entropy gradient
+    logits *= 1.0 / n_rows
+    return loss
+
+
+def loss_and_gradients(
+    X: FloatArray,
+    labels: NDArray,
+    weights: Sequence[FloatArray],
+    biases: Sequence[FloatArray],
+    activation: str,
+    workspace: Workspace,
+    alpha: float = 0.0,
+) -> float:
+    r"""Mean cross-entropy of the batch; its gradients go to ``workspace.dweights/dbiases``.
+
+    Same mathematics and arguments as :func:`loss_and_gradients_reference` (``activation`` must
+    be canonical: "sigmoid", "tanh" or "relu"), but nothing is allocated beyond a few (N,)
+    vectors: ``X`` (N ≤ ``workspace.batch_size`` rows, C-contiguous, the workspace dtype) and
+    ``labels`` (int, (N,)) are typically views of ``workspace.inputs`` / ``workspace.targets``.
+
+    Returns
+    -------
+    loss : float
+        :math:`J` of the module docstring.
+    """
+    n_rows = X.shape[0]
+    n_layers = len(weights)
+    ws = workspace
+    # forward: values[l] = f(values[l-1] @ W_l + b_l)
+    inputs = X
+    for layer in range(n_layers):
+        out = ws.values[layer][:n_rows]
+        np.matmul(inputs, weights[layer], out=out)
+        out += biases[layer]
+        if layer < n_layers - 1:
+            _activate_inplace(out, activation)
+        inputs = out
+    # loss; values[L-1] becomes delta_L = (p - y) / N
+    delta = ws.values[-1][:n_rows]
+    loss = _softmax_cross_entropy_inplace(delta, labels, ws.row_index[:n_rows])
+    # backward
+    for layer in range(n_layers - 1, -1, -1):
+        below = X if layer == 0 else ws.values[layer - 1][:n_rows]  # a_{layer-1}   (N, H_in)
+        np.matmul(below.T, delta, out=ws.dweights[layer])  # a^T delta             (H_in, H_out)
+        np.sum(delta, axis=0, out=ws.dbiases[layer])
+        if layer > 0:  # the first layer's input gradient is never needed
+            dvalue = ws.deltas[layer - 1][:n_rows]
+            np.matmul(delta, weights[layer].T, out=dvalue)  # delta W^T              (N, H_in)
+            _activation_backward_inplace(dvalue, below, activation, ws.scratch[layer - 1][:n_rows])
+            delta = dvalue
+    if alpha:
+        scale = alpha / n_rows
+        penalty = 0.0
+        for W, dW, scaled in zip(weights, ws.dweights, ws.weight_scratch(), strict=True):
+            penalty += float(np.vdot(W, W))
+            np.multiply(W, scale, out=scaled)
+            dW += scaled
+        loss += 0.5 * scale * penalty
+    return loss
+
+
+# ----------------------------------------------------------------------------------------------
+# inference
+# ----------------------------------------------------------------------------------------------
+
+
+def forward_logits(
+    X: FloatArray,
+    weights: Sequence[FloatArray],
+    biases: Sequence[FloatArray],
+    activation: str,
+    chunk_rows: int = 4096,
+) -> FloatArray:
+    """Logits (N, K) of the rows of ``X``, computed ``chunk_rows`` at a time to bound memory."""
+    activation = check_activation(activation)
+    n_rows = X.shape[0]
+    logits = np.empty((n_rows, weights[-1].shape[1]), dtype=weights[-1].dtype)
+    for start in range(0, n_rows, chunk_rows):
+        values = X[start : start + chunk_rows]
+        for layer, (W, b) in enumerate(zip(weights, biases, strict=True)):
+            values = affine_forward(values, W, b)
+            if layer < len(weights) - 1:
+                _activate_inplace(values, activation)
+        logits[start : start + chunk_rows] = values
+    return logits
+
+
+def predict_proba(
+    X: FloatArray, weights: Sequence[FloatArray], biases: Sequence[FloatArray], activation: str
+) -> FloatArray:
+    """Class probabilities (N, K), rows summing to 1."""
+    return softmax(forward_logits(X, weights, biases, activation), axis=1)

@@ -1,0 +1,178 @@
+r"""Optimisers: SGD with momentum and a step-decay schedule, and Adam.
+
+They know nothing about the model: :meth:`step` takes a list of parameter arrays and the list of
+their gradients (same shapes, same order) and updates the parameters **in place**.  The gradients
+are only read; the optimiser keeps its own scratch buffers, allocated once from the parameters'
+shapes, so a step allocates nothing.
+
+The learning rate of step ``t`` (counted from 0) follows the step-decay schedule of the assignment
+("anneal the learning rate every N iterations"):
+
+.. math::  \eta_t = \eta_0 \cdot \gamma^{\lfloor t / N \rfloor}
+
+with ``decay_every = N`` (``None``: constant rate) and ``decay_factor = γ``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from nnbasics.activations import FloatArray
+
+__all__ = ["SGD", "Adam", "make_optimizer"]
+
+
+class _Optimizer:
+    """Shared bookkeeping: step count, learning-rate schedule, state for checkpoints."""
+
+    #: names of the per-parameter state arrays, e.g. ("velocity",)
+    slots: tuple[str, ...] = ()
+
+    def __init__(self, params: Sequence[FloatArray], learning_rate: float,
+                 decay_every: int | None, decay_factor: float):
+        if not (learning_rate > 0 and np.isfinite(learning_rate)):
+            raise ValueError(f"learning rate must be a positive number, got {learning_rate!r}")
+        if decay_every is not None and (int(decay_every) != decay_every or decay_every < 1):
+            raise ValueError(f"decay_every must be a positive integer or None, got {decay_every!r}")
+        if not (0 < decay_factor <= 1):
+            raise ValueError(f"decay_factor must be in (0, 1], got {decay_factor!r}")
+        self.learning_rate_init = float(learning_rate)
+        self.decay_every = None if decay_every is None else int(decay_every)
+        self.decay_factor = float(decay_factor)
+        self.n_steps = 0
+        self.state = {slot: [np.zeros_like(p) for p in params] for slot in self.slots}
+        self._scratch = [np.empty_like(p) for p in params]
+
+    @property
+    def learning_rate(self) -> float:
+        """:math:`\\eta_t` for the next step (see the module docstring)."""
+        if self.decay_every is None:
+            return self.learning_rate_init
+        return self.learning_rate_init * self.decay_factor ** (self.n_steps // self.decay_every)
+
+    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        """Update every array of ``params`` in place from ``grads`` (read only)."""
+        raise NotImplementedError
+
+    # -- checkpointing: arrays and scalars, kept apart for the .npz + JSON format --------------
+
+    def state_arrays(self) -> dict[str, FloatArray]:
+        """Per-parameter state as ``{"<slot>_<i>": array}``."""
+        return {f"{slot}_{i}": a for slot, arrays in self.state.items() for i, a in enumerate(arrays)}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_arrays` returned (shapes must match); copies into place."""
+        for slot, own in self.state.items():
+            for i, a in enumerate(own):
+                saved = arrays[f"{slot}_{i}"]
+                if saved.shape != a.shape:
+                    raise ValueError(
+                        f"optimiser state {slot}_{i} has shape {saved.shape}, expected {a.shape}"
+                    )
+                a[...] = saved
+
+
+class SGD(_Optimizer):
+    r"""Stochastic gradient descent with (heavy-ball) momentum.
+
+    ``v <- momentum * v - lr_t * g;  p <- p + v``  (``momentum = 0``: ``p <- p - lr_t * g``)
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The parameters (only their shapes and dtypes are used here).
+    learning_rate : float, default 0.01
+        :math:`\eta_0`.
+    momentum : float in [0, 1), default 0
+    decay_every : int or None, default None
+        Steps between two decays of the learning rate (module docstring).
+    decay_factor : float in (0, 1], default 0.1
+    """
+
+    def __init__(self, params: Sequence[FloatArray], learning_rate: float = 0.01,
+                 momentum: float = 0.0, decay_every: int | None = None, decay_factor: float = 0.1):
+        if not (0 <= momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+        self.slots = ("velocity",) if momentum else ()
+        super().__init__(params, learning_rate, decay_every, decay_factor)
+
+    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        lr = self.learning_rate
+        for i, (p, g, scaled) in enumerate(zip(params, grads, self._scratch, strict=True)):
+            np.multiply(g, lr, out=scaled)  # lr * g
+            if self.momentum:
+                v = self.state["velocity"][i]
+                v *= self.momentum
+                v -= scaled
+                p += v
+            else:
+                p -= scaled
+        self.n_steps += 1
+
+
+class Adam(_Optimizer):
+    r"""Adam (Kingma & Ba, 2015), in the bias-corrected-step form scikit-learn uses.
+
+    ``m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
+    p <- p - lr_t * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``
+
+    Parameters
+    ----------
+    params : list of ndarray
+    learning_rate : float, default 0.001
+    beta_1, beta_2 : float in [0, 1), defaults 0.9 and 0.999
+    epsilon : float, default 1e-8
+    decay_every, decay_factor : the step-decay schedule (module docstring)
+
+    Notes
+    -----
+    :math:`m` and :math:`v` are running means of the gradient and of its square; dividing by
+    :math:`\sqrt v` gives every coordinate a step of about :math:`\eta`, whatever its gradient's
+    scale.  Both start at 0, which biases them towards 0 early on; the factors
+    :math:`1/(1-\beta^t)` undo that.
+    """
+
+    slots = ("m", "v")
+
+    def __init__(self, params: Sequence[FloatArray], learning_rate: float = 0.001,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 decay_every: int | None = None, decay_factor: float = 0.1):
+        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if not (0 <= beta < 1):
+                raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        super().__init__(params, learning_rate, decay_every, decay_factor)
+
+    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        t = self.n_steps + 1
+        lr = self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        b1, b2 = self.beta_1, self.beta_2
+        for p, g, m, v, s in zip(params, grads, self.state["m"], self.state["v"], self._scratch,
+                                 strict=True):
+            m *= b1
+            np.multiply(g, 1 - b1, out=s)
+            m += s  # m = b1 m + (1 - b1) g
+            v *= b2
+            np.multiply(g, g, out=s)
+            s *= 1 - b2
+            v += s  # v = b2 v + (1 - b2) g^2
+            np.sqrt(v, out=s)
+            s += self.epsilon
+            np.divide(m, s, out=s)
+            s *= lr
+            p -= s
+        self.n_steps += 1
+
+
+def make_optimizer(name: str, params: Sequence[FloatArray], learning_rate: float,
+                   momentum: float = 0.0, decay_every: int | None = None,
+                   decay_factor: float = 0.1) -> SGD | Adam:
+    """The optimiser called ``name`` ("sgd" or "adam"); ``momentum`` is used by SGD only."""
+    if name == "sgd":
+        return SGD(params, learning_rate, momentum, decay_every, decay_factor)
+    if name == "adam":
+        return Adam(params, learning_rate, decay_every=decay_every, decay_factor=decay_factor)
+    raise ValueError(f"unknown solver {name!r}; choose 'sgd' or 'adam'")

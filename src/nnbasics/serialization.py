@@ -1,0 +1,161 @@
+"""Files of nnbasics: one ``.npz`` holding named arrays plus a JSON metadata string.
+
+Format: an uncompressed NumPy ``.npz`` (a zip of ``.npy`` members) with an extra member
+``__metadata__``, a 0-d unicode array holding a JSON object with at least ``{"format":
+"nnbasics", "kind": <what the file holds>, "version": <int>}``.  Every array is plain numeric or
+unicode, so the file loads with ``np.load(path, allow_pickle=False)``; nothing here ever unpickles.
+
+Writes are atomic: the file is written to a temporary name in the destination directory, flushed
+to disk, then renamed over the destination with :func:`os.replace`, so a reader (or a process
+killed mid-write) sees either the old complete file or the new complete one, never a torn one.
+
+Reads are defensive: a missing file raises ``FileNotFoundError``; a truncated or corrupted file
+(bad zip structure, CRC mismatch, an ``.npy`` header whose declared size exceeds its member) a
+``ValueError`` saying so; a foreign ``.npz`` (no nnbasics metadata) or a file of another kind a
+``ValueError`` naming what was found.  Array sizes are checked against the zip directory before
+anything is allocated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FORMAT_NAME", "atomic_write", "load_arrays", "save_arrays"]
+
+FORMAT_NAME = "nnbasics"
+_METADATA_KEY = "__metadata__"
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    The temporary file is removed if ``write`` raises; ``path`` is untouched in that case.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"directory does not exist: {directory}")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], metadata: dict[str, Any],
+                kind: str, version: int = 1) -> Path:
+    """Write ``arrays`` and ``metadata`` (JSON-serialisable) to ``path`` atomically.
+
+    ``metadata`` gets the keys ``format``, ``kind`` and ``version`` added.  Arrays must be numeric,
+    boolean or unicode (no object arrays).  Returns the path written.
+    """
+    for name, a in arrays.items():
+        if name == _METADATA_KEY:
+            raise ValueError(f"array name {_METADATA_KEY!r} is reserved")
+        if np.asarray(a).dtype.hasobject:
+            raise TypeError(f"array {name!r} has object dtype, which cannot be stored without pickle")
+    meta = {"format": FORMAT_NAME, "kind": kind, "version": int(version), **metadata}
+    text = json.dumps(meta, sort_keys=True, allow_nan=True)
+    payload = {**{k: np.asarray(v) for k, v in arrays.items()}, _METADATA_KEY: np.array(text)}
+    return atomic_write(path, lambda fh: np.savez(fh, **payload))
+
+
+def _check_member_sizes(zf: zipfile.ZipFile, path: Path) -> None:
+    """Every ``.npy`` member's header must declare no more bytes than the member holds."""
+    for info in zf.infolist():
+        if not info.filename.endswith(".npy"):
+            raise ValueError(f"{path}: unexpected member {info.filename!r}; not an nnbasics file")
+        with zf.open(info) as member:
+            try:
+                major, _ = np.lib.format.read_magic(member)
+                if major == 1:
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            except ValueError as exc:
+                raise ValueError(f"{path}: member {info.filename!r} is not a valid .npy: {exc}") from None
+            header_bytes = member.tell()
+        if dtype.hasobject:
+            raise ValueError(
+                f"{path}: member {info.filename!r} holds Python objects (pickle); refusing to load it"
+            )
+        declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if declared + header_bytes > info.file_size:
+            raise ValueError(
+                f"{path}: member {info.filename!r} declares {declared} bytes of data but holds only "
+                f"{info.file_size - header_bytes}; the file is truncated or corrupt"
+            )
+
+
+def load_arrays(path: str | os.PathLike, kind: str | None = None,
+                max_version: int = 1) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a file written by :func:`save_arrays`: ``(arrays, metadata)``.
+
+    Parameters
+    ----------
+    path : path of the ``.npz`` file
+    kind : str, optional
+        Expected ``metadata["kind"]``; a file of another kind raises ``ValueError``.
+    max_version : int
+        Newest format version this reader understands.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a zip/npz, truncated, corrupted (CRC), foreign (no nnbasics metadata), of another
+        kind, of a newer version, or holding object arrays.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not an nnbasics .npz file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if f"{_METADATA_KEY}.npy" not in names:
+                raise ValueError(
+                    f"{path} is a .npz file but not an nnbasics one (no {_METADATA_KEY} entry)"
+                )
+            _check_member_sizes(zf, path)
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{path} is not a valid nnbasics file (truncated or corrupt: {exc})") from None
+    except (EOFError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} could not be read (truncated or corrupt: {exc})") from None
+    text = arrays.pop(_METADATA_KEY)
+    try:
+        meta = json.loads(str(text[()]))
+    except (ValueError, TypeError, IndexError):
+        raise ValueError(f"{path}: metadata is not valid JSON; the file is corrupt") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path} is not an nnbasics file (metadata format is missing)")
+    if kind is not None and meta.get("kind") != kind:
+        raise ValueError(f"{path} holds a {meta.get('kind')!r}, not a {kind!r}")
+    version = meta.get("version")
+    if not isinstance(version, int) or version > max_version:
+        raise ValueError(
+            f"{path} has format version {version!r}; this nnbasics reads up to {max_version}"
+        )
+    return arrays, meta

@@ -1,0 +1,337 @@
+"""The mini-batch training loop: epochs, history, early stopping, checkpoints and resume.
+
+Shape letters: ``N`` training rows, ``D`` features; labels are class indices ``0..K-1``.
+
+Sampling rule: every epoch draws one permutation of the ``N`` rows from the run's
+``np.random.Generator`` (``rng.permutation(N)``) and walks it in consecutive batches of
+``batch_size`` rows (the last batch may be smaller): each row is used exactly once per epoch,
+without replacement.  The generator is the only source of randomness, so a run is a function of
+its seed.
+
+Checkpoints: with a ``checkpoint_dir``, the complete state (parameters, optimiser state, the
+generator's state, epoch, history, early-stopping bookkeeping) is written after every epoch to
+``epoch-NNNNNN.npz`` (atomically, see :mod:`nnbasics.serialization`; the two newest are kept).
+:func:`load_latest_checkpoint` restores the newest one that reads back cleanly, and since the loop
+is deterministic, a run killed at any moment and resumed ends with bit-for-bit the parameters of
+the uninterrupted run (on the same machine and thread count).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nnbasics.activations import FloatArray
+from nnbasics.mlp import Workspace, forward_logits, loss_and_gradients
+from nnbasics.optimizers import SGD, Adam
+from nnbasics.serialization import load_arrays, save_arrays
+
+__all__ = [
+    "History",
+    "LoopConfig",
+    "TrainingState",
+    "data_fingerprint",
+    "evaluate",
+    "latest_checkpoints",
+    "load_latest_checkpoint",
+    "run_epochs",
+    "save_checkpoint",
+    "sgd_epoch",
+]
+
+CHECKPOINT_KIND = "checkpoint"
+_CHECKPOINT_RE = re.compile(r"^epoch-(\d{6})\.npz$")
+_KEEP_CHECKPOINTS = 2
+
+
+@dataclass
+class History:
+    """Per-epoch curves: mean training loss over the epoch's batches, accuracy on the whole
+    training set after the epoch, validation loss and accuracy (NaN without validation data) and
+    the learning rate of the epoch's last step."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    learning_rate: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list[float]]) -> History:
+        return cls(**{k: [float(v) for v in d.get(k, [])] for k in cls.__dataclass_fields__})
+
+    def __len__(self) -> int:
+        return len(self.train_loss)
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """Settings of :func:`run_epochs` (the estimator's parameters, resolved)."""
+
+    activation: str  # canonical: "sigmoid", "tanh" or "relu"
+    batch_size: int
+    max_epochs: int
+    alpha: float = 0.0
+    tol: float = 1e-4
+    n_iter_no_change: int = 10
+    early_stopping: bool = False
+
+
+@dataclass
+class TrainingState:
+    """Everything that evolves during training, i.e. everything a checkpoint holds."""
+
+    weights: list[FloatArray]
+    biases: list[FloatArray]
+    optimizer: SGD | Adam
+    rng: np.random.Generator
+    epoch: int = 0
+    history: History = field(default_factory=History)
+    best_score: float = np.inf  # lower is better: training loss, or minus validation accuracy
+    n_bad_epochs: int = 0
+    best_weights: list[FloatArray] | None = None
+    best_biases: list[FloatArray] | None = None
+    stopped: bool = False  # converged or early-stopped before max_epochs
+
+
+def sgd_epoch(
+    X: FloatArray,
+    y: NDArray[np.integer],
+    weights: Sequence[FloatArray],
+    biases: Sequence[FloatArray],
+    activation: str,
+    optimizer: SGD | Adam,
+    workspace: Workspace,
+    rng: np.random.Generator,
+    alpha: float = 0.0,
+) -> float:
+    """One pass over the rows of ``X`` in the order ``rng.permutation(N)``, updating in place.
+
+    ``X`` (N, D) must have the workspace's dtype and ``y`` (N,) hold int64 class indices.  Each
+    batch is gathered into the workspace's preallocated buffers (``np.take(..., out=)``), its
+    gradient computed by :func:`~nnbasics.mlp.loss_and_gradients` and applied by ``optimizer``.
+    Returns the mean of the batch losses weighted by batch size (the epoch's training loss).
+    """
+    n_rows = X.shape[0]
+    B = workspace.batch_size
+    order = rng.permutation(n_rows)
+    params = [*weights, *biases]
+    grads = [*workspace.dweights, *workspace.dbiases]
+    total = 0.0
+    for start in range(0, n_rows, B):
+        idx = order[start : start + B]
+        m = idx.shape[0]
+        xb = workspace.inputs[:m]
+        np.take(X, idx, axis=0, out=xb)
+        yb = workspace.targets[:m]
+        np.take(y, idx, out=yb)
+        total += m * loss_and_gradients(xb, yb, weights, biases, activation, workspace, alpha)
+        optimizer.step(params, grads)
+    return total / n_rows
+
+
+def evaluate(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatArray],
+             biases: Sequence[FloatArray], activation: str) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of the network on ``(X, y)``."""
+    logits = forward_logits(X, weights, biases, activation).astype(np.float64)
+    logits -= logits.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(logits).sum(axis=1))
+    loss = float(np.mean(log_norm - logits[np.arange(len(y)), y]))
+    accuracy = float(np.mean(np.argmax(logits, axis=1) == y))
+    return loss, accuracy
+
+
+def _update_stopping(state: TrainingState, config: LoopConfig, score: float) -> None:
+    """scikit-learn's rule: an epoch counts as bad unless it beats the best score by ``tol``."""
+    if score > state.best_score - config.tol:
+        state.n_bad_epochs += 1
+    else:
+        state.n_bad_epochs = 0
+    if score < state.best_score:
+        state.best_score = score
+        if config.early_stopping:  # keep the best parameters, restored when training ends
+            state.best_weights = [w.copy() for w in state.weights]
+            state.best_biases = [b.copy() for b in state.biases]
+    if state.n_bad_epochs >= config.n_iter_no_change:
+        state.stopped = True
+
+
+def run_epochs(
+    state: TrainingState,
+    X: FloatArray,
+    y: NDArray[np.integer],
+    config: LoopConfig,
+    validation: tuple[FloatArray, NDArray[np.integer]] | None = None,
+    checkpoint_dir: str | Path | None = None,
+    fingerprint: dict[str, Any] | None = None,
+    callback: Callable[[TrainingState], None] | None = None,
+    n_epochs: int | None = None,
+) -> TrainingState:
+    """Train from ``state.epoch`` until ``config.max_epochs`` (or ``n_epochs`` more) or a stop.
+
+    After every epoch: the history gets one entry, the stopping rule is applied (on the
+    validation accuracy with ``early_stopping``, else on the training loss), a checkpoint is
+    written when ``checkpoint_dir`` is given, then ``callback(state)`` runs.  With
+    ``early_stopping``, the best parameters are copied back into ``state.weights/biases`` at the
+    end.  Returns ``state`` (updated in place).
+    """
+    if config.early_stopping and validation is None:
+        raise ValueError("early_stopping needs validation data")
+    sizes = [state.weights[0].shape[0], *(w.shape[1] for w in state.weights)]
+    workspace = Workspace(sizes, min(config.batch_size, X.shape[0]), X.dtype)
+    last = config.max_epochs if n_epochs is None else min(config.max_epochs, state.epoch + n_epochs)
+    while state.epoch < last and not state.stopped:
+        lr = state.optimizer.learning_rate
+        loss = sgd_epoch(X, y, state.weights, state.biases, config.activation, state.optimizer,
+                         workspace, state.rng, config.alpha)
+        if not np.isfinite(loss):
+            raise ValueError(
+                f"training diverged at epoch {state.epoch + 1} (loss {loss}); lower the learning rate"
+            )
+        _, train_acc = evaluate(X, y, state.weights, state.biases, config.activation)
+        val_loss, val_acc = np.nan, np.nan
+        if validation is not None:
+            val_loss, val_acc = evaluate(*validation, state.weights, state.biases, config.activation)
+        h = state.history
+        h.train_loss.append(loss)
+        h.train_accuracy.append(train_acc)
+        h.val_loss.append(float(val_loss))
+        h.val_accuracy.append(float(val_acc))
+        h.learning_rate.append(float(lr))
+        state.epoch += 1
+        _update_stopping(state, config, -val_acc if config.early_stopping else loss)
+        if checkpoint_dir is not None:
+            save_checkpoint(state, checkpoint_dir, fingerprint or {})
+        if callback is not None:
+            callback(state)
+    if config.early_stopping and state.best_weights is not None:
+        for w, best in zip(state.weights, state.best_weights, strict=True):
+            w[...] = best
+        for b, best in zip(state.biases, state.best_biases, strict=True):
+            b[...] = best
+    return state
+
+
+# ----------------------------------------------------------------------------------------------
+# checkpoints
+# ----------------------------------------------------------------------------------------------
+
+
+def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """SHA-256 of the training data's bytes, shapes and dtypes: a resumed run must see the same."""
+    digest = hashlib.sha256()
+    for a in (X, y):
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.shape}{a.dtype.str}".encode())
+        digest.update(a.data)
+    return digest.hexdigest()
+
+
+def latest_checkpoints(directory: str | Path) -> list[Path]:
+    """Checkpoint files in ``directory``, newest epoch first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [p for p in directory.iterdir() if _CHECKPOINT_RE.match(p.name)]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def save_checkpoint(state: TrainingState, directory: str | Path,
+                    fingerprint: dict[str, Any]) -> Path:
+    """Write ``state`` to ``directory/epoch-NNNNNN.npz`` atomically; keep the two newest."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    for i, (w, b) in enumerate(zip(state.weights, state.biases, strict=True)):
+        arrays[f"weight_{i}"], arrays[f"bias_{i}"] = w, b
+    if state.best_weights is not None:
+        for i, (w, b) in enumerate(zip(state.best_weights, state.best_biases, strict=True)):
+            arrays[f"best_weight_{i}"], arrays[f"best_bias_{i}"] = w, b
+    for name, a in state.optimizer.state_arrays().items():
+        arrays[f"optimizer_{name}"] = a
+    metadata = {
+        "epoch": state.epoch,
+        "history": state.history.to_dict(),
+        "rng_state": state.rng.bit_generator.state,
+        "optimizer_steps": state.optimizer.n_steps,
+        "best_score": state.best_score,
+        "n_bad_epochs": state.n_bad_epochs,
+        "stopped": state.stopped,
+        "fingerprint": fingerprint,
+    }
+    path = save_arrays(directory / f"epoch-{state.epoch:06d}.npz", arrays, metadata,
+                       kind=CHECKPOINT_KIND)
+    for old in latest_checkpoints(directory)[_KEEP_CHECKPOINTS:]:
+        old.unlink(missing_ok=True)
+    for stale in directory.glob(".epoch-*.tmp"):  # left by a writer killed mid-write
+        stale.unlink(missing_ok=True)
+    return path
+
+
+def _restore(state: TrainingState, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    for i, (w, b) in enumerate(zip(state.weights, state.biases, strict=True)):
+        for name, own in ((f"weight_{i}", w), (f"bias_{i}", b)):
+            if arrays[name].shape != own.shape:
+                raise ValueError(f"{name} has shape {arrays[name].shape}, expected {own.shape}")
+    for i, (w, b) in enumerate(zip(state.weights, state.biases, strict=True)):
+        w[...] = arrays[f"weight_{i}"]
+        b[...] = arrays[f"bias_{i}"]
+    if "best_weight_0" in arrays:
+        n = len(state.weights)
+        state.best_weights = [arrays[f"best_weight_{i}"].astype(w.dtype) for i, w in
+                              zip(range(n), state.weights, strict=True)]
+        state.best_biases = [arrays[f"best_bias_{i}"].astype(b.dtype) for i, b in
+                             zip(range(n), state.biases, strict=True)]
+    prefix = "optimizer_"
+    state.optimizer.load_state_arrays(
+        {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    )
+    state.optimizer.n_steps = int(meta["optimizer_steps"])
+    state.rng.bit_generator.state = meta["rng_state"]
+    state.epoch = int(meta["epoch"])
+    state.history = History.from_dict(meta["history"])
+    state.best_score = float(meta["best_score"])
+    state.n_bad_epochs = int(meta["n_bad_epochs"])
+    state.stopped = bool(meta["stopped"])
+
+
+def load_latest_checkpoint(state: TrainingState, directory: str | Path,
+                           fingerprint: dict[str, Any]) -> Path | None:
+    """Restore ``state`` from the newest checkpoint in ``directory`` that reads back cleanly.
+
+    Checkpoints that fail to load (truncated, corrupt) are skipped in favour of older ones.
+    Returns the path used, or ``None`` when there is no usable checkpoint.
+
+    Raises
+    ------
+    ValueError
+        The newest readable checkpoint was written by a run with other settings or other data
+        (its ``fingerprint`` differs): resuming it would not continue *this* run.
+    """
+    for path in latest_checkpoints(directory):
+        try:
+            arrays, meta = load_arrays(path, kind=CHECKPOINT_KIND)
+        except ValueError:
+            continue  # unreadable: fall back to the previous epoch's checkpoint
+        saved = meta.get("fingerprint", {})
+        fingerprint = json.loads(json.dumps(fingerprint))  # tuples -> lists, as saved
+        if saved != fingerprint:
+            diff = sorted(k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k))
+            raise ValueError(
+                f"checkpoint {path} was made by a run with different {', '.join(diff)}; "
+                "use another --checkpoint-dir or the same settings and data"
+            )
+        _restore(state, arrays, meta)
+        return path
+    return None

@@ -1,0 +1,32 @@
+"""word2vec (CS224n assignment 1, question 3): explicit objectives, then a usable model.
+
+* :mod:`~nnbasics.word2vec.objectives`: naive-softmax and negative-sampling losses with their
+  gradients, skip-gram and CBOW over a window (pure NumPy, gradient-checked);
+* :mod:`~nnbasics.word2vec.vocab`: counts, ``min_count``/``max_vocab_size``, subsampling, the
+  unigram^0.75 noise table, reduced windows;
+* :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices;
+* :mod:`~nnbasics.word2vec.reference`: the explicit training path (and the full softmax);
+* :mod:`~nnbasics.word2vec.model`: :class:`Word2Vec` (gensim 4's API), saving and loading;
+* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats.
+"""
+
+from nnbasics.word2vec.corpus import LineSentences
+from nnbasics.word2vec.keyedvectors import KeyedVectors
+from nnbasics.word2vec.model import Word2Vec, Word2VecConfig
+from nnbasics.word2vec.objectives import (
+    cbow,
+    naive_softmax_loss_and_gradient,
+    neg_sampling_loss_and_gradient,
+    skipgram,
+)
+
+__all__ = [
+    "KeyedVectors",
+    "LineSentences",
+    "Word2Vec",
+    "Word2VecConfig",
+    "cbow",
+    "naive_softmax_loss_and_gradient",
+    "neg_sampling_loss_and_gradient",
+    "skipgram",
+]

@@ -1,0 +1,555 @@
+r"""The compiled word2vec training kernel: skip-gram and CBOW with negative sampling (numba).
+
+The model (:mod:`nnbasics.word2vec.model`) orchestrates: it streams the corpus in batches of
+sentences, computes the learning rate and seeds, and calls :func:`train_batch`.  Everything that
+runs per word lives here, compiled with ``numba.njit(nogil=True, cache=True)`` so that several
+Python threads can run it at once on disjoint parts of a batch, sharing the vectors lock-free
+("Hogwild", as word2vec.c and gensim do).
+
+Shape letters: ``V`` vocabulary size, ``d`` vector size, ``n`` tokens of a batch, ``m`` context
+words of one window (``m <= 2 * window``), ``T`` output rows of one step (the positive target and
+its negatives, ``T <= negative + 1``).
+
+One step, both architectures
+----------------------------
+Each *window* (a center word ``w`` and its kept context words ``c_1..c_m``) is one step with
+targets ``t_0 = w`` (label 1) and negatives ``t_1..t_K`` (label 0) drawn once for the window:
+
+* **skip-gram** (shared negatives, Ji et al. 2016, "Parallelizing Word2Vec in Shared and
+  Distributed Memory"): as in word2vec.c, the *context* words are the inputs and the center word is
+  predicted, so the step is the ``m`` positive pairs ``(c_j, w)``, all against the same ``K``
+  negatives.  Their scores form an ``m x T`` matrix ``S = X U^T`` with ``X = center_vectors[c]``
+  and ``U = outside_vectors[t]``, and the updates are two small matrix products
+  ``dX = G U``, ``dU = G^T X`` with ``G[j, k] = alpha * (label_k - sigmoid(S[j, k]))``.  Each
+  output row is read and written once per window instead of once per pair, and ``K`` negatives are
+  drawn per window instead of per pair.
+* **CBOW** (gensim's ``cbow_mean=1``): the input is the mean ``h`` of the context vectors, one row
+  of scores ``s = U h``; the gradient reaching each context vector is that of the mean, ``1/m`` of
+  the gradient at ``h`` (a context word that occurs twice gets it twice).
+
+Each step applies exactly ``params -= alpha * grad`` for the step's loss
+``sum_j [-log sigmoid(u_w . x_j) - sum_k log sigmoid(-u_k . x_j)]``, with every dot product taken
+with the vectors as they were before the step (a repeated negative accumulates).  This is the
+gradient of :func:`nnbasics.word2vec.objectives.neg_sampling_loss_and_gradient` summed over the
+window's pairs; ``tests/word2vec/test_inner.py`` checks it.
+
+Sampling rules (per batch slice, from the kernel's own xorshift64* generator seeded by ``seed``)
+-----------------------------------------------------------------------------------------------
+* subsampling: a token of word ``i`` is kept with probability ``keep_probability[i]``; windows are
+  taken over the kept words of a sentence (as word2vec.c and gensim);
+* reduced window: each center uses ``b`` uniform in ``[1, window]`` words on each side;
+* negatives: ``negative`` draws *with replacement* from the noise distribution given by the
+  cumulative table (word ``i`` has probability ``(table[i] - table[i-1]) / table[-1]``, drawn as
+  ``bisect_right(table, r)`` for ``r`` uniform in ``[0, table[-1])``); a draw equal to the target is
+  skipped, not redrawn (word2vec.c), so a window may have fewer than ``negative`` negatives;
+* learning rate: linear in the token position within the batch, from ``alpha_start`` at the first
+  token to ``alpha_end`` at the last.
+
+With ``n_threads > 1`` the batch is cut into ``n_threads`` contiguous token ranges of equal length;
+a cut inside a sentence acts as a sentence end (windows do not cross it, as with gensim's
+10,000-word cut).  With ``n_threads == 1`` and a given seed the result is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+__all__ = [
+    "build_noise_guide",
+    "cbow_window_step",
+    "draw_negatives",
+    "sg_window_step",
+    "train_batch",
+    "train_range",
+]
+
+# ----------------------------------------------------------------------------------------------
+# random numbers: xorshift64* (Vigna 2016), state in a 1-element uint64 array
+# ----------------------------------------------------------------------------------------------
+
+_U64 = np.uint64
+_XORSHIFT_MULT = np.uint64(0x2545F4914F6CDD1D)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(nogil=True, cache=True)
+def _next_u64(state: NDArray[np.uint64]) -> np.uint64:
+    """Advance the xorshift64* generator and return 64 random bits."""
+    x = state[0]
+    x ^= x >> _U64(12)
+    x ^= x << _U64(25)
+    x ^= x >> _U64(27)
+    state[0] = x
+    return x * _XORSHIFT_MULT
+
+
+@njit(nogil=True, cache=True)
+def _uniform(state: NDArray[np.uint64]) -> float:
+    """A float64 uniform in [0, 1) from the top 53 bits."""
+    return float(_next_u64(state) >> _U64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(nogil=True, cache=True)
+def _seed_state(seed: int, stream: int) -> NDArray[np.uint64]:
+    """A non-zero generator state from ``seed`` and a stream number (splitmix64 mixing)."""
+    state = np.empty(1, dtype=np.uint64)
+    z = _U64(seed) + _U64(stream + 1) * _GOLDEN
+    z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+    z = z ^ (z >> _U64(31))
+    state[0] = z if z != _U64(0) else _GOLDEN
+    return state
+
+
+# ----------------------------------------------------------------------------------------------
+# negative sampling
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:
+    """Guide table for O(1) expected bisect_right lookups in ``noise_cum_table`` (Chen & Asau).
+
+    ``r`` in ``[0, table[-1])`` falls in bucket ``r >> shift``; ``guide[g]`` is
+    ``bisect_right(table, g << shift)``, the answer for the smallest ``r`` of bucket ``g``, so the
+    answer for any ``r`` of the bucket is found by a forward scan from there.  There are about as
+    many buckets as words (a power of two >= V), so the expected scan is about one step, instead
+    of the ``log2 V`` unpredictable branches of a bisection.  The result is exactly the bisection's.
+    """
+    n_words = noise_cum_table.shape[0]
+    table_max = noise_cum_table[n_words - 1]
+    shift = 0
+    while (table_max >> shift) >= 2 * n_words:
+        shift += 1
+    n_buckets = (table_max >> shift) + 1
+    guide = np.empty(n_buckets, dtype=np.int64)
+    word = 0
+    for g in range(n_buckets):
+        r = g << shift
+        while word < n_words and noise_cum_table[word] <= r:
+            word += 1
+        guide[g] = word
+    return guide, shift
+
+
+@njit(nogil=True, cache=True)
+def draw_negatives(
+    noise_cum_table: NDArray[np.int64],
+    guide: NDArray[np.int64],
+    guide_shift: int,
+    target: int,
+    negative: int,
+    state: NDArray[np.uint64],
+    targets: NDArray[np.int32],
+) -> int:
+    """Fill ``targets[0] = target`` and ``targets[1:]`` with negatives; return the row count T.
+
+    ``negative`` draws with replacement, word ``i`` with probability
+    ``(table[i] - table[i-1]) / table[-1]``: the ``bisect_right`` of ``r`` uniform in
+    ``[0, table[-1])``, found through the guide table of :func:`build_noise_guide`.  A draw equal
+    to ``target`` is skipped, not redrawn (word2vec.c), so ``T <= negative + 1``.
+    """
+    table_max = _U64(noise_cum_table[noise_cum_table.shape[0] - 1])
+    n_rows = 1
+    targets[0] = target
+    for _ in range(negative):
+        # r uniform in [0, table_max): multiply-shift of 32 random bits, no modulo bias
+        r = np.int64(((_next_u64(state) >> _U64(32)) * table_max) >> _U64(32))
+        word = guide[r >> guide_shift]
+        while noise_cum_table[word] <= r:  # first index whose cumulative count exceeds r
+            word += 1
+        if word != target:
+            targets[n_rows] = word
+            n_rows += 1
+    return n_rows
+
+
+# ----------------------------------------------------------------------------------------------
+# one window: skip-gram (shared negatives) and CBOW
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _logistic_terms(score: np.float32, positive: bool) -> tuple[np.float32, np.float32]:
+    """Return (label - sigmoid(score), loss term) in float32, without overflow.
+
+    The loss term is ``-log sigmoid(score)`` for the positive (label 1) and
+    ``-log sigmoid(-score)`` for a negative (label 0), both as a softplus:
+    ``-log sigmoid(z) = max(-z, 0) + log1p(exp(-|z|))``.  Single precision (``expf``, ``log1pf``)
+    matches the float32 score and costs half the double-precision calls.
+    """
+    z = score if positive else -score
+    e = np.float32(math.exp(-abs(z)))  # in (0, 1]: cannot overflow
+    one = np.float32(1.0)
+    # 1 - sigmoid(z) = sigmoid(-z), computed without cancellation on either side of 0
+    sig_minus_z = e / (one + e) if z >= 0 else one / (one + e)
+    loss = max(-z, np.float32(0.0)) + np.float32(math.log1p(e))
+    # label 1: 1 - sigmoid(score) = sigmoid(-z); label 0: -sigmoid(score) = -sigmoid(-z)
+    residual = sig_minus_z if positive else -sig_minus_z
+    return residual, loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def sg_window_step(
+    center_vectors: NDArray[np.float32],
+    outside_vectors: NDArray[np.float32],
+    contexts: NDArray[np.int32],
+    n_contexts: int,
+    targets: NDArray[np.int32],
+    n_targets: int,
+    alpha: float,
+    coef: NDArray[np.float32],
+    dinputs: NDArray[np.float32],
+) -> float:
+    """One skip-gram window with shared negatives, in place; return its loss (float64).
+
+    Inputs ``x_j = center_vectors[contexts[j]]`` for ``j < n_contexts`` (m rows), outputs
+    ``u_k = outside_vectors[targets[k]]`` for ``k < n_targets`` (T rows; ``targets[0]`` is the
+    positive, label 1, the rest negatives, label 0).  Scratch: ``coef`` (>= m, >= T) float32,
+    ``dinputs`` (>= m, d) float32.
+
+    ``G[j, k] = alpha (label_k - sigmoid(x_j . u_k))``, then ``x_j += sum_k G[j, k] u_k`` and
+    ``u_k += sum_j G[j, k] x_j``, every product with the vectors as before the step.
+    """
+    # Rows are indexed as cv[row, i] rather than through views cv[row]: a view costs an atomic
+    # reference count update, and two threads updating the same count contend for its cache line.
+    d = center_vectors.shape[1]
+    loss = 0.0
+    for j in range(n_contexts):  # S = X U^T, then G, and dX = G U (all with the old vectors)
+        xr = contexts[j]
+        for i in range(d):
+            dinputs[j, i] = 0.0
+        for k in range(n_targets):
+            ur = targets[k]
+            score = np.float32(0.0)
+            for i in range(d):
+                score += center_vectors[xr, i] * outside_vectors[ur, i]
+            residual, term = _logistic_terms(score, k == 0)
+            loss += term
+            g = np.float32(alpha) * residual
+            coef[j, k] = g
+            for i in range(d):
+                dinputs[j, i] += g * outside_vectors[ur, i]
+    for k in range(n_targets):  # dU = G^T X with X not yet updated
+        ur = targets[k]
+        for j in range(n_contexts):
+            g = coef[j, k]
+            xr = contexts[j]
+            for i in range(d):
+                outside_vectors[ur, i] += g * center_vectors[xr, i]
+    for j in range(n_contexts):  # now apply dX (a repeated context word accumulates)
+        xr = contexts[j]
+        for i in range(d):
+            center_vectors[xr, i] += dinputs[j, i]
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def cbow_window_step(
+    center_vectors: NDArray[np.float32],
+    outside_vectors: NDArray[np.float32],
+    contexts: NDArray[np.int32],
+    n_contexts: int,
+    targets: NDArray[np.int32],
+    n_targets: int,
+    alpha: float,
+    hidden: NDArray[np.float32],
+    dhidden: NDArray[np.float32],
+) -> float:
+    """One CBOW window (mean of the contexts), in place; return its loss (float64).
+
+    ``h = mean_j center_vectors[contexts[j]]`` (d,), ``g_k = alpha (label_k - sigmoid(u_k . h))``;
+    ``u_k += g_k h`` and each context vector gets ``(1/m) sum_k g_k u_k`` (old ``u_k``), the
+    gradient of the mean.  Scratch: ``hidden``, ``dhidden`` (d,) float32.
+    """
+    d = center_vectors.shape[1]
+    for i in range(d):
+        hidden[i] = 0.0
+        dhidden[i] = 0.0
+    for j in range(n_contexts):
+        xr = contexts[j]
+        for i in range(d):
+            hidden[i] += center_vectors[xr, i]
+    inv_m = np.float32(1.0 / n_contexts)
+    for i in range(d):
+        hidden[i] *= inv_m
+    loss = 0.0
+    for k in range(n_targets):
+        ur = targets[k]
+        score = np.float32(0.0)
+        for i in range(d):
+            score += hidden[i] * outside_vectors[ur, i]
+        residual, term = _logistic_terms(score, k == 0)
+        loss += term
+        g = np.float32(alpha) * residual
+        for i in range(d):
+            dhidden[i] += g * outside_vectors[ur, i]  # old u_k: read before its own update
+            outside_vectors[ur, i] += g * hidden[i]
+    for i in range(d):
+        dhidden[i] *= inv_m
+    for j in range(n_contexts):
+        xr = contexts[j]
+        for i in range(d):
+            center_vectors[xr, i] += dhidden[i]
+    return loss
+
+
+# ----------------------------------------------------------------------------------------------
+# a range of tokens
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def train_range(
+    center_vectors: NDArray[np.float32],
+    outside_vectors: NDArray[np.float32],
+    tokens: NDArray[np.int32],
+    sentence_ends: NDArray[np.int64],
+    start: int,
+    stop: int,
+    keep_probability: NDArray[np.float32],
+    noise_cum_table: NDArray[np.int64],
+    sg: bool,
+    window: int,
+    negative: int,
+    alpha_start: float,
+    alpha_end: float,
+    n_batch_tokens: int,
+    seed: int,
+    stream: int,
+) -> tuple[float, int, int]:
+    """Train on ``tokens[start:stop]``; return (loss sum, positive pairs, kept words).
+
+    Sentences are those of ``sentence_ends`` cut to ``[start, stop)``.  The learning rate at batch
+    position ``p`` is ``alpha_start + (alpha_end - alpha_start) p / n_batch_tokens``.
+    """
+    d = center_vectors.shape[1]
+    state = _seed_state(seed, stream)
+    kept = np.empty(max(stop - start, 1), dtype=np.int32)  # kept words of the current sentence
+    kept_pos = np.empty(max(stop - start, 1), dtype=np.int64)  # and their batch positions
+    contexts = np.empty(2 * window, dtype=np.int32)
+    targets = np.empty(negative + 1, dtype=np.int32)
+    coef = np.empty((2 * window, negative + 1), dtype=np.float32)
+    dinputs = np.empty((2 * window, d), dtype=np.float32)
+    hidden = np.empty(d, dtype=np.float32)
+    dhidden = np.empty(d, dtype=np.float32)
+    alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)
+    guide, guide_shift = build_noise_guide(noise_cum_table)
+
+    loss = 0.0
+    n_pairs = 0
+    n_kept_total = 0
+    sentence = np.searchsorted(sentence_ends, start, side="right")  # first sentence ending > start
+    begin = start
+    while begin < stop:
+        end = stop
+        if sentence < sentence_ends.shape[0] and sentence_ends[sentence] < stop:
+            end = sentence_ends[sentence]
+        sentence += 1
+        n_kept = 0
+        for p in range(begin, end):  # subsampling
+            word = tokens[p]
+            if _uniform(state) < keep_probability[word]:
+                kept[n_kept] = word
+                kept_pos[n_kept] = p
+                n_kept += 1
+        n_kept_total += n_kept
+        for c in range(n_kept):
+            b = 1 + np.int64(_next_u64(state) % _U64(window))  # reduced window, uniform [1, window]
+            n_ctx = 0
+            for j in range(max(c - b, 0), min(c + b + 1, n_kept)):
+                if j != c:
+                    contexts[n_ctx] = kept[j]
+                    n_ctx += 1
+            if n_ctx == 0:
+                continue
+            alpha = alpha_start + alpha_slope * kept_pos[c]
+            n_targets = draw_negatives(
+                noise_cum_table, guide, guide_shift, kept[c], negative, state, targets
+            )
+            if sg:
+                loss += sg_window_step(
+                    center_vectors, outside_vectors, contexts, n_ctx, targets, n_targets, alpha,
+                    coef, dinputs,
+                )
+                n_pairs += n_ctx
+            else:
+                loss += cbow_window_step(
+                    center_vectors, outside_vectors, contexts, n_ctx, targets, n_targets, alpha,
+                    hidden, dhidden,
+                )
+                n_pairs += 1
+        begin = end
+    return loss, n_pairs, n_kept_total
+
+
+# ----------------------------------------------------------------------------------------------
+# the Python entry point
+# ----------------------------------------------------------------------------------------------
+
+_executor: ThreadPoolExecutor | None = None
+_executor_size = 0
+
+
+def _pool(n_workers: int) -> ThreadPoolExecutor:
+    global _executor, _executor_size
+    if _executor is None or _executor_size < n_workers:
+        if _executor is not None:
+            _executor.shutdown(wait=True)
+        _executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="nnbasics-w2v")
+        _executor_size = n_workers
+    return _executor
+
+
+def _check_array(name: str, arr: object, dtype: type, ndim: int) -> np.ndarray:
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(arr).__name__}")
+    if arr.dtype != dtype:
+        raise ValueError(f"{name} must have dtype {np.dtype(dtype).name}, got {arr.dtype}")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    return arr
+
+
+def _validate(
+    center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, noise_cum_table,
+    window, negative, alpha_start, alpha_end, n_threads,
+) -> None:
+    _check_array("center_vectors", center_vectors, np.float32, 2)
+    _check_array("outside_vectors", outside_vectors, np.float32, 2)
+    if not center_vectors.flags.writeable or not outside_vectors.flags.writeable:
+        raise ValueError("center_vectors and outside_vectors must be writeable (updated in place)")
+    if outside_vectors.shape != center_vectors.shape:
+        raise ValueError(
+            f"outside_vectors shape {outside_vectors.shape} != center_vectors shape "
+            f"{center_vectors.shape}"
+        )
+    n_words, dim = center_vectors.shape
+    if n_words < 1 or dim < 1:
+        raise ValueError(f"the vectors must have at least one row and column, got {(n_words, dim)}")
+    _check_array("tokens", tokens, np.int32, 1)
+    _check_array("sentence_ends", sentence_ends, np.int64, 1)
+    _check_array("keep_probability", keep_probability, np.float32, 1)
+    _check_array("noise_cum_table", noise_cum_table, np.int64, 1)
+    for name, arr in (("keep_probability", keep_probability), ("noise_cum_table", noise_cum_table)):
+        if arr.shape[0] != n_words:
+            raise ValueError(f"{name} has {arr.shape[0]} entries, the vocabulary has {n_words}")
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= n_words):
+        raise ValueError(f"tokens must be vocabulary indices in [0, {n_words})")
+    if sentence_ends.size:
+        if sentence_ends[-1] != tokens.size:
+            raise ValueError(
+                f"the last sentence end {sentence_ends[-1]} != number of tokens {tokens.size}"
+            )
+        if sentence_ends[0] < 0 or np.any(np.diff(sentence_ends) < 0):
+            raise ValueError("sentence_ends must be non-negative and non-decreasing")
+    elif tokens.size:
+        raise ValueError("sentence_ends is empty but tokens is not")
+    if noise_cum_table[0] < 0 or np.any(np.diff(noise_cum_table) < 0) or noise_cum_table[-1] <= 0:
+        raise ValueError("noise_cum_table must be non-negative, non-decreasing, with a positive end")
+    if noise_cum_table[-1] >= 2**32:
+        raise ValueError("noise_cum_table[-1] must be below 2**32 (it is scaled to 2**31 - 1)")
+    for name, value in (("window", window), ("negative", negative), ("n_threads", n_threads)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    for name, value in (("alpha_start", alpha_start), ("alpha_end", alpha_end)):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+def train_batch(
+    center_vectors: NDArray[np.float32],
+    outside_vectors: NDArray[np.float32],
+    tokens: NDArray[np.int32],
+    sentence_ends: NDArray[np.int64],
+    keep_probability: NDArray[np.float32],
+    noise_cum_table: NDArray[np.int64],
+    sg: bool,
+    window: int,
+    negative: int,
+    alpha_start: float,
+    alpha_end: float,
+    seed: int,
+    n_threads: int,
+) -> tuple[float, int, int]:
+    """Train on one batch of sentences with negative sampling, updating both matrices in place.
+
+    Parameters
+    ----------
+    center_vectors : ndarray, shape (V, d), float32, C-contiguous
+        Input ("syn0") vectors, the word vectors; updated in place.
+    outside_vectors : ndarray, shape (V, d), float32, C-contiguous
+        Output ("syn1neg") vectors; updated in place.
+    tokens : ndarray, shape (n,), int32
+        Vocabulary indices of the batch's sentences concatenated (out-of-vocabulary words already
+        dropped, subsampling not yet applied).
+    sentence_ends : ndarray, shape (number of sentences,), int64
+        Exclusive end offset of each sentence in ``tokens``; the last one equals ``n``.
+    keep_probability : ndarray, shape (V,), float32
+        Probability of keeping each word at subsampling (1.0 everywhere for no subsampling).
+    noise_cum_table : ndarray, shape (V,), int64
+        Cumulative noise counts (count**0.75 scaled so the last entry is 2**31 - 1), gensim's
+        ``cum_table``.
+    sg : bool
+        True for skip-gram (shared negatives per window), False for CBOW (mean of the contexts).
+    window : int >= 1
+        Maximum window; each center uses a reduced window uniform in ``[1, window]``.
+    negative : int >= 1
+        Negatives drawn per window (a draw equal to the target is skipped).
+    alpha_start, alpha_end : float
+        Learning rate at the batch's first and last token, linear in between.
+    seed : int
+        Seed of the kernel's generator for this batch (subsampling, windows, negatives).
+    n_threads : int >= 1
+        Threads sharing the batch (contiguous token ranges) and the vectors, lock-free.
+
+    Returns
+    -------
+    loss : float
+        Sum over the batch of every positive and negative loss term (float64 accumulation).
+    n_loss_terms : int
+        Positive pairs trained (skip-gram: (context, center) pairs; CBOW: centers predicted).
+    n_effective_words : int
+        Tokens kept after subsampling.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An array of the wrong type, dtype, shape or layout, an index out of range, inconsistent
+        sentence ends, or a bad ``window``/``negative``/``n_threads``/learning rate.
+    """
+    _validate(
+        center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, noise_cum_table,
+        window, negative, alpha_start, alpha_end, n_threads,
+    )
+    n_tokens = tokens.shape[0]
+    if n_tokens == 0:
+        return 0.0, 0, 0
+    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+    n_threads = int(min(n_threads, max(1, n_tokens // (4 * window + 1))))
+    bounds = [n_tokens * t // n_threads for t in range(n_threads + 1)]
+    args = (
+        center_vectors, outside_vectors, tokens, sentence_ends,
+    )
+    tail = (
+        keep_probability, noise_cum_table, bool(sg), int(window), int(negative),
+        float(alpha_start), float(alpha_end), n_tokens, seed,
+    )
+    if n_threads == 1:
+        return train_range(*args, 0, n_tokens, *tail, 0)
+    pool = _pool(n_threads - 1)
+    jobs = [
+        pool.submit(train_range, *args, bounds[t], bounds[t + 1], *tail, t)
+        for t in range(1, n_threads)
+    ]
+    results = [train_range(*args, bounds[0], bounds[1], *tail, 0)]  # this thread does slice 0
+    results += [job.result() for job in jobs]
+    loss = math.fsum(r[0] for r in results)
+    return loss, sum(int(r[1]) for r in results), sum(int(r[2]) for r in results)

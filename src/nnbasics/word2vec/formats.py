@@ -1,0 +1,182 @@
+"""The word-vector file formats of the original word2vec tool, byte-compatible with gensim 4.
+
+Both start with a header line ``"<V> <d>\\n"``.  Then, per word, in vocabulary order:
+
+* text: ``word v_1 v_2 ... v_d\\n`` with each value written as ``str(numpy.float32(v))`` (the
+  shortest decimal that reads back to the same float32), as gensim writes;
+* binary: ``word`` in UTF-8, one space, then ``d`` little-endian float32 (``4 d`` bytes), and no
+  newline (gensim 4); a newline before a word (word2vec.c writes one after each vector) is
+  accepted and ignored when reading.
+
+Readers check what they read: the header, the number of values per line, the file size against the
+header *before* allocating, UTF-8, duplicate words and trailing data, and raise ``ValueError``
+naming the problem.  Writers write atomically (a temporary file in the same directory, then
+``os.replace``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["atomic_write", "read_word2vec_format", "write_word2vec_format"]
+
+_FLOAT = np.dtype("<f4")
+_CHUNK = 1 << 20
+
+
+class atomic_write:
+    """Context manager yielding a binary file; on success it replaces ``path``, else vanishes."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+
+    def __enter__(self):
+        directory = os.path.dirname(os.path.abspath(self.path))
+        fd, self.tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(fd, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+        self.handle = os.fdopen(fd, "wb")
+        return self.handle
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.handle.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            os.unlink(self.tmp)
+
+
+def write_word2vec_format(
+    path: str | os.PathLike, keys: Sequence[str], vectors: NDArray, binary: bool = False
+) -> None:
+    """Write ``keys`` and their ``vectors`` (V×d) in word2vec's text or binary format."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(keys):
+        raise ValueError(f"need one vector per key: {len(keys)} keys, vectors {vectors.shape}")
+    for key in keys:
+        if not key or any(ch.isspace() for ch in key):
+            raise ValueError(f"word {key!r} cannot be written: empty or holds whitespace")
+    with atomic_write(path) as out:
+        out.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
+        if binary:
+            little = vectors.astype(_FLOAT, copy=False)
+            for key, row in zip(keys, little, strict=True):
+                out.write(f"{key} ".encode() + row.tobytes())
+        else:
+            lines = (f"{key} {' '.join(map(str, row))}\n" for key, row in zip(keys, vectors,
+                                                                             strict=True))
+            out.writelines(line.encode() for line in lines)
+
+
+def read_word2vec_format(
+    path: str | os.PathLike, binary: bool = False
+) -> tuple[list[str], NDArray[np.float32]]:
+    """Read a word2vec text or binary file into ``(keys, vectors (V, d) float32)``."""
+    path = os.fspath(path)
+    with open(path, "rb") as handle:
+        n_words, dim = _read_header(handle, path)
+        remaining = os.fstat(handle.fileno()).st_size - handle.tell()
+        # The smallest possible entry is a 1-byte word plus a separator and its values:
+        # refuse a header that the file cannot hold before allocating anything for it.
+        smallest = n_words * (2 + dim * (_FLOAT.itemsize if binary else 2))
+        if smallest > remaining:
+            raise ValueError(
+                f"{path}: header claims {n_words} vectors of size {dim}, which needs at least "
+                f"{smallest} bytes, but only {remaining} follow: truncated or not a "
+                f"{'binary' if binary else 'text'} word2vec file"
+            )
+        vectors = np.empty((n_words, dim), dtype=np.float32)
+        reader = _read_binary if binary else _read_text
+        keys = reader(handle, path, vectors)
+    if len(set(keys)) != len(keys):
+        seen: set[str] = set()
+        dup = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"{path}: the word {dup!r} appears twice")
+    return keys, vectors
+
+
+def _read_header(handle, path: str) -> tuple[int, int]:
+    line = handle.readline(256)
+    try:
+        n_words, dim = (int(x) for x in line.decode("ascii").split())
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError(
+            f"{path}: not a word2vec file: the first line must be '<vocab size> <vector size>', "
+            f"got {line[:60]!r}"
+        ) from None
+    if n_words < 1 or dim < 1:
+        raise ValueError(f"{path}: header gives {n_words} vectors of size {dim}; both must be >= 1")
+    return n_words, dim
+
+
+def _decode_word(raw: bytes, path: str, entry: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{path}: word of entry {entry + 1} is not valid UTF-8: {raw[:40]!r}"
+        ) from None
+
+
+def _read_text(handle, path: str, vectors: NDArray[np.float32]) -> list[str]:
+    n_words, dim = vectors.shape
+    keys = []
+    for i in range(n_words):
+        line = handle.readline()
+        if not line:
+            raise ValueError(f"{path}: unexpected end of file after {i} of {n_words} vectors")
+        parts = _decode_word(line.rstrip(), path, i).split(" ")
+        if len(parts) != dim + 1:
+            raise ValueError(
+                f"{path}: line {i + 2} has {len(parts) - 1} values, the header says {dim}"
+            )
+        try:
+            vectors[i] = np.array(parts[1:], dtype=np.float64)
+        except ValueError:
+            raise ValueError(f"{path}: line {i + 2} holds a value that is not a number") from None
+        keys.append(parts[0])
+    if handle.read(1):
+        raise ValueError(f"{path}: data after the {n_words} vectors the header announces")
+    return keys
+
+
+def _read_binary(handle, path: str, vectors: NDArray[np.float32]) -> list[str]:
+    n_words, dim = vectors.shape
+    n_bytes = dim * _FLOAT.itemsize
+    keys = []
+    buffer = b""
+    start = 0
+    at_eof = False
+    while len(keys) < n_words:
+        space = buffer.find(b" ", start)
+        if space == -1 or len(buffer) - (space + 1) < n_bytes:
+            if at_eof:
+                raise ValueError(
+                    f"{path}: unexpected end of file after {len(keys)} of {n_words} vectors"
+                )
+            if space == -1 and len(buffer) - start > 4096 + n_bytes:
+                raise ValueError(f"{path}: entry {len(keys) + 1} has no word separator")
+            chunk = handle.read(_CHUNK)
+            at_eof = len(chunk) < _CHUNK
+            buffer = buffer[start:] + chunk
+            start = 0
+            continue
+        # word2vec.c writes a newline after each vector; gensim 4 does not: accept both
+        word = _decode_word(buffer[start:space], path, len(keys)).lstrip("\n")
+        if not word:
+            raise ValueError(f"{path}: entry {len(keys) + 1} has an empty word")
+        vectors[len(keys)] = np.frombuffer(buffer, dtype=_FLOAT, count=dim, offset=space + 1)
+        keys.append(word)
+        start = space + 1 + n_bytes
+    rest = buffer[start:] + handle.read()
+    if rest.strip(b"\n"):
+        raise ValueError(
+            f"{path}: {len(rest)} bytes of data after the {n_words} vectors the header announces"
+        )
+    return keys

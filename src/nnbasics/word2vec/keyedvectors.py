@@ -1,0 +1,330 @@
+r"""Word vectors with gensim's query API: ``most_similar``, analogies, evaluation, file formats.
+
+Shape letters: ``V`` words, ``d`` vector size.  Similarities are cosines
+:math:`\cos(a, b) = a^\top b / (\lVert a\rVert \lVert b\rVert)`, computed on unit vectors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from itertools import chain
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
+
+__all__ = ["KeyedVectors"]
+
+Key = str
+Query = Key | ArrayLike
+
+
+def _unit_rows(x: NDArray) -> NDArray[np.float32]:
+    """Rows scaled to unit length (a zero row stays zero)."""
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+class KeyedVectors:
+    """A vocabulary of words (keys) and one vector per word.
+
+    Parameters
+    ----------
+    index_to_key : sequence of str, length V
+        The words, most frequent first when they come from training.
+    vectors : array_like, shape (V, d)
+        Stored as float32.
+    counts : array_like of int, shape (V,), optional
+        Corpus counts (kept by training; files in word2vec format do not hold them).
+
+    Attributes
+    ----------
+    index_to_key : list of str
+    key_to_index : dict mapping str to int
+    vectors : ndarray of float32, shape (V, d)
+    """
+
+    def __init__(self, index_to_key: Sequence[str], vectors: ArrayLike, counts: ArrayLike = None):
+        self.index_to_key = list(index_to_key)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.index_to_key):
+            raise ValueError(
+                f"need one row of vectors per key: {len(self.index_to_key)} keys, vectors of "
+                f"shape {self.vectors.shape}"
+            )
+        self.key_to_index = {key: i for i, key in enumerate(self.index_to_key)}
+        if len(self.key_to_index) != len(self.index_to_key):
+            raise ValueError("a key appears twice in index_to_key")
+        self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        self._normed: NDArray[np.float32] | None = None
+
+    # -- lookup ------------------------------------------------------------------------------
+
+    @property
+    def vector_size(self) -> int:
+        return self.vectors.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.key_to_index
+
+    def get_index(self, key: Key) -> int:
+        """Index of ``key``; ``KeyError`` naming it if it is not in the vocabulary."""
+        try:
+            return self.key_to_index[key]
+        except KeyError:
+            raise KeyError(f"word {key!r} not in vocabulary") from None
+
+    def __getitem__(self, key: Key | Iterable[Key]) -> NDArray[np.float32]:
+        """The vector of a word (d,), or the vectors of a list of words (n, d)."""
+        if isinstance(key, str):
+            return self.vectors[self.get_index(key)]
+        return self.vectors[[self.get_index(k) for k in key]]
+
+    def get_vector(self, key: Key, norm: bool = False) -> NDArray[np.float32]:
+        """The vector of ``key``, scaled to unit length if ``norm``."""
+        return self.get_normed_vectors()[self.get_index(key)] if norm else self[key]
+
+    def get_normed_vectors(self) -> NDArray[np.float32]:
+        """All vectors scaled to unit length (V, d), computed once and cached."""
+        if self._normed is None or self._normed.shape != self.vectors.shape:
+            self._normed = _unit_rows(self.vectors)
+        return self._normed
+
+    def fill_norms(self, force: bool = False) -> None:
+        """Forget cached unit vectors (call after changing ``vectors`` in place)."""
+        self._normed = None
+
+    # -- similarity queries -------------------------------------------------------------------
+
+    def similarity(self, w1: Key, w2: Key) -> float:
+        """Cosine similarity of two words."""
+        return float(np.dot(self.get_vector(w1, norm=True), self.get_vector(w2, norm=True)))
+
+    def most_similar(
+        self,
+        positive: Query | Sequence[Query] | None = None,
+        negative: Query | Sequence[Query] | None = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]] | NDArray[np.float32]:
+        r"""Words closest (by cosine) to the mean of the positive minus the negative words.
+
+        ``query = unit(mean(unit(p) for p in positive) + (-unit(n) for n in negative))``
+
+        Parameters
+        ----------
+        positive, negative : word, vector, or list of them
+            Words count with weight +1 / -1 on their unit vectors; raw vectors as given.
+        topn : int or None, default 10
+            How many results; ``None`` returns the array of all V similarities instead.
+        restrict_vocab : int, optional
+            Search only the first ``restrict_vocab`` words (the most frequent).
+
+        Returns
+        -------
+        list of (word, cosine similarity), best first, the query words left out
+
+        Examples
+        --------
+        >>> kv = KeyedVectors(["a", "b", "c"], [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+        >>> kv.most_similar("a", topn=1)[0][0]
+        'b'
+        """
+        positive = _as_list(positive)
+        negative = _as_list(negative)
+        if not positive and not negative:
+            raise ValueError("most_similar needs at least one positive or negative word")
+        normed = self.get_normed_vectors()
+        terms = []
+        exclude = set()
+        for items, weight in ((positive, 1.0), (negative, -1.0)):
+            for item in items:
+                if isinstance(item, str):
+                    index = self.get_index(item)
+                    terms.append(weight * normed[index])
+                    exclude.add(index)
+                else:
+                    terms.append(weight * np.asarray(item, dtype=np.float32))
+        query = _unit_rows(np.mean(terms, axis=0, dtype=np.float32))
+        limit = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
+        sims = normed[:limit] @ query  # (limit,)
+        if topn is None:
+            return sims
+        return self._best(sims, exclude, int(topn))
+
+    def _best(self, sims: NDArray, exclude: set[int], topn: int) -> list[tuple[str, float]]:
+        """The ``topn`` highest similarities, skipping the indices in ``exclude``."""
+        k = min(topn + len(exclude), sims.size)
+        if k <= 0:
+            return []
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        best = [(self.index_to_key[i], float(sims[i])) for i in top.tolist() if i not in exclude]
+        return best[:topn]
+
+    def doesnt_match(self, words: Sequence[Key]) -> str:
+        """The word of ``words`` farthest from their mean (out-of-vocabulary words ignored)."""
+        used = [w for w in words if w in self]
+        if not used:
+            raise ValueError("doesnt_match: none of the words is in the vocabulary")
+        unit = self.get_normed_vectors()[[self.key_to_index[w] for w in used]]
+        mean = _unit_rows(unit.mean(axis=0))
+        return used[int(np.argmin(unit @ mean))]
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def _ok_vocab(self, restrict_vocab: int, case_insensitive: bool) -> dict[str, int]:
+        """Words allowed in evaluation ; a case variant maps to its most frequent form."""
+        ok_keys = self.index_to_key[:restrict_vocab]
+        if case_insensitive:
+            return {k.upper(): self.key_to_index[k] for k in reversed(ok_keys)}
+        return {k: self.key_to_index[k] for k in reversed(ok_keys)}
+
+    def evaluate_word_analogies(
+        self,
+        analogies: str | os.PathLike,
+        restrict_vocab: int = 300_000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+    ) -> tuple[float, list[dict]]:
+        r"""Accuracy on analogies "a is to b as c is to d" in Google's questions-words format.
+
+        The answer is the word closest to :math:`\mathrm{unit}(b) - \mathrm{unit}(a) +
+        \mathrm{unit}(c)` (3CosAdd) among the first ``restrict_vocab`` words, ``a``, ``b``, ``c``
+        excluded.  Questions with a word outside those are skipped (or counted wrong with
+        ``dummy4unknown``), as gensim does.
+
+        Returns
+        -------
+        score : float
+            Correct / (correct + incorrect) over all sections (0 if nothing was evaluated).
+        sections : list of dict
+            One dict per ``: section`` of the file, with keys ``"section"``, ``"correct"`` and
+            ``"incorrect"`` (lists of the (a, b, c, expected) questions), then a last one
+            ``"Total accuracy"``; the same shape as gensim's.
+        """
+        ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
+        normed = self.get_normed_vectors()[:restrict_vocab]
+        sections: list[dict] = []
+        section: dict | None = None
+        with open(analogies, "rb") as handle:
+            for line_no, raw in enumerate(handle):
+                line = raw.decode("utf-8")
+                if line.startswith(": "):
+                    if section:
+                        sections.append(section)
+                    section = {"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []}
+                    continue
+                if section is None:
+                    raise ValueError(
+                        f"missing section header before line #{line_no} in {analogies}"
+                    )
+                words = [w.upper() if case_insensitive else w for w in line.split()]
+                if len(words) != 4:
+                    continue  # gensim skips malformed lines too
+                a, b, c, expected = words
+                if not all(w in ok_vocab for w in words):
+                    if dummy4unknown:
+                        section["incorrect"].append((a, b, c, expected))
+                    continue
+                ia, ib, ic = ok_vocab[a], ok_vocab[b], ok_vocab[c]
+                query = _unit_rows(np.mean([normed[ib], normed[ic], -normed[ia]], axis=0))
+                top = self._best(normed @ query, {ia, ib, ic}, 5)
+                predicted = None
+                for key, _ in top:  # gensim: the best of the top 5 not equal to a, b or c
+                    predicted = key.upper() if case_insensitive else key
+                    if predicted in ok_vocab and predicted not in {a, b, c}:
+                        break
+                outcome = "correct" if predicted == expected else "incorrect"
+                section[outcome].append((a, b, c, expected))
+        if section:
+            sections.append(section)
+        total = {
+            "section": "Total accuracy",
+            "correct": list(chain.from_iterable(s["correct"] for s in sections)),
+            "incorrect": list(chain.from_iterable(s["incorrect"] for s in sections)),
+        }
+        n_answered = len(total["correct"]) + len(total["incorrect"])
+        score = len(total["correct"]) / n_answered if n_answered else 0.0
+        sections.append(total)
+        return score, sections
+
+    def evaluate_word_pairs(
+        self,
+        pairs: str | os.PathLike,
+        delimiter: str = "\t",
+        restrict_vocab: int = 300_000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+    ):
+        """Correlation of cosine similarities with human judgements (e.g. WordSim-353).
+
+        The file holds ``word1<delimiter>word2<delimiter>score`` lines; lines starting with ``#``
+        and malformed lines are skipped.
+
+        Returns
+        -------
+        pearson : tuple (r, p-value)
+        spearman : scipy SignificanceResult (rho, p-value), unpackable as a pair
+        oov_ratio : float
+            Percentage of pairs with a word outside the first ``restrict_vocab`` words.
+        """
+        from scipy import stats  # scipy comes with scikit-learn; imported only when evaluating
+
+        ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
+        normed = self.get_normed_vectors()
+        gold, model = [], []
+        oov = 0
+        with open(pairs, encoding="utf-8") as handle:
+            for line in handle:
+                if not line or line.startswith("#"):
+                    continue
+                try:
+                    a, b, score = line.split(delimiter)
+                    score = float(score)
+                except ValueError:
+                    continue
+                if case_insensitive:
+                    a, b = a.upper(), b.upper()
+                if a not in ok_vocab or b not in ok_vocab:
+                    oov += 1
+                    if dummy4unknown:
+                        gold.append(score)
+                        model.append(0.0)
+                    continue
+                gold.append(score)
+                model.append(float(np.dot(normed[ok_vocab[a]], normed[ok_vocab[b]])))
+        if len(gold) < 2:
+            raise ValueError(f"{pairs}: fewer than 2 word pairs with both words in the vocabulary")
+        pearson = stats.pearsonr(gold, model)
+        spearman = stats.spearmanr(gold, model)
+        oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
+        return (float(pearson.statistic), float(pearson.pvalue)), spearman, oov_ratio
+
+    # -- files --------------------------------------------------------------------------------
+
+    def save_word2vec_format(self, fname: str | os.PathLike, binary: bool = False) -> None:
+        """Write the vectors in word2vec's text or binary format (as gensim writes it)."""
+        write_word2vec_format(fname, self.index_to_key, self.vectors, binary=binary)
+
+    @classmethod
+    def load_word2vec_format(cls, fname: str | os.PathLike, binary: bool = False) -> KeyedVectors:
+        """Read vectors from word2vec's text or binary format; ``ValueError`` if corrupt."""
+        keys, vectors = read_word2vec_format(fname, binary=binary)
+        return cls(keys, vectors)
+
+    def __repr__(self) -> str:
+        return f"KeyedVectors({len(self)} words, vector_size={self.vector_size})"
+
+
+def _as_list(items) -> list:
+    if items is None:
+        return []
+    if isinstance(items, str) or (isinstance(items, np.ndarray) and items.ndim == 1):
+        return [items]
+    return list(items)

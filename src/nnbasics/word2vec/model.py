@@ -1,0 +1,436 @@
+r"""The word2vec model: vocabulary, training loop, loss reporting, saving and loading.
+
+This module orchestrates; the per-word work happens in a training kernel with the signature of
+:func:`nnbasics.word2vec.reference.train_batch`: the compiled one
+(``nnbasics.word2vec._inner.train_batch``) when it can be imported and ``negative > 0``, else the
+explicit reference path (always for ``negative=0``, the full softmax, whose cost per pair grows with
+the vocabulary: for small vocabularies only).
+
+Shape letters: ``V`` vocabulary size, ``d`` = ``vector_size``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from nnbasics.word2vec import reference
+from nnbasics.word2vec.corpus import LineSentences, check_reiterable, iter_batches, prefetch
+from nnbasics.word2vec.formats import atomic_write
+from nnbasics.word2vec.keyedvectors import KeyedVectors
+from nnbasics.word2vec.vocab import (
+    build_vocabulary,
+    count_words,
+    keep_probabilities,
+    noise_cum_table,
+)
+
+__all__ = ["Word2Vec", "Word2VecConfig", "select_kernel"]
+
+_FORMAT = "nnbasics.word2vec"
+_FORMAT_VERSION = 1
+
+
+def select_kernel(negative: int, prefer: str = "auto"):
+    """The ``train_batch`` to use: compiled for negative sampling when available, else reference.
+
+    ``prefer`` is ``"auto"``, ``"compiled"`` (an ``ImportError`` if unavailable) or
+    ``"reference"``.  ``negative == 0`` (full softmax) always uses the reference path.
+    """
+    if prefer not in ("auto", "compiled", "reference"):
+        raise ValueError(f"prefer must be 'auto', 'compiled' or 'reference', got {prefer!r}")
+    if negative == 0 or prefer == "reference":
+        return reference.train_batch
+    try:
+        from nnbasics.word2vec._inner import train_batch
+    except ImportError:
+        if prefer == "compiled":
+            raise
+        return reference.train_batch
+    return train_batch
+
+
+@dataclass(frozen=True)
+class Word2VecConfig:
+    """The settings of a model, with gensim 4's names and meanings (see :class:`Word2Vec`)."""
+
+    vector_size: int = 100
+    window: int = 5
+    min_count: int = 5
+    sg: int = 1
+    negative: int = 5
+    hs: int = 0
+    sample: float = 1e-3
+    alpha: float = 0.025
+    min_alpha: float = 0.0001
+    epochs: int = 5
+    workers: int = 3
+    seed: int = 1
+    max_vocab_size: int | None = None
+    batch_words: int = 10_000
+
+    def __post_init__(self) -> None:
+        def integer(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+        for name, low in (("vector_size", 1), ("window", 1), ("min_count", 0), ("negative", 0),
+                          ("epochs", 1), ("workers", 1), ("seed", 0), ("batch_words", 1)):
+            integer(name, low)
+        if self.max_vocab_size is not None:
+            integer("max_vocab_size", 1)
+        if self.sg not in (0, 1):
+            raise ValueError(f"sg must be 1 (skip-gram) or 0 (CBOW), got {self.sg!r}")
+        if self.hs not in (0, 1):
+            raise ValueError(f"hs must be 0 or 1, got {self.hs!r}")
+        if self.hs:
+            raise ValueError(
+                "hs=1 (hierarchical softmax) is not implemented: use hs=0 with negative > 0 "
+                "(negative sampling) or negative=0 (full softmax, small vocabularies only)"
+            )
+        if not (self.sample >= 0):
+            raise ValueError(f"sample must be >= 0, got {self.sample!r}")
+        if not (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha):
+            raise ValueError(
+                f"need alpha > 0 and 0 <= min_alpha <= alpha, got alpha={self.alpha!r}, "
+                f"min_alpha={self.min_alpha!r}"
+            )
+
+
+class Word2Vec:
+    r"""word2vec word embeddings, skip-gram or CBOW, trained by SGD with negative sampling.
+
+    Parameters
+    ----------
+    sentences : re-iterable of lists of str, optional
+        The corpus: a list of token lists, or an object whose ``__iter__`` starts a new pass each
+        time (e.g. :class:`~nnbasics.word2vec.corpus.LineSentences`).  A one-shot generator
+        raises ``TypeError``: later epochs would train on nothing.  If given (or ``corpus_file``),
+        the vocabulary is built and the model trained at once.
+    corpus_file : path, optional
+        A UTF-8 text file, one sentence per line, tokens separated by whitespace; streamed (memory
+        does not grow with the corpus) and never truncated.  Invalid UTF-8 raises ``ValueError``
+        naming the line.
+    vector_size : int, default 100
+        Dimension ``d`` of the word vectors.
+    window : int, default 5
+        Largest distance between the center and a context word; each center uses a window drawn
+        uniformly in ``[1, window]``.
+    min_count : int, default 5
+        Words with fewer occurrences are dropped.
+    sg : {1, 0}, default 1
+        1 for skip-gram, 0 for CBOW (mean of the context vectors, gensim's ``cbow_mean=1``).
+    negative : int, default 5
+        Negative samples per positive pair (drawn from unigram^0.75).  0 trains with the full
+        softmax, whose cost grows with the vocabulary: small vocabularies only.
+    hs : {0}, default 0
+        Hierarchical softmax is not implemented; ``hs=1`` raises ``ValueError``.
+    sample : float, default 1e-3
+        Frequent-word subsampling threshold (0 disables).
+    alpha, min_alpha : float, default 0.025 and 0.0001
+        Learning rate, decayed linearly from ``alpha`` to ``min_alpha`` over all epochs.
+    epochs : int, default 5
+    workers : int, default 3
+        Threads of the compiled kernel.  With ``workers=1`` a given seed gives identical
+        vectors run after run, with no environment variable.
+    seed : int, default 1
+        Seeds the initial vectors and every batch's random draws.
+    max_vocab_size : int, optional
+        Limit on distinct words held while counting (rare words are pruned, as gensim).
+    callbacks : sequence, default ()
+        Objects with any of ``on_train_begin(model)``, ``on_epoch_begin(model)``,
+        ``on_epoch_end(model)``, ``on_train_end(model)`` (gensim's ``CallbackAny2Vec`` works).
+    batch_words : int, default 10000
+        Tokens per batch handed to the kernel (whole sentences; never truncated).
+    progress : bool or None, default None
+        Show a progress bar (words/s and running loss); ``None``: only when stderr is a terminal.
+
+    Attributes
+    ----------
+    wv : KeyedVectors
+        The word vectors (``wv.vectors``, V×d float32) and vocabulary.
+    syn1neg : ndarray of float32, shape (V, d)
+        The output ("outside") vectors.
+    epoch_losses : list of float
+        Loss summed over every loss term of each epoch trained, in float64.
+    """
+
+    def __init__(
+        self,
+        sentences: Iterable[Sequence[str]] | None = None,
+        corpus_file: str | os.PathLike | None = None,
+        vector_size: int = 100,
+        window: int = 5,
+        min_count: int = 5,
+        sg: int = 1,
+        negative: int = 5,
+        hs: int = 0,
+        sample: float = 1e-3,
+        alpha: float = 0.025,
+        min_alpha: float = 0.0001,
+        epochs: int = 5,
+        workers: int = 3,
+        seed: int = 1,
+        max_vocab_size: int | None = None,
+        callbacks: Sequence = (),
+        batch_words: int = 10_000,
+        progress: bool | None = None,
+    ):
+        self.config = Word2VecConfig(
+            vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
+            negative=negative, hs=int(hs), sample=sample, alpha=alpha, min_alpha=min_alpha,
+            epochs=epochs, workers=workers, seed=seed, max_vocab_size=max_vocab_size,
+            batch_words=batch_words,
+        )
+        self.callbacks = tuple(callbacks)
+        self.progress = progress
+        self.wv: KeyedVectors | None = None
+        self.syn1neg: np.ndarray | None = None
+        self.corpus_count = 0
+        self.corpus_total_words = 0
+        self.epochs_trained = 0
+        self.epoch_losses: list[float] = []
+        self.epoch_pairs: list[int] = []
+        if sentences is not None or corpus_file is not None:
+            self.build_vocab(sentences, corpus_file=corpus_file)
+            self.train(sentences, corpus_file=corpus_file)
+
+    # gensim exposes the settings as attributes
+    def __getattr__(self, name: str):
+        config = self.__dict__.get("config")
+        if config is not None and name in Word2VecConfig.__dataclass_fields__:
+            return getattr(config, name)
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    # -- vocabulary ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _source(corpus_iterable, corpus_file) -> Iterable[Sequence[str]]:
+        if (corpus_iterable is None) == (corpus_file is None):
+            raise ValueError("give exactly one of sentences (corpus_iterable) and corpus_file")
+        if corpus_file is not None:
+            return LineSentences(corpus_file)
+        return check_reiterable(corpus_iterable)
+
+    def build_vocab(
+        self, corpus_iterable: Iterable[Sequence[str]] | None = None,
+        corpus_file: str | os.PathLike | None = None,
+    ) -> None:
+        """Count the corpus, keep the words seen ``min_count`` times, initialise the vectors.
+
+        The word vectors start uniform in ``[-0.5/d, 0.5/d)`` (word2vec.c's range), the output
+        vectors at 0.  ``ValueError`` for an empty corpus or an empty vocabulary.
+        """
+        source = self._source(corpus_iterable, corpus_file)
+        raw = count_words(source, self.config.max_vocab_size)
+        vocab = build_vocabulary(raw, self.config.min_count)
+        rng = np.random.default_rng(self.config.seed)
+        d = self.config.vector_size
+        shape = (len(vocab), d)
+        vectors = (rng.random(shape, dtype=np.float32) - np.float32(0.5)) / np.float32(d)
+        self.wv = KeyedVectors(vocab.index_to_key, vectors, counts=vocab.counts)
+        self.syn1neg = np.zeros(shape, dtype=np.float32)
+        self.corpus_count = raw.n_sentences
+        self.corpus_total_words = raw.total_words
+        self.epochs_trained = 0
+        self.epoch_losses, self.epoch_pairs = [], []
+        self._derive_tables()
+
+    def _derive_tables(self) -> None:
+        counts = self.wv.counts
+        self.keep_probability = keep_probabilities(counts, self.config.sample)
+        self.cum_table = noise_cum_table(counts)
+
+    # -- training -----------------------------------------------------------------------------
+
+    def train(
+        self,
+        corpus_iterable: Iterable[Sequence[str]] | None = None,
+        corpus_file: str | os.PathLike | None = None,
+        total_examples: int | None = None,
+        total_words: int | None = None,
+        epochs: int | None = None,
+        start_alpha: float | None = None,
+        end_alpha: float | None = None,
+        callbacks: Sequence = (),
+    ) -> tuple[int, int]:
+        """Train for ``epochs`` passes over the corpus (default: the model's ``epochs``).
+
+        The learning rate falls linearly from ``start_alpha`` (default ``alpha``) to
+        ``end_alpha`` (default ``min_alpha``) over ``epochs * total_words`` words (default: the
+        word count of the vocabulary scan).  Training can be continued after :meth:`load`.
+
+        Returns
+        -------
+        (effective_words, raw_words) : words trained on after subsampling, and words read.
+        """
+        if self.wv is None:
+            raise ValueError("build the vocabulary first: call build_vocab() before train()")
+        source = self._source(corpus_iterable, corpus_file)
+        cfg = self.config
+        epochs = cfg.epochs if epochs is None else int(epochs)
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs}")
+        total_words = int(total_words or self.corpus_total_words)
+        del total_examples  # accepted for gensim compatibility; progress is counted in words
+        start_alpha = cfg.alpha if start_alpha is None else float(start_alpha)
+        end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
+        kernel = select_kernel(cfg.negative)
+        callbacks = self.callbacks + tuple(callbacks)
+        planned = max(1, epochs * total_words)
+        done = 0
+        effective_total = 0
+        bar = self._progress_bar(planned)
+        self._call(callbacks, "on_train_begin")
+        try:
+            for _ in range(epochs):
+                self._call(callbacks, "on_epoch_begin")
+                epoch_loss = 0.0  # float64, summed over this epoch only
+                epoch_pairs = 0
+                batches = prefetch(iter_batches(source, self.wv.key_to_index, cfg.batch_words))
+                for batch_index, batch in enumerate(batches):
+                    fraction = (done / planned, min(1.0, (done + batch.raw_words) / planned))
+                    done += batch.raw_words
+                    if batch.tokens.size:
+                        loss, pairs, kept = kernel(
+                            self.wv.vectors, self.syn1neg, batch.tokens, batch.sentence_ends,
+                            self.keep_probability, self.cum_table, bool(cfg.sg), cfg.window,
+                            cfg.negative,
+                            start_alpha - (start_alpha - end_alpha) * fraction[0],
+                            start_alpha - (start_alpha - end_alpha) * fraction[1],
+                            self._batch_seed(batch_index), cfg.workers,
+                        )
+                        epoch_loss += float(loss)
+                        epoch_pairs += int(pairs)
+                        effective_total += int(kept)
+                    if bar is not None:
+                        bar.update(batch.raw_words)
+                        mean = epoch_loss / max(epoch_pairs, 1)
+                        bar.set_postfix(epoch=self.epochs_trained + 1, loss=f"{mean:.4f}",
+                                        refresh=False)
+                self.epochs_trained += 1
+                self.epoch_losses.append(epoch_loss)
+                self.epoch_pairs.append(epoch_pairs)
+                self.wv.fill_norms()
+                self._call(callbacks, "on_epoch_end")
+        finally:
+            if bar is not None:
+                bar.close()
+        self._call(callbacks, "on_train_end")
+        return effective_total, done
+
+    def _batch_seed(self, batch_index: int) -> int:
+        """A seed derived from (seed, epoch, batch): the same run gives the same draws."""
+        sequence = np.random.SeedSequence([self.config.seed, self.epochs_trained, batch_index])
+        return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+    def _progress_bar(self, total: int):
+        show = self.progress if self.progress is not None else sys.stderr.isatty()
+        if not show:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, unit="word", unit_scale=True, desc="word2vec", mininterval=0.5)
+
+    def _call(self, callbacks: Sequence, event: str) -> None:
+        for callback in callbacks:
+            method = getattr(callback, event, None)
+            if method is not None:
+                method(self)
+
+    def get_latest_training_loss(self) -> float:
+        """Loss of the last epoch trained: every positive and negative term, summed in float64.
+
+        Unlike gensim's, it is reset at each epoch (not summed over a whole ``train`` call), kept
+        in float64 and never overwritten by threads.  ``epoch_losses`` holds every epoch's.
+        """
+        return self.epoch_losses[-1] if self.epoch_losses else 0.0
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the full state (both vector sets, vocabulary, counts, settings) to one ``.npz``.
+
+        Arrays are stored as plain arrays and everything else as a JSON string (UTF-8 bytes):
+        loading needs no pickle.  The file is written atomically.
+        """
+        if self.wv is None:
+            raise ValueError("nothing to save: the model has no vocabulary yet")
+        metadata = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "config": asdict(self.config),
+            "index_to_key": self.wv.index_to_key,
+            "corpus_count": self.corpus_count,
+            "corpus_total_words": self.corpus_total_words,
+            "epochs_trained": self.epochs_trained,
+            "epoch_losses": self.epoch_losses,
+            "epoch_pairs": self.epoch_pairs,
+        }
+        blob = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
+        with atomic_write(path) as handle:
+            np.savez(handle, vectors=self.wv.vectors, syn1neg=self.syn1neg, counts=self.wv.counts,
+                     metadata=blob)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Word2Vec:
+        """Load a model written by :meth:`save` (no pickle); ``ValueError`` if it is invalid."""
+        path = os.fspath(path)
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                missing = {"vectors", "syn1neg", "counts", "metadata"} - set(archive.files)
+                if missing:
+                    raise ValueError(f"{path}: not an nnbasics word2vec model (missing "
+                                     f"{', '.join(sorted(missing))})")
+                vectors, syn1neg = archive["vectors"], archive["syn1neg"]
+                counts, blob = archive["counts"], archive["metadata"]
+        except (OSError, EOFError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(f"{path}: not a readable .npz model ({exc})") from None
+        try:
+            metadata = json.loads(blob.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ValueError(f"{path}: model metadata is not valid JSON") from None
+        if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
+            raise ValueError(f"{path}: not an nnbasics word2vec model")
+        if metadata.get("version") != _FORMAT_VERSION:
+            raise ValueError(f"{path}: model format version {metadata.get('version')!r} is not "
+                             f"supported (this nnbasics reads version {_FORMAT_VERSION})")
+        try:
+            keys = [str(k) for k in metadata["index_to_key"]]
+            config = Word2VecConfig(**metadata["config"])
+            counters = [int(metadata[k]) for k in ("corpus_count", "corpus_total_words",
+                                                   "epochs_trained")]
+            epoch_losses = [float(x) for x in metadata["epoch_losses"]]
+            epoch_pairs = [int(x) for x in metadata["epoch_pairs"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: invalid model metadata ({exc})") from None
+        n_words = len(keys)
+        expected = (n_words, config.vector_size)
+        if vectors.shape != expected or syn1neg.shape != expected or counts.shape != (n_words,):
+            raise ValueError(f"{path}: array shapes do not match the vocabulary of {n_words} words")
+        if vectors.dtype != np.float32 or syn1neg.dtype != np.float32 or counts.dtype.kind != "i":
+            raise ValueError(f"{path}: unexpected array dtypes")
+        model = cls.__new__(cls)
+        model.config = config
+        model.callbacks = ()
+        model.progress = None
+        model.wv = KeyedVectors(keys, vectors, counts=counts)
+        model.syn1neg = np.ascontiguousarray(syn1neg)
+        model.corpus_count, model.corpus_total_words, model.epochs_trained = counters
+        model.epoch_losses, model.epoch_pairs = epoch_losses, epoch_pairs
+        model._derive_tables()
+        return model
+
+    def __repr__(self) -> str:
+        n_words = 0 if self.wv is None else len(self.wv)
+        kind = "skip-gram" if self.config.sg else "CBOW"
+        return (f"Word2Vec({kind}, {n_words} words, vector_size={self.config.vector_size}, "
+                f"window={self.config.window}, negative={self.config.negative})")

@@ -1,0 +1,183 @@
+r"""The explicit (slow) training path: SGD on one batch of sentences, built on the objectives.
+
+Shape letters: ``V`` vocabulary, ``d`` vector size, ``n`` tokens in the batch, ``m`` sentences.
+
+:func:`train_batch` has the signature and semantics of the compiled kernel
+``nnbasics.word2vec._inner.train_batch``; it is the path used for the full softmax
+(``negative=0``), the fallback when the kernel is unavailable, and the reference the kernel is
+tested against.  It loops over words in Python, so it is meant for small corpora and
+vocabularies.
+
+Per center word (after subsampling), in order:
+
+1. the effective window ``b`` is drawn uniform in ``[1, window]``;
+2. skip-gram: for each context word ``o`` within ``b`` positions (same sentence, subsampled
+   words removed first, as word2vec.c), one *pair update*: the negatives are drawn, the gradient
+   of the pair's whole loss (positive + negatives) is computed by :func:`skipgram` at the current
+   vectors, then both vector sets take the SGD step;
+   CBOW: one update predicting the center from the mean of its context vectors (:func:`cbow`),
+   skipped when the context is empty.
+
+Negative sampling rule: ``negative`` words are drawn independently, *with replacement*, from the
+unigram^0.75 noise distribution (:func:`~nnbasics.word2vec.vocab.sample_negatives`); a draw equal
+to the positive target is skipped, not redrawn (as word2vec.c), so a pair may have fewer than
+``negative`` negatives.  A word drawn twice contributes twice (its gradient rows add up).
+
+Learning rate: the token at position ``i`` of the batch (counted before subsampling) trains with
+``alpha_start + (alpha_end - alpha_start) * i / n``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nnbasics.word2vec.objectives import (
+    cbow,
+    naive_softmax_loss_and_gradient,
+    neg_sampling_loss_and_gradient,
+    skipgram,
+)
+from nnbasics.word2vec.vocab import reduced_windows, sample_negatives
+
+__all__ = ["train_batch"]
+
+
+def train_batch(
+    center_vectors: NDArray[np.float32],
+    outside_vectors: NDArray[np.float32],
+    tokens: NDArray[np.int32],
+    sentence_ends: NDArray[np.int64],
+    keep_probability: NDArray[np.float32],
+    noise_cum_table: NDArray[np.int64],
+    sg: bool,
+    window: int,
+    negative: int,
+    alpha_start: float,
+    alpha_end: float,
+    seed: int,
+    n_threads: int = 1,
+) -> tuple[float, int, int]:
+    r"""Train both vector sets in place on one batch of sentences (the explicit reference path).
+
+    Parameters
+    ----------
+    center_vectors : ndarray of float32, shape (V, d)
+        Input vectors (``wv.vectors``), updated in place.
+    outside_vectors : ndarray of float32, shape (V, d)
+        Output vectors (``syn1neg``), updated in place.
+    tokens : ndarray of int32, shape (n,)
+        Vocabulary indices of the batch's sentences, concatenated (out-of-vocabulary words
+        already dropped, subsampling not yet applied).
+    sentence_ends : ndarray of int64, shape (m,)
+        Exclusive end offset of each sentence in ``tokens``.
+    keep_probability : ndarray of float32, shape (V,)
+        Subsampling: each occurrence of word ``w`` is kept with probability
+        ``keep_probability[w]``.
+    noise_cum_table : ndarray of int64, shape (V,)
+        Cumulative noise table (:func:`~nnbasics.word2vec.vocab.noise_cum_table`).
+    sg : bool
+        True for skip-gram, False for CBOW (mean of the context vectors).
+    window : int >= 1
+        Largest window; each center draws its own in ``[1, window]``.
+    negative : int >= 0
+        Negatives per positive pair; **0 trains with the full softmax**
+        (:func:`naive_softmax_loss_and_gradient`, cost :math:`O(Vd)` per pair: small
+        vocabularies only).
+    alpha_start, alpha_end : float
+        Learning rate at the first and (just past) the last token of the batch.
+    seed : int
+        Seeds this call's generator (subsampling, windows, negatives).
+    n_threads : int
+        Accepted for signature compatibility; the reference path runs on one thread.
+
+    Returns
+    -------
+    loss_sum : float
+        Sum of every loss term of the batch (each positive and each negative, or the full-softmax
+        loss of each pair), accumulated in float64.
+    n_loss_terms : int
+        Positive pairs trained (skip-gram: center-context pairs; CBOW: centers predicted).
+    n_effective_words : int
+        Words kept after subsampling.
+
+    Notes
+    -----
+    One pair update with learning rate :math:`\alpha` is
+    :math:`v \leftarrow v - \alpha\,\partial J/\partial v` and
+    :math:`U \leftarrow U - \alpha\,\partial J/\partial U`, both gradients taken at the vectors
+    as they were before the update.
+    """
+    _check_batch(center_vectors, outside_vectors, tokens, sentence_ends, window, negative)
+    rng = np.random.default_rng(seed)
+    n = tokens.size
+    loss_sum = 0.0
+    n_pairs = 0
+    n_kept = 0
+    start = 0
+    for end in sentence_ends.tolist():
+        positions = np.arange(start, end)
+        kept = rng.random(end - start) < keep_probability[tokens[start:end]]
+        positions = positions[kept]  # subsampled words are removed before windows are formed
+        words = tokens[positions]
+        n_kept += words.size
+        windows = reduced_windows(words.size, window, rng)
+        for p in range(words.size):
+            alpha = alpha_start + (alpha_end - alpha_start) * positions[p] / n
+            b = int(windows[p])
+            center = int(words[p])
+            context = np.concatenate((words[max(0, p - b) : p], words[p + 1 : p + 1 + b]))
+            if sg:
+                for o in context.tolist():
+                    objective = _objective(o, negative, noise_cum_table, rng)
+                    loss, grad_center, grad_outside = skipgram(
+                        center, [o], center_vectors, outside_vectors, objective
+                    )
+                    _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside,
+                                      alpha)
+                    loss_sum += loss
+                    n_pairs += 1
+            elif context.size:
+                objective = _objective(center, negative, noise_cum_table, rng)
+                loss, grad_center, grad_outside = cbow(
+                    center, context, center_vectors, outside_vectors, objective
+                )
+                _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside, alpha)
+                loss_sum += loss
+                n_pairs += 1
+        start = end
+    return float(loss_sum), n_pairs, n_kept
+
+
+def _objective(target: int, negative: int, noise_cum_table, rng: np.random.Generator):
+    """The per-pair objective predicting ``target``: full softmax, or its own fresh negatives."""
+    if negative == 0:
+        return naive_softmax_loss_and_gradient
+    drawn = sample_negatives(noise_cum_table, negative, rng)
+    negatives = drawn[drawn != target]  # word2vec.c's rule: skip a draw equal to the target
+    return partial(neg_sampling_loss_and_gradient, negative_indices=negatives)
+
+
+def _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside, alpha) -> None:
+    """``vectors -= alpha * grad`` on both sets, touching only the rows with a gradient."""
+    for vectors, grad in ((center_vectors, grad_center), (outside_vectors, grad_outside)):
+        rows = np.flatnonzero(grad.any(axis=1))
+        vectors[rows] -= np.float32(alpha) * grad[rows].astype(vectors.dtype, copy=False)
+
+
+def _check_batch(center_vectors, outside_vectors, tokens, sentence_ends, window, negative) -> None:
+    if center_vectors.shape != outside_vectors.shape or center_vectors.ndim != 2:
+        raise ValueError("center_vectors and outside_vectors must share one (V, d) shape")
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    if negative < 0:
+        raise ValueError(f"negative must be >= 0, got {negative}")
+    ends = sentence_ends
+    if tokens.size and not ends.size:
+        raise ValueError("sentence_ends is empty but tokens is not")
+    if ends.size and (ends[-1] != tokens.size or ends[0] < 0 or np.any(np.diff(ends) < 0)):
+        raise ValueError("sentence_ends must be non-decreasing and end at len(tokens)")
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= center_vectors.shape[0]):
+        raise ValueError("tokens hold an index outside the vocabulary")

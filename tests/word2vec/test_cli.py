@@ -1,0 +1,104 @@
+"""Tests of ``nnbasics word2vec``: train, similar, analogy, evaluate, plot, and errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnbasics.cli.main import main
+from nnbasics.word2vec import KeyedVectors, Word2Vec
+from tests.word2vec.test_learning import grouped_corpus
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A corpus, and vectors trained on it once by the CLI."""
+    path = tmp_path_factory.mktemp("w2v")
+    corpus = path / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(s) for s in grouped_corpus(1500)) + "\n",
+                      encoding="utf-8")
+    code = main(["word2vec", "train", str(corpus), "--out", str(path / "v.bin"), "--size", "16",
+                 "--window", "3", "--min-count", "1", "--epochs", "3", "--workers", "1",
+                 "--seed", "3", "--save-model", str(path / "m.npz"), "--no-progress"])
+    assert code == 0
+    return path
+
+
+def test_train_writes_vectors_and_model(workdir, capsys):
+    kv = KeyedVectors.load_word2vec_format(workdir / "v.bin", binary=True)
+    model = Word2Vec.load(workdir / "m.npz")
+    assert kv.index_to_key == model.wv.index_to_key and len(kv) == 48
+    np.testing.assert_array_equal(kv.vectors, model.wv.vectors)
+    assert model.sg == 1 and model.vector_size == 16 and model.seed == 3
+
+
+def test_train_prints_settings_and_losses(workdir, capsys, tmp_path):
+    out = tmp_path / "v.txt"
+    assert main(["word2vec", "train", str(workdir / "corpus.txt"), "--out", str(out), "--cbow",
+                 "--size", "4", "--min-count", "1", "--epochs", "1", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "CBOW" in text and "vector_size=4" in text and "epoch 1: loss" in text
+    assert out.read_text(encoding="utf-8").startswith("48 4\n")  # text format by extension
+
+
+def test_train_refuses_to_overwrite(workdir, capsys):
+    before = (workdir / "v.bin").read_bytes()
+    code = main(["word2vec", "train", str(workdir / "corpus.txt"), "--out", str(workdir / "v.bin")])
+    err = capsys.readouterr().err
+    assert code == 2 and "exists; pass --force" in err and err.count("\n") == 1
+    assert (workdir / "v.bin").read_bytes() == before
+
+
+def test_similar_and_analogy(workdir, capsys):
+    assert main(["word2vec", "similar", str(workdir / "v.bin"), "g2w0", "--topn", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(line.startswith("g2w") for line in lines)
+    assert main(["word2vec", "analogy", str(workdir / "m.npz"), "g0w0", "g0w1", "g1w0"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "g0w0 : g0w1 :: g1w0 : ?" and len(out) == 6
+
+
+def test_evaluate(workdir, capsys, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text(": groups\ng0w0 g0w1 g1w0 g1w1\nnope g0w1 g1w0 g1w1\n", encoding="utf-8")
+    pairs = tmp_path / "p.tsv"
+    pairs.write_text("g0w0\tg0w1\t9\ng0w0\tg3w1\t1\ng2w2\tg2w5\t8\ng4w0\tg5w1\t2\n",
+                     encoding="utf-8")
+    assert main(["word2vec", "evaluate", str(workdir / "v.bin"), "--analogies", str(questions),
+                 "--pairs", str(pairs)]) == 0
+    out = capsys.readouterr().out
+    assert "analogy accuracy:" in out and "spearman" in out and "out of vocabulary 0.0%" in out
+    assert main(["word2vec", "evaluate", str(workdir / "v.bin")]) == 2
+
+
+def test_plot(workdir, tmp_path, capsys):
+    image = tmp_path / "fig.png"
+    words = ["g0w0", "g0w1", "g1w0", "g1w1", "g2w0"]
+    assert main(["word2vec", "plot", str(workdir / "v.bin"), *words, "--out", str(image)]) == 0
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["word2vec", "plot", str(workdir / "v.bin"), "g0w0", "zzz",
+                 "--out", str(tmp_path / "x.png")]) == 2
+    assert "not in the vocabulary: zzz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "/no/such/corpus.txt"], "No such file"),
+    (["similar", "/no/such/v.bin", "w"], "No such file"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--window", "0"], "window"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--size", "0"], "vector_size"),
+    (["similar", "{corpus}", "w"], "not a word2vec file"),
+])
+def test_errors_are_one_line(workdir, tmp_path, capsys, args, message):
+    args = [a.format(corpus=workdir / "corpus.txt", tmp=tmp_path) for a in args]
+    assert main(["word2vec", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnbasics: error:") and message in err and err.count("\n") == 1
+
+
+def test_word2vec_is_listed_in_help():
+    proc = subprocess.run([sys.executable, "-m", "nnbasics", "word2vec", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    for action in ("train", "similar", "analogy", "evaluate", "plot"):
+        assert action in proc.stdout

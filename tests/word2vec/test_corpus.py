@@ -1,0 +1,98 @@
+"""Tests of nnbasics.word2vec.corpus: streaming, UTF-8 errors, no truncation, batches, prefetch."""
+
+import numpy as np
+import pytest
+
+from nnbasics.word2vec.corpus import LineSentences, check_reiterable, iter_batches, prefetch
+
+
+def test_line_sentences_streams_and_reiterates(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("a b  c\n\n\td  e\t\nf", encoding="utf-8")
+    corpus = LineSentences(path)
+    expected = [["a", "b", "c"], [], ["d", "e"], ["f"]]
+    assert list(corpus) == expected
+    assert list(corpus) == expected  # a second pass reads the file again
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes("ok line\nstill ok é\nbad \xff here\n".encode("latin-1").replace(
+        "é".encode("latin-1"), "é".encode()))
+    with pytest.raises(ValueError, match=r"bad\.txt: line 3: invalid UTF-8"):
+        list(LineSentences(path))
+
+
+def test_long_lines_are_not_truncated(tmp_path):
+    tokens = [f"w{i % 97}" for i in range(50_000)]  # gensim would cut this at 10,000
+    path = tmp_path / "long.txt"
+    path.write_text(" ".join(tokens) + "\nshort line\n", encoding="utf-8")
+    sentences = list(LineSentences(path))
+    assert sentences[0] == tokens and sentences[1] == ["short", "line"]
+    vocab = {f"w{i}": i for i in range(97)}
+    batches = list(iter_batches(LineSentences(path), vocab, batch_words=1000))
+    assert batches[0].tokens.size == 50_000 and batches[0].sentence_ends.tolist() == [50_000]
+
+
+def test_missing_file_is_reported_at_once(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        LineSentences(tmp_path / "nope.txt")
+    with pytest.raises(ValueError, match="not a regular file"):
+        LineSentences(tmp_path)
+
+
+def test_one_shot_iterators_are_rejected():
+    def gen():
+        yield ["a", "b"]
+
+    with pytest.raises(TypeError, match="one-shot generator"):
+        check_reiterable(gen())
+    with pytest.raises(TypeError, match="one-shot"):
+        check_reiterable(iter([["a"]]))
+    with pytest.raises(TypeError, match="single string"):
+        check_reiterable("a b c")
+    with pytest.raises(TypeError, match="re-iterable"):
+        check_reiterable(42)
+    sentences = [["a"], ["b"]]
+    assert check_reiterable(sentences) is sentences
+
+
+def test_iter_batches_drops_oov_and_keeps_sentences_whole():
+    vocab = {"a": 0, "b": 1, "c": 2}
+    sentences = [["a", "x", "b"], ["y"], ["c", "c", "a", "b"], ["b"], []]
+    batches = list(iter_batches(sentences, vocab, batch_words=3))
+    # a batch closes once it holds >= 3 in-vocabulary tokens
+    assert [b.tokens.tolist() for b in batches] == [[0, 1, 2, 2, 0, 1], [1]]
+    assert [b.sentence_ends.tolist() for b in batches] == [[2, 6], [1]]
+    assert [b.raw_words for b in batches] == [8, 1]  # OOV words count in progress
+    assert batches[0].tokens.dtype == np.int32 and batches[0].sentence_ends.dtype == np.int64
+    one = list(iter_batches(sentences, vocab, batch_words=100))
+    assert len(one) == 1 and one[0].sentence_ends.tolist() == [2, 6, 7]
+
+
+def test_prefetch_yields_everything_in_order_and_reraises():
+    assert list(prefetch(iter(range(100)), depth=3)) == list(range(100))
+
+    def failing():
+        yield 1
+        raise ValueError("boom at item 2")
+
+    got = []
+    with pytest.raises(ValueError, match="boom"):
+        for item in prefetch(failing()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_prefetch_consumer_can_stop_early():
+    produced = []
+
+    def numbers():
+        for i in range(10_000):
+            produced.append(i)
+            yield i
+
+    stream = prefetch(numbers(), depth=2)
+    assert next(stream) == 0
+    stream.close()  # joins the producer thread: this returns only if it stopped
+    assert len(produced) < 10_000

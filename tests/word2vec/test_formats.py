@@ -1,0 +1,132 @@
+"""Tests of the word2vec file formats: round trips, gensim byte-compatibility, corrupt files."""
+
+import os
+
+import numpy as np
+import pytest
+
+from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
+from nnbasics.word2vec.keyedvectors import KeyedVectors
+
+KEYS = ["the", "naïve", "日本", "x", "end"]
+
+
+@pytest.fixture
+def kv():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(5, 7)).astype(np.float32)
+    vectors[0, 0] = 1e-7  # small values are written in scientific notation, as gensim does
+    return KeyedVectors(KEYS, vectors)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_roundtrip_is_exact(kv, tmp_path, binary):
+    path = tmp_path / ("v.bin" if binary else "v.txt")
+    kv.save_word2vec_format(path, binary=binary)
+    back = KeyedVectors.load_word2vec_format(path, binary=binary)
+    assert back.index_to_key == KEYS
+    np.testing.assert_array_equal(back.vectors, kv.vectors)  # str(float32) round-trips exactly
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp")]
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_files_are_byte_identical_to_gensims(kv, tmp_path, binary):
+    gensim = pytest.importorskip("gensim")
+    ref = gensim.models.KeyedVectors(kv.vector_size)
+    ref.add_vectors(KEYS, kv.vectors)
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    kv.save_word2vec_format(ours, binary=binary)
+    ref.save_word2vec_format(str(theirs), binary=binary)
+    assert ours.read_bytes() == theirs.read_bytes()
+    # and each reads the other's file to the same vectors
+    from_gensim = KeyedVectors.load_word2vec_format(theirs, binary=binary)
+    by_gensim = gensim.models.KeyedVectors.load_word2vec_format(str(ours), binary=binary)
+    assert from_gensim.index_to_key == by_gensim.index_to_key == KEYS
+    np.testing.assert_array_equal(from_gensim.vectors, by_gensim.vectors)
+
+
+def test_gensim_trained_model_file_loads_identically(tmp_path):
+    gensim = pytest.importorskip("gensim")
+    sentences = [["a", "b", "c", "d"], ["b", "c", "e"], ["a", "e", "d"]] * 5
+    model = gensim.models.Word2Vec(sentences, vector_size=6, min_count=1, epochs=1, workers=1)
+    for binary in (False, True):
+        path = tmp_path / f"g{binary}"
+        model.wv.save_word2vec_format(str(path), binary=binary)
+        ours = KeyedVectors.load_word2vec_format(path, binary=binary)
+        assert ours.index_to_key == model.wv.index_to_key
+        np.testing.assert_array_equal(ours.vectors, model.wv.vectors)
+
+
+def test_word2vec_c_binary_with_newlines_loads(kv, tmp_path):
+    # word2vec.c writes "\n" after each vector
+    path = tmp_path / "c.bin"
+    body = b"".join(f"{k} ".encode() + v.astype("<f4").tobytes() + b"\n"
+                    for k, v in zip(KEYS, kv.vectors, strict=True))
+    path.write_bytes(b"5 7\n" + body)
+    back = KeyedVectors.load_word2vec_format(path, binary=True)
+    assert back.index_to_key == KEYS
+    np.testing.assert_array_equal(back.vectors, kv.vectors)
+
+
+def _written(kv, tmp_path, binary):
+    path = tmp_path / "v"
+    kv.save_word2vec_format(path, binary=binary)
+    return path, path.read_bytes()
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_truncated_file_is_a_clear_error(kv, tmp_path, binary):
+    path, data = _written(kv, tmp_path, binary)
+    path.write_bytes(data[: len(data) - 60])  # the last entry loses several values
+    with pytest.raises(ValueError, match=r"end of file|needs at least|has \d values"):
+        read_word2vec_format(path, binary=binary)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_huge_header_is_refused_before_allocating(tmp_path, binary, monkeypatch):
+    path = tmp_path / "huge"
+    path.write_bytes(b"4000000000 300\nthe " + b"\0" * 1200)
+    allocations = []
+    real_empty = np.empty
+    monkeypatch.setattr(np, "empty", lambda *a, **k: allocations.append(a) or real_empty(*a, **k))
+    with pytest.raises(ValueError, match="header claims 4000000000 vectors"):
+        read_word2vec_format(path, binary=binary)
+    assert allocations == []
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"hello world\n", "not a word2vec file"),
+    (b"", "not a word2vec file"),
+    (b"0 5\n", "must be >= 1"),
+    (b"2 2\na 1 2\nb 1.25\n", "line 3 has 1 values"),
+    (b"2 2\na 1 2\nb 1 zz\n", "not a number"),
+    (b"1 2\n\xff 1 2\n", "not valid UTF-8"),
+    (b"1 2\na 1 2\nb 3 4\n", "data after"),
+    (b"2 2\na 1 2\na 3 4\n", "appears twice"),
+])
+def test_corrupt_text_files(tmp_path, content, match):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        read_word2vec_format(path, binary=False)
+
+
+def test_corrupt_binary_files(kv, tmp_path):
+    path, data = _written(kv, tmp_path, True)
+    path.write_bytes(data + b"garbage")
+    with pytest.raises(ValueError, match="after the 5 vectors"):
+        read_word2vec_format(path, binary=True)
+    path.write_bytes(b"1 2\n\xffx " + b"\0" * 8)
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        read_word2vec_format(path, binary=True)
+
+
+def test_writing_refuses_unwritable_words_and_keeps_old_file(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("precious", encoding="utf-8")
+    with pytest.raises(ValueError, match="whitespace"):
+        write_word2vec_format(path, ["a b"], np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="one vector per key"):
+        write_word2vec_format(path, ["a"], np.zeros((2, 2)))
+    assert path.read_text(encoding="utf-8") == "precious"
+    assert os.listdir(tmp_path) == ["v.txt"]

@@ -1,0 +1,162 @@
+"""Tests of nnbasics.word2vec.keyedvectors: queries and evaluation, with gensim parity."""
+
+import numpy as np
+import pytest
+
+from nnbasics.word2vec.keyedvectors import KeyedVectors
+
+WORDS = ["king", "queen", "man", "woman", "paris", "france", "rome", "italy", "apple", "King"]
+
+
+@pytest.fixture
+def kv():
+    # a planted structure: gender and capital offsets, plus noise
+    rng = np.random.default_rng(0)
+    base = {w: rng.normal(size=8) for w in WORDS}
+    gender, capital = rng.normal(size=8), rng.normal(size=8)
+    base["queen"] = base["king"] + gender + 0.05 * rng.normal(size=8)
+    base["woman"] = base["man"] + gender + 0.05 * rng.normal(size=8)
+    base["france"] = base["paris"] + capital + 0.05 * rng.normal(size=8)
+    base["italy"] = base["rome"] + capital + 0.05 * rng.normal(size=8)
+    return KeyedVectors(WORDS, np.array([base[w] for w in WORDS]))
+
+
+def gensim_kv(kv):
+    gensim = pytest.importorskip("gensim")
+    ref = gensim.models.KeyedVectors(kv.vector_size)
+    ref.add_vectors(kv.index_to_key, kv.vectors)
+    return ref
+
+
+def test_lookup(kv):
+    assert len(kv) == 10 and "paris" in kv and "berlin" not in kv
+    np.testing.assert_array_equal(kv["rome"], kv.vectors[6])
+    assert kv[["man", "rome"]].shape == (2, 8) and kv.vectors.dtype == np.float32
+    assert kv.key_to_index["apple"] == 8 and kv.index_to_key[8] == "apple"
+    with pytest.raises(KeyError, match="berlin"):
+        kv["berlin"]
+
+
+def test_bad_construction():
+    with pytest.raises(ValueError, match="one row"):
+        KeyedVectors(["a", "b"], np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="twice"):
+        KeyedVectors(["a", "a"], np.zeros((2, 2)))
+
+
+def test_most_similar_by_hand():
+    kv = KeyedVectors(["a", "b", "c", "d"], [[1, 0], [1, 0.1], [0, 1], [-1, 0]])
+    result = kv.most_similar("a", topn=3)
+    assert [w for w, _ in result] == ["b", "c", "d"]
+    assert result[0][1] == pytest.approx(1 / np.sqrt(1.01))
+    assert result[2][1] == pytest.approx(-1.0)
+    assert [w for w, _ in kv.most_similar(negative=["d"], topn=2)] == ["a", "b"]
+    assert kv.most_similar("a", topn=1, restrict_vocab=3) == kv.most_similar("a", topn=1)
+    assert [w for w, _ in kv.most_similar([np.array([0.0, 1.0])], topn=1)] == ["c"]
+    assert kv.most_similar("a", topn=None).shape == (4,)
+    with pytest.raises(ValueError, match="at least one"):
+        kv.most_similar()
+
+
+def test_similarity_and_doesnt_match(kv):
+    assert kv.similarity("king", "king") == pytest.approx(1.0, abs=1e-6)
+    assert kv.similarity("king", "queen") == pytest.approx(kv.similarity("queen", "king"))
+    assert kv.doesnt_match(["king", "queen", "apple", "man", "woman", "nope"]) == "apple"
+    with pytest.raises(ValueError, match="none of the words"):
+        kv.doesnt_match(["x", "y"])
+
+
+def test_analogy_via_most_similar(kv):
+    assert kv.most_similar(positive=["woman", "king"], negative=["man"], topn=1)[0][0] == "queen"
+    assert kv.most_similar(positive=["italy", "paris"], negative=["france"], topn=1)[0][0] == "rome"
+
+
+def test_queries_match_gensim(kv):
+    ref = gensim_kv(kv)
+    for query in (dict(positive=["king"]), dict(positive=["woman", "king"], negative=["man"]),
+                  dict(positive=["rome", "apple"], negative=["queen", "paris"], topn=4)):
+        ours, theirs = kv.most_similar(**query), ref.most_similar(**query)
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+    assert kv.similarity("man", "rome") == pytest.approx(ref.similarity("man", "rome"), rel=1e-5)
+    words = ["king", "queen", "man", "paris", "woman"]
+    assert kv.doesnt_match(words) == ref.doesnt_match(words)
+
+
+ANALOGIES = """\
+: gender
+man woman king queen
+MAN WOMAN king QUEEN
+man woman apple queen
+man woman berlin germany
+: capital-country
+paris france rome italy
+rome italy paris france
+paris france king queen
+short line
+"""
+
+
+def test_evaluate_word_analogies(kv, tmp_path):
+    path = tmp_path / "questions-words.txt"
+    path.write_text(ANALOGIES, encoding="utf-8")
+    score, sections = kv.evaluate_word_analogies(path)
+    assert [s["section"] for s in sections] == ["gender", "capital-country", "Total accuracy"]
+    gender = sections[0]
+    assert ("MAN", "WOMAN", "KING", "QUEEN") in gender["correct"]  # case-insensitive by default
+    assert len(gender["correct"]) + len(gender["incorrect"]) == 3  # the OOV question is skipped
+    total = sections[-1]
+    assert score == pytest.approx(len(total["correct"]) / (len(total["correct"])
+                                                          + len(total["incorrect"])))
+    assert score >= 4 / 6
+
+    ref = gensim_kv(kv)
+    ref_score, ref_sections = ref.evaluate_word_analogies(str(path))
+    assert score == pytest.approx(ref_score)
+    assert sections == ref_sections
+
+
+def test_analogies_restricted_vocabulary_and_errors(kv, tmp_path):
+    path = tmp_path / "q.txt"
+    path.write_text(ANALOGIES, encoding="utf-8")
+    _, sections = kv.evaluate_word_analogies(path, restrict_vocab=4)  # only king..woman
+    assert len(sections[-1]["correct"]) + len(sections[-1]["incorrect"]) == 2
+    bad = tmp_path / "bad.txt"
+    bad.write_text("man woman king queen\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="missing section header"):
+        kv.evaluate_word_analogies(bad)
+
+
+PAIRS = """\
+# word1\tword2\thuman score
+king\tqueen\t9.0
+man\twoman\t8.5
+paris\tfrance\t8.0
+king\tapple\t1.0
+rome\tman\t2.0
+italy\tqueen\t1.5
+berlin\tgermany\t9.0
+not a valid line
+"""
+
+
+def test_evaluate_word_pairs_matches_gensim(kv, tmp_path):
+    path = tmp_path / "wordsim.tsv"
+    path.write_text(PAIRS, encoding="utf-8")
+    pearson, spearman, oov = kv.evaluate_word_pairs(path)
+    assert oov == pytest.approx(100 / 7)
+    assert -1 <= pearson[0] <= 1 and 0 <= pearson[1] <= 1
+    rho, _ = spearman  # unpacks like gensim's scipy result
+    assert -1 <= rho <= 1
+    ref = gensim_kv(kv)
+    ref_pearson, ref_spearman, ref_oov = ref.evaluate_word_pairs(str(path))
+    np.testing.assert_allclose(pearson, tuple(ref_pearson), rtol=1e-5)
+    np.testing.assert_allclose(tuple(spearman), tuple(ref_spearman), rtol=1e-5)
+    assert oov == pytest.approx(ref_oov)
+
+
+def test_evaluate_word_pairs_needs_pairs_in_vocabulary(kv, tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_text("foo\tbar\t3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="fewer than 2"):
+        kv.evaluate_word_pairs(path)
