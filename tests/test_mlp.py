@@ -1,0 +1,179 @@
+"""The MLP kernel: every layer's gradient (numerically and vs torch), kernel vs reference, toy run."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nnbasics.activations import sigmoid
+from nnbasics.gradcheck import gradcheck
+from nnbasics.mlp import (
+    Workspace,
+    _activate_inplace,
+    check_activation,
+    forward_logits,
+    init_parameters,
+    loss_and_gradients,
+    loss_and_gradients_reference,
+    predict_proba,
+)
+from nnbasics.mlp_checks import layer_gradient_check
+from nnbasics.optimizers import SGD
+from nnbasics.training import evaluate, sgd_epoch
+
+ACTIVATIONS = ["sigmoid", "tanh", "relu"]
+
+
+def _network(sizes, seed, dtype=np.float64, n_rows=9):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, sizes[0])).astype(dtype)
+    labels = rng.integers(0, sizes[-1], n_rows)
+    weights, biases = init_parameters(sizes, "xavier", rng, dtype)
+    for b in biases:
+        b[...] = 0.1 * rng.standard_normal(b.shape)
+    return X, labels, weights, biases
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("layer", [0, 1, 2])
+def test_every_layer_gradient_checks_numerically(activation, layer):
+    result = layer_gradient_check(activation, layer, seed=100 + layer)
+    assert result.passed, result.describe()
+    assert result.n_checked > 0
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_reference_gradient_checks_numerically_with_l2(activation):
+    sizes = (4, 6, 5, 3)
+    X, labels, weights, biases = _network(sizes, 7)
+    shapes = [a.shape for a in (*weights, *biases)]
+    theta0 = np.concatenate([a.ravel() for a in (*weights, *biases)])
+
+    def f(theta):
+        parts, offset = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape))
+            parts.append(theta[offset : offset + size].reshape(shape))
+            offset += size
+        loss, dW, db = loss_and_gradients_reference(X, labels, parts[:3], parts[3:], activation, 0.05)
+        return loss, np.concatenate([g.ravel() for g in (*dW, *db)])
+
+    assert gradcheck(f, theta0).passed
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("n_rows", [1, 5, 8])
+def test_kernel_matches_reference(activation, n_rows):
+    sizes = (7, 6, 5, 4)
+    X, labels, weights, biases = _network(sizes, 3, n_rows=n_rows)
+    workspace = Workspace(sizes, 8, np.float64)  # a batch may be smaller than the workspace
+    loss = loss_and_gradients(X, labels, weights, biases, activation, workspace, alpha=0.1)
+    ref_loss, ref_dW, ref_db = loss_and_gradients_reference(X, labels, weights, biases, activation,
+                                                            alpha=0.1)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for got, want in zip(workspace.dweights + workspace.dbiases, ref_dW + ref_db, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+def test_kernel_float32_close_to_float64():
+    sizes = (20, 16, 10)
+    X, labels, weights, biases = _network(sizes, 4, n_rows=32)
+    ws64 = Workspace(sizes, 32, np.float64)
+    loss64 = loss_and_gradients(X, labels, weights, biases, "sigmoid", ws64)
+    ws32 = Workspace(sizes, 32, np.float32)
+    loss32 = loss_and_gradients(X.astype(np.float32), labels, [w.astype(np.float32) for w in weights],
+                                [b.astype(np.float32) for b in biases], "sigmoid", ws32)
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    for g32, g64 in zip(ws32.dweights, ws64.dweights, strict=True):
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-6)
+
+
+def test_softmax_regression_without_hidden_layer():
+    sizes = (5, 3)
+    X, labels, weights, biases = _network(sizes, 5)
+    ws = Workspace(sizes, 9, np.float64)
+    loss = loss_and_gradients(X, labels, weights, biases, "relu", ws)
+    ref_loss, ref_dW, _ = loss_and_gradients_reference(X, labels, weights, biases, "relu")
+    assert loss == pytest.approx(ref_loss)
+    np.testing.assert_allclose(ws.dweights[0], ref_dW[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_gradients_match_torch_autograd(activation):
+    torch = pytest.importorskip("torch")
+    sizes = (6, 8, 7, 4)
+    X, labels, weights, biases = _network(sizes, 9, n_rows=10)
+    ws = Workspace(sizes, 10, np.float64)
+    loss = loss_and_gradients(X, labels, weights, biases, activation, ws)
+    tw = [torch.tensor(w, requires_grad=True) for w in weights]
+    tb = [torch.tensor(b, requires_grad=True) for b in biases]
+    f = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[activation]
+    h = torch.tensor(X)
+    for i in range(len(tw)):
+        h = h @ tw[i] + tb[i]
+        if i < len(tw) - 1:
+            h = f(h)
+    t_loss = torch.nn.functional.cross_entropy(h, torch.tensor(labels))
+    t_loss.backward()
+    assert loss == pytest.approx(t_loss.item(), rel=1e-12)
+    for ours, theirs in zip(ws.dweights + ws.dbiases, tw + tb, strict=True):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@given(st.floats(-1e4, 1e4, allow_nan=False), st.sampled_from([np.float32, np.float64]))
+def test_inplace_sigmoid_is_stable_and_matches(x, dtype):
+    z = np.array([x, -x, 0.0], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        expected = sigmoid(z)
+        _activate_inplace(z, "sigmoid")
+    assert np.all((z >= 0) & (z <= 1))
+    np.testing.assert_allclose(z, expected, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=1e-30)
+
+
+def test_forward_logits_chunks_agree_and_probabilities_sum_to_one():
+    sizes = (5, 7, 3)
+    X, _, weights, biases = _network(sizes, 2, n_rows=50)
+    whole = forward_logits(X, weights, biases, "tanh", chunk_rows=1000)
+    chunked = forward_logits(X, weights, biases, "tanh", chunk_rows=7)
+    np.testing.assert_allclose(whole, chunked, rtol=1e-13, atol=1e-15)  # BLAS blocking: ulps
+    np.testing.assert_allclose(predict_proba(X, weights, biases, "tanh").sum(axis=1), 1.0)
+
+
+def test_check_activation_names():
+    assert check_activation("logistic") == "sigmoid"
+    with pytest.raises(ValueError, match="unknown activation 'softplus'"):
+        check_activation("softplus")
+
+
+def _blobs(seed=0, n_per_class=50):
+    rng = np.random.default_rng(seed)
+    centers = np.array([[-2.0, -2.0], [-2.0, 2.0], [2.0, -2.0], [2.0, 2.0]])
+    X = np.concatenate([c + 0.7 * rng.standard_normal((n_per_class, 2)) for c in centers])
+    y = np.repeat(np.arange(4), n_per_class)
+    return X, y
+
+
+def test_four_blobs_worked_example():
+    """The homework's check: loss ~ N log 4 and ~25% accuracy at start, > 75% after training."""
+    X, y = _blobs()
+    n_rows = len(y)
+    rng = np.random.default_rng(1)
+    sizes = (2, 10, 4)
+    weights, biases = init_parameters(sizes, "normal", rng, np.float64)  # std 0.01: logits ~ 0
+    mean_loss, accuracy = evaluate(X, y, weights, biases, "sigmoid")
+    assert n_rows * mean_loss == pytest.approx(n_rows * np.log(4), rel=1e-3)
+    assert 0.1 <= accuracy <= 0.5  # chance level is 25%; nothing has been learnt yet
+    optimizer = SGD([*weights, *biases], learning_rate=0.5, momentum=0.9)
+    workspace = Workspace(sizes, 5, np.float64)
+    steps = 0
+    while steps < 400:  # a few hundred small steps: batches of 5 rows
+        sgd_epoch(X, y, weights, biases, "sigmoid", optimizer, workspace, rng)
+        steps += n_rows // 5
+    mean_loss_after, accuracy_after = evaluate(X, y, weights, biases, "sigmoid")
+    assert optimizer.n_steps == steps
+    assert accuracy_after > 0.75
+    assert mean_loss_after < 0.5 * np.log(4)

@@ -1,0 +1,126 @@
+"""The .npz + JSON format: round trip, atomic writes, and clear errors for bad files."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from nnbasics.serialization import atomic_write, load_arrays, save_arrays
+
+
+def _save(path, **arrays):
+    arrays = arrays or {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "labels": np.array(["a", "b"])}
+    return save_arrays(path, arrays, {"note": "hello", "sizes": [1, 2]}, kind="test")
+
+
+def test_round_trip(tmp_path):
+    path = _save(tmp_path / "f.npz")
+    arrays, meta = load_arrays(path, kind="test")
+    np.testing.assert_array_equal(arrays["w"], np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert arrays["w"].dtype == np.float32
+    assert arrays["labels"].tolist() == ["a", "b"]
+    assert meta["note"] == "hello" and meta["sizes"] == [1, 2]
+    assert meta["format"] == "nnbasics" and meta["kind"] == "test" and meta["version"] == 1
+
+
+def test_loadable_without_pickle(tmp_path):
+    path = _save(tmp_path / "f.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(str(npz["__metadata__"][()]))
+        assert meta["kind"] == "test"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_arrays(tmp_path / "nope.npz")
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_truncated_file(tmp_path, keep):
+    path = _save(tmp_path / "f.npz", big=np.arange(5000, dtype=np.float64))
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ValueError, match="truncated or corrupt|not a valid|not an nnbasics"):
+        load_arrays(path)
+
+
+def test_corrupted_bytes(tmp_path):
+    path = _save(tmp_path / "f.npz", big=np.arange(5000, dtype=np.float64))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # one flipped byte in the middle of the array data
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupt"):
+        load_arrays(path)
+
+
+def test_not_a_zip(tmp_path):
+    path = tmp_path / "f.npz"
+    path.write_text("just text")
+    with pytest.raises(ValueError, match="not a valid nnbasics file"):
+        load_arrays(path)
+
+
+def test_foreign_npz(tmp_path):
+    path = tmp_path / "f.npz"
+    np.savez(path, X=np.zeros(3))
+    with pytest.raises(ValueError, match="not an nnbasics one"):
+        load_arrays(path)
+
+
+def test_wrong_kind_and_newer_version(tmp_path):
+    path = _save(tmp_path / "f.npz")
+    with pytest.raises(ValueError, match="holds a 'test', not a 'model'"):
+        load_arrays(path, kind="model")
+    save_arrays(path, {"a": np.zeros(1)}, {}, kind="test", version=7)
+    with pytest.raises(ValueError, match="version 7"):
+        load_arrays(path)
+
+
+def test_object_arrays_refused_on_write_and_read(tmp_path):
+    with pytest.raises(TypeError, match="object dtype"):
+        save_arrays(tmp_path / "f.npz", {"o": np.array([{}, 1], dtype=object)}, {}, kind="t")
+    path = tmp_path / "g.npz"
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("o.npy", buf.getvalue())
+        meta = io.BytesIO()
+        np.save(meta, np.array(json.dumps({"format": "nnbasics", "kind": "t", "version": 1})))
+        zf.writestr("__metadata__.npy", meta.getvalue())
+    with pytest.raises(ValueError, match="pickle"):
+        load_arrays(path)
+
+
+def test_header_declaring_more_data_than_present_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "f.npz"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("huge.npy", header.getvalue() + b"\0" * 16)
+        meta = io.BytesIO()
+        np.save(meta, np.array(json.dumps({"format": "nnbasics", "kind": "t", "version": 1})))
+        zf.writestr("__metadata__.npy", meta.getvalue())
+    with pytest.raises(ValueError, match="declares .* bytes"):
+        load_arrays(path)
+
+
+def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
+    path = _save(tmp_path / "f.npz")
+    before = path.read_bytes()
+
+    def failing(fh):
+        fh.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, failing)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["f.npz"]  # no temporary left behind
+
+
+def test_atomic_write_into_missing_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="directory does not exist"):
+        _save(tmp_path / "no" / "f.npz")

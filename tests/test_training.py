@@ -1,0 +1,217 @@
+"""The training loop: sampling, determinism, history, stopping, checkpoints, kill-and-resume."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from nnbasics.mlp import Workspace, init_parameters
+from nnbasics.optimizers import SGD, Adam
+from nnbasics.training import (
+    LoopConfig,
+    TrainingState,
+    latest_checkpoints,
+    load_latest_checkpoint,
+    run_epochs,
+    save_checkpoint,
+    sgd_epoch,
+)
+
+
+def _data(seed=0, n=120, d=5, k=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    y = (np.argmax(X[:, :k], axis=1)).astype(np.int64)
+    return X, y
+
+
+def _state(seed=0, sizes=(5, 8, 3), solver="adam"):
+    rng = np.random.default_rng(seed)
+    weights, biases = init_parameters(sizes, "xavier", rng, np.float32)
+    params = [*weights, *biases]
+    optimizer = Adam(params, 0.01) if solver == "adam" else SGD(params, 0.1, momentum=0.9)
+    return TrainingState(weights, biases, optimizer, rng)
+
+
+CONFIG = LoopConfig(activation="tanh", batch_size=16, max_epochs=6, n_iter_no_change=100)
+
+
+def test_each_epoch_uses_every_row_once():
+    X, y = _data()
+    seen = []
+
+    class Recorder(SGD):
+        def step(self, params, grads):
+            super().step(params, grads)
+
+    rng = np.random.default_rng(3)
+    weights, biases = init_parameters((5, 4, 3), "xavier", rng, np.float32)
+    ws = Workspace((5, 4, 3), 16, np.float32)
+    original_take = np.take
+    try:
+        def spy(a, idx, *args, **kwargs):
+            if a is y:
+                seen.extend(int(i) for i in idx)
+            return original_take(a, idx, *args, **kwargs)
+
+        np.take = spy
+        sgd_epoch(X, y, weights, biases, "relu", Recorder([*weights, *biases], 0.1), ws, rng)
+    finally:
+        np.take = original_take
+    assert sorted(seen) == list(range(len(y)))
+
+
+def test_same_seed_same_parameters_and_history():
+    X, y = _data()
+    a, b = _state(5), _state(5)
+    run_epochs(a, X, y, CONFIG, validation=(X[:30], y[:30]))
+    run_epochs(b, X, y, CONFIG, validation=(X[:30], y[:30]))
+    for wa, wb in zip(a.weights + a.biases, b.weights + b.biases, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_equal(a.history.to_dict(), b.history.to_dict())
+    assert len(a.history) == 6 and a.epoch == 6
+    assert a.history.train_loss[-1] < a.history.train_loss[0]
+    assert a.history.val_accuracy[-1] > 0.6
+
+
+def test_stopping_on_training_loss_plateau():
+    X, y = _data()
+    state = _state(1)
+    config = LoopConfig(activation="relu", batch_size=16, max_epochs=500, tol=1e9, n_iter_no_change=3)
+    run_epochs(state, X, y, config)
+    assert state.stopped and state.epoch == 4  # after the first, no epoch beats the best by 1e9
+
+
+def test_early_stopping_restores_best_parameters():
+    X, y = _data()
+    state = _state(2)
+    config = LoopConfig(activation="relu", batch_size=16, max_epochs=40, tol=0.0,
+                        n_iter_no_change=3, early_stopping=True)
+    run_epochs(state, X, y, config, validation=(X[:40], y[:40]))
+    best = int(np.argmax(state.history.val_accuracy))
+    assert state.epoch >= best + 1
+    from nnbasics.training import evaluate
+
+    _, acc = evaluate(X[:40], y[:40], state.weights, state.biases, "relu")
+    assert acc == pytest.approx(max(state.history.val_accuracy))
+
+
+def test_divergence_is_reported():
+    X, y = _data()
+    state = _state(0, solver="sgd")
+    state.optimizer.learning_rate_init = 1e30
+    config = LoopConfig(activation="relu", batch_size=16, max_epochs=5)
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match="diverged at epoch 1"):
+        run_epochs(state, X, y, config)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_checkpoint_resume_in_process_is_bit_identical(tmp_path, solver):
+    X, y = _data()
+    full = _state(7, solver=solver)
+    run_epochs(full, X, y, CONFIG, checkpoint_dir=tmp_path / "a", fingerprint={"x": 1})
+    part = _state(7, solver=solver)
+    run_epochs(part, X, y, CONFIG, checkpoint_dir=tmp_path / "b", fingerprint={"x": 1}, n_epochs=2)
+    resumed = _state(99, solver=solver)  # different init: everything must come from the file
+    used = load_latest_checkpoint(resumed, tmp_path / "b", {"x": 1})
+    assert used.name == "epoch-000002.npz" and resumed.epoch == 2
+    run_epochs(resumed, X, y, CONFIG, checkpoint_dir=tmp_path / "b", fingerprint={"x": 1})
+    for a, b in zip(full.weights + full.biases, resumed.weights + resumed.biases, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_equal(full.history.to_dict(), resumed.history.to_dict())  # NaN == NaN
+    assert [p.name for p in latest_checkpoints(tmp_path / "a")] == [
+        "epoch-000006.npz", "epoch-000005.npz"]  # only the two newest are kept
+
+
+def test_corrupt_newest_checkpoint_falls_back_to_previous(tmp_path):
+    X, y = _data()
+    state = _state(1)
+    run_epochs(state, X, y, CONFIG, checkpoint_dir=tmp_path, fingerprint={}, n_epochs=3)
+    newest = latest_checkpoints(tmp_path)[0]
+    newest.write_bytes(newest.read_bytes()[:100])
+    fresh = _state(1)
+    used = load_latest_checkpoint(fresh, tmp_path, {})
+    assert used.name == "epoch-000002.npz" and fresh.epoch == 2
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    X, y = _data()
+    state = _state(1)
+    save_checkpoint(state, tmp_path, {"lr": 0.1, "data": "abc"})
+    with pytest.raises(ValueError, match="different lr"):
+        load_latest_checkpoint(_state(1), tmp_path, {"lr": 0.2, "data": "abc"})
+    assert load_latest_checkpoint(_state(1), tmp_path / "empty", {}) is None
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from nnbasics.estimator import MLPClassifier
+
+    def train(checkpoint_dir):
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((3000, 12)).astype(np.float32)
+        y = np.argmax(X[:, :3], axis=1) + 3 * (X[:, 3] > 0)
+        model = MLPClassifier(hidden_layer_sizes=(8, 6), activation="tanh", solver="adam",
+                              batch_size=8, max_iter=40, random_state=0, n_iter_no_change=1000,
+                              checkpoint_dir=checkpoint_dir, resume=True)
+        model.fit(X, y)
+        return model
+
+    if __name__ == "__main__":
+        model = train(sys.argv[1])
+        arrays = {f"p{i}": a for i, a in enumerate(model.coefs_ + model.intercepts_)}
+        np.savez(sys.argv[2], n_iter=model.n_iter_, **arrays)
+    """
+)
+
+
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
+    script = tmp_path / "kill_train.py"
+    script.write_text(KILL_SCRIPT)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+    def launch(checkpoint_dir, out):
+        return subprocess.Popen([sys.executable, str(script), str(checkpoint_dir), str(out)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    reference = launch(tmp_path / "ref", tmp_path / "ref.npz")
+    killed_dir = tmp_path / "killed"
+    chooser = random.Random(1234)
+    kills, epochs_at_kill = 0, []
+    while True:
+        proc = launch(killed_dir, tmp_path / "killed.npz")
+        if kills < 4:
+            # let the process get into training (a new checkpoint appears), then kill it at a
+            # random moment: mid-epoch, mid-checkpoint-write, or between the two
+            before = latest_checkpoints(killed_dir)[:1]
+            deadline = time.monotonic() + 60
+            while (latest_checkpoints(killed_dir)[:1] == before and proc.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.01)
+            time.sleep(chooser.uniform(0.0, 0.25))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                newest = latest_checkpoints(killed_dir)
+                epochs_at_kill.append(newest[0].name if newest else None)
+                continue
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+        break
+    _, err = reference.communicate(timeout=300)
+    assert reference.returncode == 0, err.decode()
+    assert kills == 4, "the run finished before it could be killed four times"
+    assert len(set(epochs_at_kill)) == 4, f"kills did not land in distinct epochs: {epochs_at_kill}"
+    with np.load(tmp_path / "ref.npz") as ref, np.load(tmp_path / "killed.npz") as got:
+        assert int(ref["n_iter"]) == int(got["n_iter"]) == 40
+        for name in ref.files:
+            np.testing.assert_array_equal(got[name], ref[name], err_msg=name)

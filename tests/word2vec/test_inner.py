@@ -1,0 +1,403 @@
+"""The compiled word2vec kernel (``nnbasics.word2vec._inner``) against the explicit objectives.
+
+Inputs are tiny so that numba's compilation (cached) dominates the time of this module.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nnbasics.gradcheck import assert_gradcheck
+from nnbasics.word2vec import _inner
+from nnbasics.word2vec._inner import (
+    cbow_window_step,
+    sample_negatives,
+    sg_window_step,
+    train_batch,
+)
+from nnbasics.word2vec.objectives import cbow, neg_sampling_loss_and_gradient, skipgram
+
+V, D = 7, 5  # tiny vocabulary and vector size of the one-step tests
+
+
+def _vectors(rng, n_words=V, dim=D, scale=0.6):
+    center = rng.normal(0, scale, (n_words, dim)).astype(np.float32)
+    outside = rng.normal(0, scale, (n_words, dim)).astype(np.float32)
+    return center, outside
+
+
+def _sg_step(center, outside, contexts, target, negatives, alpha):
+    """Run the kernel's skip-gram step on copies; return (loss, center after, outside after)."""
+    center, outside = center.copy(), outside.copy()
+    contexts = np.asarray(contexts, dtype=np.int32)
+    targets = np.asarray([target, *negatives], dtype=np.int32)
+    coef = np.empty((contexts.size, targets.size), dtype=np.float32)
+    dinputs = np.empty((contexts.size, center.shape[1]), dtype=np.float32)
+    loss = sg_window_step(
+        center, outside, contexts, contexts.size, targets, targets.size, alpha, coef, dinputs
+    )
+    return loss, center, outside
+
+
+def _cbow_step(center, outside, contexts, target, negatives, alpha):
+    center, outside = center.copy(), outside.copy()
+    contexts = np.asarray(contexts, dtype=np.int32)
+    targets = np.asarray([target, *negatives], dtype=np.int32)
+    hidden = np.empty(center.shape[1], dtype=np.float32)
+    dhidden = np.empty(center.shape[1], dtype=np.float32)
+    coef = np.empty(targets.size, dtype=np.float32)
+    loss = cbow_window_step(
+        center, outside, contexts, contexts.size, targets, targets.size, alpha, hidden, dhidden,
+        coef,
+    )
+    return loss, center, outside
+
+
+def _reference_sg(center, outside, contexts, target, negatives):
+    """Loss and gradients of one shared-negatives window from the explicit objectives (float64).
+
+    The window's pairs are (context c_j -> center word), every pair against the same negatives:
+    the sum over j of ``skipgram(c_j, [target], ...)``, all at the vectors before the step.
+    """
+    objective = functools.partial(neg_sampling_loss_and_gradient, negative_indices=negatives)
+    loss, grad_center, grad_outside = 0.0, 0.0, 0.0
+    for c in contexts:
+        pair_loss, g_center, g_outside = skipgram(
+            c, [target], center.astype(np.float64), outside.astype(np.float64), objective
+        )
+        loss, grad_center, grad_outside = (
+            loss + pair_loss, grad_center + g_center, grad_outside + g_outside
+        )
+    return loss, grad_center, grad_outside
+
+
+def _reference_cbow(center, outside, contexts, target, negatives):
+    objective = functools.partial(neg_sampling_loss_and_gradient, negative_indices=negatives)
+    return cbow(target, contexts, center.astype(np.float64), outside.astype(np.float64), objective)
+
+
+# A window with a repeated context word and a repeated negative: both must accumulate.
+WINDOWS = [
+    ([3], 1, [0, 5, 6]),  # a single positive pair
+    ([2, 4, 4, 6], 1, [0, 5, 5, 3]),
+]
+
+
+@pytest.mark.parametrize(("contexts", "target", "negatives"), WINDOWS)
+def test_sg_step_is_one_sgd_step_on_the_reference_objective(rng, contexts, target, negatives):
+    center, outside = _vectors(rng)
+    alpha = 0.07
+    loss, center_after, outside_after = _sg_step(
+        center, outside, contexts, target, negatives, alpha
+    )
+    ref_loss, grad_center, grad_outside = _reference_sg(
+        center, outside, contexts, target, negatives
+    )
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(center_after, center - alpha * grad_center, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outside_after, outside - alpha * grad_outside, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(center_after, center)  # the step did something
+
+
+@pytest.mark.parametrize(("contexts", "target", "negatives"), WINDOWS)
+def test_cbow_step_is_gensims_step_on_the_reference_objective(rng, contexts, target, negatives):
+    """Outside rows: exactly -alpha * gradient.  Context rows: -alpha * m * gradient, i.e. the
+    whole step at the mean h, as word2vec.c and gensim's cbow_mean=1 apply it."""
+    center, outside = _vectors(rng)
+    alpha = 0.07
+    loss, center_after, outside_after = _cbow_step(
+        center, outside, contexts, target, negatives, alpha
+    )
+    ref_loss, grad_center, grad_outside = _reference_cbow(
+        center, outside, contexts, target, negatives
+    )
+    m = len(contexts)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(outside_after, outside - alpha * grad_outside, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        center_after, center - alpha * m * grad_center, rtol=1e-5, atol=1e-6
+    )
+
+
+def _implied_gradient(step, contexts, target, negatives, alpha=1e-3):
+    """f(x) = (reference loss at x, gradient implied by one kernel step at x) for gradcheck."""
+
+    def f(flat):
+        center = flat[: V * D].reshape(V, D)
+        outside = flat[V * D :].reshape(V, D)
+        ref = _reference_sg if step is _sg_step else _reference_cbow
+        loss = ref(center, outside, contexts, target, negatives)[0]
+        _, c_after, o_after = step(
+            center.astype(np.float32), outside.astype(np.float32), contexts, target, negatives,
+            alpha,
+        )
+        grad_center = (center.astype(np.float32) - c_after).astype(np.float64) / alpha
+        if step is _cbow_step:
+            grad_center /= len(contexts)  # undo gensim's m-times input step (see above)
+        grad_outside = (outside.astype(np.float32) - o_after).astype(np.float64) / alpha
+        return loss, np.concatenate([grad_center.ravel(), grad_outside.ravel()])
+
+    return f
+
+
+@pytest.mark.parametrize("step", [_sg_step, _cbow_step], ids=["skipgram", "cbow"])
+def test_kernel_step_gradient_matches_numerical_gradient(rng, step):
+    # float32 kernel vs float64 numerical differences: the step is recovered from float32
+    # differences of size alpha * grad, so the comparison holds to ~1e-4 relative, not 1e-5
+    contexts, target, negatives = WINDOWS[1]
+    center, outside = _vectors(rng)
+    x = np.concatenate([center.ravel(), outside.ravel()]).astype(np.float32).astype(np.float64)
+    assert_gradcheck(
+        _implied_gradient(step, contexts, target, negatives, alpha=0.05), x,
+        name=f"kernel {step.__name__}", tol=2e-4,
+    )
+
+
+@pytest.mark.parametrize("sg", [True, False], ids=["skipgram", "cbow"])
+def test_kernel_step_matches_torch_autograd(rng, sg):
+    torch = pytest.importorskip("torch")
+    contexts, target, negatives = WINDOWS[1]
+    center, outside = _vectors(rng)
+    alpha = 0.05
+    step = _sg_step if sg else _cbow_step
+    _, center_after, outside_after = step(center, outside, contexts, target, negatives, alpha)
+
+    c = torch.tensor(center, dtype=torch.float64, requires_grad=True)
+    o = torch.tensor(outside, dtype=torch.float64, requires_grad=True)
+    rows = torch.tensor([target, *negatives])
+    signs = torch.tensor([1.0] + [-1.0] * len(negatives), dtype=torch.float64)
+    inputs = c[torch.tensor(contexts)]  # (m, d)
+    if not sg:
+        inputs = inputs.mean(dim=0, keepdim=True)  # (1, d)
+    scores = inputs @ o[rows].T  # (m or 1, T)
+    loss = -torch.nn.functional.logsigmoid(scores * signs).sum()
+    loss.backward()
+    input_scale = 1.0 if sg else len(contexts)
+    np.testing.assert_allclose(
+        center_after, center - alpha * input_scale * c.grad.numpy(), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        outside_after, outside - alpha * o.grad.numpy(), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_loss_is_stable_for_saturated_scores():
+    center = np.zeros((3, 2), dtype=np.float32)
+    outside = np.zeros((3, 2), dtype=np.float32)
+    center[0] = [60.0, 0.0]
+    outside[1] = [-60.0, 0.0]  # positive score -3600: loss 3600, no overflow, finite step
+    outside[2] = [60.0, 0.0]  # negative score +3600: loss 3600
+    loss, c_after, o_after = _sg_step(center, outside, [0], 1, [2], 1e-4)
+    assert loss == pytest.approx(7200.0, rel=1e-6)
+    assert np.all(np.isfinite(c_after)) and np.all(np.isfinite(o_after))
+
+
+# ----------------------------------------------------------------------------------------------
+# whole batches
+# ----------------------------------------------------------------------------------------------
+
+
+def _noise_table(counts):
+    weights = np.asarray(counts, dtype=np.float64) ** 0.75
+    return np.round(np.cumsum(weights) / weights.sum() * (2**31 - 1)).astype(np.int64)
+
+
+def _grouped_corpus(rng, n_groups=4, group_size=5, n_sentences=300, length=12):
+    """Sentences that each use the words of one group only: structure a model can learn."""
+    groups = rng.integers(0, n_groups, n_sentences)
+    words = groups[:, None] * group_size + rng.integers(0, group_size, (n_sentences, length))
+    tokens = words.ravel().astype(np.int32)
+    ends = np.arange(1, n_sentences + 1, dtype=np.int64) * length
+    return tokens, ends, n_groups * group_size
+
+
+def _batch_args(tokens, ends, n_words, keep=None):
+    counts = np.bincount(tokens, minlength=n_words)
+    keep = np.ones(n_words, dtype=np.float32) if keep is None else keep
+    return tokens, ends, keep, _noise_table(counts + 1)
+
+
+def _init(n_words, dim=8, seed=0):
+    rng = np.random.default_rng(seed)
+    center = ((rng.random((n_words, dim)) - 0.5) / dim).astype(np.float32)
+    return center, np.zeros((n_words, dim), dtype=np.float32)
+
+
+@pytest.mark.parametrize("sg", [True, False], ids=["skipgram", "cbow"])
+def test_same_seed_same_result_on_one_thread(rng, sg):
+    tokens, ends, n_words = _grouped_corpus(rng, n_sentences=40)
+    args = _batch_args(tokens, ends, n_words)
+    runs = []
+    for seed in (5, 5, 6):
+        center, outside = _init(n_words)
+        out = train_batch(center, outside, *args, sg, 3, 4, 0.05, 0.01, seed, 1)
+        runs.append((out, center, outside))
+    (out_a, c_a, o_a), (out_b, c_b, o_b), (_, c_c, _) = runs
+    assert out_a == out_b
+    np.testing.assert_array_equal(c_a, c_b)
+    np.testing.assert_array_equal(o_a, o_b)
+    assert not np.array_equal(c_a, c_c)  # the seed matters
+
+
+@pytest.mark.parametrize("sg", [True, False], ids=["skipgram", "cbow"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_loss_decreases_over_repeated_batches(rng, sg, n_threads):
+    tokens, ends, n_words = _grouped_corpus(rng)
+    args = _batch_args(tokens, ends, n_words)
+    center, outside = _init(n_words)
+
+    def evaluate():  # a pass with learning rate 0 measures the loss without changing anything
+        loss, n_pairs, _ = train_batch(center, outside, *args, sg, 4, 5, 0.0, 0.0, 99, 1)
+        return loss / n_pairs
+
+    untrained = evaluate()
+    per_pair = []
+    for epoch in range(8):
+        loss, n_pairs, n_kept = train_batch(
+            center, outside, *args, sg, 4, 5, 0.05, 0.05, epoch, n_threads
+        )
+        assert n_kept == tokens.size  # keep probability 1: every token is kept
+        per_pair.append(loss / n_pairs)
+    trained = evaluate()
+    # untrained (vectors ~0), each pair costs about (1 + 5) log 2 = 4.2
+    assert untrained == pytest.approx(6 * np.log(2), rel=0.05)
+    assert per_pair[-1] < per_pair[0] < untrained
+    assert trained < 0.6 * untrained
+    # and what it learned is the structure: same-group words are closer than other-group ones
+    unit = center / np.linalg.norm(center, axis=1, keepdims=True)
+    similarity = unit @ unit.T
+    group = np.arange(n_words) // 5
+    same = group[:, None] == group[None, :]
+    np.fill_diagonal(same, False)
+    assert similarity[same].mean() > similarity[group[:, None] != group[None, :]].mean() + 0.3
+
+
+def test_counts_of_pairs_centers_and_kept_words():
+    # window 1 means b = 1 always; all tokens kept: a sentence of L words has 2(L-1) pairs
+    tokens = np.array([0, 1, 2, 3, 4, 0, 1, 2], dtype=np.int32)
+    ends = np.array([5, 5, 8], dtype=np.int64)  # an empty sentence in the middle
+    args = _batch_args(tokens, ends, 5)
+    center, outside = _init(5)
+    _, n_pairs, n_kept = train_batch(center, outside, *args, True, 1, 2, 0.01, 0.01, 0, 1)
+    assert (n_pairs, n_kept) == (2 * 4 + 2 * 2, 8)
+    _, n_centers, n_kept = train_batch(center, outside, *args, False, 1, 2, 0.01, 0.01, 0, 1)
+    assert (n_centers, n_kept) == (8, 8)
+
+
+def test_subsampling_keeps_words_at_their_keep_probability():
+    n_words, n_tokens = 4, 40_000
+    tokens = (np.arange(n_tokens) % n_words).astype(np.int32)
+    ends = np.array([n_tokens], dtype=np.int64)
+    keep = np.array([0.1, 0.5, 0.9, 1.0], dtype=np.float32)
+    args = _batch_args(tokens, ends, n_words, keep)
+    center, outside = _init(n_words)
+    _, _, n_kept = train_batch(center, outside, *args, False, 1, 1, 0.0, 0.0, 3, 1)
+    expected = n_tokens / n_words * keep.sum()
+    sd = np.sqrt(np.sum(n_tokens / n_words * keep * (1 - keep)))
+    assert abs(n_kept - expected) < 5 * sd  # ~95 tokens either side
+    _, _, n_kept_all = train_batch(
+        center, outside, *_batch_args(tokens, ends, n_words), False, 1, 1, 0.0, 0.0, 3, 1
+    )
+    assert n_kept_all == n_tokens
+
+
+def test_negatives_follow_the_noise_distribution():
+    stats = pytest.importorskip("scipy.stats")
+    counts = np.array([50, 1, 7, 300, 20, 3, 90, 12])
+    table = _noise_table(counts)
+    probabilities = np.diff(table, prepend=0) / table[-1]
+    draws = sample_negatives(table, -1, 5, 8_000, 11)  # target -1: nothing skipped
+    assert draws.size == 40_000
+    observed = np.bincount(draws, minlength=counts.size)
+    _, p_value = stats.chisquare(observed, probabilities * draws.size)
+    assert p_value > 1e-3
+    # the target is skipped, not redrawn: fewer draws, and never the target
+    skipped = sample_negatives(table, 3, 5, 8_000, 11)
+    assert 3 not in skipped
+    expected_kept = 40_000 * (1 - probabilities[3])
+    assert abs(skipped.size - expected_kept) < 5 * np.sqrt(40_000 * probabilities[3])
+
+
+@given(
+    st.lists(st.integers(0, 40), min_size=1, max_size=30).filter(lambda c: sum(c) > 0),
+    st.integers(0, 2**31 - 2),
+)
+def test_guide_table_lookup_is_exactly_bisect_right(counts, r):
+    table = np.cumsum(np.asarray(counts, dtype=np.int64) * 1000)
+    guide, shift = _inner.build_noise_guide(table)
+    r = r % int(table[-1])
+    word = guide[r >> shift]
+    while table[word] <= r:
+        word += 1
+    assert word == np.searchsorted(table, r, side="right")
+
+
+def test_two_threads_train_every_token():
+    rng = np.random.default_rng(3)
+    tokens, ends, n_words = _grouped_corpus(rng, n_sentences=50)
+    args = _batch_args(tokens, ends, n_words)
+    center, outside = _init(n_words)
+    loss, n_pairs, n_kept = train_batch(center, outside, *args, True, 2, 3, 0.02, 0.01, 0, 2)
+    assert n_kept == tokens.size and n_pairs > 0 and np.isfinite(loss)
+
+
+# ----------------------------------------------------------------------------------------------
+# input validation
+# ----------------------------------------------------------------------------------------------
+
+
+def _valid():
+    tokens = np.array([0, 1, 2, 1], dtype=np.int32)
+    ends = np.array([4], dtype=np.int64)
+    center, outside = _init(3)
+    return dict(
+        center_vectors=center, outside_vectors=outside, tokens=tokens, sentence_ends=ends,
+        keep_probability=np.ones(3, dtype=np.float32), noise_cum_table=_noise_table([1, 2, 3]),
+        sg=True, window=2, negative=2, alpha_start=0.025, alpha_end=0.02, seed=0, n_threads=1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a.update(center_vectors=a["center_vectors"].astype(np.float64)), "float32"),
+        (lambda a: a.update(outside_vectors=np.asfortranarray(np.ones((3, 8), np.float32))),
+         "C-contiguous"),
+        (lambda a: a.update(outside_vectors=np.zeros((4, 8), np.float32)), "shape"),
+        (lambda a: a.update(tokens=a["tokens"].astype(np.int64)), "int32"),
+        (lambda a: a.update(tokens=np.array([0, 1, 3, 1], np.int32)), r"\[0, 3\)"),
+        (lambda a: a.update(sentence_ends=np.array([3], np.int64)), "last sentence end"),
+        (lambda a: a.update(sentence_ends=np.array([3, 2, 4], np.int64)), "non-decreasing"),
+        (lambda a: a.update(keep_probability=np.ones(2, np.float32)), "keep_probability"),
+        (lambda a: a.update(noise_cum_table=np.array([5, 3, 9], np.int64)), "noise_cum_table"),
+        (lambda a: a.update(window=0), "window"),
+        (lambda a: a.update(negative=1.5), "negative"),
+        (lambda a: a.update(n_threads=0), "n_threads"),
+        (lambda a: a.update(alpha_start=float("nan")), "alpha_start"),
+    ],
+)
+def test_bad_input_raises_a_clear_value_error(change, message):
+    args = _valid()
+    change(args)
+    with pytest.raises(ValueError, match=message):
+        train_batch(**args)
+
+
+def test_non_array_input_raises_type_error():
+    args = _valid()
+    args["tokens"] = [0, 1, 2, 1]
+    with pytest.raises(TypeError, match="tokens"):
+        train_batch(**args)
+
+
+def test_empty_batch_trains_nothing():
+    args = _valid()
+    args.update(tokens=np.empty(0, np.int32), sentence_ends=np.empty(0, np.int64))
+    before = args["center_vectors"].copy()
+    assert train_batch(**args) == (0.0, 0, 0)
+    np.testing.assert_array_equal(args["center_vectors"], before)
