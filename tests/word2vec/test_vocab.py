@@ -71,19 +71,22 @@ def test_keep_probability_formula():
         keep_probabilities(counts, -1)
 
 
-def test_keep_probability_matches_gensim():
+# 1e-2 and 1e-3: the fraction of word2vec.c; 20 and 100: gensim's absolute-count shorthand
+@pytest.mark.parametrize("sample", [1e-2, 1e-3, 20.0, 100.0])
+def test_keep_probability_matches_gensim(sample):
     gensim = pytest.importorskip("gensim")
     rng = np.random.default_rng(1)
     words = [f"w{i}" for i in range(30)]
     p = 1.0 / np.arange(1, 31) ** 1.2
     sentences = [list(rng.choice(words, 10, p=p / p.sum())) for _ in range(400)]
-    ref = gensim.models.Word2Vec(vector_size=5, min_count=2, sample=1e-2)
+    ref = gensim.models.Word2Vec(vector_size=5, min_count=2, sample=sample)
     ref.build_vocab(sentences)
     vocab = build_vocabulary(count_words(sentences), min_count=2)
     assert vocab.index_to_key == ref.wv.index_to_key
-    ours = keep_probabilities(vocab.counts, 1e-2)
+    ours = keep_probabilities(vocab.counts, sample)
     sample_int = [ref.wv.get_vecattr(w, "sample_int") for w in vocab.index_to_key]
     theirs = np.array(sample_int) / (2**32 - 1)
+    assert np.any(theirs < 0.9)  # the case subsamples some words: the comparison has teeth
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     np.testing.assert_allclose(noise_cum_table(vocab.counts), ref.cum_table, atol=1, rtol=0)
 

@@ -137,8 +137,9 @@ def keep_probabilities(counts: NDArray[np.integer], sample: float) -> NDArray[np
     counts : array_like of int, shape (V,)
         Counts :math:`n_w` of the words kept in the vocabulary; ``total`` is their sum.
     sample : float >= 0
-        word2vec's ``sample``; 0 disables subsampling (every probability is 1).  As gensim, a value
-        >= 1 is read as an absolute threshold count ``t = sample``.
+        word2vec's ``sample``; 0 disables subsampling (every probability is 1).  A value >= 1 is
+        gensim's shorthand for an absolute count: ``t = int(sample * (3 + sqrt(5)) / 2)``, exactly
+        as gensim 4 computes it.
 
     Returns
     -------
@@ -156,7 +157,10 @@ def keep_probabilities(counts: NDArray[np.integer], sample: float) -> NDArray[np
         raise ValueError(f"sample must be >= 0, got {sample}")
     if sample == 0 or n.size == 0:
         return np.ones(n.shape, dtype=np.float32)
-    threshold = sample * n.sum() if sample < 1.0 else float(sample)
+    if sample < 1.0:
+        threshold = sample * n.sum()  # word2vec.c: a fraction of the words kept by min_count
+    else:
+        threshold = float(int(sample * (3 + np.sqrt(5)) / 2))  # gensim's ``sample >= 1``
     keep = (np.sqrt(n / threshold) + 1.0) * (threshold / n)
     return np.minimum(keep, 1.0).astype(np.float32)
 
