@@ -13,6 +13,7 @@ from itertools import chain
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from nnbasics.word2vec.correlation import CorrelationResult, pearson, spearman
 from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
 
 __all__ = ["KeyedVectors"]
@@ -261,7 +262,7 @@ class KeyedVectors:
         restrict_vocab: int = 300_000,
         case_insensitive: bool = True,
         dummy4unknown: bool = False,
-    ):
+    ) -> tuple[CorrelationResult, CorrelationResult, float]:
         """Correlation of cosine similarities with human judgements (e.g. WordSim-353).
 
         The file holds ``word1<delimiter>word2<delimiter>score`` lines; lines starting with ``#``
@@ -269,16 +270,24 @@ class KeyedVectors:
 
         Returns
         -------
-        pearson : tuple (r, p-value)
-        spearman : scipy SignificanceResult (rho, p-value), unpackable as a pair
+        pearson : CorrelationResult ``(statistic, pvalue)``
+            Pearson's r between the judgements and the cosines, two-sided p-value.
+        spearman : CorrelationResult ``(statistic, pvalue)``
+            Spearman's rho (ties get average ranks) and its p-value.
         oov_ratio : float
-            Percentage of pairs with a word outside the first ``restrict_vocab`` words.
-        """
-        from scipy import stats  # scipy comes with scikit-learn; imported only when evaluating
+            Percentage of pairs with a word outside the first ``restrict_vocab`` words (of all
+            pairs read, or of the pairs scored if ``dummy4unknown``, as gensim counts it).
 
+        Notes
+        -----
+        The same values and shapes as gensim's (``scipy.stats.pearsonr``/``spearmanr`` results,
+        pairs that unpack as ``r, p``), computed by :mod:`nnbasics.word2vec.correlation` without
+        SciPy.
+        """
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         normed = self.get_normed_vectors()
-        gold, model = [], []
+        gold: list[float] = []
+        model: list[float] = []
         oov = 0
         with open(pairs, encoding="utf-8") as handle:
             for line in handle:
@@ -301,10 +310,8 @@ class KeyedVectors:
                 model.append(float(np.dot(normed[ok_vocab[a]], normed[ok_vocab[b]])))
         if len(gold) < 2:
             raise ValueError(f"{pairs}: fewer than 2 word pairs with both words in the vocabulary")
-        pearson = stats.pearsonr(gold, model)
-        spearman = stats.spearmanr(gold, model)
         oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
-        return (float(pearson.statistic), float(pearson.pvalue)), spearman, oov_ratio
+        return pearson(gold, model), spearman(gold, model), oov_ratio
 
     # -- files --------------------------------------------------------------------------------
 
