@@ -78,6 +78,15 @@ def test_queries_match_gensim(kv):
         ours, theirs = kv.most_similar(**query), ref.most_similar(**query)
         assert [w for w, _ in ours] == [w for w, _ in theirs]
         np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+    weighted = dict(positive=[("king", 2.0), "woman", (kv["apple"], 0.5)],
+                    negative=[("man", -1.5)], topn=5, restrict_vocab=8)
+    ours, theirs = kv.most_similar(**weighted), ref.most_similar(**weighted)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+    np.testing.assert_allclose(kv.most_similar("paris", topn=None),
+                               ref.most_similar("paris", topn=None), rtol=1e-5, atol=1e-6)
+    assert kv.most_similar("paris", topn=0) == ref.most_similar("paris", topn=0) == []
+    assert kv.most_similar(["paris", "rome", "king", "man"], topn=-1) == []
     assert kv.similarity("man", "rome") == pytest.approx(ref.similarity("man", "rome"), rel=1e-5)
     words = ["king", "queen", "man", "paris", "woman"]
     assert kv.doesnt_match(words) == ref.doesnt_match(words)

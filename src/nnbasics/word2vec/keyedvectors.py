@@ -115,14 +115,16 @@ class KeyedVectors:
     ) -> list[tuple[str, float]] | NDArray[np.float32]:
         r"""Words closest (by cosine) to the mean of the positive minus the negative words.
 
-        ``query = unit(mean(unit(p) for p in positive) + (-unit(n) for n in negative))``
+        ``query = unit(sum(w_i * unit(x_i)))``, ``w_i = +1`` for positive and ``-1`` for negative
 
         Parameters
         ----------
         positive, negative : word, vector, or list of them
-            Words count with weight +1 / -1 on their unit vectors; raw vectors as given.
+            Words count with weight +1 / -1 on their unit vectors; raw vectors as given.  An item
+            may also be a ``(word or vector, weight)`` pair, as in gensim.
         topn : int or None, default 10
-            How many results; ``None`` returns the array of all V similarities instead.
+            How many results (none if < 1); ``None`` returns the array of all V similarities
+            instead.
         restrict_vocab : int, optional
             Search only the first ``restrict_vocab`` words (the most frequent).
 
@@ -143,8 +145,11 @@ class KeyedVectors:
         normed = self.get_normed_vectors()
         terms = []
         exclude = set()
-        for items, weight in ((positive, 1.0), (negative, -1.0)):
+        for items, default_weight in ((positive, 1.0), (negative, -1.0)):
             for item in items:
+                weight = default_weight
+                if isinstance(item, tuple) and len(item) == 2:  # (key or vector, weight)
+                    item, weight = item
                 if isinstance(item, str):
                     index = self.get_index(item)
                     terms.append(weight * normed[index])
@@ -156,6 +161,8 @@ class KeyedVectors:
         sims = normed[:limit] @ query  # (limit,)
         if topn is None:
             return sims
+        if int(topn) < 1:
+            return []
         return self._best(sims, exclude, int(topn))
 
     def _best(self, sims: NDArray, exclude: set[int], topn: int) -> list[tuple[str, float]]:
