@@ -36,9 +36,11 @@ def test_train_writes_vectors_and_model(workdir, capsys):
 def test_train_prints_settings_and_losses(workdir, capsys, tmp_path):
     out = tmp_path / "v.txt"
     assert main(["word2vec", "train", str(workdir / "corpus.txt"), "--out", str(out), "--cbow",
-                 "--size", "4", "--min-count", "1", "--epochs", "1", "--no-progress"]) == 0
+                 "--size", "4", "--min-count", "1", "--epochs", "1", "--negative", "0",
+                 "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "CBOW" in text and "vector_size=4" in text and "epoch 1: loss" in text
+    assert "CBOW" in text and "vector_size=4" in text and "negative=0" in text
+    assert "epoch 1: loss" in text
     assert out.read_text(encoding="utf-8").startswith("48 4\n")  # text format by extension
 
 

@@ -130,3 +130,21 @@ def test_writing_refuses_unwritable_words_and_keeps_old_file(tmp_path):
         write_word2vec_format(path, ["a"], np.zeros((2, 2)))
     assert path.read_text(encoding="utf-8") == "precious"
     assert os.listdir(tmp_path) == ["v.txt"]
+
+
+def test_trained_model_file_equals_gensims_with_counts(tmp_path):
+    """gensim writes words sorted by their 'count': our count order gives the same file."""
+    gensim = pytest.importorskip("gensim")
+    from nnbasics.word2vec import Word2Vec
+
+    sentences = [["b", "a", "c", "a"], ["a", "d", "b"], ["e", "c", "b", "f", "f"]] * 3
+    model = Word2Vec(sentences, vector_size=4, min_count=1, epochs=1, workers=1)
+    ref = gensim.models.KeyedVectors(4)
+    ref.add_vectors(model.wv.index_to_key, model.wv.vectors)
+    for key, count in zip(model.wv.index_to_key, model.wv.counts.tolist(), strict=True):
+        ref.set_vecattr(key, "count", count)
+    for binary in (False, True):
+        ours, theirs = tmp_path / f"o{binary}", tmp_path / f"t{binary}"
+        model.wv.save_word2vec_format(ours, binary=binary)
+        ref.save_word2vec_format(str(theirs), binary=binary)
+        assert ours.read_bytes() == theirs.read_bytes()
