@@ -35,6 +35,13 @@ def test_lookup(kv):
     assert kv.key_to_index["apple"] == 8 and kv.index_to_key[8] == "apple"
     with pytest.raises(KeyError, match="berlin"):
         kv["berlin"]
+    # integer indexes, as gensim's get_index
+    np.testing.assert_array_equal(kv[6], kv["rome"])
+    np.testing.assert_array_equal(kv[[6, "man"]], kv[["rome", "man"]])
+    assert kv.get_index(np.int64(9)) == 9 and kv.get_index("King") == 9
+    for bad in (10, -1, True):
+        with pytest.raises(KeyError):
+            kv.get_index(bad)
 
 
 def test_bad_construction():
@@ -86,6 +93,9 @@ def test_queries_match_gensim(kv):
     np.testing.assert_allclose(kv.most_similar("paris", topn=None),
                                ref.most_similar("paris", topn=None), rtol=1e-5, atol=1e-6)
     assert kv.most_similar("paris", topn=0) == ref.most_similar("paris", topn=0) == []
+    ours, theirs = kv.most_similar([4, "rome"], [0]), ref.most_similar([4, "rome"], [0])
+    assert [w for w, _ in ours] == [w for w, _ in theirs]  # ints are indexes, as in gensim
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
     assert kv.most_similar(["paris", "rome", "king", "man"], topn=-1) == []
     assert kv.similarity("man", "rome") == pytest.approx(ref.similarity("man", "rome"), rel=1e-5)
     words = ["king", "queen", "man", "paris", "woman"]

@@ -73,16 +73,19 @@ class KeyedVectors:
     def __contains__(self, key: object) -> bool:
         return key in self.key_to_index
 
-    def get_index(self, key: Key) -> int:
-        """Index of ``key``; ``KeyError`` naming it if it is not in the vocabulary."""
-        try:
-            return self.key_to_index[key]
-        except KeyError:
-            raise KeyError(f"word {key!r} not in vocabulary") from None
+    def get_index(self, key: Key | int) -> int:
+        """Index of ``key``; an int in ``[0, V)`` is its own index (as gensim); else KeyError."""
+        index = self.key_to_index.get(key) if isinstance(key, str) else None
+        if index is not None:
+            return index
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool) \
+                and 0 <= key < len(self.index_to_key):
+            return int(key)
+        raise KeyError(f"word {key!r} not in vocabulary")
 
-    def __getitem__(self, key: Key | Iterable[Key]) -> NDArray[np.float32]:
-        """The vector of a word (d,), or the vectors of a list of words (n, d)."""
-        if isinstance(key, str):
+    def __getitem__(self, key: Key | int | Iterable[Key | int]) -> NDArray[np.float32]:
+        """The vector of a word or index (d,), or the vectors of a list of them (n, d)."""
+        if isinstance(key, (str, int, np.integer)):
             return self.vectors[self.get_index(key)]
         return self.vectors[[self.get_index(k) for k in key]]
 
@@ -150,7 +153,7 @@ class KeyedVectors:
                 weight = default_weight
                 if isinstance(item, tuple) and len(item) == 2:  # (key or vector, weight)
                     item, weight = item
-                if isinstance(item, str):
+                if isinstance(item, (str, int, np.integer)):  # a word or a word's index
                     index = self.get_index(item)
                     terms.append(weight * normed[index])
                     exclude.add(index)
