@@ -56,6 +56,11 @@ def test_max_vocab_size_prunes_like_gensim():
     ref = gensim.models.Word2Vec(vector_size=5, min_count=1, max_vocab_size=20)
     ref.build_vocab(sentences, keep_raw_vocab=True)
     assert ref.raw_vocab == raw.counts  # pruned raw counts kept by gensim before min_count
+    # and the same vocabulary order (ties depend on when a pruned word came back)
+    assert list(ref.raw_vocab) == list(raw.counts)
+    vocab = build_vocabulary(raw, min_count=1)
+    assert vocab.index_to_key == ref.wv.index_to_key
+    assert vocab.counts.tolist() == [ref.wv.get_vecattr(w, "count") for w in ref.wv.index_to_key]
 
 
 def test_keep_probability_formula():
