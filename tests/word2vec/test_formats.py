@@ -8,7 +8,7 @@ import pytest
 from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 
-KEYS = ["the", "naïve", "日本", "x", "end"]
+KEYS = ["the", "naïve", "日本", "tab\there", "no\xa0break"]  # only " " and "\n" end a word
 
 
 @pytest.fixture
@@ -124,8 +124,9 @@ def test_corrupt_binary_files(kv, tmp_path):
 def test_writing_refuses_unwritable_words_and_keeps_old_file(tmp_path):
     path = tmp_path / "v.txt"
     path.write_text("precious", encoding="utf-8")
-    with pytest.raises(ValueError, match="whitespace"):
-        write_word2vec_format(path, ["a b"], np.zeros((1, 2)))
+    for bad in ("a b", "a\nb", ""):
+        with pytest.raises(ValueError, match="cannot be written"):
+            write_word2vec_format(path, [bad], np.zeros((1, 2)))
     with pytest.raises(ValueError, match="one vector per key"):
         write_word2vec_format(path, ["a"], np.zeros((2, 2)))
     assert path.read_text(encoding="utf-8") == "precious"
