@@ -186,10 +186,17 @@ def test_progress_bar_shows_words_per_second_and_loss(capsys):
     (dict(sentences=CORPUS, alpha=-1), ValueError, "alpha"),
     (dict(sentences=(s for s in CORPUS)), TypeError, "one-shot generator"),
     (dict(sentences=CORPUS, corpus_file="x.txt"), ValueError, "exactly one"),
+    (dict(sentences=[[1, 2], [2, 3]]), TypeError, "words must be str"),
+    (dict(sentences=["a b", "c d"]), TypeError, "list of tokens"),
 ])
 def test_bad_input_is_a_clear_error(kwargs, error, match):
     with pytest.raises(error, match=match):
         Word2Vec(**{"min_count": 1, **kwargs})
+
+
+def test_docstring_says_full_softmax_is_for_small_vocabularies():
+    doc = " ".join(inspect.getdoc(Word2Vec).split())
+    assert "0 trains with the full softmax" in doc and "small vocabularies only" in doc
 
 
 def test_train_before_build_vocab_is_an_error():

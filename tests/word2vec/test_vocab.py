@@ -44,6 +44,14 @@ def test_a_string_sentence_is_rejected():
         count_words(["a b c"])
 
 
+def test_tokens_that_are_not_str_are_rejected():
+    # they would never match the vocabulary's words when batches are encoded: nothing trained
+    with pytest.raises(TypeError, match="words must be str, got int 1"):
+        build_vocabulary(count_words([["a", 1, "b"]]), min_count=1)
+    with pytest.raises(TypeError, match="got bytes"):
+        build_vocabulary(count_words([[b"a"]]), min_count=1)
+
+
 def test_max_vocab_size_prunes_like_gensim():
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(60)]

@@ -75,7 +75,10 @@ class KeyedVectors:
 
     def get_index(self, key: Key | int) -> int:
         """Index of ``key``; an int in ``[0, V)`` is its own index (as gensim); else KeyError."""
-        index = self.key_to_index.get(key) if isinstance(key, str) else None
+        try:
+            index = self.key_to_index.get(key)  # a key first, whatever its type (as gensim)
+        except TypeError:  # unhashable
+            index = None
         if index is not None:
             return index
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool) \

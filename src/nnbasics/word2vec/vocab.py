@@ -109,9 +109,17 @@ def build_vocabulary(raw: RawCounts, min_count: int) -> Vocabulary:
     ------
     ValueError
         If the corpus holds no word at all, or no word reaches ``min_count``.
+    TypeError
+        If a word is not a ``str`` (checked once per distinct word, not per token).
     """
     if raw.total_words == 0:
         raise ValueError("the corpus is empty: it holds no words")
+    not_text = next((w for w in raw.counts if not isinstance(w, str)), None)
+    if not_text is not None:
+        raise TypeError(
+            f"words must be str, got {type(not_text).__name__} {not_text!r}; "
+            "convert the tokens first (e.g. [str(t) for t in sentence])"
+        )
     kept = [(word, n) for word, n in raw.counts.items() if n >= min_count]
     if not kept:
         top = max(raw.counts.values(), default=0)
@@ -124,7 +132,7 @@ def build_vocabulary(raw: RawCounts, min_count: int) -> Vocabulary:
     # (``np.lexsort((-indices, -counts))``), so that both give the same vocabulary order.
     order = np.lexsort((-np.arange(len(kept)), -np.array([n for _, n in kept], dtype=np.int64)))
     kept = [kept[i] for i in order]
-    return Vocabulary([str(w) for w, _ in kept], np.array([n for _, n in kept], dtype=np.int64))
+    return Vocabulary([w for w, _ in kept], np.array([n for _, n in kept], dtype=np.int64))
 
 
 def keep_probabilities(counts: NDArray[np.integer], sample: float) -> NDArray[np.float32]:
