@@ -79,6 +79,10 @@ def test_plot(workdir, tmp_path, capsys):
     words = ["g0w0", "g0w1", "g1w0", "g1w1", "g2w0"]
     assert main(["word2vec", "plot", str(workdir / "v.bin"), *words, "--out", str(image)]) == 0
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image.write_bytes(b"precious")  # an existing file is not replaced without --force
+    assert main(["word2vec", "plot", str(workdir / "v.bin"), *words, "--out", str(image)]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert image.read_bytes() == b"precious"
     assert main(["word2vec", "plot", str(workdir / "v.bin"), "g0w0", "zzz",
                  "--out", str(tmp_path / "x.png")]) == 2
     assert "not in the vocabulary: zzz" in capsys.readouterr().err
