@@ -36,9 +36,11 @@ def test_train_writes_vectors_and_model(workdir, capsys):
 def test_train_prints_settings_and_losses(workdir, capsys, tmp_path):
     out = tmp_path / "v.txt"
     assert main(["word2vec", "train", str(workdir / "corpus.txt"), "--out", str(out), "--cbow",
-                 "--size", "4", "--min-count", "1", "--epochs", "1", "--no-progress"]) == 0
+                 "--size", "4", "--min-count", "1", "--epochs", "1", "--negative", "0",
+                 "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "CBOW" in text and "vector_size=4" in text and "epoch 1: loss" in text
+    assert "CBOW" in text and "vector_size=4" in text and "negative=0" in text
+    assert "epoch 1: loss" in text
     assert out.read_text(encoding="utf-8").startswith("48 4\n")  # text format by extension
 
 
@@ -77,6 +79,10 @@ def test_plot(workdir, tmp_path, capsys):
     words = ["g0w0", "g0w1", "g1w0", "g1w1", "g2w0"]
     assert main(["word2vec", "plot", str(workdir / "v.bin"), *words, "--out", str(image)]) == 0
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image.write_bytes(b"precious")  # an existing file is not replaced without --force
+    assert main(["word2vec", "plot", str(workdir / "v.bin"), *words, "--out", str(image)]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert image.read_bytes() == b"precious"
     assert main(["word2vec", "plot", str(workdir / "v.bin"), "g0w0", "zzz",
                  "--out", str(tmp_path / "x.png")]) == 2
     assert "not in the vocabulary: zzz" in capsys.readouterr().err
@@ -88,9 +94,23 @@ def test_plot(workdir, tmp_path, capsys):
     (["train", "{corpus}", "--out", "{tmp}/o.bin", "--window", "0"], "window"),
     (["train", "{corpus}", "--out", "{tmp}/o.bin", "--size", "0"], "vector_size"),
     (["similar", "{corpus}", "w"], "not a word2vec file"),
+    (["train", "{tmp}/empty.txt", "--out", "{tmp}/o.bin"], "corpus is empty"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--min-count", "100000"],
+     "vocabulary would be empty"),
+    (["train", "{tmp}/latin1.txt", "--out", "{tmp}/o.bin", "--min-count", "1"],
+     "latin1.txt: line 2: invalid UTF-8"),
+    (["train", "{corpus}", "--out", "{tmp}/no/such/dir/o.bin"], "No such file"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--save-model", "{tmp}/no/m.npz"],
+     "No such file"),
+    (["similar", "{workdir}/v.bin", "no-such-word"], "'no-such-word' not in vocabulary"),
+    (["analogy", "{workdir}/v.bin", "g0w0", "zzz", "g1w0"], "'zzz' not in vocabulary"),
+    (["evaluate", "{workdir}/v.bin", "--pairs", "{tmp}/nope.tsv"], "No such file"),
+    (["similar", "{workdir}/v.bin", "g0w0", "--format", "model"], "not a readable .npz"),
 ])
 def test_errors_are_one_line(workdir, tmp_path, capsys, args, message):
-    args = [a.format(corpus=workdir / "corpus.txt", tmp=tmp_path) for a in args]
+    (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("g0w0 g0w1\ncaf\xe9 g0w2\n".encode("latin-1"))
+    args = [a.format(corpus=workdir / "corpus.txt", tmp=tmp_path, workdir=workdir) for a in args]
     assert main(["word2vec", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("nnbasics: error:") and message in err and err.count("\n") == 1

@@ -10,6 +10,7 @@ MODULES = [
     "nnbasics.word2vec.objectives",
     "nnbasics.word2vec.vocab",
     "nnbasics.word2vec.corpus",
+    "nnbasics.word2vec.correlation",
     "nnbasics.word2vec.reference",
     "nnbasics.word2vec.formats",
     "nnbasics.word2vec.keyedvectors",

@@ -8,7 +8,7 @@ import pytest
 from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 
-KEYS = ["the", "naïve", "日本", "x", "end"]
+KEYS = ["the", "naïve", "日本", "tab\there", "no\xa0break"]  # only " " and "\n" end a word
 
 
 @pytest.fixture
@@ -124,9 +124,28 @@ def test_corrupt_binary_files(kv, tmp_path):
 def test_writing_refuses_unwritable_words_and_keeps_old_file(tmp_path):
     path = tmp_path / "v.txt"
     path.write_text("precious", encoding="utf-8")
-    with pytest.raises(ValueError, match="whitespace"):
-        write_word2vec_format(path, ["a b"], np.zeros((1, 2)))
+    for bad in ("a b", "a\nb", ""):
+        with pytest.raises(ValueError, match="cannot be written"):
+            write_word2vec_format(path, [bad], np.zeros((1, 2)))
     with pytest.raises(ValueError, match="one vector per key"):
         write_word2vec_format(path, ["a"], np.zeros((2, 2)))
     assert path.read_text(encoding="utf-8") == "precious"
     assert os.listdir(tmp_path) == ["v.txt"]
+
+
+def test_trained_model_file_equals_gensims_with_counts(tmp_path):
+    """gensim writes words sorted by their 'count': our count order gives the same file."""
+    gensim = pytest.importorskip("gensim")
+    from nnbasics.word2vec import Word2Vec
+
+    sentences = [["b", "a", "c", "a"], ["a", "d", "b"], ["e", "c", "b", "f", "f"]] * 3
+    model = Word2Vec(sentences, vector_size=4, min_count=1, epochs=1, workers=1)
+    ref = gensim.models.KeyedVectors(4)
+    ref.add_vectors(model.wv.index_to_key, model.wv.vectors)
+    for key, count in zip(model.wv.index_to_key, model.wv.counts.tolist(), strict=True):
+        ref.set_vecattr(key, "count", count)
+    for binary in (False, True):
+        ours, theirs = tmp_path / f"o{binary}", tmp_path / f"t{binary}"
+        model.wv.save_word2vec_format(ours, binary=binary)
+        ref.save_word2vec_format(str(theirs), binary=binary)
+        assert ours.read_bytes() == theirs.read_bytes()

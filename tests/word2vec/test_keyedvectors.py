@@ -35,6 +35,13 @@ def test_lookup(kv):
     assert kv.key_to_index["apple"] == 8 and kv.index_to_key[8] == "apple"
     with pytest.raises(KeyError, match="berlin"):
         kv["berlin"]
+    # integer indexes, as gensim's get_index
+    np.testing.assert_array_equal(kv[6], kv["rome"])
+    np.testing.assert_array_equal(kv[[6, "man"]], kv[["rome", "man"]])
+    assert kv.get_index(np.int64(9)) == 9 and kv.get_index("King") == 9
+    for bad in (10, -1, True):
+        with pytest.raises(KeyError):
+            kv.get_index(bad)
 
 
 def test_bad_construction():
@@ -78,6 +85,18 @@ def test_queries_match_gensim(kv):
         ours, theirs = kv.most_similar(**query), ref.most_similar(**query)
         assert [w for w, _ in ours] == [w for w, _ in theirs]
         np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+    weighted = dict(positive=[("king", 2.0), "woman", (kv["apple"], 0.5)],
+                    negative=[("man", -1.5)], topn=5, restrict_vocab=8)
+    ours, theirs = kv.most_similar(**weighted), ref.most_similar(**weighted)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+    np.testing.assert_allclose(kv.most_similar("paris", topn=None),
+                               ref.most_similar("paris", topn=None), rtol=1e-5, atol=1e-6)
+    assert kv.most_similar("paris", topn=0) == ref.most_similar("paris", topn=0) == []
+    ours, theirs = kv.most_similar([4, "rome"], [0]), ref.most_similar([4, "rome"], [0])
+    assert [w for w, _ in ours] == [w for w, _ in theirs]  # ints are indexes, as in gensim
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+    assert kv.most_similar(["paris", "rome", "king", "man"], topn=-1) == []
     assert kv.similarity("man", "rome") == pytest.approx(ref.similarity("man", "rome"), rel=1e-5)
     words = ["king", "queen", "man", "paris", "woman"]
     assert kv.doesnt_match(words) == ref.doesnt_match(words)
@@ -160,3 +179,87 @@ def test_evaluate_word_pairs_needs_pairs_in_vocabulary(kv, tmp_path):
     path.write_text("foo\tbar\t3\n", encoding="utf-8")
     with pytest.raises(ValueError, match="fewer than 2"):
         kv.evaluate_word_pairs(path)
+
+
+# -- gensim parity on a larger case: case variants, restrict_vocab, dummy4unknown ----------------
+
+
+def _case_variant_kv(seed=0):
+    """40 random words plus 10 capitalised variants lying next to their lower-case form.
+
+    A variant's vector is close to the lower-case word's, so it often comes first in a search
+    and must then be skipped as "an input word" by the case-insensitive evaluation.
+    """
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(40)]
+    vectors = rng.normal(size=(40, 6))
+    variants = [f"W{i}" for i in range(0, 40, 4)]
+    variant_vectors = vectors[0:40:4] + 0.05 * rng.normal(size=(10, 6))
+    # interleave so that some variants come before their lower-case form (more frequent)
+    keys = words[:20] + variants[:5] + words[20:] + variants[5:]
+    rows = np.vstack([vectors[:20], variant_vectors[:5], vectors[20:], variant_vectors[5:]])
+    return KeyedVectors(keys, rows), rng
+
+
+def _analogy_file(path, kv, rng, n_questions=120):
+    keys = [*kv.index_to_key, "unknown1", "unknown2"]
+    lines = []
+    for q in range(n_questions):
+        if q % 30 == 0:
+            lines.append(f": section-{q // 30}")
+        words = [keys[i] for i in rng.integers(0, len(keys), 4)]
+        if q % 3 == 0 and all(w in kv for w in words[:3]):  # d: the answer b - a + c
+            a, b, c = words[:3]
+            target = kv[b] - kv[a] + kv[c]
+            words[3] = kv.most_similar([target], topn=1)[0][0]
+        if q % 5 == 0:
+            words = [w.upper() if i % 2 else w for i, w in enumerate(words)]
+        lines.append(" ".join(words))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(),
+    dict(restrict_vocab=30),
+    dict(case_insensitive=False),
+    dict(dummy4unknown=True),
+    dict(restrict_vocab=20, case_insensitive=False, dummy4unknown=True),
+])
+def test_evaluate_word_analogies_equals_gensims(tmp_path, kwargs):
+    kv, rng = _case_variant_kv()
+    path = _analogy_file(tmp_path / "q.txt", kv, rng)
+    ref = gensim_kv(kv)
+    score, sections = kv.evaluate_word_analogies(path, **kwargs)
+    ref_score, ref_sections = ref.evaluate_word_analogies(str(path), **kwargs)
+    assert sections == ref_sections
+    assert score == ref_score
+    answered = len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])
+    assert answered > 10 and 0 < score < 1  # a real mix of right and wrong answers
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(),
+    dict(restrict_vocab=30),
+    dict(case_insensitive=False),
+    dict(dummy4unknown=True),
+])
+def test_evaluate_word_pairs_equals_gensims(tmp_path, kwargs):
+    kv, rng = _case_variant_kv(1)
+    keys = [*kv.index_to_key, "unknown"]
+    lines = ["# a comment", "not a pair"]
+    for _ in range(60):
+        a, b = (keys[i] for i in rng.integers(0, len(keys), 2))
+        if rng.random() < 0.2:
+            a = a.upper()
+        lines.append(f"{a}\t{b}\t{rng.integers(0, 11)}")  # integer scores: ties in the ranks
+    path = tmp_path / "pairs.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pearson, spearman, oov = kv.evaluate_word_pairs(path, **kwargs)
+    ref_pearson, ref_spearman, ref_oov = gensim_kv(kv).evaluate_word_pairs(str(path), **kwargs)
+    assert len(pearson) == len(ref_pearson) == 2 and len(spearman) == len(ref_spearman) == 2
+    np.testing.assert_allclose(tuple(pearson), tuple(ref_pearson), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(tuple(spearman), tuple(ref_spearman), rtol=1e-6, atol=1e-12)
+    assert pearson.statistic == pytest.approx(ref_pearson.statistic, rel=1e-6)
+    assert spearman.pvalue == pytest.approx(ref_spearman.pvalue, rel=1e-6)
+    assert oov == pytest.approx(ref_oov, rel=1e-12) and oov > 0

@@ -30,3 +30,20 @@ def test_nearest_neighbours_are_in_the_own_group(sg):
     # and training lowered the loss per pair
     per_pair = np.array(model.epoch_losses) / np.array(model.epoch_pairs)
     assert per_pair[-1] < 0.9 * per_pair[0]
+
+
+@pytest.mark.parametrize("sg", [1, 0], ids=["skip-gram", "cbow"])
+def test_full_softmax_learns_the_groups_too(sg):
+    """negative=0: the explicit full-softmax path (small vocabularies only) learns as well."""
+    rng = np.random.default_rng(1)
+    groups = [[f"g{g}w{i}" for i in range(5)] for g in range(4)]
+    corpus = [list(map(str, rng.choice(groups[rng.integers(4)], 8))) for _ in range(150)]
+    model = Word2Vec(corpus, vector_size=10, window=2, min_count=1, sg=sg, negative=0,
+                     sample=0, alpha=0.05, epochs=4, workers=1, seed=1)
+    for word in model.wv.index_to_key:
+        group = word.split("w")[0]
+        neighbours = [w for w, _ in model.wv.most_similar(word, topn=4)]
+        assert all(w.startswith(group + "w") for w in neighbours), (word, neighbours)
+    # the loss per pair falls towards log 5, the entropy of a uniform choice within a group
+    per_pair = np.array(model.epoch_losses) / np.array(model.epoch_pairs)
+    assert per_pair[0] > 2.3 and per_pair[-1] < 1.8 and per_pair[-1] > np.log(5) - 0.05

@@ -9,6 +9,7 @@ import pytest
 
 import nnbasics
 from nnbasics.word2vec import model as model_module
+from nnbasics.word2vec.corpus import LineSentences
 from nnbasics.word2vec.model import Word2Vec, select_kernel
 
 
@@ -185,10 +186,17 @@ def test_progress_bar_shows_words_per_second_and_loss(capsys):
     (dict(sentences=CORPUS, alpha=-1), ValueError, "alpha"),
     (dict(sentences=(s for s in CORPUS)), TypeError, "one-shot generator"),
     (dict(sentences=CORPUS, corpus_file="x.txt"), ValueError, "exactly one"),
+    (dict(sentences=[[1, 2], [2, 3]]), TypeError, "words must be str"),
+    (dict(sentences=["a b", "c d"]), TypeError, "list of tokens"),
 ])
 def test_bad_input_is_a_clear_error(kwargs, error, match):
     with pytest.raises(error, match=match):
         Word2Vec(**{"min_count": 1, **kwargs})
+
+
+def test_docstring_says_full_softmax_is_for_small_vocabularies():
+    doc = " ".join(inspect.getdoc(Word2Vec).split())
+    assert "0 trains with the full softmax" in doc and "small vocabularies only" in doc
 
 
 def test_train_before_build_vocab_is_an_error():
@@ -201,3 +209,137 @@ def test_invalid_utf8_corpus_names_the_line(tmp_path):
     path.write_bytes(b"a b c\nd \xc3\x28 e\n")
     with pytest.raises(ValueError, match="line 2"):
         Word2Vec(corpus_file=path, min_count=1)
+
+
+# -- the issue's "better than gensim" points, one test each ---------------------------------------
+
+
+def _stub_kernel(record=None):
+    """A kernel that trains nothing and records what it was given (if ``record`` is a list)."""
+
+    def kernel(C, U, tokens, ends, keep, table, sg, window, negative, a0, a1, seed, n_threads):
+        if record is not None:
+            record.append((tokens.copy(), ends.copy()))
+        return 0.0, 0, tokens.size
+
+    return kernel
+
+
+def _write_corpus(path, n_lines, seed=0):
+    rng = np.random.default_rng(seed)
+    words = np.array([f"w{i}" for i in range(200)])
+    with open(path, "w", encoding="utf-8") as handle:
+        for _ in range(n_lines // 1000):
+            handle.write("\n".join(" ".join(row) for row in rng.choice(words, (1000, 12))) + "\n")
+    return path
+
+
+def test_corpus_file_is_streamed_memory_does_not_grow_with_the_corpus(tmp_path, monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr(model_module, "select_kernel", lambda negative: _stub_kernel())
+    peaks = {}
+    for n_lines in (3000, 12000):  # 36k and 144k tokens
+        path = _write_corpus(tmp_path / f"c{n_lines}.txt", n_lines)
+        tracemalloc.start()
+        try:
+            model = Word2Vec(corpus_file=path, vector_size=8, min_count=1, epochs=1, workers=1,
+                             batch_words=1000)
+            _, peaks[n_lines] = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert model.corpus_total_words == 12 * n_lines
+    size = (tmp_path / "c12000.txt").stat().st_size
+    # reading the whole file (its token lists alone take several MB) would break both bounds
+    assert peaks[12000] < size / 4
+    assert peaks[12000] <= 1.25 * peaks[3000] + 32_768, peaks
+
+
+def test_long_lines_reach_the_kernel_whole(tmp_path, monkeypatch):
+    record = []
+    monkeypatch.setattr(model_module, "select_kernel", lambda negative: _stub_kernel(record))
+    path = tmp_path / "long.txt"
+    long_line = [f"w{i % 50}" for i in range(25_000)]  # gensim would cut it at 10,000
+    path.write_text(" ".join(long_line) + "\nw1 w2\n", encoding="utf-8")
+    for sentences in (LineSentences(path), [long_line, ["w1", "w2"]]):
+        record.clear()
+        model = Word2Vec(sentences, min_count=1, epochs=1, workers=1)
+        # the long line is one batch of its own, whole; the short line follows in the next
+        assert [ends.tolist() for _, ends in record] == [[25_000], [2]]
+        assert [model.wv.index_to_key[i] for i in record[0][0]] == long_line
+
+
+def test_epoch_loss_is_accumulated_in_float64(monkeypatch):
+    batch_losses = iter([2.0**30, 1.0, 1.0, 1.0] * 1000)
+
+    def kernel(C, U, tokens, ends, keep, table, sg, window, negative, a0, a1, seed, n_threads):
+        return np.float32(next(batch_losses)), 1, tokens.size
+
+    monkeypatch.setattr(model_module, "select_kernel", lambda negative: kernel)
+    model = Word2Vec(CORPUS, batch_words=8, **{**SMALL, "epochs": 2})
+    n_batches = model.epoch_pairs[0]
+    assert n_batches == 300  # one batch per 8-token sentence
+    # float32 would drop the 1.0s next to 2**30; every epoch starts from 0
+    assert model.epoch_losses[0] == 2.0**30 * 75 + 225
+    assert model.epoch_losses[1] == 2.0**30 * 75 + 225
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_loss_counts_every_term_with_any_number_of_workers(workers):
+    # With a negligible learning rate the output vectors stay ~0, so every loss term (the
+    # positive and each negative) is -log σ(0) = log 2: the epoch loss must be (1 + K) log 2 per
+    # positive pair, less the few negatives skipped for equalling their target (1 in 20 here).
+    # A loss overwritten by threads, or kept in float32 and lost, would fall far below.
+    model = Word2Vec(CORPUS, alpha=1e-8, min_alpha=1e-9, batch_words=2400,
+                     **{**SMALL, "epochs": 1, "workers": workers})
+    per_pair = model.epoch_losses[0] / model.epoch_pairs[0]
+    full = (1 + model.negative) * np.log(2)
+    assert 0.9 * full < per_pair <= full + 1e-6
+    assert model.epoch_pairs[0] > 2 * 2400  # about 2 × window-average pairs per token
+
+
+def test_seed_gives_identical_vectors_across_processes_without_env_vars(tmp_path):
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(" ".join(s) for s in CORPUS) + "\n", encoding="utf-8")
+    script = (
+        "import hashlib, sys; from nnbasics import Word2Vec; "
+        "m = Word2Vec(corpus_file=sys.argv[1], vector_size=8, window=2, min_count=1, epochs=2, "
+        "workers=1, seed=7); "
+        "print(hashlib.sha256(m.wv.vectors.tobytes() + m.syn1neg.tobytes()).hexdigest(), "
+        "' '.join(m.wv.index_to_key))"
+    )
+    outputs = []
+    for hash_seed in ("1", "2"):  # different string hashing in each process
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        proc = subprocess.run([sys.executable, "-c", script, str(corpus)], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1]
+    here = Word2Vec(corpus_file=corpus, vector_size=8, window=2, min_count=1, epochs=2,
+                    workers=1, seed=7)
+    digest = hashlib.sha256(here.wv.vectors.tobytes() + here.syn1neg.tobytes()).hexdigest()
+    assert outputs[0].split()[0] == digest
+
+
+def test_gensim_callbacks_are_called_at_each_epoch_end():
+    gensim = pytest.importorskip("gensim")
+
+    class EpochLogger(gensim.models.callbacks.CallbackAny2Vec):
+        def __init__(self):
+            self.events = []
+
+        def on_train_begin(self, model):
+            self.events.append("begin")
+
+        def on_epoch_end(self, model):
+            self.events.append(("end", model.epochs_trained, model.get_latest_training_loss()))
+
+    logger = EpochLogger()
+    model = Word2Vec(CORPUS, callbacks=[logger], **{**SMALL, "epochs": 3})
+    assert logger.events == ["begin"] + [("end", i + 1, model.epoch_losses[i]) for i in range(3)]

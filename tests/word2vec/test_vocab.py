@@ -44,6 +44,14 @@ def test_a_string_sentence_is_rejected():
         count_words(["a b c"])
 
 
+def test_tokens_that_are_not_str_are_rejected():
+    # they would never match the vocabulary's words when batches are encoded: nothing trained
+    with pytest.raises(TypeError, match="words must be str, got int 1"):
+        build_vocabulary(count_words([["a", 1, "b"]]), min_count=1)
+    with pytest.raises(TypeError, match="got bytes"):
+        build_vocabulary(count_words([[b"a"]]), min_count=1)
+
+
 def test_max_vocab_size_prunes_like_gensim():
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(60)]
@@ -56,6 +64,11 @@ def test_max_vocab_size_prunes_like_gensim():
     ref = gensim.models.Word2Vec(vector_size=5, min_count=1, max_vocab_size=20)
     ref.build_vocab(sentences, keep_raw_vocab=True)
     assert ref.raw_vocab == raw.counts  # pruned raw counts kept by gensim before min_count
+    # and the same vocabulary order (ties depend on when a pruned word came back)
+    assert list(ref.raw_vocab) == list(raw.counts)
+    vocab = build_vocabulary(raw, min_count=1)
+    assert vocab.index_to_key == ref.wv.index_to_key
+    assert vocab.counts.tolist() == [ref.wv.get_vecattr(w, "count") for w in ref.wv.index_to_key]
 
 
 def test_keep_probability_formula():
@@ -71,19 +84,22 @@ def test_keep_probability_formula():
         keep_probabilities(counts, -1)
 
 
-def test_keep_probability_matches_gensim():
+# 1e-2 and 1e-3: the fraction of word2vec.c; 20 and 100: gensim's absolute-count shorthand
+@pytest.mark.parametrize("sample", [1e-2, 1e-3, 20.0, 100.0])
+def test_keep_probability_matches_gensim(sample):
     gensim = pytest.importorskip("gensim")
     rng = np.random.default_rng(1)
     words = [f"w{i}" for i in range(30)]
     p = 1.0 / np.arange(1, 31) ** 1.2
     sentences = [list(rng.choice(words, 10, p=p / p.sum())) for _ in range(400)]
-    ref = gensim.models.Word2Vec(vector_size=5, min_count=2, sample=1e-2)
+    ref = gensim.models.Word2Vec(vector_size=5, min_count=2, sample=sample)
     ref.build_vocab(sentences)
     vocab = build_vocabulary(count_words(sentences), min_count=2)
     assert vocab.index_to_key == ref.wv.index_to_key
-    ours = keep_probabilities(vocab.counts, 1e-2)
+    ours = keep_probabilities(vocab.counts, sample)
     sample_int = [ref.wv.get_vecattr(w, "sample_int") for w in vocab.index_to_key]
     theirs = np.array(sample_int) / (2**32 - 1)
+    assert np.any(theirs < 0.9)  # the case subsamples some words: the comparison has teeth
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     np.testing.assert_allclose(noise_cum_table(vocab.counts), ref.cum_table, atol=1, rtol=0)
 

@@ -81,8 +81,14 @@ def register(subparsers) -> None:
 
 
 def _refuse_overwrite(path: str | None, force: bool) -> None:
-    if path and os.path.exists(path) and not force:
+    """Refuse an existing output file without ``--force``, and a missing directory at once."""
+    if not path:
+        return
+    if os.path.exists(path) and not force:
         raise ValueError(f"{path} exists; pass --force to overwrite it")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(2, "No such file or directory", directory)
 
 
 def load_vectors(path: str, fmt: str = "auto"):

@@ -60,8 +60,10 @@ def write_word2vec_format(
     if vectors.ndim != 2 or vectors.shape[0] != len(keys):
         raise ValueError(f"need one vector per key: {len(keys)} keys, vectors {vectors.shape}")
     for key in keys:
-        if not key or any(ch.isspace() for ch in key):
-            raise ValueError(f"word {key!r} cannot be written: empty or holds whitespace")
+        # the formats end a word at a space (and a line at a newline): any other character,
+        # a tab or a no-break space included, reads back unchanged, in gensim as here
+        if not key or " " in key or "\n" in key:
+            raise ValueError(f"word {key!r} cannot be written: empty, or holds a space or newline")
     with atomic_write(path) as out:
         out.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
         if binary:

@@ -13,6 +13,7 @@ from itertools import chain
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from nnbasics.word2vec.correlation import CorrelationResult, pearson, spearman
 from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
 
 __all__ = ["KeyedVectors"]
@@ -72,16 +73,22 @@ class KeyedVectors:
     def __contains__(self, key: object) -> bool:
         return key in self.key_to_index
 
-    def get_index(self, key: Key) -> int:
-        """Index of ``key``; ``KeyError`` naming it if it is not in the vocabulary."""
+    def get_index(self, key: Key | int) -> int:
+        """Index of ``key``; an int in ``[0, V)`` is its own index (as gensim); else KeyError."""
         try:
-            return self.key_to_index[key]
-        except KeyError:
-            raise KeyError(f"word {key!r} not in vocabulary") from None
+            index = self.key_to_index.get(key)  # a key first, whatever its type (as gensim)
+        except TypeError:  # unhashable
+            index = None
+        if index is not None:
+            return index
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool) \
+                and 0 <= key < len(self.index_to_key):
+            return int(key)
+        raise KeyError(f"word {key!r} not in vocabulary")
 
-    def __getitem__(self, key: Key | Iterable[Key]) -> NDArray[np.float32]:
-        """The vector of a word (d,), or the vectors of a list of words (n, d)."""
-        if isinstance(key, str):
+    def __getitem__(self, key: Key | int | Iterable[Key | int]) -> NDArray[np.float32]:
+        """The vector of a word or index (d,), or the vectors of a list of them (n, d)."""
+        if isinstance(key, (str, int, np.integer)):
             return self.vectors[self.get_index(key)]
         return self.vectors[[self.get_index(k) for k in key]]
 
@@ -114,14 +121,16 @@ class KeyedVectors:
     ) -> list[tuple[str, float]] | NDArray[np.float32]:
         r"""Words closest (by cosine) to the mean of the positive minus the negative words.
 
-        ``query = unit(mean(unit(p) for p in positive) + (-unit(n) for n in negative))``
+        ``query = unit(sum(w_i * unit(x_i)))``, ``w_i = +1`` for positive and ``-1`` for negative
 
         Parameters
         ----------
         positive, negative : word, vector, or list of them
-            Words count with weight +1 / -1 on their unit vectors; raw vectors as given.
+            Words count with weight +1 / -1 on their unit vectors; raw vectors as given.  An item
+            may also be a ``(word or vector, weight)`` pair, as in gensim.
         topn : int or None, default 10
-            How many results; ``None`` returns the array of all V similarities instead.
+            How many results (none if < 1); ``None`` returns the array of all V similarities
+            instead.
         restrict_vocab : int, optional
             Search only the first ``restrict_vocab`` words (the most frequent).
 
@@ -142,9 +151,12 @@ class KeyedVectors:
         normed = self.get_normed_vectors()
         terms = []
         exclude = set()
-        for items, weight in ((positive, 1.0), (negative, -1.0)):
+        for items, default_weight in ((positive, 1.0), (negative, -1.0)):
             for item in items:
-                if isinstance(item, str):
+                weight = default_weight
+                if isinstance(item, tuple) and len(item) == 2:  # (key or vector, weight)
+                    item, weight = item
+                if isinstance(item, (str, int, np.integer)):  # a word or a word's index
                     index = self.get_index(item)
                     terms.append(weight * normed[index])
                     exclude.add(index)
@@ -155,6 +167,8 @@ class KeyedVectors:
         sims = normed[:limit] @ query  # (limit,)
         if topn is None:
             return sims
+        if int(topn) < 1:
+            return []
         return self._best(sims, exclude, int(topn))
 
     def _best(self, sims: NDArray, exclude: set[int], topn: int) -> list[tuple[str, float]]:
@@ -261,7 +275,7 @@ class KeyedVectors:
         restrict_vocab: int = 300_000,
         case_insensitive: bool = True,
         dummy4unknown: bool = False,
-    ):
+    ) -> tuple[CorrelationResult, CorrelationResult, float]:
         """Correlation of cosine similarities with human judgements (e.g. WordSim-353).
 
         The file holds ``word1<delimiter>word2<delimiter>score`` lines; lines starting with ``#``
@@ -269,16 +283,24 @@ class KeyedVectors:
 
         Returns
         -------
-        pearson : tuple (r, p-value)
-        spearman : scipy SignificanceResult (rho, p-value), unpackable as a pair
+        pearson : CorrelationResult ``(statistic, pvalue)``
+            Pearson's r between the judgements and the cosines, two-sided p-value.
+        spearman : CorrelationResult ``(statistic, pvalue)``
+            Spearman's rho (ties get average ranks) and its p-value.
         oov_ratio : float
-            Percentage of pairs with a word outside the first ``restrict_vocab`` words.
-        """
-        from scipy import stats  # scipy comes with scikit-learn; imported only when evaluating
+            Percentage of pairs with a word outside the first ``restrict_vocab`` words (of all
+            pairs read, or of the pairs scored if ``dummy4unknown``, as gensim counts it).
 
+        Notes
+        -----
+        The same values and shapes as gensim's (``scipy.stats.pearsonr``/``spearmanr`` results,
+        pairs that unpack as ``r, p``), computed by :mod:`nnbasics.word2vec.correlation` without
+        SciPy.
+        """
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         normed = self.get_normed_vectors()
-        gold, model = [], []
+        gold: list[float] = []
+        model: list[float] = []
         oov = 0
         with open(pairs, encoding="utf-8") as handle:
             for line in handle:
@@ -301,10 +323,8 @@ class KeyedVectors:
                 model.append(float(np.dot(normed[ok_vocab[a]], normed[ok_vocab[b]])))
         if len(gold) < 2:
             raise ValueError(f"{pairs}: fewer than 2 word pairs with both words in the vocabulary")
-        pearson = stats.pearsonr(gold, model)
-        spearman = stats.spearmanr(gold, model)
         oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
-        return (float(pearson.statistic), float(pearson.pvalue)), spearman, oov_ratio
+        return pearson(gold, model), spearman(gold, model), oov_ratio
 
     # -- files --------------------------------------------------------------------------------
 

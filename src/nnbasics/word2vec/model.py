@@ -382,6 +382,9 @@ class Word2Vec:
     def load(cls, path: str | os.PathLike) -> Word2Vec:
         """Load a model written by :meth:`save` (no pickle); ``ValueError`` if it is invalid."""
         path = os.fspath(path)
+        with open(path, "rb") as handle:  # np.load would call any other file "pickled data"
+            if handle.read(4) != b"PK\x03\x04":
+                raise ValueError(f"{path}: not a readable .npz model (not a zip archive)")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 missing = {"vectors", "syn1neg", "counts", "metadata"} - set(archive.files)

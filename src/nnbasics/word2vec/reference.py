@@ -2,11 +2,14 @@ r"""The explicit (slow) training path: SGD on one batch of sentences, built on t
 
 Shape letters: ``V`` vocabulary, ``d`` vector size, ``n`` tokens in the batch, ``m`` sentences.
 
-:func:`train_batch` has the signature and semantics of the compiled kernel
-``nnbasics.word2vec._inner.train_batch``; it is the path used for the full softmax
-(``negative=0``), the fallback when the kernel is unavailable, and the reference the kernel is
-tested against.  It loops over words in Python, so it is meant for small corpora and
-vocabularies.
+:func:`train_batch` has the signature of the compiled kernel
+``nnbasics.word2vec._inner.train_batch`` and is the path used for the full softmax
+(``negative=0``) and the fallback when the kernel is unavailable.  It loops over words in Python,
+so it is meant for small corpora and vocabularies.  It takes exact SGD steps on the objectives of
+:mod:`~nnbasics.word2vec.objectives`, one (center, outside) pair at a time; the compiled kernel
+follows word2vec.c and gensim instead where they differ (see its module notes): skip-gram windows
+share their negatives, and a CBOW step gives each context vector the whole gradient at the mean
+``h`` (gensim's ``cbow_mean=1``), not the exact ``1/C`` share that :func:`cbow` returns.
 
 Per center word (after subsampling), in order:
 

@@ -109,9 +109,17 @@ def build_vocabulary(raw: RawCounts, min_count: int) -> Vocabulary:
     ------
     ValueError
         If the corpus holds no word at all, or no word reaches ``min_count``.
+    TypeError
+        If a word is not a ``str`` (checked once per distinct word, not per token).
     """
     if raw.total_words == 0:
         raise ValueError("the corpus is empty: it holds no words")
+    not_text = next((w for w in raw.counts if not isinstance(w, str)), None)
+    if not_text is not None:
+        raise TypeError(
+            f"words must be str, got {type(not_text).__name__} {not_text!r}; "
+            "convert the tokens first (e.g. [str(t) for t in sentence])"
+        )
     kept = [(word, n) for word, n in raw.counts.items() if n >= min_count]
     if not kept:
         top = max(raw.counts.values(), default=0)
@@ -124,7 +132,7 @@ def build_vocabulary(raw: RawCounts, min_count: int) -> Vocabulary:
     # (``np.lexsort((-indices, -counts))``), so that both give the same vocabulary order.
     order = np.lexsort((-np.arange(len(kept)), -np.array([n for _, n in kept], dtype=np.int64)))
     kept = [kept[i] for i in order]
-    return Vocabulary([str(w) for w, _ in kept], np.array([n for _, n in kept], dtype=np.int64))
+    return Vocabulary([w for w, _ in kept], np.array([n for _, n in kept], dtype=np.int64))
 
 
 def keep_probabilities(counts: NDArray[np.integer], sample: float) -> NDArray[np.float32]:
@@ -137,8 +145,9 @@ def keep_probabilities(counts: NDArray[np.integer], sample: float) -> NDArray[np
     counts : array_like of int, shape (V,)
         Counts :math:`n_w` of the words kept in the vocabulary; ``total`` is their sum.
     sample : float >= 0
-        word2vec's ``sample``; 0 disables subsampling (every probability is 1).  As gensim, a value
-        >= 1 is read as an absolute threshold count ``t = sample``.
+        word2vec's ``sample``; 0 disables subsampling (every probability is 1).  A value >= 1 is
+        gensim's shorthand for an absolute count: ``t = int(sample * (3 + sqrt(5)) / 2)``, exactly
+        as gensim 4 computes it.
 
     Returns
     -------
@@ -156,7 +165,10 @@ def keep_probabilities(counts: NDArray[np.integer], sample: float) -> NDArray[np
         raise ValueError(f"sample must be >= 0, got {sample}")
     if sample == 0 or n.size == 0:
         return np.ones(n.shape, dtype=np.float32)
-    threshold = sample * n.sum() if sample < 1.0 else float(sample)
+    if sample < 1.0:
+        threshold = sample * n.sum()  # word2vec.c: a fraction of the words kept by min_count
+    else:
+        threshold = float(int(sample * (3 + np.sqrt(5)) / 2))  # gensim's ``sample >= 1``
     keep = (np.sqrt(n / threshold) + 1.0) * (threshold / n)
     return np.minimum(keep, 1.0).astype(np.float32)
 
