@@ -15,16 +15,19 @@ from nnbasics.network import (
     unpack_params,
 )
 
-DIMS = (6, 4, 3)  # (Dx, H, Dy), all different so that a transposed shape cannot pass
+# (Dx, H, Dy): all different, so that a transposed shape cannot even run; and all equal, so that a
+# transpose that runs (the common mistake) must be caught by the values
+DIMS = [(6, 4, 3), (4, 4, 4)]
 
 
-@pytest.fixture
-def batch(rng):
-    Dx, _, Dy = DIMS
+@pytest.fixture(params=DIMS, ids=["6-4-3", "square"])
+def batch(rng, request):
+    dims = request.param
+    Dx, _, Dy = dims
     X = rng.standard_normal((5, Dx))
     labels = rng.integers(0, Dy, 5)
-    params = rng.normal(0, 0.7, parameter_count(DIMS))
-    return X, labels, params
+    params = rng.normal(0, 0.7, parameter_count(dims))
+    return X, labels, params, dims
 
 
 def page_gradients(X, Y, W1, b1, W2, b2):
@@ -59,34 +62,34 @@ def test_parameter_count_of_the_assignment():
 
 
 def test_gradients_match_the_formulas(batch):
-    X, labels, params = batch
-    Dx, H, Dy = DIMS
-    p = unpack_params(params, DIMS)
+    X, labels, params, dims = batch
+    Dx, H, Dy = dims
+    p = unpack_params(params, dims)
     J, dW1, db1, dW2, db2, dX = page_gradients(X, np.eye(Dy)[labels], *p)
-    cost, grad = forward_backward(X, labels, params, DIMS)
-    g = unpack_params(grad, DIMS)
+    cost, grad = forward_backward(X, labels, params, dims)
+    g = unpack_params(grad, dims)
     # each gradient shaped like its variable
     assert (dW1.shape, db1.shape, dW2.shape, db2.shape, dX.shape) == (
         (Dx, H), (H,), (H, Dy), (Dy,), X.shape)
-    assert cost == pytest.approx(J, rel=1e-13)
+    assert cost == pytest.approx(J, rel=1e-13, abs=0)
     for ours, page in zip(g, (dW1, db1, dW2, db2), strict=True):
         np.testing.assert_allclose(ours, page, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(input_gradient(X, labels, params, DIMS), dX, rtol=1e-12,
+    np.testing.assert_allclose(input_gradient(X, labels, params, dims), dX, rtol=1e-12,
                                atol=1e-14)
 
 
 def test_parameter_gradient_numerically(batch):
-    X, labels, params = batch
-    result = gradcheck(lambda t: forward_backward(X, labels, t, DIMS), params, tol=1e-8)
+    X, labels, params, dims = batch
+    result = gradcheck(lambda t: forward_backward(X, labels, t, dims), params, tol=1e-8)
     assert result.passed, result.describe()
 
 
 def test_input_gradient_numerically(batch):
-    X, labels, params = batch
+    X, labels, params, dims = batch
 
     def cost_and_dX(X_):
-        return forward_backward(X_, labels, params, DIMS)[0], input_gradient(X_, labels, params,
-                                                                              DIMS)
+        return forward_backward(X_, labels, params, dims)[0], input_gradient(X_, labels, params,
+                                                                              dims)
 
     result = gradcheck(cost_and_dX, X, tol=1e-8)
     assert result.passed, result.describe()
@@ -95,9 +98,9 @@ def test_input_gradient_numerically(batch):
 def test_batch_gradient_is_the_sum_over_rows(batch):
     # J sums over the rows, so its gradient is the sum of the per-row gradients: a dropped row index
     # (or a silent mean) would break this
-    X, labels, params = batch
-    _, grad = forward_backward(X, labels, params, DIMS)
-    per_row = [forward_backward(X[n : n + 1], labels[n : n + 1], params, DIMS)[1]
+    X, labels, params, dims = batch
+    _, grad = forward_backward(X, labels, params, dims)
+    per_row = [forward_backward(X[n : n + 1], labels[n : n + 1], params, dims)[1]
                for n in range(len(X))]
     np.testing.assert_allclose(grad, np.sum(per_row, axis=0), rtol=1e-12, atol=1e-14)
 
@@ -124,16 +127,16 @@ def test_transposed_backward_is_caught(rng):
 
 def test_gradients_match_torch(batch):
     torch = pytest.importorskip("torch")
-    X, labels, params = batch
-    p = [torch.tensor(np.array(a), requires_grad=True) for a in unpack_params(params, DIMS)]
+    X, labels, params, dims = batch
+    p = [torch.tensor(np.array(a), requires_grad=True) for a in unpack_params(params, dims)]
     Xt = torch.tensor(X, requires_grad=True)
     h = torch.sigmoid(Xt @ p[0] + p[1])
     loss = torch.nn.functional.cross_entropy(h @ p[2] + p[3], torch.tensor(labels),
                                              reduction="sum")
     loss.backward()
-    cost, grad = forward_backward(X, labels, params, DIMS)
+    cost, grad = forward_backward(X, labels, params, dims)
     assert cost == pytest.approx(loss.item(), rel=1e-12)
-    for ours, theirs in zip(unpack_params(grad, DIMS), p, strict=True):
+    for ours, theirs in zip(unpack_params(grad, dims), p, strict=True):
         np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-11, atol=1e-13)
-    np.testing.assert_allclose(input_gradient(X, labels, params, DIMS), Xt.grad.numpy(),
+    np.testing.assert_allclose(input_gradient(X, labels, params, dims), Xt.grad.numpy(),
                                rtol=1e-11, atol=1e-13)

@@ -62,8 +62,16 @@ def test_math_renders_on_github(page):
         code_free = re.sub(r"`[^`]*`", "", line)
         # inline math opens and closes on the same line
         assert code_free.count("$") % 2 == 0, f"{page}: inline math spans lines near {line!r}"
-    # GitHub's Markdown eats the backslash of \{ and \}: use \lbrace and \rbrace
-    assert "\\{" not in text and "\\}" not in text, f"{page}: use \\lbrace / \\rbrace"
+        # and is only math when no space follows the opening $ or precedes the closing one, and
+        # no digit follows the closing one
+        for math in re.finditer(r"\$([^$]+)\$", code_free):
+            inner, after = math.group(1), code_free[math.end() : math.end() + 1]
+            assert inner == inner.strip() and not after.isdigit(), f"{page}: ${inner}$ {after}"
+    # GitHub's Markdown treats a backslash before ASCII punctuation as an escape before MathJax
+    # sees it: \{ \} become bare braces and \, \; \! become punctuation. Use \lbrace, \rbrace,
+    # \thinspace, \medspace ... instead.
+    escapes = re.findall(r"\\[!-/:-@\[-`{-~]", re.sub(r"`[^`\n]*`", "", text))
+    assert not escapes, f"{page}: Markdown eats the backslash of {sorted(set(escapes))}"
     # a bare < inside math can be read as an HTML tag: use \lt
     for math in re.findall(r"\$([^$]+)\$", outside_display):
         assert "<" not in math, f"{page}: use \\lt in {math!r}"

@@ -38,7 +38,9 @@ def test_definition_rowwise(x):
 def test_offset_invariance(x, c):
     # one constant per row, as the statement allows
     offsets = c * np.linspace(-1.0, 1.0, x.shape[0])[:, None]
-    np.testing.assert_allclose(softmax(x + offsets), softmax(x), rtol=1e-9, atol=1e-300)
+    # rounding x + c moves each exponent by up to ulp(1030) / 2 ~ 1.1e-13, which is a relative
+    # change of each probability of that order (worst measured over 2000 examples: 1.1e-13)
+    np.testing.assert_allclose(softmax(x + offsets), softmax(x), rtol=1e-12, atol=0)
 
 
 def test_not_invariant_to_scaling():
@@ -64,6 +66,10 @@ def test_max_shift_prevents_overflow():
     assert np.all((denominator >= 1) & (denominator <= x.shape[1]))
     np.testing.assert_allclose(p, textbook_softmax(shifted), rtol=1e-14)
     np.testing.assert_allclose(p[0], softmax(np.array([0.0, 1.0, 2.0])), rtol=1e-14)
+    # shifting further than -max avoids overflow but loses S >= 1: every term underflows, 0 / 0
+    with np.errstate(under="ignore", invalid="ignore"):
+        too_far = np.exp(x - x.max(axis=1, keepdims=True) - 800)
+        assert np.isnan(too_far / too_far.sum(axis=1, keepdims=True)).all()
 
 
 def test_max_shift_does_not_prevent_underflow():
@@ -101,8 +107,10 @@ def test_log_sum_exp(x):
     # the bounds max x <= LSE(x) <= max x + log d
     assert m <= lse + 1e-12 * max(1.0, abs(m))
     assert lse <= m + np.log(x.size) + 1e-12 * max(1.0, abs(m))
-    # log softmax = x - LSE(x), and LSE(x) = m + log sum exp(x - m)
-    np.testing.assert_allclose(log_softmax(x), x - lse, rtol=1e-12, atol=1e-9)
+    # log softmax = x - LSE(x), and LSE(x) = m + log sum exp(x - m). Entries up to 1e5 carry an
+    # absolute rounding of ulp(1e5) ~ 1.5e-11 and the pairwise reference adds a few of them
+    # (worst measured over 2000 examples: 2.9e-11)
+    np.testing.assert_allclose(log_softmax(x), x - lse, rtol=1e-12, atol=1e-10)
     np.testing.assert_allclose(m + np.log(np.sum(np.exp(x - m))), lse, rtol=1e-14, atol=1e-12)
 
 

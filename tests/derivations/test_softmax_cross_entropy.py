@@ -4,7 +4,7 @@ to 1)."""
 import numpy as np
 import pytest
 
-from nnbasics.activations import log_softmax, softmax
+from nnbasics.activations import log_softmax, sigmoid, softmax
 from nnbasics.gradcheck import gradcheck
 from nnbasics.losses import softmax_cross_entropy
 
@@ -75,6 +75,20 @@ def test_y_hat_minus_y_is_wrong_when_y_does_not_sum_to_one(rng):
     # nnbasics refuses such targets rather than returning the wrong gradient
     with pytest.raises(ValueError, match="sums to 2"):
         softmax_cross_entropy(theta[None, :], y[None, :])
+
+
+def test_sigmoid_with_binary_cross_entropy_has_the_same_form(rng):
+    # the page's other pair: per unit, -[y log sigma(z) + (1 - y) log(1 - sigma(z))] has gradient
+    # sigma(z) - y (the cost written as softplus terms, finite for every z)
+    z = rng.normal(0, 3, (4, 3))
+    y = rng.integers(0, 2, (4, 3)).astype(float)
+
+    def cost(t):
+        value = float(np.sum(y * np.logaddexp(0, -t) + (1 - y) * np.logaddexp(0, t)))
+        return value, sigmoid(t) - y
+
+    result = gradcheck(cost, z, tol=1e-8)
+    assert result.passed, result.describe()
 
 
 def test_gradient_with_extreme_logits():

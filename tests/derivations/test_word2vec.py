@@ -8,8 +8,7 @@ import pytest
 
 from nnbasics.activations import sigmoid, softmax
 from nnbasics.gradcheck import gradcheck
-
-objectives = pytest.importorskip("nnbasics.word2vec.objectives")  # issue 4
+from nnbasics.word2vec import objectives
 
 V, d = 7, 4  # vocabulary, vector size
 
@@ -94,8 +93,8 @@ def test_naive_softmax_matches_torch(vectors):
 # -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("negatives", [[1, 4, 5], [5], [1, 4, 4, 6, 4]], ids=["distinct", "one",
-                                                                             "repeated"])
+@pytest.mark.parametrize("negatives", [[1, 4, 5], [5], [1, 4, 4, 6, 4], [2, 4, 2]],
+                         ids=["distinct", "one", "repeated", "o-drawn-twice"])
 def test_neg_sampling_gradients(vectors, negatives):
     v_c, U = vectors
     o = 2
@@ -107,7 +106,7 @@ def test_neg_sampling_gradients(vectors, negatives):
     np.testing.assert_allclose(grad_v, expected_v, rtol=1e-12, atol=1e-15)
     expected_U = np.zeros_like(U)
     expected_U[o] = (sigmoid(u_o @ v_c) - 1) * v_c
-    for k in negatives:  # one term per occurrence
+    for k in negatives:  # one term per occurrence, added to u_o's own if k == o
         expected_U[k] += sigmoid(U[k] @ v_c) * v_c
     np.testing.assert_allclose(grad_U, expected_U, rtol=1e-12, atol=1e-15)
     check_pair_gradients(
@@ -237,6 +236,28 @@ def entries_read(loss_and_gradient, v_c, U) -> int:
                    for a, b in zip(outputs, reference, strict=True))
         count += not same
     return count
+
+
+def test_neg_sampling_does_arithmetic_on_k_plus_one_rows_only(rng):
+    # every row but u_o and the negatives' is set to 1e308, where any dot product with v_c (entries
+    # in [0.5, 1], three terms) overflows. With overflow raising an error, nnbasics' negative
+    # sampling still runs, with the results of the K' + 1 rows alone: it does no arithmetic on the
+    # other V - K' - 1 rows, whatever V. The naive softmax cannot avoid them.
+    vocabulary, dim, o, negatives = 1000, 3, 0, [1, 4, 4, 7]
+    used = [0, 1, 4, 7]
+    v_c = rng.uniform(0.5, 1.0, dim)
+    U = np.full((vocabulary, dim), 1e308)
+    U[used] = rng.normal(0, 0.5, (len(used), dim))
+    with np.errstate(over="raise", invalid="raise"):
+        loss, grad_v, grad_U = objectives.neg_sampling_loss_and_gradient(v_c, o, U, negatives)
+        # the same pair on a vocabulary of the K' + 1 rows only (word 1 -> 1, 4 -> 2, 7 -> 3)
+        small = objectives.neg_sampling_loss_and_gradient(v_c, 0, U[used], [1, 2, 2, 3])
+        with pytest.raises(FloatingPointError):
+            objectives.naive_softmax_loss_and_gradient(v_c, o, U)
+    assert loss == pytest.approx(small[0], rel=1e-15, abs=0)
+    np.testing.assert_allclose(grad_v, small[1], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(grad_U[used], small[2], rtol=1e-15, atol=0)
+    assert not np.any(np.delete(grad_U, used, axis=0))
 
 
 @pytest.mark.parametrize("vocabulary", [10, 40, 160])
