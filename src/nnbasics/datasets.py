@@ -20,6 +20,7 @@ import hashlib
 import math
 import os
 import urllib.request
+import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -163,6 +164,7 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     gzipped = _is_gzip(path)
+    isize = _gzip_declared_size(path) if gzipped else None  # before decompressing anything
     try:
         with gzip.open(path, "rb") if gzipped else open(path, "rb") as fh:
             head = fh.read(4)
@@ -182,7 +184,7 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
                                  "refusing more than 4 GiB")
             header_bytes = 4 + 4 * n_dims
             if gzipped:
-                available = _gzip_declared_size(path) - header_bytes
+                available = isize - header_bytes
                 matches = available % (1 << 32) == n_bytes % (1 << 32)
             else:
                 available = path.stat().st_size - header_bytes
@@ -419,7 +421,8 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
     try:
         X = features.astype(np.float64).astype(np.float32)
     except ValueError:
-        bad = next((i, f) for i, row in enumerate(features) for f in row if not _is_number(f))
+        bad = next((i, str(f)) for i, row in enumerate(features) for f in row
+                   if not _is_number(f))
         raise ValueError(
             f"{path}: line {first_line + bad[0]}: feature {bad[1]!r} is not a number"
         ) from None
@@ -460,7 +463,7 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable .npz of numeric arrays ({exc})") from None
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:

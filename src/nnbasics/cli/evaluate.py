@@ -64,8 +64,8 @@ def class_indices(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     index = order[position]
     unknown = table[index] != keys
     if unknown.any():
-        raise ValueError(f"label {y[np.flatnonzero(unknown)[0]]!r} is not one of the model's "
-                         f"classes {classes.tolist()}")
+        first = y[np.flatnonzero(unknown)[0]].item()
+        raise ValueError(f"label {first!r} is not one of the model's classes {classes.tolist()}")
     return index
 
 

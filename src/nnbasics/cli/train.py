@@ -22,6 +22,10 @@ from nnbasics.initializers import INITIALIZERS
 
 DEFAULT_REPORT_DIR = "nnbasics-report"
 LR_SWEEP_FACTORS = (10.0, 0.1)
+# n_iter_no_change of every run: the epoch budget is the user's, so the "no improvement" stop
+# never triggers.  A constant (not epochs + 1): it is part of a checkpoint's fingerprint, and a
+# run resumed with a larger --epochs must match the run that wrote the checkpoints.
+NEVER_STOP_EARLY = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ def split_data(dataset, cfg: TrainConfig):
         unknown = labels[~np.isin(labels, known)]
         if unknown.size:
             raise ValueError(
-                f"label {unknown[0]!r} occurs in the {what} rows but in no training row "
+                f"label {unknown[0].item()!r} occurs in the {what} rows but in no training row "
                 f"(too few rows of that class to split; training labels: {known.tolist()})"
             )
     return (X_train, y_train), (X_val, y_val), (X_test, y_test)
@@ -205,7 +209,7 @@ def make_model(cfg: TrainConfig, lr: float | None = None, checkpoints: bool = Tr
         lr_decay_factor=cfg.lr_decay_factor, max_iter=cfg.epochs, random_state=cfg.seed,
         init=cfg.init, checkpoint_dir=cfg.checkpoint_dir if checkpoints else None,
         resume=cfg.resume and checkpoints,
-        n_iter_no_change=cfg.epochs + 1,  # the epoch budget is the user's: no early stop
+        n_iter_no_change=NEVER_STOP_EARLY,
     )
 
 
