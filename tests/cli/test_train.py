@@ -253,3 +253,14 @@ def test_config_defaults_match_the_parser():
     from nnbasics.cli.train import config_from_args
 
     assert config_from_args(args) == TrainConfig()
+
+
+def test_readme_quick_start_runs_train_first():
+    """.ci/run takes line 2 of the Quick start block as the test command: keep its shape."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Quick start", 1)[1].split("```", 2)[1]
+    commands = [line for line in block.splitlines() if line.strip()]
+    assert commands == ["pip install . && nnbasics train",
+                        'pip install ".[test]" && python -m pytest -q -n 2']
