@@ -264,3 +264,22 @@ def test_readme_quick_start_runs_train_first():
     commands = [line for line in block.splitlines() if line.strip()]
     assert commands == ["pip install . && nnbasics train",
                         'pip install ".[test]" && python -m pytest -q -n 2']
+
+
+def test_a_diverging_run_is_a_one_line_error(tmp_path, capsys):
+    assert main(["train", *SMALL, "--solver", "sgd", "--lr", "1e35",
+                 "--report", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnbasics: error: training diverged at epoch 1") and err.count("\n") == 1
+
+
+def test_lr_sweep_reports_a_diverging_rate_and_still_draws(tmp_path, capsys, monkeypatch):
+    import nnbasics.cli.train as train
+
+    monkeypatch.setattr(train, "LR_SWEEP_FACTORS", (1e40, 0.1))  # 1e38: NaN in the first epoch
+    assert main(["train", *SMALL, "--solver", "sgd", "--lr", "0.01", "--lr-sweep",
+                 "--report", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "lr sweep: lr 1e+38 diverged after 0 epochs" in out
+    assert "lr sweep: lr 0.001: test accuracy" in out
+    assert (tmp_path / "r" / "learning_rates.png").read_bytes()[:8] == PNG_MAGIC

@@ -62,13 +62,24 @@ class TrainConfig:
         return "\n".join(f"  {k:<{width}} = {v}" for k, v in asdict(self).items())
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: ...)" for options that take a value, not for on/off flags."""
+
+    def _get_help_string(self, action):
+        if action.nargs == 0:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def register(subparsers) -> None:
     defaults = TrainConfig()
     p = subparsers.add_parser(
         "train",
         help="train a multi-layer perceptron (default: on the embedded digits) and report",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Gradient-check the chosen architecture, train a multi-layer perceptron "
+                    "with a progress bar, print train/validation/test accuracy, write the report "
+                    "figures and optionally save the model.",
+        formatter_class=_DefaultsFormatter,
     )
     p.add_argument("--data", default=defaults.data,
                    help="'digits', a directory of MNIST IDX files, a .csv or a .npz (X, y)")
@@ -76,22 +87,31 @@ def register(subparsers) -> None:
                    help="CSV label column: a name or an index")
     p.add_argument("--hidden", type=int, nargs="*", default=list(defaults.hidden), metavar="H",
                    help="units of each hidden layer (none: softmax regression)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=defaults.activation)
-    p.add_argument("--solver", choices=["adam", "sgd"], default=defaults.solver)
-    p.add_argument("--init", choices=sorted(INITIALIZERS), default=defaults.init)
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=defaults.activation,
+                   help="activation of the hidden layers (logistic = sigmoid)")
+    p.add_argument("--solver", choices=["adam", "sgd"], default=defaults.solver,
+                   help="optimiser (sgd: with --momentum and step decay)")
+    p.add_argument("--init", choices=sorted(INITIALIZERS), default=defaults.init,
+                   help="weight initialisation")
+    p.add_argument("--epochs", type=int, default=defaults.epochs,
+                   help="passes over the training rows")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                   help="rows per mini-batch")
     p.add_argument("--lr", type=float, default=defaults.lr, help="initial learning rate")
     p.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD momentum")
     p.add_argument("--alpha", type=float, default=defaults.alpha, help="L2 penalty")
     p.add_argument("--lr-decay-steps", type=int, default=None,
                    help="multiply the learning rate by --lr-decay-factor every this many steps")
-    p.add_argument("--lr-decay-factor", type=float, default=defaults.lr_decay_factor)
-    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--lr-decay-factor", type=float, default=defaults.lr_decay_factor,
+                   help="see --lr-decay-steps")
+    p.add_argument("--seed", type=int, default=defaults.seed,
+                   help="seeds the splits, the initialisation and the batch order")
     p.add_argument("--test-fraction", type=float, default=defaults.test_fraction,
                    help="held-out test share (ignored when the data has its own test split)")
-    p.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
-    p.add_argument("--save", metavar="MODEL.npz", help="write the trained model there")
+    p.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction,
+                   help="share of the non-test rows held out for the validation curves")
+    p.add_argument("--save", metavar="MODEL.npz",
+                   help="write the trained model there (for nnbasics evaluate)")
     p.add_argument("--overwrite", action="store_true", help="allow --save to replace a file")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="checkpoint every epoch into DIR")
     p.add_argument("--resume", action="store_true",
@@ -101,7 +121,7 @@ def register(subparsers) -> None:
     p.add_argument("--lr-sweep", action="store_true",
                    help="also train with 10x and 0.1x the learning rate and plot the comparison")
     p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="no progress output")
+                   help="no progress bar (nor progress lines when not on a terminal)")
     p.set_defaults(func=run)
 
 
