@@ -121,7 +121,7 @@ def plot_first_layer_weights(initial: np.ndarray, trained: np.ndarray,
                   interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
-    fig.suptitle(f"first layer weights: {n_units} of {initial.shape[1]} hidden units as "
+    fig.suptitle(f"first layer weights: {n_units} of {initial.shape[1]} units as "
                  f"{image_shape[0]}×{image_shape[1]} images (each tile scaled to its own range)")
     return _save(fig, path)
 

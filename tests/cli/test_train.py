@@ -283,3 +283,26 @@ def test_lr_sweep_reports_a_diverging_rate_and_still_draws(tmp_path, capsys, mon
     assert "lr sweep: lr 1e+38 diverged after 0 epochs" in out
     assert "lr sweep: lr 0.001: test accuracy" in out
     assert (tmp_path / "r" / "learning_rates.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_mnist_directory_softmax_regression_and_report_reuse(tmp_path, capsys, rng):
+    """MNIST IDX files (tiny, written here), no hidden layer, a report directory used twice."""
+    from tests.test_datasets import _write_mnist
+
+    _write_mnist(tmp_path, rng, n_train=200, n_test=20, rows=4, cols=4)
+    report = tmp_path / "r"
+    args = ["train", "--data", str(tmp_path), "--hidden", "--epochs", "2", "--no-progress",
+            "--report", str(report)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "180 train, 20 validation, 20 test rows, 16 features, 10 classes" in out
+    assert "gradient check of 16-10 relu: 2 parameter arrays" in out
+    assert "report: replacing" not in out
+    # without hidden layers the first layer is the output layer: 10 class templates of 4 x 4
+    assert (report / "first_layer_weights.png").read_bytes()[:8] == PNG_MAGIC
+    (report / "learning_rates.png").write_bytes(b"an old sweep")
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert ("report: replacing activations.png, confusion_matrix.png, curves.png, "
+            "first_layer_weights.png, learning_rates.png in") in out
+    assert "learning_rates.png in " + str(report) + " are from an earlier run" in out

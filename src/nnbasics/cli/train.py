@@ -22,6 +22,8 @@ from nnbasics.initializers import INITIALIZERS
 
 DEFAULT_REPORT_DIR = "nnbasics-report"
 LR_SWEEP_FACTORS = (10.0, 0.1)
+REPORT_FIGURES = ("curves.png", "confusion_matrix.png", "activations.png",
+                  "first_layer_weights.png", "learning_rates.png")
 # n_iter_no_change of every run: the epoch budget is the user's, so the "no improvement" stop
 # never triggers.  A constant (not epochs + 1): it is part of a checkpoint's fingerprint, and a
 # run resumed with a larger --epochs must match the run that wrote the checkpoints.
@@ -375,6 +377,9 @@ def run(args: argparse.Namespace) -> int:
 
     report = Path(cfg.report)
     report.mkdir(parents=True, exist_ok=True)
+    replaced = sorted(name for name in REPORT_FIGURES if (report / name).exists())
+    if replaced:  # the report's own file names; said aloud, never silently
+        print(f"report: replacing {', '.join(replaced)} in {report}")
     title = f"{architecture} {cfg.activation}, {cfg.solver} lr {cfg.lr:g}"
     predicted = model.predict(X_test)
     written = [
@@ -394,6 +399,9 @@ def run(args: argparse.Namespace) -> int:
                                  (X_test, y_test), report))
     print(f"report: {len(written)} figures written to {report.resolve()}: " +
           ", ".join(p.name for p in written))
+    stale = sorted(set(REPORT_FIGURES) & set(replaced) - {p.name for p in written})
+    if stale:
+        print(f"report: {', '.join(stale)} in {report} are from an earlier run")
     if cfg.save:
         extra = {"data": _data_spec(cfg.data), "seed": cfg.seed,
                  "test_fraction": cfg.test_fraction, "label_column": cfg.label_column,
