@@ -121,7 +121,7 @@ def test_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path, capsys):
     assert main(["train", *progress_lines, "--epochs", "4", "--checkpoint-dir", ckpt, "--resume",
                  "--report", str(tmp_path / "r2"), "--save", str(tmp_path / "resumed.npz")]) == 0
     out = capsys.readouterr().out
-    assert "resuming from the newest valid checkpoint" in out
+    assert f"resumed from the checkpoint of epoch 2 in {ckpt}" in out
     assert "epoch 3/4" in out and "epoch 4/4" in out and "epoch 2/4" not in out  # 2 epochs run
     straight, resumed = load_model(tmp_path / "straight.npz"), load_model(tmp_path / "resumed.npz")
     assert resumed.n_iter_ == straight.n_iter_ == 4
@@ -306,3 +306,11 @@ def test_mnist_directory_softmax_regression_and_report_reuse(tmp_path, capsys, r
     assert ("report: replacing activations.png, confusion_matrix.png, curves.png, "
             "first_layer_weights.png, learning_rates.png in") in out
     assert "learning_rates.png in " + str(report) + " are from an earlier run" in out
+
+
+def test_resume_with_no_checkpoint_trains_from_the_start(tmp_path, capsys):
+    ckpt = tmp_path / "empty"
+    assert main(["train", *SMALL, "--checkpoint-dir", str(ckpt), "--resume",
+                 "--report", str(tmp_path / "r")]) == 0
+    assert f"no usable checkpoint in {ckpt}: trained from the start" in capsys.readouterr().out
+    assert sorted(p.name for p in ckpt.iterdir()) == ["epoch-000001.npz", "epoch-000002.npz"]

@@ -311,11 +311,22 @@ class _Progress:
         self.bar.close()
 
 
-def _fit(model, X_train, y_train, validation, callback=None):
+@dataclass
+class FitOutcome:
+    """What :func:`_fit` saw: the history (cut short if training diverged), the divergence
+    message, and the first epoch trained in this process (> 1 when resumed; None if none)."""
+
+    history: object
+    diverged: str | None
+    first_epoch: int | None
+
+
+def _fit(model, X_train, y_train, validation, callback=None) -> FitOutcome:
     """``model.fit`` with the history captured epoch by epoch (kept if training diverges)."""
-    seen = {}
+    seen: dict = {}
 
     def on_epoch(state):
+        seen.setdefault("first_epoch", state.epoch)
         seen["history"] = state.history
         if callback is not None:
             callback(state)
@@ -327,66 +338,81 @@ def _fit(model, X_train, y_train, validation, callback=None):
         except ValueError as exc:
             if "diverged" not in str(exc):
                 raise
-            return seen.get("history"), str(exc)
-    return model.history_, None
+            return FitOutcome(seen.get("history"), str(exc), seen.get("first_epoch"))
+    return FitOutcome(model.history_, None, seen.get("first_epoch"))
 
 
 def run(args: argparse.Namespace) -> int:
-    from sklearn.metrics import confusion_matrix
-
-    from nnbasics import figures
     from nnbasics.datasets import load_dataset
-    from nnbasics.training import latest_checkpoints
 
     cfg = config_from_args(args)
     print("nnbasics train: resolved configuration\n" + cfg.describe(), flush=True)
     dataset = load_dataset(cfg.data, _label_column(cfg.label_column))
-    (X_train, y_train), (X_val, y_val), (X_test, y_test) = split_data(dataset, cfg)
+    splits = split_data(dataset, cfg)
+    (X_train, y_train), (X_val, y_val), (_, y_test) = splits
     classes = np.unique(y_train)
     print(f"data: {dataset.name}: {len(y_train)} train, {len(y_val)} validation, "
           f"{len(y_test)} test rows, {X_train.shape[1]} features, {len(classes)} classes")
     architecture = "-".join(map(str, (X_train.shape[1], *cfg.hidden, len(classes))))
     checks = gradient_check(X_train, np.searchsorted(classes, y_train), cfg, len(classes))
     failed = [(name, r) for name, r in checks if not r.passed]
-    worst = max(r.max_rel_error for _, r in checks)
     if failed:
         for name, r in failed:
             print(f"gradient check FAILED for {name}: {r.describe()}")
         return 1
+    worst = max(r.max_rel_error for _, r in checks)
     print(f"gradient check of {architecture} {cfg.activation}: {len(checks)} parameter arrays, "
           f"worst relative error {worst:.1e}: passed", flush=True)
 
-    if cfg.checkpoint_dir:
-        found = latest_checkpoints(cfg.checkpoint_dir)
-        if cfg.resume:
-            print(f"resuming from the newest valid checkpoint in {cfg.checkpoint_dir}"
-                  if found else f"no checkpoint in {cfg.checkpoint_dir} yet: starting afresh")
     model = make_model(cfg)
     progress = _Progress(cfg.epochs, cfg.progress)
     try:
-        _, diverged = _fit(model, X_train, y_train, (X_val, y_val), progress)
+        outcome = _fit(model, X_train, y_train, (X_val, y_val), progress)
     finally:
         progress.close()
-    if diverged:
-        raise ValueError(diverged)
+    if outcome.diverged:
+        raise ValueError(outcome.diverged)
+    if cfg.resume:
+        first = outcome.first_epoch
+        print(f"resumed from the checkpoint of epoch {first - 1} in {cfg.checkpoint_dir}"
+              if first and first > 1 else
+              f"resumed: the checkpoint in {cfg.checkpoint_dir} had finished all epochs"
+              if first is None else
+              f"no usable checkpoint in {cfg.checkpoint_dir}: trained from the start")
     accuracies = {name: model.score(X, y) for name, (X, y) in
-                  (("train", (X_train, y_train)), ("validation", (X_val, y_val)),
-                   ("test", (X_test, y_test)))}
+                  zip(("train", "validation", "test"), splits, strict=True)}
     print(f"accuracy after {model.n_iter_} epochs: " +
           ", ".join(f"{k} {v:.4f}" for k, v in accuracies.items()))
+    if cfg.save:
+        extra = {"data": _data_spec(cfg.data), "seed": cfg.seed,
+                 "test_fraction": cfg.test_fraction, "label_column": cfg.label_column,
+                 "test_accuracy": accuracies["test"]}
+        if Path(cfg.save).exists() and not cfg.overwrite:  # appeared while we trained
+            raise ValueError(f"--save {cfg.save} exists; pass --overwrite to replace it")
+        print(f"model saved to {model.save(cfg.save, extra_metadata=extra)}")
+    write_report(cfg, dataset, model, splits, accuracies, architecture)
+    return 0
 
+
+def write_report(cfg: TrainConfig, dataset, model, splits, accuracies: dict,
+                 architecture: str) -> list[Path]:
+    """Write the report figures into ``cfg.report``; say which existing files it replaces."""
+    from sklearn.metrics import confusion_matrix
+
+    from nnbasics import figures
+
+    train, validation, (X_test, y_test) = splits
     report = Path(cfg.report)
     report.mkdir(parents=True, exist_ok=True)
     replaced = sorted(name for name in REPORT_FIGURES if (report / name).exists())
     if replaced:  # the report's own file names; said aloud, never silently
         print(f"report: replacing {', '.join(replaced)} in {report}")
     title = f"{architecture} {cfg.activation}, {cfg.solver} lr {cfg.lr:g}"
-    predicted = model.predict(X_test)
+    matrix = confusion_matrix(y_test, model.predict(X_test), labels=model.classes_)
     written = [
         figures.plot_history(model.history_, report / "curves.png", title=title),
         figures.plot_confusion_matrix(
-            confusion_matrix(y_test, predicted, labels=model.classes_), model.classes_,
-            report / "confusion_matrix.png",
+            matrix, model.classes_, report / "confusion_matrix.png",
             title=f"confusion matrix: {len(y_test)} test rows, accuracy {accuracies['test']:.4f}"),
         figures.plot_activations(report / "activations.png"),
     ]
@@ -395,19 +421,13 @@ def run(args: argparse.Namespace) -> int:
             model.first_layer_init_, model.coefs_[0], dataset.image_shape,
             report / "first_layer_weights.png"))
     if cfg.lr_sweep:
-        written.append(_lr_sweep(cfg, model, (X_train, y_train), (X_val, y_val),
-                                 (X_test, y_test), report))
+        written.append(_lr_sweep(cfg, model, train, validation, (X_test, y_test), report))
     print(f"report: {len(written)} figures written to {report.resolve()}: " +
           ", ".join(p.name for p in written))
-    stale = sorted(set(REPORT_FIGURES) & set(replaced) - {p.name for p in written})
+    stale = sorted(set(replaced) - {p.name for p in written})
     if stale:
         print(f"report: {', '.join(stale)} in {report} are from an earlier run")
-    if cfg.save:
-        extra = {"data": _data_spec(cfg.data), "seed": cfg.seed,
-                 "test_fraction": cfg.test_fraction, "label_column": cfg.label_column,
-                 "test_accuracy": accuracies["test"]}
-        print(f"model saved to {model.save(cfg.save, extra_metadata=extra)}")
-    return 0
+    return written
 
 
 def _lr_sweep(cfg: TrainConfig, model, train, validation, test, report: Path) -> Path:
@@ -419,8 +439,9 @@ def _lr_sweep(cfg: TrainConfig, model, train, validation, test, report: Path) ->
     for factor in LR_SWEEP_FACTORS:
         lr = cfg.lr * factor
         other = make_model(cfg, lr=lr, checkpoints=False)
-        history, diverged = _fit(other, *train, validation)
-        if diverged:  # a diverging rate is a result, not a failure
+        outcome = _fit(other, *train, validation)
+        history = outcome.history
+        if outcome.diverged:  # a diverging rate is a result, not a failure
             notes[lr] = "diverged"
             print(f"lr sweep: lr {lr:g} diverged after {len(history or [])} epochs")
         else:
