@@ -4,8 +4,8 @@ Every loader returns a :class:`Dataset`: features ``X`` (N, D) float32, labels `
 image shape when the rows are images (for the first-layer weight figure) and, for MNIST, the
 official test split.  Loaders raise ``FileNotFoundError`` for missing files and ``ValueError``
 naming the problem for malformed ones (wrong magic number, sizes that disagree with the header,
-rows of different lengths, X and y of different lengths).  Sizes are checked before anything is
-allocated.
+rows of different lengths, X and y of different lengths, empty or non-finite labels).  An IDX
+file's declared size is checked against the file before its data is read.
 
 MNIST can be downloaded by :func:`download_mnist`, which verifies every file's SHA-256 (the
 checksums of the files as distributed, listed in :data:`MNIST_FILES`).
@@ -234,7 +234,8 @@ def _find(directory: Path, stem: str) -> Path:
     raise FileNotFoundError(f"{directory}: no {stem} or {stem}.gz (MNIST IDX files expected)")
 
 
-def _images_and_labels(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _images_and_labels(images_path: Path, labels_path: Path):
+    """``(X, y, (rows, cols))``: images flattened to float32 rows, labels as int64."""
     labels = load_idx(labels_path)
     if labels.ndim != 1:
         raise ValueError(f"{labels_path}: expected labels of shape (N,), got {labels.shape}")
@@ -253,7 +254,7 @@ def _images_and_labels(images_path: Path, labels_path: Path) -> tuple[np.ndarray
     X = images.reshape(images.shape[0], -1).astype(np.float32)
     if images.dtype == np.uint8:
         X /= 255.0  # bytes 0..255 -> [0, 1]
-    return X, labels.astype(np.int64)
+    return X, labels.astype(np.int64), (images.shape[1], images.shape[2])
 
 
 def load_mnist(directory: str | os.PathLike) -> Dataset:
@@ -266,25 +267,14 @@ def load_mnist(directory: str | os.PathLike) -> Dataset:
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"no such directory: {directory}")
-    train_images = _find(directory, "train-images-idx3-ubyte")
-    X, y = _images_and_labels(train_images, _find(directory, "train-labels-idx1-ubyte"))
-    X_test, y_test = _images_and_labels(_find(directory, "t10k-images-idx3-ubyte"),
-                                        _find(directory, "t10k-labels-idx1-ubyte"))
+    X, y, image_shape = _images_and_labels(_find(directory, "train-images-idx3-ubyte"),
+                                           _find(directory, "train-labels-idx1-ubyte"))
+    X_test, y_test, _ = _images_and_labels(_find(directory, "t10k-images-idx3-ubyte"),
+                                           _find(directory, "t10k-labels-idx1-ubyte"))
     if X.shape[1] != X_test.shape[1]:
         raise ValueError(f"{directory}: training images have {X.shape[1]} pixels, test images "
                          f"{X_test.shape[1]}")
-    rows_cols = load_idx_shape(train_images)[1:]
-    return Dataset(X, y, f"mnist ({directory})", (rows_cols[0], rows_cols[1]), X_test, y_test)
-
-
-def load_idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
-    """The shape an IDX file's header declares (reads the header only)."""
-    path = Path(path)
-    with gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb") as fh:
-        head = fh.read(4)
-        if len(head) < 4 or head[:2] != b"\0\0":
-            raise ValueError(f"{path} is not an IDX file (bad magic number 0x{head.hex()})")
-        return tuple(int(d) for d in np.frombuffer(fh.read(4 * head[3]), dtype=">u4"))
+    return Dataset(X, y, f"mnist ({directory})", image_shape, X_test, y_test)
 
 
 def download_mnist(directory: str | os.PathLike, mirrors: Sequence[str] = MNIST_MIRRORS,
