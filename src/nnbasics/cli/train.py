@@ -294,7 +294,7 @@ class _Progress:
         self.lines = enabled and not self.tty
         self.every = max(1, total // 10)
         self.bar = tqdm(total=total, desc="training", unit="epoch", disable=not self.tty,
-                        file=self.stream, dynamic_ncols=True)
+                        file=self.stream)
 
     def __call__(self, state) -> None:
         h = state.history
