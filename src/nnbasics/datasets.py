@@ -4,8 +4,8 @@ Every loader returns a :class:`Dataset`: features ``X`` (N, D) float32, labels `
 image shape when the rows are images (for the first-layer weight figure) and, for MNIST, the
 official test split.  Loaders raise ``FileNotFoundError`` for missing files and ``ValueError``
 naming the problem for malformed ones (wrong magic number, sizes that disagree with the header,
-rows of different lengths, X and y of different lengths).  Sizes are checked before anything is
-allocated.
+rows of different lengths, X and y of different lengths, empty or non-finite labels).  An IDX
+file's declared size is checked against the file before its data is read.
 
 MNIST can be downloaded by :func:`download_mnist`, which verifies every file's SHA-256 (the
 checksums of the files as distributed, listed in :data:`MNIST_FILES`).
@@ -14,11 +14,15 @@ checksums of the files as distributed, listed in :data:`MNIST_FILES`).
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
+import math
 import os
-import shutil
 import urllib.request
+import zipfile
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,14 +32,18 @@ from nnbasics.serialization import atomic_write
 
 __all__ = [
     "MNIST_FILES",
+    "MNIST_MIRRORS",
     "Dataset",
     "download_mnist",
+    "file_sha256",
+    "held_out_split",
     "load_csv",
     "load_dataset",
     "load_digits",
     "load_idx",
     "load_mnist",
     "load_npz",
+    "save_idx",
 ]
 
 
@@ -62,6 +70,10 @@ def _check_xy(X: np.ndarray, y: np.ndarray, source: str) -> None:
         raise ValueError(f"{source}: the data set is empty")
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{source}: features contain NaN or infinity")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{source}: labels contain NaN or infinity")
+    if y.dtype.kind not in "iufUSb":
+        raise ValueError(f"{source}: labels must be numbers or strings, got dtype {y.dtype}")
 
 
 def load_digits() -> Dataset:
@@ -90,6 +102,7 @@ MNIST_FILES = {
     "t10k-labels-idx1-ubyte.gz": (
         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542),
 }
+#: Base URLs the MNIST files are downloaded from, tried in order.
 MNIST_MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -97,136 +110,215 @@ MNIST_MIRRORS = (
 # IDX type codes (the third byte of the magic number) -> big-endian NumPy dtype
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _IDX_MAX_BYTES = 1 << 32  # refuse headers that declare more than 4 GiB of data
+_GZIP_MAGIC = b"\x1f\x8b"
+_READ_CHUNK = 1 << 20
 
 
-def _open_maybe_gzip(path: Path):
+def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as fh:
-        magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def _gzip_declared_size(path: Path) -> int:
+    """ISIZE, the last 4 bytes of a gzip file: the uncompressed size modulo 2**32."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() < 18:  # 10-byte header + 8-byte trailer at the very least
+            raise ValueError(f"{path}: truncated gzip file ({fh.tell()} bytes)")
+        fh.seek(-4, os.SEEK_END)
+        return int.from_bytes(fh.read(4), "little")
+
+
+def _read_exactly(fh, n_bytes: int) -> bytes:
+    """Read ``n_bytes`` in chunks (so a lying header cannot make us allocate it up front)."""
+    chunks, remaining = [], n_bytes
+    while remaining > 0:
+        chunk = fh.read(min(remaining, _READ_CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 def load_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (MNIST's format), raw or gzipped (detected from its first bytes).
 
-    Format: 2 zero bytes, a type code, the number of dimensions ``d``, then ``d`` big-endian
-    uint32 sizes, then the data in row-major order.  Returns an array of the declared shape in
+    Format: 2 zero bytes, a type code (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D
+    float32, 0x0E float64), the number of dimensions ``d``, then ``d`` big-endian uint32 sizes,
+    then the data, big-endian, in row-major order.  Returns an array of the declared shape in
     native byte order.
+
+    The data size the header declares is checked before any data is read: against the file size
+    for a raw file, against the gzip trailer's uncompressed size (ISIZE) for a gzipped one; the
+    data is then read in chunks and must end exactly where the header says.
 
     Raises
     ------
     FileNotFoundError
     ValueError
-        Bad magic number or type code, a header declaring an implausible size, or data shorter
-        or longer than the header declares.
+        Bad magic number or type code, a header declaring no dimensions or more than 4 GiB, or
+        data shorter or longer than the header declares (a truncated or corrupt file).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
+    gzipped = _is_gzip(path)
+    isize = _gzip_declared_size(path) if gzipped else None  # before decompressing anything
     try:
-        with _open_maybe_gzip(path) as fh:
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as fh:
             head = fh.read(4)
             if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
-                raise ValueError(f"{path} is not an IDX file (bad magic number {head.hex()})")
+                raise ValueError(f"{path} is not an IDX file (bad magic number 0x{head.hex()})")
             dtype = np.dtype(_IDX_TYPES[head[2]])
             n_dims = head[3]
+            if n_dims == 0:
+                raise ValueError(f"{path}: IDX header declares no dimensions")
             dims_raw = fh.read(4 * n_dims)
             if len(dims_raw) < 4 * n_dims:
                 raise ValueError(f"{path}: truncated IDX header")
             shape = tuple(int(d) for d in np.frombuffer(dims_raw, dtype=">u4"))
-            n_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            n_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
             if n_bytes > _IDX_MAX_BYTES:
-                raise ValueError(f"{path}: header declares {n_bytes} bytes of data; refusing")
-            if not _is_gzip(path):  # a raw file's size is known before reading
-                available = path.stat().st_size - 4 - 4 * n_dims
-                if available != n_bytes:
-                    raise ValueError(
-                        f"{path}: header declares shape {shape} ({n_bytes} bytes) but the file "
-                        f"holds {available} bytes of data"
-                    )
-            data = fh.read(n_bytes)
+                raise ValueError(f"{path}: header declares shape {shape} ({n_bytes} bytes); "
+                                 "refusing more than 4 GiB")
+            header_bytes = 4 + 4 * n_dims
+            if gzipped:
+                available = isize - header_bytes
+                matches = available % (1 << 32) == n_bytes % (1 << 32)
+            else:
+                available = path.stat().st_size - header_bytes
+                matches = available == n_bytes
+            if not matches:
+                raise ValueError(
+                    f"{path}: header declares shape {shape} ({n_bytes} bytes) but the file "
+                    f"holds {available} bytes of data (truncated or corrupt)"
+                )
+            data = _read_exactly(fh, n_bytes)
             if len(data) != n_bytes or fh.read(1):
                 raise ValueError(
                     f"{path}: header declares shape {shape} ({n_bytes} bytes) but the data "
-                    f"{'is shorter' if len(data) != n_bytes else 'is longer'}"
+                    f"{'is shorter' if len(data) != n_bytes else 'is longer'} (corrupt file)"
                 )
-    except (gzip.BadGzipFile, EOFError) as exc:
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
     return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
+def save_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None = None) -> Path:
+    """Write ``array`` as an IDX file (gzipped when ``compress`` or the name ends in ``.gz``).
+
+    The inverse of :func:`load_idx`, for arrays of the IDX types (uint8, int8, int16, int32,
+    float32, float64) with 1 to 255 dimensions.  Written atomically.
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    codes = {np.dtype(v).newbyteorder("="): k for k, v in _IDX_TYPES.items()}
+    code = codes.get(array.dtype.newbyteorder("="))
+    if code is None:
+        raise ValueError(f"dtype {array.dtype} has no IDX type code")
+    if not 1 <= array.ndim <= 255:
+        raise ValueError(f"an IDX array needs 1 to 255 dimensions, got {array.ndim}")
+    payload = (bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+               + array.astype(_IDX_TYPES[code]).tobytes())
+    if compress if compress is not None else path.suffix == ".gz":
+        payload = gzip.compress(payload, mtime=0)
+    return atomic_write(path, lambda fh: fh.write(payload))
 
 
 def _find(directory: Path, stem: str) -> Path:
-    for name in (stem, f"{stem}.gz", stem.replace("-idx", ".idx")):
+    dotted = stem.replace("-idx", ".idx")  # some mirrors name them train-images.idx3-ubyte
+    for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz"):
         if (directory / name).is_file():
             return directory / name
     raise FileNotFoundError(f"{directory}: no {stem} or {stem}.gz (MNIST IDX files expected)")
 
 
-def _images_and_labels(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images = load_idx(images_path)
+def _images_and_labels(images_path: Path, labels_path: Path):
+    """``(X, y, (rows, cols))``: images flattened to float32 rows, labels as int64."""
     labels = load_idx(labels_path)
-    if images.ndim != 3:
-        raise ValueError(f"{images_path}: expected images of shape (N, rows, cols), got {images.shape}")
     if labels.ndim != 1:
         raise ValueError(f"{labels_path}: expected labels of shape (N,), got {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{labels_path}: labels must be integers, got {labels.dtype}")
+    images = load_idx(images_path)
+    if images.ndim != 3:
+        raise ValueError(
+            f"{images_path}: expected images of shape (N, rows, cols), got {images.shape}"
+        )
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"{images_path} holds {images.shape[0]} images but {labels_path} holds "
             f"{labels.shape[0]} labels"
         )
     X = images.reshape(images.shape[0], -1).astype(np.float32)
-    X /= 255.0  # bytes 0..255 -> [0, 1]
-    return X, labels.astype(np.int64)
+    if images.dtype == np.uint8:
+        X /= 255.0  # bytes 0..255 -> [0, 1]
+    return X, labels.astype(np.int64), (images.shape[1], images.shape[2])
 
 
 def load_mnist(directory: str | os.PathLike) -> Dataset:
-    """MNIST from a directory holding the four IDX files (raw or ``.gz``), pixels in [0, 1]."""
+    """MNIST from a directory holding the four IDX files (raw or ``.gz``), pixels in [0, 1].
+
+    Files: ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``
+    and ``t10k-labels-idx1-ubyte``, each optionally gzipped (``.gz``).  The t10k files become the
+    official test split.  uint8 pixels are divided by 255.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"no such directory: {directory}")
-    X, y = _images_and_labels(_find(directory, "train-images-idx3-ubyte"),
-                              _find(directory, "train-labels-idx1-ubyte"))
-    X_test, y_test = _images_and_labels(_find(directory, "t10k-images-idx3-ubyte"),
-                                        _find(directory, "t10k-labels-idx1-ubyte"))
+    X, y, image_shape = _images_and_labels(_find(directory, "train-images-idx3-ubyte"),
+                                           _find(directory, "train-labels-idx1-ubyte"))
+    X_test, y_test, _ = _images_and_labels(_find(directory, "t10k-images-idx3-ubyte"),
+                                           _find(directory, "t10k-labels-idx1-ubyte"))
     if X.shape[1] != X_test.shape[1]:
         raise ValueError(f"{directory}: training images have {X.shape[1]} pixels, test images "
                          f"{X_test.shape[1]}")
-    side = int(round(np.sqrt(X.shape[1])))
-    shape = (side, side) if side * side == X.shape[1] else None
-    return Dataset(X, y, f"mnist ({directory})", shape, X_test, y_test)
+    return Dataset(X, y, f"mnist ({directory})", image_shape, X_test, y_test)
 
 
-def download_mnist(directory: str | os.PathLike, mirrors=MNIST_MIRRORS, timeout: float = 60) -> Path:
-    """Download the four MNIST files into ``directory``, verifying each file's SHA-256.
+def download_mnist(directory: str | os.PathLike, mirrors: Sequence[str] = MNIST_MIRRORS,
+                   timeout: float = 60, files: Mapping[str, tuple[str, int]] = MNIST_FILES) -> Path:
+    """Download the MNIST files into ``directory``, verifying each file's size and SHA-256.
+
+    Parameters
+    ----------
+    directory : where the files go (created if needed)
+    mirrors : base URLs tried in order (any scheme :mod:`urllib` opens)
+    timeout : seconds per connection
+    files : name -> (SHA-256 hex digest, size in bytes); default :data:`MNIST_FILES`
 
     Files already present with the right checksum are kept.  Each download goes to a temporary
-    file that is renamed into place only after its size and checksum match; a mismatch raises
-    ``ValueError`` and leaves nothing behind.  Returns ``directory``.
+    file renamed into place only after its size and checksum match; a mismatch leaves nothing
+    behind and the next mirror is tried.  Returns ``directory``.
+
+    Raises
+    ------
+    OSError
+        No mirror delivered a file with the expected checksum (each mirror's failure is named).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for name, (sha256, size) in MNIST_FILES.items():
+    for name, (sha256, size) in files.items():
         target = directory / name
-        if target.is_file() and _sha256(target) == sha256:
+        if target.is_file() and file_sha256(target) == sha256:
             continue
         errors = []
         for mirror in mirrors:
             try:
                 with urllib.request.urlopen(mirror + name, timeout=timeout) as response:
-                    atomic_write(target, lambda fh, r=response: _copy_checked(r, fh, size, sha256))
+                    atomic_write(target, functools.partial(_copy_checked, response,
+                                                           size=size, sha256=sha256))
                 break
             except (OSError, ValueError) as exc:
-                errors.append(f"{mirror}: {exc}")
+                errors.append(f"{mirror}{name}: {exc}")
         else:
             raise OSError(f"could not download {name}: " + "; ".join(errors))
     return directory
 
 
 def _copy_checked(response, fh, size: int, sha256: str) -> None:
+    """Copy ``response`` to ``fh``; ValueError unless exactly ``size`` bytes with ``sha256``."""
     digest = hashlib.sha256()
     n = 0
     while chunk := response.read(1 << 16):
@@ -236,23 +328,16 @@ def _copy_checked(response, fh, size: int, sha256: str) -> None:
         digest.update(chunk)
         fh.write(chunk)
     if n != size or digest.hexdigest() != sha256:
-        raise ValueError(f"checksum mismatch: got {n} bytes with SHA-256 {digest.hexdigest()}")
+        raise ValueError(
+            f"checksum mismatch: got {n} bytes with SHA-256 {digest.hexdigest()}, expected "
+            f"{size} bytes with SHA-256 {sha256}"
+        )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 hex digest of a file's bytes."""
     with open(path, "rb") as fh:
-        shutil.copyfileobj(fh, _HashWriter(digest))
-    return digest.hexdigest()
-
-
-class _HashWriter:
-    def __init__(self, digest):
-        self.digest = digest
-
-    def write(self, chunk: bytes) -> int:
-        self.digest.update(chunk)
-        return len(chunk)
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -298,34 +383,41 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
     width = len(first)
     if isinstance(label_column, str):
         if names is None:
-            raise ValueError(f"{path}: label column {label_column!r} given by name but the file has "
-                             "no header line")
+            raise ValueError(f"{path}: label column {label_column!r} given by name but the file "
+                             "has no header line")
         if label_column not in names:
             raise ValueError(f"{path}: no column named {label_column!r}; columns are {names}")
         label_index = names.index(label_column)
     else:
         if not -width <= int(label_column) < width:
-            raise ValueError(f"{path}: label column {label_column} is out of range for {width} columns")
+            raise ValueError(
+                f"{path}: label column {label_column} is out of range for {width} columns"
+            )
         label_index = int(label_column) % width
-    X = np.empty((len(body), width - 1), dtype=np.float32)
-    labels = []
+    if not body:
+        raise ValueError(f"{path}: no data rows")
+    first_line = 1 + bool(header)
     for i, row in enumerate(body):
         if len(row) != width:
-            raise ValueError(f"{path}: line {i + 1 + bool(header)} has {len(row)} fields, expected {width}")
-        labels.append(row[label_index].strip())
-        feats = row[:label_index] + row[label_index + 1 :]
-        try:
-            X[i] = [float(f) for f in feats]
-        except ValueError:
-            bad = next(f for f in feats if not _is_number(f))
-            raise ValueError(f"{path}: line {i + 1 + bool(header)}: feature {bad!r} is not a number") from None
-    y = np.array(labels)
-    if all(_is_int(v) for v in labels):
-        y = y.astype(np.int64)
-    if body:
-        _check_xy(X, y, str(path))
-    else:
-        raise ValueError(f"{path}: no data rows")
+            raise ValueError(
+                f"{path}: line {first_line + i} has {len(row)} fields, expected {width}"
+            )
+    table = np.char.strip(np.array(body, dtype=str))  # (N, width)
+    labels = table[:, label_index]
+    empty = np.flatnonzero(labels == "")
+    if empty.size:
+        raise ValueError(f"{path}: line {first_line + empty[0]}: the label field is empty")
+    features = np.delete(table, label_index, axis=1)  # (N, D)
+    try:
+        X = features.astype(np.float64).astype(np.float32)
+    except ValueError:
+        bad = next((i, str(f)) for i, row in enumerate(features) for f in row
+                   if not _is_number(f))
+        raise ValueError(
+            f"{path}: line {first_line + bad[0]}: feature {bad[1]!r} is not a number"
+        ) from None
+    y = labels.astype(np.int64) if all(_is_int(v) for v in labels) else labels
+    _check_xy(X, y, str(path))
     return Dataset(X, y, str(path), _square_shape(X.shape[1]))
 
 
@@ -346,7 +438,7 @@ def _is_int(field: str) -> bool:
 
 
 def _square_shape(n_features: int) -> tuple[int, int] | None:
-    side = int(round(np.sqrt(n_features)))
+    side = math.isqrt(n_features)
     return (side, side) if side * side == n_features and side > 1 else None
 
 
@@ -361,7 +453,7 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable .npz of numeric arrays ({exc})") from None
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
@@ -401,4 +493,27 @@ def load_dataset(spec: str, label_column: str | int = -1) -> Dataset:
         return load_csv(path, label_column)
     if suffix == ".npz":
         return load_npz(path)
-    raise ValueError(f"{spec}: unknown data format {suffix!r}; use .csv, .npz or an MNIST directory")
+    raise ValueError(
+        f"{spec}: unknown data format {suffix!r}; use .csv, .npz or an MNIST directory"
+    )
+
+
+def held_out_split(X: np.ndarray, y: np.ndarray, fraction: float, seed: int, what: str = "test"):
+    """Split off ``fraction`` of the rows: ``(X_rest, y_rest, X_held, y_held)``.
+
+    Stratified by label when every class has at least 2 rows (else a plain shuffle), seeded by
+    ``seed`` (scikit-learn's ``train_test_split``): the same data, fraction and seed always give
+    the same rows, which is how ``nnbasics evaluate`` finds the test rows of a training run.
+    """
+    from sklearn.model_selection import train_test_split
+
+    _, counts = np.unique(y, return_counts=True)
+    stratify = y if counts.min() >= 2 else None
+    try:
+        X_rest, X_held, y_rest, y_held = train_test_split(
+            X, y, test_size=fraction, random_state=seed, stratify=stratify
+        )
+    except ValueError as exc:
+        raise ValueError(f"cannot split off a {what} set of {fraction:g} of "
+                         f"{len(y)} rows: {exc}") from None
+    return X_rest, y_rest, X_held, y_held

@@ -77,7 +77,7 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence, path: str | os.P
 
 
 def _weight_grid(weights: np.ndarray, image_shape: tuple[int, int], max_units: int) -> np.ndarray:
-    """Tile the first ``max_units`` columns of ``weights`` (D, H) as images, each scaled to [0,1]."""
+    """Tile the first ``max_units`` columns of ``weights`` (D, H) as images, each in [0, 1]."""
     h, w = image_shape
     units = weights[:, :max_units].T.reshape(-1, h, w)  # (units, h, w)
     n = units.shape[0]
@@ -95,39 +95,64 @@ def _weight_grid(weights: np.ndarray, image_shape: tuple[int, int], max_units: i
 def plot_first_layer_weights(initial: np.ndarray, trained: np.ndarray,
                              image_shape: tuple[int, int], path: str | os.PathLike,
                              max_units: int = 64) -> Path:
-    """Each hidden unit's incoming weights drawn as an image: at initialisation and trained.
+    """Each hidden unit's incoming weights drawn as an image: at initialisation, trained, change.
 
     ``initial`` and ``trained`` have shape (D, H) with ``D = h * w`` for ``image_shape = (h, w)``;
-    the first ``max_units`` units are drawn, each scaled to its own [min, max].
+    the first ``max_units`` units are drawn, each tile scaled to its own [min, max] (so the
+    pattern shows, not the magnitude).  The third panel is ``trained - initial``: what training
+    added to each unit, which is hard to see by comparing the first two when the initial weights
+    are large.
     """
+    initial, trained = np.asarray(initial, np.float64), np.asarray(trained, np.float64)
     if initial.shape != trained.shape:
         raise ValueError(f"initial weights {initial.shape} and trained {trained.shape} differ")
-    if initial.shape[0] != image_shape[0] * image_shape[1]:
-        raise ValueError(f"weights have {initial.shape[0]} inputs, not an image of {image_shape}")
-    fig = _new_figure(10, 5)
-    for ax, weights, title in zip(fig.subplots(1, 2), (initial, trained),
-                                  ("first layer at initialisation", "first layer trained"),
-                                  strict=True):
-        ax.imshow(_weight_grid(np.asarray(weights, dtype=np.float64), image_shape, max_units),
-                  cmap="gray", interpolation="nearest")
+    if initial.ndim != 2 or initial.shape[0] != image_shape[0] * image_shape[1]:
+        raise ValueError(f"weights of shape {initial.shape} are not (D, H) with D the size of an "
+                         f"image of shape {image_shape}")
+    n_units = min(max_units, initial.shape[1])
+    fig = _new_figure(15, 5.4)
+    panels = (
+        (initial, "at initialisation"),
+        (trained, "trained"),
+        (trained - initial, "change (trained − initial)"),
+    )
+    for ax, (weights, title) in zip(fig.subplots(1, 3), panels, strict=True):
+        ax.imshow(_weight_grid(weights, image_shape, max_units), cmap="gray",
+                  interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
+    fig.suptitle(f"first layer weights: {n_units} of {initial.shape[1]} units as "
+                 f"{image_shape[0]}×{image_shape[1]} images (each tile scaled to its own range)")
     return _save(fig, path)
 
 
-def plot_learning_rates(histories: Mapping[float, object], path: str | os.PathLike) -> Path:
-    """Training loss and validation accuracy per epoch for several learning rates."""
+def plot_learning_rates(histories: Mapping[float, object], path: str | os.PathLike,
+                        chosen: float | None = None,
+                        notes: Mapping[float, str] | None = None) -> Path:
+    """Training loss and validation accuracy per epoch for several learning rates.
+
+    ``histories`` maps each rate to its :class:`nnbasics.training.History` (possibly cut short:
+    a run that diverged keeps the epochs before it); ``chosen`` is marked "(chosen)" and
+    ``notes`` adds a word to a rate's legend entry (e.g. "diverged").
+    """
+    if not histories:
+        raise ValueError("no learning-rate histories to plot")
+    notes = notes or {}
     fig = _new_figure(10, 4)
     ax_loss, ax_acc = fig.subplots(1, 2)
     for lr, history in sorted(histories.items()):
+        extra = [word for word, on in (("chosen", lr == chosen), (notes.get(lr), lr in notes))
+                 if on]
+        label = f"lr {lr:g}" + (f" ({', '.join(extra)})" if extra else "")
         epochs = np.arange(1, len(history.train_loss) + 1)
-        ax_loss.plot(epochs, history.train_loss, label=f"lr {lr:g}")
-        accuracy = history.val_accuracy if np.any(np.isfinite(history.val_accuracy)) else \
-            history.train_accuracy
-        ax_acc.plot(epochs, accuracy, label=f"lr {lr:g}")
-    ax_loss.set(xlabel="epoch", ylabel="training loss", title="learning rate comparison: loss",
-                yscale="log")
-    ax_acc.set(xlabel="epoch", ylabel="validation accuracy", title="learning rate comparison: accuracy")
+        ax_loss.plot(epochs, history.train_loss, label=label, marker="." if len(epochs) < 3 else "")
+        validated = np.any(np.isfinite(history.val_accuracy))
+        accuracy = history.val_accuracy if validated else history.train_accuracy
+        ax_acc.plot(epochs, accuracy, label=label, marker="." if len(epochs) < 3 else "")
+    ax_loss.set(xlabel="epoch", ylabel="training loss (mean cross-entropy)",
+                title="learning rate comparison: loss", yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="validation accuracy",
+               title="learning rate comparison: accuracy")
     for ax in (ax_loss, ax_acc):
         ax.legend()
         ax.grid(alpha=0.3)
@@ -142,11 +167,11 @@ def plot_activations(path: str | os.PathLike) -> Path:
     fig = _new_figure(10, 4)
     ax_f, ax_g = fig.subplots(1, 2)
     s, t = sigmoid(x), tanh(x)
-    ax_f.plot(x, s, label="sigmoid")
-    ax_f.plot(x, t, label="tanh")
-    ax_g.plot(x, sigmoid_grad(s), label="sigmoid' = s(1 - s)")
-    ax_g.plot(x, tanh_grad(t), label="tanh' = 1 - t²")
-    ax_f.set(title="activations", xlabel="x")
+    ax_f.plot(x, s, label="s = sigmoid(x) = 1 / (1 + exp(-x))")
+    ax_f.plot(x, t, label="t = tanh(x)")
+    ax_g.plot(x, sigmoid_grad(s), label="sigmoid'(x) = s (1 - s), at most 1/4")
+    ax_g.plot(x, tanh_grad(t), label="tanh'(x) = 1 - t², at most 1")
+    ax_f.set(title="sigmoid and tanh", xlabel="x")
     ax_g.set(title="their gradients", xlabel="x")
     for ax in (ax_f, ax_g):
         ax.legend()

@@ -19,27 +19,64 @@ def register(subparsers) -> None:
     )
     p.add_argument("model", metavar="MODEL.npz")
     p.add_argument("--data", default=None,
-                   help="'digits', an MNIST directory, a .csv or a .npz (default: the training data)")
+                   help="'digits', an MNIST directory, a .csv or a .npz "
+                        "(default: the model's training data)")
     p.add_argument("--label-column", default=None, help="CSV label column: a name or an index")
     p.add_argument("--all-rows", action="store_true", help="evaluate on every row of the data")
     p.set_defaults(func=run)
 
 
+def _same_data(a: str | None, b: str) -> bool:
+    from pathlib import Path
+
+    if a is None:
+        return False
+    if "digits" in (a, b):
+        return a == b
+    return Path(a).resolve() == Path(b).resolve()
+
+
 def _rows(dataset, extra: dict, data: str, all_rows: bool):
     """The rows to evaluate on, and a phrase saying which they are."""
+    from nnbasics.datasets import held_out_split
+
     if all_rows:
         return dataset.X, dataset.y, "all rows"
     if dataset.X_test is not None:
         return dataset.X_test, dataset.y_test, "the official test split"
-    if extra.get("data") == data and "seed" in extra:
-        from sklearn.model_selection import train_test_split
-
-        _, counts = np.unique(dataset.y, return_counts=True)
-        _, X_test, _, y_test = train_test_split(
-            dataset.X, dataset.y, test_size=float(extra["test_fraction"]),
-            random_state=int(extra["seed"]), stratify=dataset.y if counts.min() >= 2 else None)
+    if _same_data(extra.get("data"), data) and "seed" in extra and "test_fraction" in extra:
+        *_, X_test, y_test = held_out_split(dataset.X, dataset.y, float(extra["test_fraction"]),
+                                            int(extra["seed"]))
         return X_test, y_test, f"the training run's held-out test rows (seed {extra['seed']})"
     return dataset.X, dataset.y, "all rows"
+
+
+def class_indices(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Index of each label of ``y`` in ``classes``; ValueError naming a label not among them.
+
+    Numbers are compared as numbers (a label 3 matches a class 3.0), anything else as text.
+    """
+    numeric = y.dtype.kind in "iufb" and classes.dtype.kind in "iufb"
+    keys, table = (y, classes) if numeric else (y.astype(str), classes.astype(str))
+    order = np.argsort(table, kind="stable")
+    position = np.searchsorted(table, keys, sorter=order)
+    position = np.minimum(position, len(table) - 1)
+    index = order[position]
+    unknown = table[index] != keys
+    if unknown.any():
+        first = y[np.flatnonzero(unknown)[0]].item()
+        raise ValueError(f"label {first!r} is not one of the model's classes {classes.tolist()}")
+    return index
+
+
+def format_confusion_matrix(matrix: np.ndarray, classes) -> str:
+    """The matrix as aligned text: rows are true classes, columns predicted ones."""
+    names = [str(c) for c in classes]
+    width = max(4, *(len(n) for n in names), len(str(matrix.max())))
+    lines = [" " * (width + 1) + " ".join(f"{n:>{width}}" for n in names)]
+    for name, row in zip(names, matrix, strict=True):
+        lines.append(f"{name:>{width}} " + " ".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     extra = getattr(model, "extra_metadata_", {})
     data = args.data or extra.get("data") or "digits"
-    label_text = args.label_column if args.label_column is not None else extra.get("label_column", "-1")
+    label_text = args.label_column if args.label_column is not None else \
+        str(extra.get("label_column", "-1"))
     try:
         label_column: str | int = int(label_text)
     except ValueError:
@@ -61,20 +99,13 @@ def run(args: argparse.Namespace) -> int:
     if X.shape[1] != model.n_features_in_:
         raise ValueError(f"the data has {X.shape[1]} features but the model expects "
                          f"{model.n_features_in_}")
-    classes = model.classes_
-    known = np.isin(y.astype(classes.dtype) if classes.dtype.kind in "iu" and y.dtype.kind in "iu"
-                    else y.astype(str), classes if classes.dtype.kind in "iu" else classes.astype(str))
-    if not known.all():
-        raise ValueError(f"label {y[np.flatnonzero(~known)[0]]!r} is not one of the model's "
-                         f"classes {classes.tolist()}")
-    predicted = model.predict(X)
-    accuracy = float(np.mean(predicted.astype(str) == y.astype(str)))
+    classes = np.asarray(model.classes_)
+    true = class_indices(np.asarray(y), classes)
+    predicted = np.argmax(model.predict_proba(X), axis=1)  # columns follow classes_
+    accuracy = float(np.mean(predicted == true))
+    matrix = confusion_matrix(true, predicted, labels=np.arange(len(classes)))
     print(f"{args.model}: {len(y)} rows of {data} ({which})")
-    print(f"accuracy: {accuracy:.4f}")
-    matrix = confusion_matrix(y.astype(str), predicted.astype(str), labels=classes.astype(str))
-    width = max(4, *(len(str(c)) for c in classes), len(str(matrix.max())))
-    print("confusion matrix (rows: true class, columns: predicted):")
-    print(" " * (width + 1) + " ".join(f"{str(c):>{width}}" for c in classes))
-    for c, row in zip(classes, matrix, strict=True):
-        print(f"{str(c):>{width}} " + " ".join(f"{v:>{width}}" for v in row))
+    print(f"accuracy: {accuracy:.4f} ({int(np.sum(predicted == true))} of {len(y)})")
+    print("confusion matrix (rows: true class, columns: predicted class):")
+    print(format_confusion_matrix(matrix, classes))
     return 0

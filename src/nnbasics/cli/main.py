@@ -20,10 +20,21 @@ class UsageError(Exception):
     """A problem with the command line or its inputs: reported in one line, exit code 2."""
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors raise :class:`UsageError` instead of printing the usage
+    and exiting, so that :func:`main` reports them like every other error: one line, exit 2.
+    Sub-command parsers inherit the class (``add_subparsers`` uses the parent's class)."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("nnbasics").strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(f"{where}{message} (see '{self.prog} --help')")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from nnbasics import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="nnbasics",
         description="Neural networks from first principles: explicit, gradient-checked, fast.",
     )
@@ -37,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("nnbasics: interrupted", file=sys.stderr)

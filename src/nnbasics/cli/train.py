@@ -1,14 +1,16 @@
 """``nnbasics train``: gradient-check the architecture, train an MLP, report and save it.
 
-Steps: load the data (default: the embedded digits), hold out a stratified test split (25%, or
-the data set's official test split) and a validation split (10% of the rest), print the resolved
-configuration, gradient-check the chosen architecture on a few rows (random directions), train with
-a progress bar, print train / validation / test accuracy, write the report figures, save the model.
+Steps: print the resolved configuration; load the data (default: the embedded digits); hold out a
+stratified test split (25%, or the data set's official test split) and a validation split (10% of
+the rest); gradient-check the training kernel on the chosen architecture (every layer's weights
+and biases, a few random directions each, float64); train with a progress bar; print train,
+validation and test accuracy; write the report figures; save the model.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +21,13 @@ from nnbasics.activations import ACTIVATIONS
 from nnbasics.initializers import INITIALIZERS
 
 DEFAULT_REPORT_DIR = "nnbasics-report"
+LR_SWEEP_FACTORS = (10.0, 0.1)
+REPORT_FIGURES = ("curves.png", "confusion_matrix.png", "activations.png",
+                  "first_layer_weights.png", "learning_rates.png")
+# n_iter_no_change of every run: the epoch budget is the user's, so the "no improvement" stop
+# never triggers.  A constant (not epochs + 1): it is part of a checkpoint's fingerprint, and a
+# run resumed with a larger --epochs must match the run that wrote the checkpoints.
+NEVER_STOP_EARLY = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -49,14 +58,30 @@ class TrainConfig:
     lr_sweep: bool = False
     progress: bool = True
 
+    def describe(self) -> str:
+        """One ``name = value`` line per setting."""
+        width = max(len(k) for k in asdict(self))
+        return "\n".join(f"  {k:<{width}} = {v}" for k, v in asdict(self).items())
+
+
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: ...)" for options that take a value, not for on/off flags."""
+
+    def _get_help_string(self, action):
+        if action.nargs == 0:
+            return action.help
+        return super()._get_help_string(action)
+
 
 def register(subparsers) -> None:
     defaults = TrainConfig()
     p = subparsers.add_parser(
         "train",
         help="train a multi-layer perceptron (default: on the embedded digits) and report",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Gradient-check the chosen architecture, train a multi-layer perceptron "
+                    "with a progress bar, print train/validation/test accuracy, write the report "
+                    "figures and optionally save the model.",
+        formatter_class=_DefaultsFormatter,
     )
     p.add_argument("--data", default=defaults.data,
                    help="'digits', a directory of MNIST IDX files, a .csv or a .npz (X, y)")
@@ -64,22 +89,31 @@ def register(subparsers) -> None:
                    help="CSV label column: a name or an index")
     p.add_argument("--hidden", type=int, nargs="*", default=list(defaults.hidden), metavar="H",
                    help="units of each hidden layer (none: softmax regression)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=defaults.activation)
-    p.add_argument("--solver", choices=["adam", "sgd"], default=defaults.solver)
-    p.add_argument("--init", choices=sorted(INITIALIZERS), default=defaults.init)
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=defaults.activation,
+                   help="activation of the hidden layers (logistic = sigmoid)")
+    p.add_argument("--solver", choices=["adam", "sgd"], default=defaults.solver,
+                   help="optimiser (sgd: with --momentum and step decay)")
+    p.add_argument("--init", choices=sorted(INITIALIZERS), default=defaults.init,
+                   help="weight initialisation")
+    p.add_argument("--epochs", type=int, default=defaults.epochs,
+                   help="passes over the training rows")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                   help="rows per mini-batch")
     p.add_argument("--lr", type=float, default=defaults.lr, help="initial learning rate")
     p.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD momentum")
     p.add_argument("--alpha", type=float, default=defaults.alpha, help="L2 penalty")
     p.add_argument("--lr-decay-steps", type=int, default=None,
                    help="multiply the learning rate by --lr-decay-factor every this many steps")
-    p.add_argument("--lr-decay-factor", type=float, default=defaults.lr_decay_factor)
-    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--lr-decay-factor", type=float, default=defaults.lr_decay_factor,
+                   help="see --lr-decay-steps")
+    p.add_argument("--seed", type=int, default=defaults.seed,
+                   help="seeds the splits, the initialisation and the batch order")
     p.add_argument("--test-fraction", type=float, default=defaults.test_fraction,
                    help="held-out test share (ignored when the data has its own test split)")
-    p.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
-    p.add_argument("--save", metavar="MODEL.npz", help="write the trained model there")
+    p.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction,
+                   help="share of the non-test rows held out for the validation curves")
+    p.add_argument("--save", metavar="MODEL.npz",
+                   help="write the trained model there (for nnbasics evaluate)")
     p.add_argument("--overwrite", action="store_true", help="allow --save to replace a file")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="checkpoint every epoch into DIR")
     p.add_argument("--resume", action="store_true",
@@ -89,11 +123,12 @@ def register(subparsers) -> None:
     p.add_argument("--lr-sweep", action="store_true",
                    help="also train with 10x and 0.1x the learning rate and plot the comparison")
     p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="no progress bar")
+                   help="no progress bar (nor progress lines when not on a terminal)")
     p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of parsed arguments; ValueError naming a bad setting."""
     cfg = TrainConfig(
         data=args.data, label_column=str(args.label_column), hidden=tuple(args.hidden),
         activation=args.activation, solver=args.solver, init=args.init, epochs=args.epochs,
@@ -103,31 +138,47 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         save=args.save, overwrite=args.overwrite, checkpoint_dir=args.checkpoint_dir,
         resume=args.resume, report=args.report, lr_sweep=args.lr_sweep, progress=args.progress,
     )
-    _validate(cfg)
+    validate(cfg)
     return cfg
 
 
-def _validate(cfg: TrainConfig) -> None:
+def validate(cfg: TrainConfig) -> None:
+    """Raise ValueError naming the first bad setting (before any data is read)."""
     if cfg.epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {cfg.epochs}")
     if cfg.batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {cfg.batch_size}")
     if any(h < 1 for h in cfg.hidden):
-        raise ValueError(f"--hidden sizes must be >= 1, got {list(cfg.hidden)}")
+        raise ValueError(f"--hidden sizes must be >= 1, got {' '.join(map(str, cfg.hidden))}")
     if not (cfg.lr > 0 and np.isfinite(cfg.lr)):
         raise ValueError(f"--lr must be a positive number, got {cfg.lr}")
+    if not 0 <= cfg.momentum < 1:
+        raise ValueError(f"--momentum must be in [0, 1), got {cfg.momentum}")
+    if not (cfg.alpha >= 0 and np.isfinite(cfg.alpha)):
+        raise ValueError(f"--alpha must be >= 0, got {cfg.alpha}")
+    if cfg.lr_decay_steps is not None and cfg.lr_decay_steps < 1:
+        raise ValueError(f"--lr-decay-steps must be >= 1, got {cfg.lr_decay_steps}")
+    if not 0 < cfg.lr_decay_factor <= 1:
+        raise ValueError(f"--lr-decay-factor must be in (0, 1], got {cfg.lr_decay_factor}")
     if not 0 < cfg.test_fraction < 1:
         raise ValueError(f"--test-fraction must be in (0, 1), got {cfg.test_fraction}")
     if not 0 < cfg.validation_fraction < 1:
         raise ValueError(f"--validation-fraction must be in (0, 1), got {cfg.validation_fraction}")
     if cfg.resume and not cfg.checkpoint_dir:
         raise ValueError("--resume needs --checkpoint-dir")
+    if cfg.checkpoint_dir and Path(cfg.checkpoint_dir).exists() \
+            and not Path(cfg.checkpoint_dir).is_dir():
+        raise ValueError(f"--checkpoint-dir {cfg.checkpoint_dir} exists and is not a directory")
+    if Path(cfg.report).exists() and not Path(cfg.report).is_dir():
+        raise ValueError(f"--report {cfg.report} exists and is not a directory")
     if cfg.save:
         save = Path(cfg.save)
+        if save.is_dir():
+            raise ValueError(f"--save {save} is a directory; give a file name such as model.npz")
         if save.exists() and not cfg.overwrite:
-            raise ValueError(f"{save} exists; pass --overwrite to replace it")
-        if not save.parent.is_dir() and str(save.parent):
-            raise ValueError(f"directory of --save does not exist: {save.parent}")
+            raise ValueError(f"--save {save} exists; pass --overwrite to replace it")
+        if not save.parent.is_dir():
+            raise ValueError(f"--save: directory {save.parent} does not exist")
 
 
 def _label_column(text: str) -> str | int:
@@ -137,27 +188,40 @@ def _label_column(text: str) -> str | int:
         return text
 
 
-def split_data(dataset, cfg: TrainConfig):
-    """(X_train, y_train), (X_val, y_val), (X_test, y_test), stratified, seeded by ``cfg.seed``."""
-    from sklearn.model_selection import train_test_split
+def _data_spec(data: str) -> str:
+    """``digits`` as is, a path made absolute (so ``evaluate`` finds it from anywhere)."""
+    return data if data == "digits" else str(Path(data).resolve())
 
-    def split(X, y, fraction, seed, what):
-        _, counts = np.unique(y, return_counts=True)
-        stratify = y if counts.min() >= 2 else None
-        try:
-            return train_test_split(X, y, test_size=fraction, random_state=seed, stratify=stratify)
-        except ValueError as exc:
-            raise ValueError(f"cannot split off a {what} set: {exc}") from None
+
+def split_data(dataset, cfg: TrainConfig):
+    """(X_train, y_train), (X_val, y_val), (X_test, y_test), stratified, seeded by ``cfg.seed``.
+
+    The test rows are the data set's official test split if it has one, else ``test_fraction``
+    of the rows (:func:`nnbasics.datasets.held_out_split` with ``cfg.seed``, which ``nnbasics
+    evaluate`` repeats); the validation rows are ``validation_fraction`` of the rest (seed + 1).
+    Raises ValueError if the validation or test rows hold a label no training row has.
+    """
+    from nnbasics.datasets import held_out_split
 
     if dataset.X_test is not None:
         X, y, X_test, y_test = dataset.X, dataset.y, dataset.X_test, dataset.y_test
     else:
-        X, X_test, y, y_test = split(dataset.X, dataset.y, cfg.test_fraction, cfg.seed, "test")
-    X_train, X_val, y_train, y_val = split(X, y, cfg.validation_fraction, cfg.seed + 1, "validation")
+        X, y, X_test, y_test = held_out_split(dataset.X, dataset.y, cfg.test_fraction, cfg.seed)
+    X_train, y_train, X_val, y_val = held_out_split(X, y, cfg.validation_fraction, cfg.seed + 1,
+                                                    "validation")
+    known = np.unique(y_train)
+    for what, labels in (("validation", y_val), ("test", y_test)):
+        unknown = labels[~np.isin(labels, known)]
+        if unknown.size:
+            raise ValueError(
+                f"label {unknown[0].item()!r} occurs in the {what} rows but in no training row "
+                f"(too few rows of that class to split; training labels: {known.tolist()})"
+            )
     return (X_train, y_train), (X_val, y_val), (X_test, y_test)
 
 
-def make_model(cfg: TrainConfig, lr: float | None = None, resume: bool | None = None):
+def make_model(cfg: TrainConfig, lr: float | None = None, checkpoints: bool = True):
+    """The estimator of a run (``lr`` overrides the rate; ``checkpoints=False`` for the sweep)."""
     from nnbasics.estimator import MLPClassifier
 
     return MLPClassifier(
@@ -165,119 +229,224 @@ def make_model(cfg: TrainConfig, lr: float | None = None, resume: bool | None = 
         alpha=cfg.alpha, batch_size=cfg.batch_size, learning_rate_init=cfg.lr if lr is None else lr,
         momentum=cfg.momentum, lr_decay_steps=cfg.lr_decay_steps,
         lr_decay_factor=cfg.lr_decay_factor, max_iter=cfg.epochs, random_state=cfg.seed,
-        init=cfg.init, checkpoint_dir=cfg.checkpoint_dir if resume is not False else None,
-        resume=cfg.resume if resume is None else resume, n_iter_no_change=cfg.epochs + 1,
+        init=cfg.init, checkpoint_dir=cfg.checkpoint_dir if checkpoints else None,
+        resume=cfg.resume and checkpoints,
+        n_iter_no_change=NEVER_STOP_EARLY,
     )
 
 
-def gradient_check(X: np.ndarray, y_codes: np.ndarray, cfg: TrainConfig, n_classes: int):
-    """Check the training kernel's gradient for this architecture, in float64, on 8 rows."""
+def gradient_check(X: np.ndarray, y_codes: np.ndarray, cfg: TrainConfig, n_classes: int,
+                   n_rows: int = 8, n_directions: int = 3):
+    """Gradcheck the training kernel on this architecture: each layer's W and b separately.
+
+    ``nnbasics.mlp.loss_and_gradients`` (the kernel training uses, with the run's activation
+    and L2 penalty) is evaluated in float64 on ``n_rows`` training rows at a random
+    initialisation (Xavier when ``cfg.init`` is "zeros", a degenerate point) with random
+    biases; every parameter array is checked along ``n_directions`` random unit directions of
+    its own, so a wrong gradient in a small array (a bias) is not drowned by a large one.
+
+    Returns
+    -------
+    list of (name, :class:`nnbasics.gradcheck.GradCheckResult`), one per parameter array.
+    """
     from nnbasics.gradcheck import gradcheck
     from nnbasics.mlp import Workspace, check_activation, init_parameters, loss_and_gradients
 
     rng = np.random.default_rng(cfg.seed)
-    rows = rng.choice(X.shape[0], size=min(8, X.shape[0]), replace=False)
+    rows = rng.choice(X.shape[0], size=min(n_rows, X.shape[0]), replace=False)
     Xs, ys = X[rows].astype(np.float64), y_codes[rows].astype(np.int64)
     sizes = (X.shape[1], *cfg.hidden, n_classes)
-    init = "xavier" if cfg.init == "zeros" else cfg.init  # zeros would check a degenerate point
+    init = "xavier" if cfg.init == "zeros" else cfg.init
     weights, biases = init_parameters(sizes, init, rng, np.float64)
     for b in biases:
         b[...] = 0.1 * rng.standard_normal(b.shape)
-    shapes = [a.shape for a in (*weights, *biases)]
-    flat0 = np.concatenate([a.ravel() for a in (*weights, *biases)])
     activation = check_activation(cfg.activation)
     workspace = Workspace(sizes, len(rows), np.float64)
+    results = []
+    for kind, params, grads in (("W", weights, workspace.dweights),
+                                ("b", biases, workspace.dbiases)):
+        for layer in range(len(params)):
+            def f(theta, params=params, grads=grads, layer=layer):
+                saved = params[layer]
+                params[layer] = theta.reshape(saved.shape)
+                try:
+                    loss = loss_and_gradients(Xs, ys, weights, biases, activation, workspace,
+                                              cfg.alpha)
+                finally:
+                    params[layer] = saved
+                return loss, grads[layer].copy()
 
-    def f(theta):
-        params, offset = [], 0
-        for shape in shapes:
-            size = int(np.prod(shape))
-            params.append(theta[offset : offset + size].reshape(shape))
-            offset += size
-        n = len(weights)
-        loss = loss_and_gradients(Xs, ys, params[:n], params[n:], activation, workspace, cfg.alpha)
-        grad = np.concatenate([g.ravel() for g in (*workspace.dweights, *workspace.dbiases)])
-        return loss, grad
-
-    return gradcheck(f, flat0, mode="directions", n_directions=10)
+            result = gradcheck(f, params[layer], mode="directions", n_directions=n_directions,
+                               seed=cfg.seed + layer)
+            results.append((f"{kind}{layer + 1}", result))
+    return results
 
 
-def run(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
+class _Progress:
+    """A tqdm bar on a terminal; on anything else (a log, a pipe) a line every ~10% of epochs."""
 
-    from nnbasics import figures
-    from nnbasics.datasets import load_dataset
+    def __init__(self, total: int, enabled: bool, stream=None):
+        from tqdm.auto import tqdm
 
-    cfg = config_from_args(args)
-    print("nnbasics train: " + ", ".join(f"{k}={v}" for k, v in asdict(cfg).items()))
-    dataset = load_dataset(cfg.data, _label_column(cfg.label_column))
-    (X_train, y_train), (X_val, y_val), (X_test, y_test) = split_data(dataset, cfg)
-    classes = np.unique(y_train)
-    codes = np.searchsorted(classes, y_train)
-    check = gradient_check(X_train, codes, cfg, len(classes))
-    print(f"gradient check of {X_train.shape[1]}-{'-'.join(map(str, cfg.hidden))}"
-          f"{'-' if cfg.hidden else ''}{len(classes)} {cfg.activation}: {check.describe()}")
-    if not check.passed:
-        return 1
-    print(f"data: {dataset.name}: {len(y_train)} train, {len(y_val)} validation, "
-          f"{len(y_test)} test rows, {X_train.shape[1]} features, {len(classes)} classes")
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.lines = enabled and not self.tty
+        self.every = max(1, total // 10)
+        self.bar = tqdm(total=total, desc="training", unit="epoch", disable=not self.tty,
+                        file=self.stream)
 
-    model = make_model(cfg)
-    bar = tqdm(total=cfg.epochs, desc="training", unit="epoch", disable=not cfg.progress)
+    def __call__(self, state) -> None:
+        h = state.history
+        numbers = dict(loss=f"{h.train_loss[-1]:.4f}", acc=f"{h.train_accuracy[-1]:.4f}",
+                       val_acc=f"{h.val_accuracy[-1]:.4f}")
+        if self.tty:
+            self.bar.n = state.epoch
+            self.bar.set_postfix(numbers, refresh=True)
+        elif self.lines and (state.epoch % self.every == 0 or state.epoch == self.total):
+            print(f"epoch {state.epoch}/{self.total}: " +
+                  ", ".join(f"{k} {v}" for k, v in numbers.items()), flush=True)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@dataclass
+class FitOutcome:
+    """What :func:`_fit` saw: the history (cut short if training diverged), the divergence
+    message, and the first epoch trained in this process (> 1 when resumed; None if none)."""
+
+    history: object
+    diverged: str | None
+    first_epoch: int | None
+
+
+def _fit(model, X_train, y_train, validation, callback=None) -> FitOutcome:
+    """``model.fit`` with the history captured epoch by epoch (kept if training diverges)."""
+    seen: dict = {}
 
     def on_epoch(state):
-        h = state.history
-        bar.n = state.epoch
-        bar.set_postfix(loss=f"{h.train_loss[-1]:.4f}", acc=f"{h.train_accuracy[-1]:.4f}",
-                        val_acc=f"{h.val_accuracy[-1]:.4f}")
-        bar.refresh()
+        seen.setdefault("first_epoch", state.epoch)
+        seen["history"] = state.history
+        if callback is not None:
+            callback(state)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the ConvergenceWarning of a fixed epoch budget
-        model.fit(X_train, y_train, validation_data=(X_val, y_val), callback=on_epoch)
-    bar.close()
-    accuracies = {name: model.score(X, y) for name, (X, y) in
-                  (("train", (X_train, y_train)), ("validation", (X_val, y_val)),
-                   ("test", (X_test, y_test)))}
-    print("accuracy: " + ", ".join(f"{k} {v:.4f}" for k, v in accuracies.items()))
+        try:
+            model.fit(X_train, y_train, validation_data=validation, callback=on_epoch)
+        except ValueError as exc:
+            if "diverged" not in str(exc):
+                raise
+            return FitOutcome(seen.get("history"), str(exc), seen.get("first_epoch"))
+    return FitOutcome(model.history_, None, seen.get("first_epoch"))
 
-    report = Path(cfg.report)
-    report.mkdir(parents=True, exist_ok=True)
-    replaced = [p.name for p in report.glob("*.png")]
-    if replaced:
-        print(f"report: replacing {len(replaced)} existing figure(s) in {report}")
+
+def run(args: argparse.Namespace) -> int:
+    from nnbasics.datasets import load_dataset
+
+    cfg = config_from_args(args)
+    print("nnbasics train: resolved configuration\n" + cfg.describe(), flush=True)
+    dataset = load_dataset(cfg.data, _label_column(cfg.label_column))
+    splits = split_data(dataset, cfg)
+    (X_train, y_train), (X_val, y_val), (_, y_test) = splits
+    classes = np.unique(y_train)
+    print(f"data: {dataset.name}: {len(y_train)} train, {len(y_val)} validation, "
+          f"{len(y_test)} test rows, {X_train.shape[1]} features, {len(classes)} classes")
+    architecture = "-".join(map(str, (X_train.shape[1], *cfg.hidden, len(classes))))
+    checks = gradient_check(X_train, np.searchsorted(classes, y_train), cfg, len(classes))
+    failed = [(name, r) for name, r in checks if not r.passed]
+    if failed:
+        for name, r in failed:
+            print(f"gradient check FAILED for {name}: {r.describe()}")
+        return 1
+    worst = max(r.max_rel_error for _, r in checks)
+    print(f"gradient check of {architecture} {cfg.activation}: {len(checks)} parameter arrays, "
+          f"worst relative error {worst:.1e}: passed", flush=True)
+
+    model = make_model(cfg)
+    progress = _Progress(cfg.epochs, cfg.progress)
+    try:
+        outcome = _fit(model, X_train, y_train, (X_val, y_val), progress)
+    finally:
+        progress.close()
+    if outcome.diverged:
+        raise ValueError(outcome.diverged)
+    if cfg.resume:
+        first = outcome.first_epoch
+        print(f"resumed from the checkpoint of epoch {first - 1} in {cfg.checkpoint_dir}"
+              if first and first > 1 else
+              f"resumed: the checkpoint in {cfg.checkpoint_dir} had finished all epochs"
+              if first is None else
+              f"no usable checkpoint in {cfg.checkpoint_dir}: trained from the start")
+    accuracies = {name: model.score(X, y) for name, (X, y) in
+                  zip(("train", "validation", "test"), splits, strict=True)}
+    print(f"accuracy after {model.n_iter_} epochs: " +
+          ", ".join(f"{k} {v:.4f}" for k, v in accuracies.items()))
+    if cfg.save:
+        extra = {"data": _data_spec(cfg.data), "seed": cfg.seed,
+                 "test_fraction": cfg.test_fraction, "label_column": cfg.label_column,
+                 "test_accuracy": accuracies["test"]}
+        if Path(cfg.save).exists() and not cfg.overwrite:  # appeared while we trained
+            raise ValueError(f"--save {cfg.save} exists; pass --overwrite to replace it")
+        print(f"model saved to {model.save(cfg.save, extra_metadata=extra)}")
+    write_report(cfg, dataset, model, splits, accuracies, architecture)
+    return 0
+
+
+def write_report(cfg: TrainConfig, dataset, model, splits, accuracies: dict,
+                 architecture: str) -> list[Path]:
+    """Write the report figures into ``cfg.report``; say which existing files it replaces."""
     from sklearn.metrics import confusion_matrix
 
+    from nnbasics import figures
+
+    train, validation, (X_test, y_test) = splits
+    report = Path(cfg.report)
+    report.mkdir(parents=True, exist_ok=True)
+    replaced = sorted(name for name in REPORT_FIGURES if (report / name).exists())
+    if replaced:  # the report's own file names; said aloud, never silently
+        print(f"report: replacing {', '.join(replaced)} in {report}")
+    title = f"{architecture} {cfg.activation}, {cfg.solver} lr {cfg.lr:g}"
+    matrix = confusion_matrix(y_test, model.predict(X_test), labels=model.classes_)
     written = [
-        figures.plot_history(model.history_, report / "curves.png"),
-        figures.plot_confusion_matrix(confusion_matrix(y_test, model.predict(X_test),
-                                                       labels=model.classes_),
-                                      model.classes_, report / "confusion_matrix.png"),
+        figures.plot_history(model.history_, report / "curves.png", title=title),
+        figures.plot_confusion_matrix(
+            matrix, model.classes_, report / "confusion_matrix.png",
+            title=f"confusion matrix: {len(y_test)} test rows, accuracy {accuracies['test']:.4f}"),
         figures.plot_activations(report / "activations.png"),
     ]
-    if dataset.image_shape is not None and cfg.hidden:
+    if dataset.image_shape is not None:
         written.append(figures.plot_first_layer_weights(
             model.first_layer_init_, model.coefs_[0], dataset.image_shape,
             report / "first_layer_weights.png"))
     if cfg.lr_sweep:
-        histories = {cfg.lr: model.history_}
-        for factor in (10.0, 0.1):
-            lr = cfg.lr * factor
-            other = make_model(cfg, lr=lr, resume=False)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    other.fit(X_train, y_train, validation_data=(X_val, y_val))
-                    histories[lr] = other.history_
-                except ValueError as exc:  # a diverging rate is a result, not a failure
-                    print(f"lr {lr:g}: {exc}")
-            print(f"lr {lr:g}: test accuracy {other.score(X_test, y_test):.4f}"
-                  if hasattr(other, "coefs_") else f"lr {lr:g}: no model")
-        written.append(figures.plot_learning_rates(histories, report / "learning_rates.png"))
-    print("figures: " + ", ".join(str(p) for p in written))
-    if cfg.save:
-        extra = {"data": cfg.data, "seed": cfg.seed, "test_fraction": cfg.test_fraction,
-                 "validation_fraction": cfg.validation_fraction, "label_column": cfg.label_column,
-                 "test_accuracy": accuracies["test"]}
-        print(f"model saved to {model.save(cfg.save, extra_metadata=extra)}")
-    return 0
+        written.append(_lr_sweep(cfg, model, train, validation, (X_test, y_test), report))
+    print(f"report: {len(written)} figures written to {report.resolve()}: " +
+          ", ".join(p.name for p in written))
+    stale = sorted(set(replaced) - {p.name for p in written})
+    if stale:
+        print(f"report: {', '.join(stale)} in {report} are from an earlier run")
+    return written
+
+
+def _lr_sweep(cfg: TrainConfig, model, train, validation, test, report: Path) -> Path:
+    """Train again at 10x and 0.1x the rate (same seed, no checkpoints) and plot the three."""
+    from nnbasics import figures
+
+    histories = {cfg.lr: model.history_}
+    notes = {}
+    for factor in LR_SWEEP_FACTORS:
+        lr = cfg.lr * factor
+        other = make_model(cfg, lr=lr, checkpoints=False)
+        outcome = _fit(other, *train, validation)
+        history = outcome.history
+        if outcome.diverged:  # a diverging rate is a result, not a failure
+            notes[lr] = "diverged"
+            print(f"lr sweep: lr {lr:g} diverged after {len(history or [])} epochs")
+        else:
+            print(f"lr sweep: lr {lr:g}: test accuracy {other.score(*test):.4f}")
+        if history is not None and len(history):
+            histories[lr] = history
+    return figures.plot_learning_rates(histories, report / "learning_rates.png", chosen=cfg.lr,
+                                       notes=notes)

@@ -1,0 +1,389 @@
+"""Data loaders: digits, MNIST IDX (raw and gzipped) and its download, CSV, .npz, and their errors.
+
+Every file is written by the test into ``tmp_path``; nothing touches the network (the download
+is exercised through ``file://`` URLs).
+"""
+
+import gzip
+import hashlib
+
+import numpy as np
+import pytest
+
+from nnbasics.datasets import (
+    MNIST_FILES,
+    download_mnist,
+    file_sha256,
+    held_out_split,
+    load_csv,
+    load_dataset,
+    load_digits,
+    load_idx,
+    load_mnist,
+    load_npz,
+    save_idx,
+)
+
+# ----------------------------------------------------------------------------------------------
+# digits
+# ----------------------------------------------------------------------------------------------
+
+
+def test_digits_is_scaled_to_unit_interval():
+    d = load_digits()
+    assert d.X.shape == (1797, 64) and d.X.dtype == np.float32
+    assert d.X.min() == 0.0 and d.X.max() == 1.0  # raw pixels are 0..16
+    assert d.image_shape == (8, 8) and d.X_test is None
+    assert np.array_equal(np.unique(d.y), np.arange(10))
+
+
+def test_load_dataset_digits():
+    assert load_dataset("digits").name == "digits"
+
+
+# ----------------------------------------------------------------------------------------------
+# IDX
+# ----------------------------------------------------------------------------------------------
+
+
+def _idx_bytes(code: int, shape, payload: bytes) -> bytes:
+    return bytes([0, 0, code, len(shape)]) + np.asarray(shape, ">u4").tobytes() + payload
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_round_trip(tmp_path, rng, dtype, compress):
+    a = (rng.standard_normal((3, 4, 5)) * 50).astype(dtype)
+    path = save_idx(tmp_path / ("a.idx.gz" if compress else "a.idx"), a)
+    assert (path.read_bytes()[:2] == b"\x1f\x8b") == compress
+    b = load_idx(path)
+    assert b.dtype == np.dtype(dtype).newbyteorder("=") and b.shape == (3, 4, 5)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_idx_hand_written_big_endian(tmp_path):
+    # int16 values 1 and 258 as big-endian bytes: 00 01, 01 02
+    path = tmp_path / "x.idx"
+    path.write_bytes(_idx_bytes(0x0B, (2,), b"\x00\x01\x01\x02"))
+    np.testing.assert_array_equal(load_idx(path), [1, 258])
+
+
+def test_idx_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no such file"):
+        load_idx(tmp_path / "nope.idx")
+
+
+@pytest.mark.parametrize("head", [b"\x00\x01\x08\x01", b"\x00\x00\x07\x01", b"PK\x03\x04", b"\x00"])
+def test_idx_bad_magic(tmp_path, head):
+    path = tmp_path / "x.idx"
+    path.write_bytes(head + b"\x00\x00\x00\x02ab")
+    with pytest.raises(ValueError, match=r"not an IDX file .bad magic number"):
+        load_idx(path)
+
+
+def test_idx_no_dimensions(tmp_path):
+    path = tmp_path / "x.idx"
+    path.write_bytes(b"\x00\x00\x08\x00")
+    with pytest.raises(ValueError, match=r"no dimensions"):
+        load_idx(path)
+
+
+def test_idx_truncated_header(tmp_path):
+    path = tmp_path / "x.idx"
+    path.write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x02")
+    with pytest.raises(ValueError, match=r"truncated IDX header"):
+        load_idx(path)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("delta, word", [(-1, "holds 5 bytes"), (+1, "holds 7 bytes")])
+def test_idx_data_size_must_match_header(tmp_path, compress, delta, word):
+    raw = _idx_bytes(0x08, (2, 3), bytes(range(6 + delta)))
+    path = tmp_path / "x.idx"
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    with pytest.raises(ValueError, match=f"declares shape \\(2, 3\\) \\(6 bytes\\).*{word}"):
+        load_idx(path)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_huge_header_is_refused_before_allocating(tmp_path, compress, monkeypatch):
+    # 60000 x 100000 x 100000 bytes declared, 10 bytes present: refused from the header alone
+    raw = _idx_bytes(0x08, (60000, 100000, 100000), b"0123456789")
+    path = tmp_path / "x.idx"
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    with pytest.raises(ValueError, match=r"refusing more than 4 GiB"):
+        load_idx(path)
+    # a plausible size that the file does not hold: refused before any data read
+    raw = _idx_bytes(0x08, (1000, 28, 28), b"0123456789")
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    import nnbasics.datasets as ds
+
+    def no_read(*args):
+        raise AssertionError("data read although the header disagrees with the file size")
+
+    monkeypatch.setattr(ds, "_read_exactly", no_read)
+    with pytest.raises(ValueError, match=r"784000 bytes.*holds 10 bytes"):
+        load_idx(path)
+
+
+def test_idx_corrupt_gzip(tmp_path):
+    data = bytearray(gzip.compress(_idx_bytes(0x08, (64,), bytes(range(64))), mtime=0))
+    data[12:20] = b"\xff" * 8  # inside the deflate stream; the trailer (ISIZE) stays right
+    path = tmp_path / "x.idx.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"corrupt gzip data"):
+        load_idx(path)
+
+
+def test_idx_truncated_gzip(tmp_path):
+    data = gzip.compress(_idx_bytes(0x08, (64,), bytes(range(64))), mtime=0)
+    path = tmp_path / "x.idx.gz"
+    path.write_bytes(data[:15])
+    with pytest.raises(ValueError, match=r"truncated gzip file \(15 bytes\)"):
+        load_idx(path)
+    path.write_bytes(data[:-9] + data[-4:])  # stream cut short, trailer (ISIZE) kept
+    with pytest.raises(ValueError, match=r"corrupt gzip data"):
+        load_idx(path)
+
+
+def _write_mnist(directory, rng, n_train=12, n_test=5, compress=True, rows=4, cols=3):
+    suffix = ".gz" if compress else ""
+    images = rng.integers(0, 256, (n_train, rows, cols), dtype=np.uint8)
+    labels = (np.arange(n_train) % 10).astype(np.uint8)
+    test_images = rng.integers(0, 256, (n_test, rows, cols), dtype=np.uint8)
+    test_labels = (np.arange(n_test) % 10).astype(np.uint8)
+    save_idx(directory / f"train-images-idx3-ubyte{suffix}", images)
+    save_idx(directory / f"train-labels-idx1-ubyte{suffix}", labels)
+    save_idx(directory / f"t10k-images-idx3-ubyte{suffix}", test_images)
+    save_idx(directory / f"t10k-labels-idx1-ubyte{suffix}", test_labels)
+    return images, labels, test_images, test_labels
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_load_mnist_directory(tmp_path, rng, compress):
+    images, labels, test_images, test_labels = _write_mnist(tmp_path, rng, compress=compress)
+    d = load_dataset(str(tmp_path))
+    assert d.image_shape == (4, 3)  # rows, cols from the header, not a guess
+    np.testing.assert_allclose(d.X, images.reshape(12, 12) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(d.y, labels)
+    np.testing.assert_allclose(d.X_test, test_images.reshape(5, 12) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(d.y_test, test_labels)
+    assert d.X.dtype == np.float32 and d.y.dtype == np.int64
+
+
+def test_mnist_missing_file(tmp_path, rng):
+    _write_mnist(tmp_path, rng)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(FileNotFoundError, match=r"t10k-labels-idx1-ubyte"):
+        load_mnist(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no such directory"):
+        load_mnist(tmp_path / "nope")
+
+
+def test_mnist_images_and_labels_disagree(tmp_path, rng):
+    _write_mnist(tmp_path, rng)
+    save_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(11, np.uint8))
+    with pytest.raises(ValueError, match=r"holds 12 images but .* holds 11 labels"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_labels_must_be_a_vector(tmp_path, rng):
+    _write_mnist(tmp_path, rng)
+    save_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros((12, 1), np.uint8))
+    with pytest.raises(ValueError, match=r"expected labels of shape \(N,\)"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_train_and_test_pixels_disagree(tmp_path, rng):
+    _write_mnist(tmp_path, rng)
+    save_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((5, 2, 2), np.uint8))
+    with pytest.raises(ValueError, match=r"training images have 12 pixels, test images 4"):
+        load_mnist(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------
+# download (file:// mirrors; never the network)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_mnist_checksums_table_is_well_formed():
+    assert len(MNIST_FILES) == 4
+    for name, (sha, size) in MNIST_FILES.items():
+        assert name.endswith("-ubyte.gz") and len(sha) == 64 and int(sha, 16) >= 0 and size > 0
+
+
+def _fake_mirror(tmp_path, content: bytes):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "fake-idx1-ubyte.gz").write_bytes(content)
+    return mirror.as_uri() + "/"
+
+
+def test_download_verifies_checksum(tmp_path):
+    content = gzip.compress(_idx_bytes(0x08, (3,), b"\x01\x02\x03"), mtime=0)
+    url = _fake_mirror(tmp_path, content)
+    table = {"fake-idx1-ubyte.gz": (hashlib.sha256(content).hexdigest(), len(content))}
+    out = download_mnist(tmp_path / "data", mirrors=[url], files=table)
+    target = out / "fake-idx1-ubyte.gz"
+    assert target.read_bytes() == content and file_sha256(target) == table[target.name][0]
+    np.testing.assert_array_equal(load_idx(target), [1, 2, 3])
+    # a file already present with the right checksum is kept (the mirror is not asked again)
+    download_mnist(tmp_path / "data", mirrors=["file:///nonexistent/"], files=table)
+
+
+def test_download_rejects_wrong_checksum_and_leaves_nothing(tmp_path):
+    content = b"not the real file"
+    url = _fake_mirror(tmp_path, content)
+    wrong = {"fake-idx1-ubyte.gz": ("0" * 64, len(content))}
+    with pytest.raises(OSError, match=r"checksum mismatch"):
+        download_mnist(tmp_path / "data", mirrors=[url], files=wrong)
+    assert list((tmp_path / "data").iterdir()) == []  # no partial or temporary file left
+    too_short = {"fake-idx1-ubyte.gz": (hashlib.sha256(content).hexdigest(), len(content) - 1)}
+    with pytest.raises(OSError, match=r"larger than the expected"):
+        download_mnist(tmp_path / "data", mirrors=[url], files=too_short)
+
+
+def test_download_replaces_a_corrupt_local_file_and_tries_mirrors_in_order(tmp_path):
+    content = b"\x1f\x8bpretend"
+    url = _fake_mirror(tmp_path, content)
+    table = {"fake-idx1-ubyte.gz": (hashlib.sha256(content).hexdigest(), len(content))}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "fake-idx1-ubyte.gz").write_bytes(b"corrupt")
+    download_mnist(tmp_path / "data", mirrors=["file:///nonexistent/", url], files=table)
+    assert (tmp_path / "data" / "fake-idx1-ubyte.gz").read_bytes() == content
+
+
+# ----------------------------------------------------------------------------------------------
+# CSV
+# ----------------------------------------------------------------------------------------------
+
+
+def test_csv_label_by_name(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,species,b\n1,cat,2\n3,dog,4\n5.5,cat,6\n", encoding="utf-8")
+    d = load_csv(path, "species")
+    np.testing.assert_array_equal(d.X, [[1, 2], [3, 4], [5.5, 6]])
+    assert d.y.tolist() == ["cat", "dog", "cat"] and d.X.dtype == np.float32
+
+
+@pytest.mark.parametrize("column", [0, -3])
+def test_csv_label_by_index_without_header(tmp_path, column):
+    path = tmp_path / "d.csv"
+    path.write_text("7,1,2\n3,3,4\n\n7,5,6\n", encoding="utf-8")  # blank lines are skipped
+    d = load_csv(path, column)
+    np.testing.assert_array_equal(d.X, [[1, 2], [3, 4], [5, 6]])
+    assert d.y.dtype == np.int64 and d.y.tolist() == [7, 3, 7]
+
+
+def test_csv_header_detected_with_default_last_column(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("x1,x2,label\n0.5,1,0\n2,3,1\n", encoding="utf-8")
+    d = load_dataset(str(path))
+    assert d.X.shape == (2, 2) and d.y.tolist() == [0, 1]
+
+
+def test_csv_image_rows_get_an_image_shape(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("1,0,0,1,5\n0,1,1,0,6\n", encoding="utf-8")
+    assert load_csv(path).image_shape == (2, 2)
+
+
+@pytest.mark.parametrize("text, column, message", [
+    ("a,b\n1,2\n3\n", -1, "line 3 has 1 fields, expected 2"),
+    ("a,b\n1,2\nx,3\n", -1, "line 3: feature 'x' is not a number"),
+    ("a,b\n1,2\n3,\n", -1, "line 3: the label field is empty"),
+    ("a,b\n1,2\n", "c", "no column named 'c'"),
+    ("1,2\n3,4\n", "label", "no column named 'label'"),
+    ("1,2\n3,4\n", 5, "out of range for 2 columns"),
+    ("a,b\n", -1, "no data rows"),
+    ("\n\n", -1, "no rows"),
+    ("a,b\nnan,1\n", -1, "NaN or infinity"),
+])
+def test_csv_errors(tmp_path, text, column, message):
+    path = tmp_path / "d.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        load_csv(path, column)
+
+
+def test_csv_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no such file"):
+        load_csv(tmp_path / "nope.csv")
+
+
+# ----------------------------------------------------------------------------------------------
+# npz
+# ----------------------------------------------------------------------------------------------
+
+
+def test_npz_with_images_and_test_split(tmp_path, rng):
+    X = rng.random((6, 3, 2))
+    X_test = rng.random((2, 3, 2))
+    path = tmp_path / "d.npz"
+    np.savez(path, X=X, y=np.arange(6) % 2, X_test=X_test, y_test=np.array([0, 1]))
+    d = load_npz(path)
+    assert d.image_shape == (3, 2) and d.X.shape == (6, 6) and d.X_test.shape == (2, 6)
+    np.testing.assert_allclose(d.X, X.reshape(6, 6), rtol=1e-6)
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"X": np.zeros((3, 2))}, r"missing array\(s\) \['y'\]"),
+    ({"X": np.zeros((3, 2)), "y": np.zeros(4)}, "3 feature rows but 4 labels"),
+    ({"X": np.zeros(3), "y": np.zeros(3)}, "features must be 2-D"),
+    ({"X": np.zeros((3, 2)), "y": np.zeros((3, 2))}, "labels must be 1-D"),
+    ({"X": np.zeros((3, 2)), "y": np.array([0, np.nan, 1])}, "labels contain NaN"),
+    ({"X": np.zeros((0, 2)), "y": np.zeros(0)}, "empty"),
+    ({"X": np.array([["a", "b"]]), "y": np.zeros(1)}, "X must be numeric"),
+    ({"X": np.zeros((3, 2)), "y": np.zeros(3), "X_test": np.zeros((2, 5)),
+      "y_test": np.zeros(2)}, "X has 2 features but X_test 5"),
+])
+def test_npz_errors(tmp_path, arrays, message):
+    path = tmp_path / "d.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=message):
+        load_npz(path)
+
+
+def test_npz_never_unpickles(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((2, 2)), y=np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(ValueError, match=r"not a readable \.npz"):
+        load_npz(path)
+
+
+def test_npz_corrupt(tmp_path):
+    path = tmp_path / "d.npz"
+    path.write_bytes(b"PK\x03\x04 garbage")
+    with pytest.raises(ValueError, match=r"not a readable \.npz"):
+        load_npz(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# dispatch and splits
+# ----------------------------------------------------------------------------------------------
+
+
+def test_load_dataset_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no such data set"):
+        load_dataset(str(tmp_path / "nope.csv"))
+    (tmp_path / "d.txt").write_text("1,2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"unknown data format '\.txt'"):
+        load_dataset(str(tmp_path / "d.txt"))
+
+
+def test_held_out_split_is_stratified_and_reproducible():
+    y = np.repeat(np.arange(4), 20)
+    X = np.arange(80, dtype=np.float32)[:, None]
+    a = held_out_split(X, y, 0.25, seed=3)
+    b = held_out_split(X, y, 0.25, seed=3)
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_array_equal(u, v)
+    assert np.bincount(a[3]).tolist() == [5, 5, 5, 5]  # 25% of every class
+    assert sorted(np.concatenate([a[0][:, 0], a[2][:, 0]]).tolist()) == list(range(80))
+    c = held_out_split(X, y, 0.25, seed=4)
+    assert not np.array_equal(a[2], c[2])
+
+
+def test_held_out_split_too_small():
+    with pytest.raises(ValueError, match=r"cannot split off a test set"):
+        held_out_split(np.zeros((1, 1)), np.array([0]), 0.1, seed=0)
