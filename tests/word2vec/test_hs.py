@@ -15,7 +15,7 @@ from nnbasics.word2vec import hierarchical, reference
 from nnbasics.word2vec._inner_hs import cbow_step_hs, sg_step_hs, train_batch_hs
 from nnbasics.word2vec.model import Word2Vec
 from nnbasics.word2vec.objectives import cbow, hierarchical_softmax_loss_and_gradient, skipgram
-from nnbasics.word2vec.vocab import HuffmanTree, huffman_tree
+from nnbasics.word2vec.vocab import HuffmanTree, _huffman_tree_reference, huffman_tree
 
 # counts in vocabulary order (descending) with ties: paths of several lengths, both turns
 COUNTS = np.array([9, 7, 5, 5, 3, 2, 2])
@@ -59,7 +59,18 @@ def ours(tree):
 @given(st.lists(st.integers(1, 6), min_size=1, max_size=40))
 def test_tree_equals_gensims_including_ties(counts):
     counts = sorted(counts, reverse=True)  # few distinct values: many ties
-    assert ours(huffman_tree(np.array(counts))) == gensim_codes_and_points(counts)
+    theirs = gensim_codes_and_points(counts)
+    assert ours(huffman_tree(np.array(counts))) == theirs
+    assert ours(_huffman_tree_reference(np.array(counts))) == theirs
+
+
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=300))
+def test_compiled_tree_equals_the_heapq_reference(counts):
+    counts = np.array(sorted(counts, reverse=True), dtype=np.int64)
+    compiled, replay = huffman_tree(counts), _huffman_tree_reference(counts)
+    for name in ("code_flat", "point_flat", "offsets"):
+        a, b = getattr(compiled, name), getattr(replay, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
 
 
 def test_model_tree_equals_gensim_models_tree():

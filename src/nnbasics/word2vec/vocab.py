@@ -298,6 +298,25 @@ class _HeapNode:
         return self.count < other.count
 
 
+def _huffman_merges_reference(counts: NDArray[np.int64]) -> tuple[NDArray, NDArray]:
+    """gensim's ``_build_heap`` with ``heapq``: each node's parent and its bit (child 0 or 1).
+
+    Node ids: words ``0 .. V-1``, the ``i``-th merge creates node ``V + i``.
+    """
+    n_words = counts.size
+    parent = np.zeros(2 * n_words - 1, dtype=np.int64)
+    bit = np.zeros(2 * n_words - 1, dtype=np.uint8)
+    heap = [_HeapNode(int(n), w) for w, n in enumerate(counts)]
+    heapq.heapify(heap)
+    for i in range(n_words - 1):
+        min1, min2 = heapq.heappop(heap), heapq.heappop(heap)
+        node = n_words + i
+        parent[min1.index] = parent[min2.index] = node
+        bit[min2.index] = 1  # min1 is child 0, min2 child 1
+        heapq.heappush(heap, _HeapNode(min1.count + min2.count, node))
+    return parent, bit
+
+
 def huffman_tree(counts: NDArray[np.integer]) -> HuffmanTree:
     r"""Build the Huffman tree of the vocabulary from its counts, exactly as gensim 4 does.
 
@@ -325,43 +344,55 @@ def huffman_tree(counts: NDArray[np.integer]) -> HuffmanTree:
     within one node of the entropy of the word distribution (Huffman's optimality), so a loss
     term costs :math:`O(\log V)` dot products instead of the full softmax's :math:`V`.
 
-    Cost: :math:`O(V \log V)` heap operations (a Python loop over the :math:`V - 1` merges), then
-    the paths are written level by level with NumPy, :math:`O(\text{depth})` vectorised steps.
+    Cost: :math:`O(V \log V)` heap operations and :math:`O(N)` to write the paths (``N`` their
+    total length), compiled (:mod:`nnbasics.word2vec._huffman`, the same heap operations as
+    ``heapq``; ``_huffman_tree_reference`` is the same with ``heapq`` and NumPy).
     """
     counts = np.asarray(counts, dtype=np.int64).reshape(-1)
     n_words = counts.size
     if n_words < 1:
         raise ValueError("the Huffman tree needs at least one word")
-    # node ids: leaves 0..V-1, inner node i has id V + i
-    parent = np.zeros(2 * n_words - 1, dtype=np.int64)
-    bit = np.zeros(2 * n_words - 1, dtype=np.uint8)
-    heap = [_HeapNode(int(n), w) for w, n in enumerate(counts)]
-    heapq.heapify(heap)
-    for i in range(n_words - 1):
-        min1, min2 = heapq.heappop(heap), heapq.heappop(heap)
-        node = n_words + i
-        parent[min1.index] = parent[min2.index] = node
-        bit[min2.index] = 1  # min1 is child 0, min2 child 1
-        heapq.heappush(heap, _HeapNode(min1.count + min2.count, node))
-    # depth of every node: parents have larger ids, so one pass from the root down suffices
-    depth = np.zeros(2 * n_words - 1, dtype=np.int64)
-    root = 2 * n_words - 2
-    for node in range(root - 1, -1, -1):
-        depth[node] = depth[parent[node]] + 1
-    lengths = depth[:n_words]
+    try:
+        from nnbasics.word2vec._huffman import huffman_paths
+    except ImportError:  # numba unavailable: the same tree with heapq and NumPy
+        return _huffman_tree_reference(counts)
+    return HuffmanTree(*huffman_paths(np.ascontiguousarray(counts)))
+
+
+def _huffman_tree_reference(counts: NDArray[np.int64]) -> HuffmanTree:
+    """:func:`huffman_tree` with ``heapq`` and NumPy: the readable path, and the fallback."""
+    n_words = counts.size
+    parent, bit = _huffman_merges_reference(counts)
+    root = 2 * n_words - 2  # node ids: words 0..V-1, the i-th merge is node V + i
+    lengths = _walk_to_root(parent, root, n_words)
     offsets = np.zeros(n_words + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     code_flat = np.zeros(offsets[-1], dtype=np.uint8)
     point_flat = np.zeros(offsets[-1], dtype=np.int32)
-    # walk all leaves up at once, writing each path from its end (the parent) to the root
-    node = np.arange(n_words, dtype=np.int64)
-    position = offsets[1:] - 1  # where each word's next (deeper-first) entry goes
-    active = lengths > 0
-    while active.any():
-        words = np.flatnonzero(active)
-        code_flat[position[words]] = bit[node[words]]
-        point_flat[position[words]] = parent[node[words]] - n_words
-        node[words] = parent[node[words]]
+    position = offsets[1:] - 1  # where each word's next entry goes: paths are written backwards
+
+    def write(words, node):  # node: the current node of each of words, not yet the root
+        code_flat[position[words]] = bit[node]
+        point_flat[position[words]] = parent[node] - n_words
         position[words] -= 1
-        active[words] = node[words] != root
+
+    _walk_to_root(parent, root, n_words, write)
     return HuffmanTree(code_flat, point_flat, offsets)
+
+
+def _walk_to_root(parent, root, n_words, visit=None) -> NDArray[np.int64]:
+    """Walk every leaf up to the root at once (one vectorised step per level); return the depths.
+
+    ``visit(words, nodes)``, if given, is called at each step with the words still walking and
+    their current nodes (leaf first, the root's children last).
+    """
+    lengths = np.zeros(n_words, dtype=np.int64)
+    node = np.arange(n_words, dtype=np.int64)
+    words = np.flatnonzero(node != root)  # with one word, the leaf is the root
+    while words.size:
+        if visit is not None:
+            visit(words, node[words])
+        node[words] = parent[node[words]]
+        lengths[words] += 1
+        words = words[node[words] != root]
+    return lengths
