@@ -6,8 +6,8 @@ Shape letters: ``V`` vocabulary, ``d`` vector size, ``n`` tokens in the batch, `
 ``nnbasics.word2vec._inner.train_batch`` and is the path used for the full softmax
 (``negative=0``) and the fallback when the kernel is unavailable.  :func:`train_batch_hs` is the
 hierarchical-softmax path (``hs=1``), with the signature of
-``nnbasics.word2vec._inner_hs.train_batch_hs``.  It loops over words in Python,
-so it is meant for small corpora and vocabularies.  It takes exact SGD steps on the objectives of
+``nnbasics.word2vec._inner_hs.train_batch_hs``.  Both loop over words in Python, so they are
+meant for small corpora and vocabularies.  They take exact SGD steps on the objectives of
 :mod:`~nnbasics.word2vec.objectives`, one (center, outside) pair at a time; the compiled kernel
 follows word2vec.c and gensim instead where they differ (see its module notes): skip-gram windows
 share their negatives, and a CBOW step gives each context vector the whole gradient at the mean
