@@ -1,5 +1,6 @@
 """docs/word2vec.md, checked: the naive-softmax and negative-sampling gradients, repeated negatives,
-skip-gram and CBOW, and the cost per pair (O(Vd) against O(Kd)), counted without a clock."""
+skip-gram and CBOW, the cost per pair (O(Vd) against O(Kd)), counted without a clock, and
+hierarchical softmax (a distribution, its gradients, its cost and the Huffman tree's depth)."""
 
 from functools import partial
 
@@ -271,3 +272,80 @@ def test_cost_per_pair(rng, vocabulary):
         lambda v, u: objectives.neg_sampling_loss_and_gradient(v, 0, u, negatives), v_c, U)
     assert naive == vocabulary * dim  # every score u_w . v_c enters the normaliser: V d
     assert negative == (len(set(negatives)) + 1) * dim  # only u_o and the negatives: <= (K+1) d
+
+
+# -------------------------------------------------------------------------------------------------
+# hierarchical softmax
+# -------------------------------------------------------------------------------------------------
+
+COUNTS = np.array([12, 9, 5, 5, 4, 2, 1])  # V = 7 words, in vocabulary order, one tie
+
+
+def hs_objective(counts=COUNTS):
+    from nnbasics.word2vec.vocab import huffman_tree
+
+    tree = huffman_tree(counts)
+    return tree, partial(objectives.hierarchical_softmax_loss_and_gradient, codes=tree.codes,
+                         points=tree.points)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_hierarchical_softmax_is_a_distribution(seed):
+    rng = np.random.default_rng(seed)
+    n_words = int(rng.integers(2, 30))
+    counts = np.sort(rng.integers(1, 100, n_words))[::-1]
+    _, hs = hs_objective(counts)
+    scale = [0.5, 3.0, 10.0, 10.0, 10.0][seed]  # scores up to ~ d * scale**2
+    v_c, U = rng.normal(0, scale, d), rng.normal(0, scale, (n_words, d))
+    p = np.exp(-np.array([hs(v_c, w, U)[0] for w in range(n_words)]))
+    assert p.sum() == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("o", range(V))
+def test_hierarchical_softmax_gradients(vectors, o):
+    v_c, U = vectors
+    tree, hs = hs_objective()
+    b, nodes = tree.codes[o].astype(float), tree.points[o]
+    s = 1 - 2 * b
+    loss, grad_v, grad_U = hs(v_c, o, U)
+    assert loss == pytest.approx(-np.sum(np.log(sigmoid(s * (U[nodes] @ v_c)))), rel=1e-13)
+    g = sigmoid(U[nodes] @ v_c) - (1 - b)
+    np.testing.assert_allclose(grad_v, g @ U[nodes], rtol=1e-12, atol=1e-15)
+    expected_U = np.zeros_like(U)
+    expected_U[nodes] = np.outer(g, v_c)
+    np.testing.assert_allclose(grad_U, expected_U, rtol=1e-12, atol=1e-15)
+    assert len(set(nodes.tolist())) == len(nodes)  # a path never repeats a node
+    check_pair_gradients(lambda x, U: hs(x, o, U), v_c, U)
+
+
+def test_hierarchical_softmax_matches_torch(vectors):
+    torch = pytest.importorskip("torch")
+    v_c, U = vectors
+    tree, hs = hs_objective()
+    o = V - 1  # the rarest word: the longest path
+    vt = torch.tensor(v_c, requires_grad=True)
+    Ut = torch.tensor(U, requires_grad=True)
+    signs = torch.tensor(1.0 - 2.0 * tree.codes[o], dtype=torch.float64)
+    nodes = torch.tensor(tree.points[o].astype(np.int64))
+    loss_t = -torch.nn.functional.logsigmoid(signs * (Ut[nodes] @ vt)).sum()
+    loss_t.backward()
+    loss, grad_v, grad_U = hs(v_c, o, U)
+    assert loss == pytest.approx(loss_t.item(), rel=1e-12)
+    np.testing.assert_allclose(grad_v, vt.grad.numpy(), rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(grad_U, Ut.grad.numpy(), rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.parametrize("vocabulary", [10, 40, 160])
+def test_hierarchical_softmax_cost_and_depth(rng, vocabulary):
+    dim = 3
+    counts = np.floor(1000 / np.arange(1, vocabulary + 1)).astype(np.int64)  # Zipf's law
+    tree, hs = hs_objective(counts)
+    v_c = rng.normal(0, 0.5, dim)
+    U = rng.normal(0, 0.5, (vocabulary, dim))
+    for o in (0, vocabulary // 2, vocabulary - 1):
+        assert entries_read(lambda v, u, o=o: hs(v, o, u), v_c, U) == tree.lengths[o] * dim
+    p = counts / counts.sum()
+    entropy = -np.sum(p * np.log2(p))
+    average_depth = np.sum(p * tree.lengths)
+    assert entropy <= average_depth < entropy + 1
+    assert entropy <= np.log2(vocabulary)

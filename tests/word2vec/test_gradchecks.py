@@ -14,6 +14,7 @@ from nnbasics.word2vec.objectives import neg_sampling_loss_and_gradient
 WORD2VEC_CHECKS = [
     "word2vec naive softmax",
     "word2vec negative sampling (repeated negatives)",
+    "word2vec hierarchical softmax",
     "word2vec skip-gram",
     "word2vec CBOW",
 ]

@@ -181,7 +181,7 @@ def test_progress_bar_shows_words_per_second_and_loss(capsys):
     (dict(corpus_file="/nonexistent/corpus.txt"), FileNotFoundError, "No such file"),
     (dict(sentences=CORPUS, window=0), ValueError, "window"),
     (dict(sentences=CORPUS, vector_size=0), ValueError, "vector_size"),
-    (dict(sentences=CORPUS, hs=1), ValueError, "hierarchical softmax"),
+    (dict(sentences=CORPUS, hs=2), ValueError, "hierarchical softmax"),
     (dict(sentences=CORPUS, sg=2), ValueError, "sg"),
     (dict(sentences=CORPUS, alpha=-1), ValueError, "alpha"),
     (dict(sentences=(s for s in CORPUS)), TypeError, "one-shot generator"),

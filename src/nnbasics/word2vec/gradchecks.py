@@ -14,16 +14,22 @@ from nnbasics.checks import register
 from nnbasics.gradcheck import GradCheckResult, gradcheck
 from nnbasics.word2vec.objectives import (
     cbow,
+    hierarchical_softmax_loss_and_gradient,
     naive_softmax_loss_and_gradient,
     neg_sampling_loss_and_gradient,
     skipgram,
 )
+from nnbasics.word2vec.vocab import huffman_tree
 
 __all__: list[str] = []
 
 _N_WORDS, _DIM = 5, 3
 # Index 2 twice: a repeated negative must count twice (np.add.at, not fancy-index assignment).
 _NEGATIVES = np.array([2, 4, 2, 1])
+# Counts with a tie: paths of lengths 2 and 3, both turns (codes 0 and 1) on them.
+_TREE = huffman_tree(np.array([6, 4, 3, 3, 1]))
+_HIERARCHICAL = partial(hierarchical_softmax_loss_and_gradient, codes=_TREE.codes,
+                        points=_TREE.points)
 
 
 def _vectors(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,13 +60,28 @@ def _check_neg_sampling() -> GradCheckResult:
     return _worse(*_pair_check(objective, 12))
 
 
+@register("word2vec hierarchical softmax")
+def _check_hierarchical_softmax() -> GradCheckResult:
+    """Every word of the tree as the target: each path, each turn."""
+    center_vectors, node_vectors = _vectors(15)
+    v_c = center_vectors[0]
+    worst = None
+    for word in range(_N_WORDS):
+        for result in (
+            gradcheck(lambda v, w=word: _HIERARCHICAL(v, w, node_vectors)[:2], v_c),
+            gradcheck(lambda U, w=word: _HIERARCHICAL(v_c, w, U)[::2], node_vectors),
+        ):
+            worst = result if worst is None else _worse(worst, result)
+    return worst
+
+
 def _window_check(model, seed: int) -> GradCheckResult:
-    """Both vector sets, with negative sampling and with the naive softmax."""
+    """Both vector sets, with negative sampling, the naive and the hierarchical softmax."""
     center_vectors, outside_vectors = _vectors(seed)
     context = [1, 3, 3, 4]  # word 3 twice: its gradient must accumulate too
     worst = None
     for objective in (partial(neg_sampling_loss_and_gradient, negative_indices=_NEGATIVES),
-                      naive_softmax_loss_and_gradient):
+                      naive_softmax_loss_and_gradient, _HIERARCHICAL):
         by_center = gradcheck(
             lambda V, f=objective: model(0, context, V, outside_vectors, f)[:2], center_vectors
         )

@@ -4,7 +4,9 @@ This module orchestrates; the per-word work happens in a training kernel with th
 :func:`nnbasics.word2vec.reference.train_batch`: the compiled one
 (``nnbasics.word2vec._inner.train_batch``) when it can be imported and ``negative > 0``, else the
 explicit reference path (always for ``negative=0``, the full softmax, whose cost per pair grows with
-the vocabulary: for small vocabularies only).
+the vocabulary: for small vocabularies only).  With ``hs=1`` the batches go through
+:func:`nnbasics.word2vec.hierarchical.hs_batch_trainer` (hierarchical softmax, then negative
+sampling when ``negative > 0``).
 
 Shape letters: ``V`` vocabulary size, ``d`` = ``vector_size``.
 """
@@ -22,10 +24,12 @@ import numpy as np
 from nnbasics.word2vec import reference
 from nnbasics.word2vec.corpus import LineSentences, check_reiterable, iter_batches, prefetch
 from nnbasics.word2vec.formats import atomic_write
+from nnbasics.word2vec.hierarchical import hs_batch_trainer
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.vocab import (
     build_vocabulary,
     count_words,
+    huffman_tree,
     keep_probabilities,
     noise_cum_table,
 )
@@ -87,13 +91,8 @@ class Word2VecConfig:
             integer("max_vocab_size", 1)
         if self.sg not in (0, 1):
             raise ValueError(f"sg must be 1 (skip-gram) or 0 (CBOW), got {self.sg!r}")
-        if self.hs not in (0, 1):
-            raise ValueError(f"hs must be 0 or 1, got {self.hs!r}")
-        if self.hs:
-            raise ValueError(
-                "hs=1 (hierarchical softmax) is not implemented: use hs=0 with negative > 0 "
-                "(negative sampling) or negative=0 (full softmax, small vocabularies only)"
-            )
+        if isinstance(self.hs, bool) or self.hs not in (0, 1):
+            raise ValueError(f"hs must be 0 or 1 (hierarchical softmax), got {self.hs!r}")
         if not (self.sample >= 0):
             raise ValueError(f"sample must be >= 0, got {self.sample!r}")
         if not (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha):
@@ -104,7 +103,8 @@ class Word2VecConfig:
 
 
 class Word2Vec:
-    r"""word2vec word embeddings, skip-gram or CBOW, trained by SGD with negative sampling.
+    r"""word2vec word embeddings, skip-gram or CBOW, trained by SGD (negative sampling or
+    hierarchical softmax).
 
     Parameters
     ----------
@@ -127,10 +127,12 @@ class Word2Vec:
     sg : {1, 0}, default 1
         1 for skip-gram, 0 for CBOW (mean of the context vectors, gensim's ``cbow_mean=1``).
     negative : int, default 5
-        Negative samples per positive pair (drawn from unigram^0.75).  0 trains with the full
-        softmax, whose cost grows with the vocabulary: small vocabularies only.
-    hs : {0}, default 0
-        Hierarchical softmax is not implemented; ``hs=1`` raises ``ValueError``.
+        Negative samples per positive pair (drawn from unigram^0.75).  With ``hs=0``,
+        0 trains with the full softmax, whose cost grows with the vocabulary: small vocabularies
+        only; with ``hs=1``, 0 trains hierarchical softmax alone.
+    hs : {0, 1}, default 0
+        1 trains hierarchical softmax over a Huffman tree of the counts (gensim's tree, node
+        vectors ``syn1``); with ``negative > 0`` as well, both output layers are trained.
     sample : float, default 1e-3
         Frequent-word subsampling threshold (0 disables).
     alpha, min_alpha : float, default 0.025 and 0.0001
@@ -156,7 +158,11 @@ class Word2Vec:
     wv : KeyedVectors
         The word vectors (``wv.vectors``, V×d float32) and vocabulary.
     syn1neg : ndarray of float32, shape (V, d)
-        The output ("outside") vectors.
+        The output ("outside") vectors of negative sampling (or of the full softmax).
+    syn1 : ndarray of float32, shape (V, d), or None
+        With ``hs=1``: the vectors of the Huffman tree's inner nodes (row ``V-1`` unused).
+    hs_tree : HuffmanTree or None
+        With ``hs=1``: each word's ``codes`` and ``points`` (as gensim's ``'code'``/``'point'``).
     epoch_losses : list of float
         Loss summed over every loss term of each epoch trained, in float64.
     """
@@ -192,6 +198,7 @@ class Word2Vec:
         self.progress = progress
         self.wv: KeyedVectors | None = None
         self.syn1neg: np.ndarray | None = None
+        self.syn1: np.ndarray | None = None
         self.corpus_count = 0
         self.corpus_total_words = 0
         self.epochs_trained = 0
@@ -236,6 +243,7 @@ class Word2Vec:
         vectors = (rng.random(shape, dtype=np.float32) - np.float32(0.5)) / np.float32(d)
         self.wv = KeyedVectors(vocab.index_to_key, vectors, counts=vocab.counts)
         self.syn1neg = np.zeros(shape, dtype=np.float32)
+        self.syn1 = np.zeros(shape, dtype=np.float32) if self.config.hs else None
         self.corpus_count = raw.n_sentences
         self.corpus_total_words = raw.total_words
         self.epochs_trained = 0
@@ -246,6 +254,7 @@ class Word2Vec:
         counts = self.wv.counts
         self.keep_probability = keep_probabilities(counts, self.config.sample)
         self.cum_table = noise_cum_table(counts)
+        self.hs_tree = huffman_tree(counts) if self.config.hs else None
 
     # -- training -----------------------------------------------------------------------------
 
@@ -282,6 +291,8 @@ class Word2Vec:
         start_alpha = cfg.alpha if start_alpha is None else float(start_alpha)
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
         kernel = select_kernel(cfg.negative)
+        if cfg.hs:
+            kernel = hs_batch_trainer(kernel if cfg.negative else None, self.syn1, self.hs_tree)
         callbacks = self.callbacks + tuple(callbacks)
         planned = max(1, epochs * total_words)
         done = 0
@@ -374,9 +385,10 @@ class Word2Vec:
             "epoch_pairs": self.epoch_pairs,
         }
         blob = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
+        hs_state = {} if self.syn1 is None else {"syn1": self.syn1}
         with atomic_write(path) as handle:
             np.savez(handle, vectors=self.wv.vectors, syn1neg=self.syn1neg, counts=self.wv.counts,
-                     metadata=blob)
+                     metadata=blob, **hs_state)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Word2Vec:
@@ -393,6 +405,7 @@ class Word2Vec:
                                      f"{', '.join(sorted(missing))})")
                 vectors, syn1neg = archive["vectors"], archive["syn1neg"]
                 counts, blob = archive["counts"], archive["metadata"]
+                syn1 = archive["syn1"] if "syn1" in archive.files else None  # only with hs=1
         except (OSError, EOFError) as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
@@ -421,12 +434,15 @@ class Word2Vec:
             raise ValueError(f"{path}: array shapes do not match the vocabulary of {n_words} words")
         if vectors.dtype != np.float32 or syn1neg.dtype != np.float32 or counts.dtype.kind != "i":
             raise ValueError(f"{path}: unexpected array dtypes")
+        if config.hs and (syn1 is None or syn1.shape != expected or syn1.dtype != np.float32):
+            raise ValueError(f"{path}: hs=1 model without a float32 syn1 array of shape {expected}")
         model = cls.__new__(cls)
         model.config = config
         model.callbacks = ()
         model.progress = None
         model.wv = KeyedVectors(keys, vectors, counts=counts)
         model.syn1neg = np.ascontiguousarray(syn1neg)
+        model.syn1 = np.ascontiguousarray(syn1) if config.hs else None
         model.corpus_count, model.corpus_total_words, model.epochs_trained = counters
         model.epoch_losses, model.epoch_pairs = epoch_losses, epoch_pairs
         model._derive_tables()

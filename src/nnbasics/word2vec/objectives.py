@@ -3,17 +3,22 @@ r"""The word2vec objectives (CS224n assignment 1, question 3), each with its gra
 Shape letters: ``V`` vocabulary size, ``d`` vector size, ``K`` negative samples, ``C`` context
 words.  ``center_vectors`` (V×d) are the "input" vectors :math:`v` (gensim's ``wv.vectors``,
 word2vec.c's ``syn0``); ``outside_vectors`` (V×d) are the "output" vectors :math:`u` (gensim's
-``syn1neg``).  Every function here is pure: it returns gradients and never modifies its arguments.
-Gradients have the shape and float dtype of the variable they belong to.
+``syn1neg``).  For hierarchical softmax the output vectors are those of the *inner nodes* of a
+binary tree over the words (gensim's ``syn1``, V×d with row ``V-1`` unused).  Every function
+here is pure: it returns gradients and never modifies its arguments.  Gradients have the shape
+and float dtype of the variable they belong to.
 
-Two per-pair objectives, sharing one signature ``(center_vec, outside_idx, outside_vectors) ->
+Three per-pair objectives, sharing one signature ``(center_vec, outside_idx, outside_vectors) ->
 (loss, grad_center_vec, grad_outside_vectors)``:
 
 * :func:`naive_softmax_loss_and_gradient`: :math:`-\log \mathrm{softmax}(U v_c)_o`;
 * :func:`neg_sampling_loss_and_gradient`: :math:`-\log\sigma(u_o^\top v_c)
-  - \sum_k \log\sigma(-u_k^\top v_c)`, with the negatives bound by :func:`functools.partial`.
+  - \sum_k \log\sigma(-u_k^\top v_c)`, with the negatives bound by :func:`functools.partial`;
+* :func:`hierarchical_softmax_loss_and_gradient`: :math:`-\sum_j \log\sigma((1 - 2 b_j)\,
+  u_{n_j}^\top v_c)` along word ``o``'s path in the Huffman tree (codes and points bound by
+  :func:`functools.partial`).
 
-and two window models built on either of them: :func:`skipgram` and :func:`cbow`.
+and two window models built on any of them: :func:`skipgram` and :func:`cbow`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from nnbasics.activations import FloatArray, as_float_array, log_softmax, sigmoi
 __all__ = [
     "LossAndGradient",
     "cbow",
+    "hierarchical_softmax_loss_and_gradient",
     "naive_softmax_loss_and_gradient",
     "neg_sampling_loss_and_gradient",
     "skipgram",
@@ -166,6 +172,92 @@ def neg_sampling_loss_and_gradient(
     grad_center_vec = dscores @ u  # (d,)
     grad_outside_vectors = np.zeros_like(U)
     np.add.at(grad_outside_vectors, rows, np.outer(dscores, v_c))
+    return loss, grad_center_vec, grad_outside_vectors
+
+
+def hierarchical_softmax_loss_and_gradient(
+    center_vec: ArrayLike,
+    outside_idx: int,
+    node_vectors: ArrayLike,
+    codes: Sequence[ArrayLike],
+    points: Sequence[ArrayLike],
+) -> tuple[float, FloatArray, FloatArray]:
+    r"""Hierarchical-softmax loss of predicting word ``o``: the turns along its tree path.
+
+    ``loss = -Σ_j log σ((1 - 2 codes[o][j]) * node_vectors[points[o][j]] · v_c)``
+
+    Parameters
+    ----------
+    center_vec : array_like, shape (d,)
+        :math:`v_c` (skip-gram) or the context mean :math:`h` (CBOW).
+    outside_idx : int
+        :math:`o`, the word to predict, index into ``codes`` and ``points``.
+    node_vectors : array_like, shape (V, d)
+        One vector :math:`u_n` per inner node :math:`n` of the tree (gensim's ``syn1``; only
+        rows ``0 .. V-2`` can be on a path).
+    codes : sequence of array_like of {0, 1}, length V
+        ``codes[w]`` is word ``w``'s path from the root: :math:`b_j` is the child taken at the
+        :math:`j`-th node (e.g. :attr:`nnbasics.word2vec.vocab.HuffmanTree.codes`).
+    points : sequence of array_like of int, length V
+        ``points[w]`` is the inner nodes :math:`n_j` of that path, root first, same length.
+
+    Returns
+    -------
+    loss : float
+    grad_center_vec : ndarray, shape (d,)
+        :math:`\sum_j (\sigma(u_{n_j}^\top v_c) - 1 + b_j)\, u_{n_j}`.
+    grad_outside_vectors : ndarray, shape (V, d)
+        Row :math:`n_j` gets :math:`(\sigma(u_{n_j}^\top v_c) - 1 + b_j)\, v_c`; other rows 0.
+
+    Notes
+    -----
+    The tree gives word :math:`o` the probability :math:`p(o \mid v_c) = \prod_j
+    \sigma(s_j\, u_{n_j}^\top v_c)` with :math:`s_j = 1 - 2 b_j`: at each node the walk turns to
+    child 0 with probability :math:`\sigma(u_n^\top v_c)` and to child 1 with
+    :math:`\sigma(-u_n^\top v_c) = 1 - \sigma(u_n^\top v_c)`, so the probabilities of all
+    :math:`V` leaves sum to 1 (a softmax over the vocabulary at :math:`O(d \log V)` per word).
+    The loss :math:`J = -\log p(o \mid v_c)` has, by :math:`\frac{d}{dz}[-\log\sigma(z)] =
+    \sigma(z) - 1`, the score derivative :math:`g_j = s_j(\sigma(s_j u_{n_j}^\top v_c) - 1) =
+    \sigma(u_{n_j}^\top v_c) - (1 - b_j)`, the same as a negative-sampling term with label
+    :math:`1 - b_j`; word2vec.c and gensim step by :math:`-\alpha g_j`, written there
+    ``g = (1 - code - f) * alpha`` with ``f = sigmoid(dot)``.  The nodes of one path are
+    distinct.  The loss uses ``np.logaddexp(0, -z)``, finite
+    for every finite score (word2vec.c and gensim instead skip a node whose score is beyond
+    :math:`\pm 6`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> codes, points = [[0], [1]], [[0], [0]]       # two words, one inner node
+    >>> U, v = np.array([[0.3, -1.0], [0.0, 0.0]]), np.array([1.0, 2.0])
+    >>> p = [np.exp(-hierarchical_softmax_loss_and_gradient(v, w, U, codes, points)[0])
+    ...      for w in (0, 1)]
+    >>> bool(np.isclose(sum(p), 1.0))
+    True
+    """
+    v_c, o, U = _check_pair(center_vec, outside_idx, node_vectors)
+    if len(codes) != U.shape[0] or len(points) != U.shape[0]:
+        raise ValueError(
+            f"codes and points must hold one path per word ({U.shape[0]}), got {len(codes)} "
+            f"and {len(points)}"
+        )
+    code = np.asarray(codes[o], dtype=np.intp).reshape(-1)  # (L,)
+    nodes = np.asarray(points[o], dtype=np.intp).reshape(-1)  # (L,)
+    if code.shape != nodes.shape:
+        raise ValueError(f"word {o}: code and point paths differ in length")
+    if code.size and not np.all((code == 0) | (code == 1)):
+        raise ValueError(f"word {o}: codes must be 0 or 1")
+    if nodes.size and (nodes.min() < 0 or nodes.max() >= U.shape[0]):
+        raise ValueError(f"word {o}: points out of range for {U.shape[0]} node vectors")
+    signs = (1 - 2 * code).astype(U.dtype)  # (L,): s_j = +1 for code 0, -1 for code 1
+    u = U[nodes]  # (L, d)
+    z = signs * (u @ v_c)  # (L,): s_j u_{n_j}·v_c
+    loss = float(np.sum(np.logaddexp(0.0, -z)))
+    dscores = signs * (sigmoid(z) - 1.0)  # (L,): ∂J/∂(u_{n_j}·v_c) = σ(u·v) - (1 - b_j)
+    grad_center_vec = dscores @ u  # (d,)
+    grad_outside_vectors = np.zeros_like(U)
+    # a tree path visits distinct nodes; np.add.at keeps a hand-made path that repeats one right
+    np.add.at(grad_outside_vectors, nodes, np.outer(dscores, v_c))
     return loss, grad_center_vec, grad_outside_vectors
 
 

@@ -4,8 +4,10 @@ Shape letters: ``V`` vocabulary, ``d`` vector size, ``n`` tokens in the batch, `
 
 :func:`train_batch` has the signature of the compiled kernel
 ``nnbasics.word2vec._inner.train_batch`` and is the path used for the full softmax
-(``negative=0``) and the fallback when the kernel is unavailable.  It loops over words in Python,
-so it is meant for small corpora and vocabularies.  It takes exact SGD steps on the objectives of
+(``negative=0``) and the fallback when the kernel is unavailable.  :func:`train_batch_hs` is the
+hierarchical-softmax path (``hs=1``), with the signature of
+``nnbasics.word2vec._inner_hs.train_batch_hs``.  Both loop over words in Python, so they are
+meant for small corpora and vocabularies.  They take exact SGD steps on the objectives of
 :mod:`~nnbasics.word2vec.objectives`, one (center, outside) pair at a time; the compiled kernel
 follows word2vec.c and gensim instead where they differ (see its module notes): skip-gram windows
 share their negatives, and a CBOW step gives each context vector the whole gradient at the mean
@@ -39,13 +41,14 @@ from numpy.typing import NDArray
 
 from nnbasics.word2vec.objectives import (
     cbow,
+    hierarchical_softmax_loss_and_gradient,
     naive_softmax_loss_and_gradient,
     neg_sampling_loss_and_gradient,
     skipgram,
 )
-from nnbasics.word2vec.vocab import reduced_windows, sample_negatives
+from nnbasics.word2vec.vocab import HuffmanTree, reduced_windows, sample_negatives
 
-__all__ = ["train_batch"]
+__all__ = ["train_batch", "train_batch_hs"]
 
 
 def train_batch(
@@ -115,6 +118,73 @@ def train_batch(
     """
     _check_batch(center_vectors, outside_vectors, tokens, sentence_ends, window, negative)
     rng = np.random.default_rng(seed)
+    return _train_windows(
+        center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, sg, window,
+        alpha_start, alpha_end, rng,
+        lambda target: _objective(target, negative, noise_cum_table, rng),
+    )
+
+
+def train_batch_hs(
+    center_vectors: NDArray[np.float32],
+    node_vectors: NDArray[np.float32],
+    tokens: NDArray[np.int32],
+    sentence_ends: NDArray[np.int64],
+    keep_probability: NDArray[np.float32],
+    tree: HuffmanTree,
+    sg: bool,
+    window: int,
+    alpha_start: float,
+    alpha_end: float,
+    seed: int,
+    n_threads: int = 1,
+) -> tuple[float, int, int]:
+    r"""Train the word vectors and the tree's node vectors on one batch, hierarchical softmax.
+
+    The same walk over the batch as :func:`train_batch` (subsampling, reduced windows, one exact
+    SGD step per skip-gram pair or CBOW window, learning rate linear in the token position), with
+    the per-pair objective :func:`hierarchical_softmax_loss_and_gradient` along the target's
+    path in ``tree``.  No negatives are drawn.
+
+    Parameters
+    ----------
+    center_vectors : ndarray of float32, shape (V, d)
+        Input vectors (``wv.vectors``), updated in place.
+    node_vectors : ndarray of float32, shape (V, d)
+        Inner-node vectors of the tree (gensim's ``syn1``), updated in place.
+    tokens, sentence_ends, keep_probability, sg, window, alpha_start, alpha_end, seed, n_threads
+        As in :func:`train_batch`.
+    tree : HuffmanTree
+        Each word's path (:func:`~nnbasics.word2vec.vocab.huffman_tree` of the counts).
+
+    Returns
+    -------
+    loss_sum : float
+        Sum of every node term :math:`-\log\sigma(\pm u_n^\top v)` of the batch, in float64.
+    n_loss_terms : int
+        Positive pairs trained (skip-gram: center-context pairs; CBOW: centers predicted).
+    n_effective_words : int
+        Words kept after subsampling.
+    """
+    _check_batch(center_vectors, node_vectors, tokens, sentence_ends, window, 0)
+    if tree.offsets.shape != (center_vectors.shape[0] + 1,):
+        raise ValueError(
+            f"the tree has {tree.offsets.size - 1} words, the vectors {center_vectors.shape[0]}"
+        )
+    objective = partial(
+        hierarchical_softmax_loss_and_gradient, codes=tree.codes, points=tree.points
+    )
+    return _train_windows(
+        center_vectors, node_vectors, tokens, sentence_ends, keep_probability, sg, window,
+        alpha_start, alpha_end, np.random.default_rng(seed), lambda target: objective,
+    )
+
+
+def _train_windows(
+    center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, sg, window,
+    alpha_start, alpha_end, rng: np.random.Generator, objective_for,
+) -> tuple[float, int, int]:
+    """The walk shared by both paths; ``objective_for(target)`` gives each update's objective."""
     n = tokens.size
     loss_sum = 0.0
     n_pairs = 0
@@ -134,18 +204,16 @@ def train_batch(
             context = np.concatenate((words[max(0, p - b) : p], words[p + 1 : p + 1 + b]))
             if sg:
                 for o in context.tolist():
-                    objective = _objective(o, negative, noise_cum_table, rng)
                     loss, grad_center, grad_outside = skipgram(
-                        center, [o], center_vectors, outside_vectors, objective
+                        center, [o], center_vectors, outside_vectors, objective_for(o)
                     )
                     _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside,
                                       alpha)
                     loss_sum += loss
                     n_pairs += 1
             elif context.size:
-                objective = _objective(center, negative, noise_cum_table, rng)
                 loss, grad_center, grad_outside = cbow(
-                    center, context, center_vectors, outside_vectors, objective
+                    center, context, center_vectors, outside_vectors, objective_for(center)
                 )
                 _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside, alpha)
                 loss_sum += loss

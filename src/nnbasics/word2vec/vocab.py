@@ -1,4 +1,4 @@
-r"""The vocabulary: word counts, pruning, frequent-word subsampling, noise distribution, windows.
+r"""The vocabulary: word counts, pruning, subsampling, noise distribution, windows, Huffman tree.
 
 Shape letter: ``V`` words kept in the vocabulary, indexed ``0 .. V-1`` by descending count (ties in
 reverse order of first occurrence), the order of gensim 4's ``sorted_vocab=1``.
@@ -6,6 +6,7 @@ reverse order of first occurrence), the order of gensim 4's ``sorted_vocab=1``.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from numpy.typing import NDArray
 
 __all__ = [
     "NOISE_TABLE_DOMAIN",
+    "HuffmanTree",
     "Vocabulary",
     "build_vocabulary",
     "count_words",
+    "huffman_tree",
     "keep_probabilities",
     "noise_cum_table",
     "reduced_windows",
@@ -217,3 +220,179 @@ def reduced_windows(n: int, window: int, rng: np.random.Generator) -> NDArray[np
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
     return rng.integers(1, window + 1, size=n)
+
+
+# ----------------------------------------------------------------------------------------------
+# the Huffman tree of hierarchical softmax
+# ----------------------------------------------------------------------------------------------
+
+
+class WordPaths(Sequence):
+    """Read-only per-word view of a flat array: ``paths[w]`` is word ``w``'s slice, root first."""
+
+    def __init__(self, flat: NDArray, offsets: NDArray[np.int64]):
+        self._flat, self._offsets = flat, offsets
+
+    def __len__(self) -> int:
+        return self._offsets.size - 1
+
+    def __getitem__(self, word):
+        if not isinstance(word, (int, np.integer)):
+            raise TypeError(f"index a word by an int, got {type(word).__name__}")
+        if not -len(self) <= word < len(self):
+            raise IndexError(f"word {word} out of range for {len(self)} words")
+        word = int(word) % len(self)
+        return self._flat[self._offsets[word] : self._offsets[word + 1]]
+
+
+@dataclass(frozen=True)
+class HuffmanTree:
+    r"""The binary Huffman tree of hierarchical softmax: each word's path from the root.
+
+    Word :math:`w` (a leaf) is reached from the root through the inner nodes
+    ``points[w][0] = V - 2`` (the root), ..., ``points[w][L_w - 1]`` (its parent), turning to the
+    child ``codes[w][j]`` (0 or 1) at node ``points[w][j]``.  Inner nodes are numbered ``0 .. V-2``
+    in the order they were merged (row ``n`` of the node vectors, gensim's ``syn1``, belongs to
+    node ``n``; with ``V`` rows, as gensim allocates, the last row is never used).
+
+    Attributes
+    ----------
+    code_flat : ndarray of uint8, shape (N,)
+        Every word's code, concatenated in word order (``N`` = sum of the path lengths).
+    point_flat : ndarray of int32, shape (N,)
+        Every word's inner nodes, concatenated likewise.
+    offsets : ndarray of int64, shape (V + 1,)
+        Word ``w``'s path is ``[offsets[w], offsets[w + 1])`` of the flat arrays.
+    """
+
+    code_flat: NDArray[np.uint8]
+    point_flat: NDArray[np.int32]
+    offsets: NDArray[np.int64]
+
+    @property
+    def codes(self) -> WordPaths:
+        """``codes[w]``: word ``w``'s 0/1 turns, root first (gensim's ``'code'`` vecattr)."""
+        return WordPaths(self.code_flat, self.offsets)
+
+    @property
+    def points(self) -> WordPaths:
+        """``points[w]``: word ``w``'s inner nodes, root first (gensim's ``'point'``)."""
+        return WordPaths(self.point_flat, self.offsets)
+
+    @property
+    def lengths(self) -> NDArray[np.int64]:
+        """Path length (depth) of each word, shape (V,)."""
+        return np.diff(self.offsets)
+
+
+class _HeapNode:
+    """A heap entry ordered by count *only*, as gensim's ``Heapitem``: equal counts keep the
+    order that ``heapq`` happens to leave them in, which is what gensim's tree depends on."""
+
+    __slots__ = ("count", "index")
+
+    def __init__(self, count: int, index: int):
+        self.count, self.index = count, index
+
+    def __lt__(self, other: _HeapNode) -> bool:
+        return self.count < other.count
+
+
+def _huffman_merges_reference(counts: NDArray[np.int64]) -> tuple[NDArray, NDArray]:
+    """gensim's ``_build_heap`` with ``heapq``: each node's parent and its bit (child 0 or 1).
+
+    Node ids: words ``0 .. V-1``, the ``i``-th merge creates node ``V + i``.
+    """
+    n_words = counts.size
+    parent = np.zeros(2 * n_words - 1, dtype=np.int64)
+    bit = np.zeros(2 * n_words - 1, dtype=np.uint8)
+    heap = [_HeapNode(int(n), w) for w, n in enumerate(counts)]
+    heapq.heapify(heap)
+    for i in range(n_words - 1):
+        min1, min2 = heapq.heappop(heap), heapq.heappop(heap)
+        node = n_words + i
+        parent[min1.index] = parent[min2.index] = node
+        bit[min2.index] = 1  # min1 is child 0, min2 child 1
+        heapq.heappush(heap, _HeapNode(min1.count + min2.count, node))
+    return parent, bit
+
+
+def huffman_tree(counts: NDArray[np.integer]) -> HuffmanTree:
+    r"""Build the Huffman tree of the vocabulary from its counts, exactly as gensim 4 does.
+
+    ``repeat V - 1 times: merge the two least frequent nodes (first popped -> code 0)``
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (V,), V >= 1
+        Word counts in vocabulary order (descending, as :func:`build_vocabulary` sorts them).
+
+    Returns
+    -------
+    HuffmanTree
+        With ``V == 1`` the single word has an empty path (hierarchical softmax then has no term
+        to train).
+
+    Notes
+    -----
+    gensim's ``_build_heap``: a binary heap (``heapq``) of the words, compared by count alone;
+    :math:`V - 1` times the two smallest nodes ``min1``, ``min2`` are popped and merged into
+    inner node :math:`i` (counts added), ``min1`` its child 0 and ``min2`` its child 1, so the
+    root is inner node :math:`V - 2`.  Which of several equal counts is popped first is decided by
+    ``heapq``'s sift order; replaying the same heap operations on the same comparison gives the
+    same tree, ties included.  Frequent words end up near the root: the expected path length is
+    within one node of the entropy of the word distribution (Huffman's optimality), so a loss
+    term costs :math:`O(\log V)` dot products instead of the full softmax's :math:`V`.
+
+    Cost: :math:`O(V \log V)` heap operations and :math:`O(N)` to write the paths (``N`` their
+    total length), compiled (:mod:`nnbasics.word2vec._huffman`, the same heap operations as
+    ``heapq``; ``_huffman_tree_reference`` is the same with ``heapq`` and NumPy).
+    """
+    counts = np.asarray(counts, dtype=np.int64).reshape(-1)
+    n_words = counts.size
+    if n_words < 1:
+        raise ValueError("the Huffman tree needs at least one word")
+    try:
+        from nnbasics.word2vec._huffman import huffman_paths
+    except ImportError:  # numba unavailable: the same tree with heapq and NumPy
+        return _huffman_tree_reference(counts)
+    return HuffmanTree(*huffman_paths(np.ascontiguousarray(counts)))
+
+
+def _huffman_tree_reference(counts: NDArray[np.int64]) -> HuffmanTree:
+    """:func:`huffman_tree` with ``heapq`` and NumPy: the readable path, and the fallback."""
+    n_words = counts.size
+    parent, bit = _huffman_merges_reference(counts)
+    root = 2 * n_words - 2  # node ids: words 0..V-1, the i-th merge is node V + i
+    lengths = _walk_to_root(parent, root, n_words)
+    offsets = np.zeros(n_words + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    code_flat = np.zeros(offsets[-1], dtype=np.uint8)
+    point_flat = np.zeros(offsets[-1], dtype=np.int32)
+    position = offsets[1:] - 1  # where each word's next entry goes: paths are written backwards
+
+    def write(words, node):  # node: the current node of each of words, not yet the root
+        code_flat[position[words]] = bit[node]
+        point_flat[position[words]] = parent[node] - n_words
+        position[words] -= 1
+
+    _walk_to_root(parent, root, n_words, write)
+    return HuffmanTree(code_flat, point_flat, offsets)
+
+
+def _walk_to_root(parent, root, n_words, visit=None) -> NDArray[np.int64]:
+    """Walk every leaf up to the root at once (one vectorised step per level); return the depths.
+
+    ``visit(words, nodes)``, if given, is called at each step with the words still walking and
+    their current nodes (leaf first, the root's children last).
+    """
+    lengths = np.zeros(n_words, dtype=np.int64)
+    node = np.arange(n_words, dtype=np.int64)
+    words = np.flatnonzero(node != root)  # with one word, the leaf is the root
+    while words.size:
+        if visit is not None:
+            visit(words, node[words])
+        node[words] = parent[node[words]]
+        lengths[words] += 1
+        words = words[node[words] != root]
+    return lengths

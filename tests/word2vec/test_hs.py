@@ -1,0 +1,486 @@
+"""Hierarchical softmax (hs=1): the Huffman tree (against gensim's), the objective (gradcheck,
+torch), the compiled kernel (against the objective's SGD step), the model (learning, schedule,
+determinism, save/load)."""
+
+import heapq
+from functools import partial
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nnbasics.gradcheck import assert_gradcheck
+from nnbasics.word2vec import hierarchical, reference
+from nnbasics.word2vec._inner_hs import cbow_step_hs, sg_step_hs, train_batch_hs
+from nnbasics.word2vec.model import Word2Vec
+from nnbasics.word2vec.objectives import cbow, hierarchical_softmax_loss_and_gradient, skipgram
+from nnbasics.word2vec.vocab import HuffmanTree, _huffman_tree_reference, huffman_tree
+
+# counts in vocabulary order (descending) with ties: paths of several lengths, both turns
+COUNTS = np.array([9, 7, 5, 5, 3, 2, 2])
+V, D = COUNTS.size, 5
+TREE = huffman_tree(COUNTS)
+HS = partial(hierarchical_softmax_loss_and_gradient, codes=TREE.codes, points=TREE.points)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+@pytest.fixture
+def vectors(rng):
+    return rng.normal(0, 0.6, (V, D)), rng.normal(0, 0.6, (V, D))
+
+
+# -- the tree -------------------------------------------------------------------------------------
+
+
+def gensim_codes_and_points(counts):
+    """gensim 4's tree for these counts (its own ``_assign_binary_codes``), as lists."""
+    gensim = pytest.importorskip("gensim")
+    from gensim.models.word2vec import _assign_binary_codes
+
+    kv = gensim.models.KeyedVectors(2)
+    kv.index_to_key = [f"w{i}" for i in range(len(counts))]
+    kv.key_to_index = {w: i for i, w in enumerate(kv.index_to_key)}
+    for i, n in enumerate(counts):
+        kv.set_vecattr(i, "count", int(n))
+    _assign_binary_codes(kv)
+    return ([list(kv.get_vecattr(i, "code")) for i in range(len(counts))],
+            [list(kv.get_vecattr(i, "point")) for i in range(len(counts))])
+
+
+def ours(tree):
+    return ([list(c) for c in tree.codes], [list(p) for p in tree.points])
+
+
+@settings(max_examples=30)
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=40))
+def test_tree_equals_gensims_including_ties(counts):
+    counts = sorted(counts, reverse=True)  # few distinct values: many ties
+    theirs = gensim_codes_and_points(counts)
+    assert ours(huffman_tree(np.array(counts))) == theirs
+    assert ours(_huffman_tree_reference(np.array(counts))) == theirs
+
+
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=300))
+def test_compiled_tree_equals_the_heapq_reference(counts):
+    counts = np.array(sorted(counts, reverse=True), dtype=np.int64)
+    compiled, replay = huffman_tree(counts), _huffman_tree_reference(counts)
+    for name in ("code_flat", "point_flat", "offsets"):
+        a, b = getattr(compiled, name), getattr(replay, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+
+
+def test_model_tree_equals_gensim_models_tree():
+    gensim = pytest.importorskip("gensim")
+    rng = np.random.default_rng(3)
+    words = [f"t{i}" for i in range(25)]
+    sentences = [[str(w) for w in rng.choice(words, 6)] for _ in range(30)]  # ties in the counts
+    theirs = gensim.models.Word2Vec(vector_size=4, min_count=1, hs=1, negative=0)
+    theirs.build_vocab(sentences)
+    model = Word2Vec(vector_size=4, min_count=1, hs=1, negative=0)
+    model.build_vocab(sentences)
+    assert model.wv.index_to_key == theirs.wv.index_to_key
+    assert len(set(model.wv.counts.tolist())) < len(model.wv)  # the corpus has ties
+    for i, word in enumerate(model.wv.index_to_key):
+        np.testing.assert_array_equal(model.hs_tree.codes[i], theirs.wv.get_vecattr(word, "code"))
+        np.testing.assert_array_equal(model.hs_tree.points[i],
+                                      theirs.wv.get_vecattr(word, "point"))
+    assert model.syn1.shape == theirs.syn1.shape and not model.syn1.any()
+
+
+def huffman_cost(counts):
+    """The optimal sum_w n_w L_w: the sum of the merged weights (any Huffman tree attains it)."""
+    heap = [int(n) for n in counts]
+    heapq.heapify(heap)
+    cost = 0
+    while len(heap) > 1:
+        merged = heapq.heappop(heap) + heapq.heappop(heap)
+        cost += merged
+        heapq.heappush(heap, merged)
+    return cost
+
+
+@given(st.lists(st.integers(1, 1000), min_size=2, max_size=60))
+def test_tree_is_an_optimal_prefix_code_over_all_inner_nodes(counts):
+    counts = np.array(sorted(counts, reverse=True))
+    tree = huffman_tree(counts)
+    n = counts.size
+    lengths = tree.lengths
+    codes = ["".join(map(str, c)) for c in tree.codes]
+    # a full binary tree: prefix-free codes with Kraft sum exactly 1
+    assert not any(a != b and b.startswith(a) for a in codes for b in codes)
+    assert np.sum(2.0 ** -lengths) == pytest.approx(1.0, abs=1e-12)
+    # Huffman: optimal total length; a more frequent word is never deeper
+    assert int(np.sum(counts * lengths)) == huffman_cost(counts)
+    assert all(lengths[a] <= lengths[b] for a in range(n) for b in range(n)
+               if counts[a] > counts[b])
+    # every path starts at the root V-2; the inner nodes 0..V-2 are exactly those on the paths
+    assert all(p[0] == n - 2 for p in tree.points)
+    assert set(tree.point_flat.tolist()) == set(range(n - 1))
+    # a shared code prefix is a shared node path
+    by_prefix = {}
+    for c, p in zip(tree.codes, tree.points, strict=True):
+        for j in range(len(c)):
+            assert by_prefix.setdefault(tuple(c[:j]), p[j]) == p[j]
+
+
+def test_tree_of_one_word_has_an_empty_path_and_bad_counts_are_rejected():
+    tree = huffman_tree(np.array([4]))
+    assert tree.lengths.tolist() == [0] and tree.code_flat.size == 0
+    with pytest.raises(ValueError, match="at least one word"):
+        huffman_tree(np.array([], dtype=np.int64))
+    with pytest.raises(IndexError):
+        TREE.codes[V]
+    with pytest.raises(TypeError):
+        TREE.codes["w"]
+
+
+# -- the objective --------------------------------------------------------------------------------
+
+
+def test_value_and_gradients_by_hand():
+    # three words: root 1 -> (word 2 | node 0), node 0 -> (word 1 | word 0)... whatever the tree,
+    # the formula is read off its codes and points
+    tree = huffman_tree(np.array([5, 3, 2]))
+    U = np.array([[0.5, -1.0], [2.0, 0.25], [9.0, 9.0]])  # row 2: never a node
+    v = np.array([0.3, 0.7])
+    for word in range(3):
+        code, point = tree.codes[word], tree.points[word]
+        signs = 1 - 2 * code.astype(float)
+        z = signs * (U[point] @ v)
+        loss, gv, gU = hierarchical_softmax_loss_and_gradient(v, word, U, tree.codes, tree.points)
+        assert loss == pytest.approx(-np.sum(np.log(sigmoid(z))))
+        g = sigmoid(U[point] @ v) - (1 - code)  # gensim steps by alpha * (1 - code - f)
+        np.testing.assert_allclose(gv, g @ U[point])
+        expected = np.zeros_like(U)
+        expected[point] = np.outer(g, v)
+        np.testing.assert_allclose(gU, expected)
+        assert not gU[2].any()
+
+
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=12), st.integers(0, 10_000))
+def test_probabilities_of_all_words_sum_to_one(counts, seed):
+    counts = np.array(sorted(counts, reverse=True))
+    tree = huffman_tree(counts)
+    rng = np.random.default_rng(seed)
+    U, v = rng.normal(0, 2, (counts.size, 3)), rng.normal(0, 2, 3)
+    losses = [hierarchical_softmax_loss_and_gradient(v, w, U, tree.codes, tree.points)[0]
+              for w in range(counts.size)]
+    assert np.sum(np.exp(-np.array(losses))) == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("word", range(V))
+@pytest.mark.parametrize("wrt", ["center", "nodes"])
+def test_objective_gradcheck_every_word(word, wrt, vectors):
+    center_vectors, node_vectors = vectors
+    v_c = center_vectors[0]
+    if wrt == "center":
+        assert_gradcheck(lambda v: HS(v, word, node_vectors)[:2], v_c)
+    else:
+        assert_gradcheck(lambda U: HS(v_c, word, U)[::2], node_vectors)
+
+
+CONTEXT = [1, 4, 4, 6]  # word 4 twice
+
+
+@pytest.mark.parametrize("model", [skipgram, cbow])
+@pytest.mark.parametrize("wrt", ["center", "nodes"])
+def test_window_models_with_hs_gradcheck(model, wrt, vectors):
+    center_vectors, node_vectors = vectors
+    if wrt == "center":
+        assert_gradcheck(lambda C: model(2, CONTEXT, C, node_vectors, HS)[:2], center_vectors)
+    else:
+        assert_gradcheck(lambda U: model(2, CONTEXT, center_vectors, U, HS)[::2], node_vectors)
+
+
+@pytest.mark.parametrize("model", [skipgram, cbow])
+def test_window_models_with_hs_match_torch_autograd(model, vectors):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    center_vectors, node_vectors = vectors
+    C = torch.tensor(center_vectors, requires_grad=True, dtype=torch.float64)
+    U = torch.tensor(node_vectors, requires_grad=True, dtype=torch.float64)
+
+    def pair(v, word):
+        signs = torch.as_tensor(1.0 - 2.0 * TREE.codes[word].astype(np.float64))
+        nodes = torch.as_tensor(TREE.points[word].astype(np.int64))
+        return -F.logsigmoid(signs * (U[nodes] @ v)).sum()
+
+    if model is skipgram:
+        loss_t = sum(pair(C[2], o) for o in CONTEXT)
+    else:
+        loss_t = pair(C[CONTEXT].mean(dim=0), 2)
+    loss_t.backward()
+    loss, gC, gU = model(2, CONTEXT, center_vectors, node_vectors, HS)
+    assert loss == pytest.approx(loss_t.item(), rel=1e-12)
+    np.testing.assert_allclose(gC, C.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gU, U.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_objective_is_stable_for_huge_scores():
+    U = np.full((V, 2), 1000.0)
+    U[::2] *= -1
+    for word in range(V):
+        loss, gv, gU = HS(np.array([1.0, 1.0]), word, U)
+        assert np.isfinite(loss) and np.isfinite(gv).all() and np.isfinite(gU).all()
+    assert HS(np.zeros(2), 0, U)[0] == pytest.approx(TREE.lengths[0] * np.log(2))
+
+
+def test_objective_bad_input(vectors):
+    _, U = vectors
+    v = np.zeros(D)
+    with pytest.raises(ValueError, match="one path per word"):
+        hierarchical_softmax_loss_and_gradient(v, 0, U, TREE.codes, [[0]])
+    with pytest.raises(ValueError, match="differ in length"):
+        hierarchical_softmax_loss_and_gradient(v, 0, U, [[0, 1]] * V, [[0]] * V)
+    with pytest.raises(ValueError, match="0 or 1"):
+        hierarchical_softmax_loss_and_gradient(v, 0, U, [[2]] * V, [[0]] * V)
+    with pytest.raises(ValueError, match="points out of range"):
+        hierarchical_softmax_loss_and_gradient(v, 0, U, [[0]] * V, [[V]] * V)
+    with pytest.raises(ValueError, match="out of range"):
+        HS(v, V, U)
+
+
+# -- the compiled kernel against the objective ----------------------------------------------------
+
+
+def _float32(vectors):
+    return tuple(a.astype(np.float32) for a in vectors)
+
+
+@pytest.mark.parametrize("target", [0, 3, 6])
+def test_sg_kernel_step_is_one_sgd_step_on_the_objective(target, vectors):
+    center, nodes = _float32(vectors)
+    alpha, input_row = 0.07, 2
+    c, u = center.copy(), nodes.copy()
+    loss = sg_step_hs(c, u, input_row, TREE.code_flat, TREE.point_flat, TREE.offsets[target],
+                      TREE.offsets[target + 1], alpha, np.empty(D, np.float32))
+    # as word2vec.c: the context word's vector is the input, the center word the target
+    ref_loss, grad_center, grad_nodes = skipgram(
+        input_row, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(c, center - alpha * grad_center, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(u, nodes)
+
+
+@pytest.mark.parametrize("target", [1, 5])
+def test_cbow_kernel_step_is_gensims_step_on_the_objective(target, vectors):
+    """Node rows: exactly -alpha * gradient; context rows: -alpha * m * gradient (the whole step
+    at the mean h, gensim's cbow_mean=1), a repeated context word twice."""
+    center, nodes = _float32(vectors)
+    alpha = 0.07
+    c, u = center.copy(), nodes.copy()
+    contexts = np.array(CONTEXT, dtype=np.int32)
+    loss = cbow_step_hs(c, u, contexts, contexts.size, TREE.code_flat, TREE.point_flat,
+                        TREE.offsets[target], TREE.offsets[target + 1], alpha,
+                        np.empty(D, np.float32), np.empty(D, np.float32))
+    ref_loss, grad_center, grad_nodes = cbow(
+        target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c, center - alpha * len(CONTEXT) * grad_center, rtol=1e-5,
+                               atol=1e-6)
+
+
+def _batch(rng, n_sentences=40, length=2):
+    tokens = rng.integers(0, V, n_sentences * length).astype(np.int32)
+    ends = np.arange(length, tokens.size + 1, length, dtype=np.int64)
+    return tokens, ends
+
+
+def test_compiled_batch_equals_reference_batch_where_both_are_deterministic(rng, vectors):
+    """CBOW, window 1, two-word sentences, no subsampling: no draw changes anything, and a
+    one-word context makes gensim's CBOW step the exact one: both paths take the same steps."""
+    tokens, ends = _batch(rng)
+    keep = np.ones(V, dtype=np.float32)
+    results = []
+    for kernel in (train_batch_hs, reference.train_batch_hs):
+        center, nodes = _float32(vectors)
+        loss, pairs, kept = kernel(center, nodes, tokens, ends, keep, TREE, False, 1, 0.1, 0.01,
+                                   seed=7)
+        results.append((loss, pairs, kept, center, nodes))
+    (l1, p1, k1, c1, u1), (l2, p2, k2, c2, u2) = results
+    assert (p1, k1) == (p2, k2) == (tokens.size, tokens.size)
+    assert l1 == pytest.approx(l2, rel=1e-5)
+    np.testing.assert_allclose(c1, c2, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(u1, u2, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("sg", [True, False])
+def test_kernel_seed_determinism_and_threads(rng, vectors, sg):
+    tokens, ends = _batch(rng, n_sentences=30, length=10)
+    keep = np.full(V, 0.8, dtype=np.float32)
+
+    def run(seed, n_threads=1):
+        center, nodes = _float32(vectors)
+        out = train_batch_hs(center, nodes, tokens, ends, keep, TREE, sg, 3, 0.05, 0.01, seed,
+                             n_threads)
+        return out, center, nodes
+
+    a, b, c = run(1), run(1), run(2)
+    assert a[0] == b[0] and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+    assert not np.array_equal(a[1], c[1])
+    (loss, pairs, kept), _, _ = run(1, n_threads=2)
+    assert np.isfinite(loss) and 0 < kept <= tokens.size and pairs > 0
+
+
+def test_kernel_rejects_bad_input(vectors):
+    center, nodes = _float32(vectors)
+    tokens, ends = np.array([0, 1], np.int32), np.array([2], np.int64)
+    keep = np.ones(V, np.float32)
+    with pytest.raises(ValueError, match="cover"):
+        train_batch_hs(center, nodes, tokens, ends, keep, huffman_tree(COUNTS[:3]), True, 2,
+                       0.1, 0.1, 0)
+    with pytest.raises(ValueError, match="share"):
+        train_batch_hs(center, nodes[:3], tokens, ends, keep, TREE, True, 2, 0.1, 0.1, 0)
+    with pytest.raises(TypeError, match="HuffmanTree"):
+        train_batch_hs(center, nodes, tokens, ends, keep, (TREE.codes,), True, 2, 0.1, 0.1, 0)
+    with pytest.raises(ValueError, match="window"):
+        train_batch_hs(center, nodes, tokens, ends, keep, TREE, True, 0, 0.1, 0.1, 0)
+    bad = HuffmanTree(TREE.code_flat, TREE.point_flat + V, TREE.offsets)
+    with pytest.raises(ValueError, match="points"):
+        train_batch_hs(center, nodes, tokens, ends, keep, bad, True, 2, 0.1, 0.1, 0)
+
+
+# -- the model -------------------------------------------------------------------------------------
+
+N_GROUPS, GROUP_SIZE = 5, 6
+
+
+def grouped_corpus(n_sentences=1500, length=10, seed=0):
+    rng = np.random.default_rng(seed)
+    groups = [[f"g{g}w{i}" for i in range(GROUP_SIZE)] for g in range(N_GROUPS)]
+    return [list(map(str, rng.choice(groups[rng.integers(N_GROUPS)], length)))
+            for _ in range(n_sentences)]
+
+
+GROUPED = grouped_corpus()
+
+
+@pytest.mark.parametrize("negative", [0, 5], ids=["hs only", "hs and negatives"])
+@pytest.mark.parametrize("sg", [1, 0], ids=["skip-gram", "cbow"])
+def test_hs_model_learns_the_groups(sg, negative):
+    model = Word2Vec(GROUPED, vector_size=16, window=4, min_count=1, sg=sg, hs=1,
+                     negative=negative, epochs=4, workers=1, seed=1)
+    for word in model.wv.index_to_key:
+        group = word.split("w")[0]
+        neighbours = [w for w, _ in model.wv.most_similar(word, topn=GROUP_SIZE - 1)]
+        assert all(w.startswith(group + "w") for w in neighbours), (word, neighbours)
+    assert model.syn1[: len(model.wv) - 1].any() and not model.syn1[-1].any()  # row V-1 unused
+    assert model.syn1neg.any() == bool(negative)  # negative=0: syn1neg is not trained
+    per_pair = np.array(model.epoch_losses) / np.array(model.epoch_pairs)
+    assert per_pair[-1] < 0.8 * per_pair[0]
+    if not negative:
+        # the hierarchical loss per pair is -log p(target | input), a cross-entropy: it falls
+        # towards the entropy of a uniform choice within a group, log 6, and not below it
+        # (measured after 4 epochs: 1.91 skip-gram, 2.12 CBOW; at the start: 3.2 and 3.4)
+        assert np.log(GROUP_SIZE) - 0.1 < per_pair[-1] < np.log(GROUP_SIZE) + 0.5
+
+
+SMALL = dict(vector_size=8, window=2, min_count=1, epochs=2, workers=1, sample=0, hs=1)
+CORPUS = GROUPED[:300]
+
+
+@pytest.mark.parametrize("negative", [0, 3])
+def test_hs_model_is_reproducible_with_one_worker(negative):
+    a = Word2Vec(CORPUS, negative=negative, seed=3, **SMALL)
+    b = Word2Vec(CORPUS, negative=negative, seed=3, **SMALL)
+    c = Word2Vec(CORPUS, negative=negative, seed=4, **SMALL)
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    np.testing.assert_array_equal(a.syn1, b.syn1)
+    assert a.epoch_losses == b.epoch_losses and len(a.epoch_losses) == 2
+    assert not np.array_equal(a.wv.vectors, c.wv.vectors)
+
+
+def test_hs_batches_follow_the_schedule_and_add_both_losses(monkeypatch):
+    calls = {"hs": [], "neg": []}
+
+    def hs_kernel(C, U, tokens, ends, keep, tree, sg, window, a0, a1, seed, n_threads):
+        calls["hs"].append((a0, a1, seed, tree))
+        return 2.0, 10, tokens.size
+
+    def neg_kernel(C, U, tokens, ends, keep, table, sg, window, negative, a0, a1, seed,
+                   n_threads):
+        calls["neg"].append((a0, a1, seed))
+        return 0.5, 3, tokens.size
+
+    from nnbasics.word2vec import model as model_module
+
+    monkeypatch.setattr(hierarchical, "select_hs_kernel", lambda prefer="auto": hs_kernel)
+    monkeypatch.setattr(model_module, "select_kernel", lambda negative: neg_kernel)
+    model = Word2Vec(CORPUS, alpha=0.05, min_alpha=0.001, batch_words=500, negative=2,
+                     **{**SMALL, "epochs": 2})
+    hs_calls, neg_calls = calls["hs"], calls["neg"]
+    assert len(hs_calls) == len(neg_calls) > 2
+    np.testing.assert_allclose([c[:2] for c in hs_calls], [c[:2] for c in neg_calls])
+    a0 = np.array([c[0] for c in hs_calls])
+    assert a0[0] == pytest.approx(0.05) and hs_calls[-1][1] == pytest.approx(0.001)
+    assert np.all(np.diff(a0) < 0)
+    assert all(c[3] is model.hs_tree for c in hs_calls)
+    # the hierarchical pass draws from its own seed, every batch a different one
+    assert len({c[2] for c in hs_calls} | {c[2] for c in neg_calls}) == 2 * len(hs_calls)
+    # loss: both passes; pairs: the negative-sampling pass's
+    assert model.epoch_losses == [2.5 * len(hs_calls) / 2] * 2
+    assert model.epoch_pairs == [3 * len(hs_calls) // 2] * 2
+
+
+def test_reference_hs_kernel_trains_through_the_batch_trainer(rng, vectors):
+    center, nodes = _float32(vectors)
+    outside = np.zeros_like(center)
+    trainer = hierarchical.hs_batch_trainer(None, nodes, TREE, prefer="reference")
+    tokens, ends = _batch(rng, n_sentences=10, length=5)
+    before = nodes.copy()
+    loss, pairs, kept = trainer(center, outside, tokens, ends, np.ones(V, np.float32),
+                                None, True, 2, 0, 0.05, 0.05, 1)
+    assert loss > 0 and pairs > 0 and kept == tokens.size
+    assert not np.array_equal(nodes, before) and not outside.any()
+    assert hierarchical.select_hs_kernel("reference") is reference.train_batch_hs
+    assert hierarchical.select_hs_kernel("compiled") is train_batch_hs
+    with pytest.raises(ValueError, match="prefer"):
+        hierarchical.select_hs_kernel("fast")
+
+
+@pytest.mark.parametrize("negative", [0, 3])
+def test_save_load_keeps_the_hs_state_and_training_continues(tmp_path, negative):
+    model = Word2Vec(CORPUS, negative=negative, **SMALL)
+    path = tmp_path / "hs.npz"
+    model.save(path)
+    loaded = Word2Vec.load(path)
+    assert loaded.config == model.config and loaded.config.hs == 1
+    np.testing.assert_array_equal(loaded.syn1, model.syn1)
+    assert ours(loaded.hs_tree) == ours(model.hs_tree)
+    model.train(CORPUS, epochs=1)
+    loaded.train(CORPUS, epochs=1)
+    np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)
+    np.testing.assert_array_equal(loaded.syn1, model.syn1)
+    assert loaded.epoch_losses == model.epoch_losses and len(loaded.epoch_losses) == 3
+
+
+def test_load_of_files_without_syn1(tmp_path):
+    plain = Word2Vec(CORPUS, **{**SMALL, "hs": 0})
+    path = tmp_path / "plain.npz"
+    plain.save(path)
+    with np.load(path) as archive:
+        assert "syn1" not in archive.files  # as files written before hs existed
+    loaded = Word2Vec.load(path)
+    assert loaded.syn1 is None and loaded.hs_tree is None
+    loaded.train(CORPUS, epochs=1)
+    # an hs=1 model whose syn1 was removed is refused, not trained from zeros
+    hs_path = tmp_path / "hs.npz"
+    Word2Vec(CORPUS, **SMALL).save(hs_path)
+    with np.load(hs_path) as archive:
+        arrays = {k: archive[k] for k in archive.files if k != "syn1"}
+    np.savez(tmp_path / "broken.npz", **arrays)
+    with pytest.raises(ValueError, match="syn1"):
+        Word2Vec.load(tmp_path / "broken.npz")
+
+
+def test_hs_settings_and_the_full_softmax_stay_as_they_were():
+    with pytest.raises(ValueError, match="hs must be 0 or 1"):
+        Word2Vec(CORPUS, **{**SMALL, "hs": 2})
+    full = Word2Vec(CORPUS[:50], negative=0, **{**SMALL, "hs": 0, "epochs": 1})
+    assert full.syn1 is None and full.hs_tree is None and full.syn1neg.any()
