@@ -44,6 +44,18 @@ def test_train_prints_settings_and_losses(workdir, capsys, tmp_path):
     assert out.read_text(encoding="utf-8").startswith("48 4\n")  # text format by extension
 
 
+def test_train_with_hierarchical_softmax(workdir, capsys, tmp_path):
+    out, saved = tmp_path / "v.txt", tmp_path / "m.npz"
+    assert main(["word2vec", "train", str(workdir / "corpus.txt"), "--out", str(out), "--hs",
+                 "--negative", "0", "--size", "4", "--min-count", "1", "--epochs", "1",
+                 "--save-model", str(saved), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "hs=1" in text and "negative=0" in text
+    model = Word2Vec.load(saved)
+    assert model.hs == 1 and model.negative == 0
+    assert model.syn1 is not None and np.any(model.syn1 != 0)  # the tree's vectors trained
+
+
 def test_train_refuses_to_overwrite(workdir, capsys):
     before = (workdir / "v.bin").read_bytes()
     code = main(["word2vec", "train", str(workdir / "corpus.txt"), "--out", str(workdir / "v.bin")])

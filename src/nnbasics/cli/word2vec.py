@@ -34,7 +34,10 @@ def register(subparsers) -> None:
     t.add_argument("--size", type=int, default=100, help="vector size (default: 100)")
     t.add_argument("--window", type=int, default=5, help="largest window (default: 5)")
     t.add_argument("--negative", type=int, default=5,
-                   help="negative samples; 0 = full softmax, small vocabularies (default: 5)")
+                   help="negative samples; 0 = full softmax, small vocabularies, unless --hs "
+                   "(default: 5)")
+    t.add_argument("--hs", action="store_const", const=1, default=0,
+                   help="hierarchical softmax (with --negative 0: alone; else both, as gensim)")
     t.add_argument("--min-count", type=int, default=5, help="drop rarer words (default: 5)")
     t.add_argument("--sample", type=float, default=1e-3, help="subsampling (default: 1e-3)")
     t.add_argument("--alpha", type=float, default=0.025, help="initial learning rate")
@@ -112,7 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
     LineSentences(args.corpus)  # a missing corpus is reported before anything else happens
     config = Word2VecConfig(
         vector_size=args.size, window=args.window, min_count=args.min_count, sg=args.sg,
-        negative=args.negative, sample=args.sample, alpha=args.alpha,
+        negative=args.negative, hs=args.hs, sample=args.sample, alpha=args.alpha,
         min_alpha=min(0.0001, args.alpha), epochs=args.epochs, workers=args.workers,
         seed=args.seed,
     )

@@ -1,7 +1,8 @@
 """word2vec (CS224n assignment 1, question 3): explicit objectives, then a usable model.
 
-* :mod:`~nnbasics.word2vec.objectives`: naive-softmax and negative-sampling losses with their
-  gradients, skip-gram and CBOW over a window (pure NumPy, gradient-checked);
+* :mod:`~nnbasics.word2vec.objectives`: naive-softmax, negative-sampling and
+  hierarchical-softmax losses with their gradients, skip-gram and CBOW over a window (pure
+  NumPy, gradient-checked);
 * :mod:`~nnbasics.word2vec.vocab`: counts, ``min_count``/``max_vocab_size``, subsampling, the
   unigram^0.75 noise table, reduced windows;
 * :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices;
@@ -15,6 +16,7 @@ from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.model import Word2Vec, Word2VecConfig
 from nnbasics.word2vec.objectives import (
     cbow,
+    hierarchical_softmax_loss_and_gradient,
     naive_softmax_loss_and_gradient,
     neg_sampling_loss_and_gradient,
     skipgram,
@@ -26,6 +28,7 @@ __all__ = [
     "Word2Vec",
     "Word2VecConfig",
     "cbow",
+    "hierarchical_softmax_loss_and_gradient",
     "naive_softmax_loss_and_gradient",
     "neg_sampling_loss_and_gradient",
     "skipgram",
