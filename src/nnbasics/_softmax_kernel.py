@@ -8,13 +8,10 @@ the split of the work between threads; the loops that touch every entry live her
 Per row, a softmax makes three passes and a log-softmax three, each over data that is still in the
 cache after the first (a row of ``d = 1024`` float32 is 4 KiB):
 
-==========  ====================================  ==========================================
-pass        softmax                               log-softmax
-==========  ====================================  ==========================================
-1           ``m = max(x)``                        ``m = max(x)``
-2           ``out = exp(x - m)``; ``s = sum(out)``  ``s = sum(exp(x - m))`` (nothing stored)
-3           ``out *= 1 / s``                      ``out = (x - m) - log(s)``
-==========  ====================================  ==========================================
+1. ``m = max(x)``;
+2. softmax: ``out = exp(x - m)`` and ``s = sum(out)``;
+   log-softmax: ``out = x - m`` and ``s = sum(exp(out))``;
+3. softmax: ``out *= 1 / s``; log-softmax: ``out -= log(s)``.
 
 Three things make those loops compile to 512-bit (or 256-bit) SIMD code instead of scalar code:
 
@@ -267,16 +264,19 @@ def _exp_store_sum_block(v, out, shift):
 
 
 @njit(**_JIT)
-def _exp_sum_block(v, shift):
+def _shift_store_exp_sum_block(v, out, shift):
     partial = v.dtype.type(0.0)
     for j in range(v.shape[0]):
-        partial = _add_reassociable(partial, exp_nonpositive(v[j] - shift))
+        t = v[j] - shift
+        out[j] = t
+        partial = _add_reassociable(partial, exp_nonpositive(t))
     return partial
 
 
 @njit(**_JIT)
 def _exp_sum_of(v, out, shift, store):
-    """``sum(exp(v - shift))`` in float64, by blocks; the exps go to ``out`` if ``store``.
+    """``sum(exp(v - shift))`` in float64, by blocks; ``out`` gets the exps if ``store``, else
+    ``v - shift``.
 
     Each block of ``_SUM_BLOCK`` entries is summed in v's precision (in vector lanes), the block
     sums in float64.
@@ -288,17 +288,22 @@ def _exp_sum_of(v, out, shift, store):
         if store:
             total += _exp_store_sum_block(v[start:stop], out[start:stop], shift)
         else:
-            total += _exp_sum_block(v[start:stop], shift)
+            total += _shift_store_exp_sum_block(v[start:stop], out[start:stop], shift)
     return total
 
 
 @njit(**_JIT)
 def _normalise(v, out, shift, total, log):
-    """Pass 3: ``out = exp / total`` (softmax) or ``out = (v - shift) - log(total)``."""
+    """Pass 3: ``out = exp / total`` (softmax) or ``out = (v - shift) - log(total)``.
+
+    Both work in place on what pass 2 stored in ``out``: reading ``v`` and writing ``out`` in one
+    loop was measured 1.6x slower on float64 rows of 8 KiB, whose input and output addresses
+    then share their low 12 bits (4K aliasing).
+    """
     if log:
         log_total = v.dtype.type(math.log(total))
         for j in range(v.shape[0]):
-            out[j] = (v[j] - shift) - log_total
+            out[j] = out[j] - log_total
     else:
         # total >= 1 (the max entry contributes exp(0) = 1), so 1/total cannot overflow; a
         # multiply per entry instead of a division costs at most one more rounding.
@@ -380,7 +385,7 @@ def chunk_max(v):
 
 @njit(**_JIT)
 def chunk_exp_sum(v, out, shift, log):
-    """``sum(exp(v - shift))`` over a chunk of one wide row; exps to ``out`` unless ``log``."""
+    """Pass 2 of :func:`softmax_rows` on a chunk ``v`` of one wide row: the sum of the exps."""
     return _exp_sum_of(v, out, shift, not log)
 
 
