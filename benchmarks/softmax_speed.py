@@ -10,6 +10,10 @@ and returns a new array (no ``out=``), so each pays for its own output allocatio
   phase of the machine hits them all alike;
 * torch runs on the CPU with its default thread count (printed), NumPy/SciPy as they come.
 
+ours is nnbasics' compiled kernel (numba, ``nnbasics._softmax_kernel``); the first call in a
+fresh environment compiles it (seconds) and caches it on disk, and the warm-up below keeps that
+out of the timings.
+
 Targets (issue 2): ours at least as fast as SciPy in every case (ours/scipy <= 1.0) and within
 1.2x of torch's time (ours/torch <= 1.2).  The summary lists every case that misses one; the exit
 code is 1 if any does, so the script can gate a change.
@@ -111,6 +115,14 @@ def _repeat_for(nbytes: int, repeat: int) -> tuple[int, int]:
     return repeat, 3
 
 
+def _load() -> str:
+    """The 1/5/15-minute load averages: the machine is shared, so every figure carries them."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:  # pragma: no cover - platforms without getloadavg
+        return "unknown"
+
+
 def _fmt_ms(t: float) -> str:
     return f"{t * 1e3:9.3f}"
 
@@ -133,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {torch.__version__ if torch is not None else 'not installed'}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs, "
           f"torch threads: {torch.get_num_threads() if torch is not None else '-'}")
-    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}; median of {args.repeat}+ calls, times in ms\n")
+    print(f"{time.strftime('%Y-%m-%d %H:%M %Z')}; median of {args.repeat}+ calls, times in ms; "
+          f"load average {_load()}\n")
 
     rng = np.random.default_rng(args.seed)
     shapes = SHAPES_QUICK if args.quick else SHAPES_FULL
@@ -159,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{_fmt_ratio(row.ratio('scipy')):>9}{_fmt_ratio(row.ratio('torch')):>9}",
                       flush=True)
 
+    print(f"\nload average at the end: {_load()}")
     misses = []
     for row in rows:
         name = f"{row.op} {row.shape[0]}x{row.shape[1]} {row.dtype}"

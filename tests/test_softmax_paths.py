@@ -2,7 +2,7 @@
 
 ``softmax`` and ``log_softmax`` run the compiled kernel of :mod:`nnbasics._softmax_kernel`:
 rows narrower than ``NARROW_WIDTH`` a block of rows at a time, other rows one by one, inputs of at
-least ``_PARALLEL_MIN_BYTES`` split between threads in tasks of ``_TASK_BYTES``, rows wider than
+least ``_PARALLEL_MIN_BYTES`` split between threads in tasks, rows wider than
 ``_WIDE_ROW_BYTES`` split into column chunks.  Each path is checked against the plain NumPy
 reference (:func:`nnbasics.activations._softmax_reference`, the textbook formula in the input's
 precision) to a stated tolerance, against float64 arithmetic, and on every special row
