@@ -12,10 +12,11 @@ and returns a new array (no ``out=``), so each pays for its own output allocatio
 
 On a 2-core machine one more thing matters: after each call torch's OpenMP (libgomp) workers keep
 spinning for a few milliseconds, holding the second core that ours, timed next, wants for its
-helper thread (measured on 64x50000 float32: ours 2.3-2.5 ms next to spinning workers, 1.2-1.4 ms
-with ``OMP_WAIT_POLICY=PASSIVE``; torch itself 1.3-1.5 vs 1.4-1.7 ms).  The script leaves torch
-at its default; run it as ``OMP_WAIT_POLICY=PASSIVE python benchmarks/softmax_speed.py`` to see
-the figures without that interference.  The header prints the setting in force.
+helper thread (measured on 64x50000 float32: ours mostly 2.3-2.5 ms next to spinning workers,
+1.2-1.4 ms with ``OMP_WAIT_POLICY=PASSIVE``; torch itself 1.3-1.5 vs 1.4-1.7 ms).  The script
+leaves torch at its default; run it as ``OMP_WAIT_POLICY=PASSIVE python
+benchmarks/softmax_speed.py`` to see the figures without that interference.  The header prints
+the setting in force.
 
 ours is nnbasics' compiled kernel (numba, ``nnbasics._softmax_kernel``); the first call in a
 fresh environment compiles it (seconds) and caches it on disk, and the warm-up below keeps that
