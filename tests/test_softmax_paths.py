@@ -1,9 +1,18 @@
-"""The blocked, threaded and wide-row code paths of softmax / log_softmax against a plain reference.
+"""The code paths of softmax / log_softmax against the plain reference, and the kernel's exp.
 
-Small inputs take a single block; inputs of at least ``_PARALLEL_MIN_BYTES`` are split into row
-blocks shared between threads; rows wider than ``_WIDE_ROW_BYTES`` are split into column chunks.
-Each path is checked against the textbook formula in float64 and on every special row (overflowing
-ranges, ±inf, NaN) placed inside an array large enough to take that path.
+``softmax`` and ``log_softmax`` run the compiled kernel of :mod:`nnbasics._softmax_kernel`:
+rows narrower than ``NARROW_WIDTH`` a block of rows at a time, other rows one by one, inputs of at
+least ``_PARALLEL_MIN_BYTES`` split between threads in tasks, rows wider than
+``_WIDE_ROW_BYTES`` split into column chunks.  Each path is checked against the plain NumPy
+reference (:func:`nnbasics.activations._softmax_reference`, the textbook formula in the input's
+precision) to a stated tolerance, against float64 arithmetic, and on every special row
+(overflowing ranges, ±inf, NaN) placed inside an array large enough to take that path.
+
+Tolerances (``eps`` = machine epsilon of the dtype; measured worst cases in brackets, on random
+rows of widths 1 to 300000): softmax entries agree with the reference to ``16 eps`` relative [7];
+log-softmax entries to ``16 eps * (1 + |x - max| + |log sum|)`` absolute [5.1] (the rounding of
+``x - max`` and of the log of the sum bound what any implementation can match).  The kernel's exp
+is within 1 ulp (float32) / 1.1 ulp (float64) of the exact value on dense sweeps [0.98 / 1.05].
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import warnings
 import numpy as np
 import pytest
 
-from nnbasics import activations
+from nnbasics import _softmax_kernel, activations
 from nnbasics.activations import log_softmax, softmax
 
 
@@ -74,12 +83,12 @@ def rng() -> np.random.Generator:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("log", [False, True])
 @pytest.mark.parametrize("width", [7, 1000, 40_000])
-def test_threaded_blocks_match_reference(rng, dtype, log, width):
+def test_threaded_tasks_match_float64(rng, dtype, log, width):
     n_rows = big_enough(4 * activations._PARALLEL_MIN_BYTES, width, dtype)
     x = (5 * rng.standard_normal((n_rows, width))).astype(dtype)
     x_before = x.copy()
-    block_rows = max(1, activations._BLOCK_BYTES // (width * x.itemsize))
-    assert n_rows >= 2 * block_rows  # several blocks, so the threaded path is taken
+    task_rows = max(1, activations._TASK_BYTES // (width * x.itemsize))
+    assert n_rows >= 2 * task_rows  # several tasks, so the threaded path is taken
     got = (log_softmax if log else softmax)(x)
     assert got.dtype == dtype and got.shape == x.shape
     np.testing.assert_array_equal(x, x_before)  # input untouched
@@ -90,7 +99,8 @@ def test_threaded_blocks_match_reference(rng, dtype, log, width):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("log", [False, True])
 def test_wide_rows_match_reference(rng, dtype, log):
-    width = activations._WIDE_ROW_BYTES // np.dtype(dtype).itemsize + 12_345  # several chunks
+    width = 2 * activations._WIDE_CHUNK_BYTES // np.dtype(dtype).itemsize + 12_345  # 3 chunks
+    assert width * np.dtype(dtype).itemsize > activations._WIDE_ROW_BYTES
     x = (5 * rng.standard_normal((2, width))).astype(dtype)
     x[1] -= 50  # a second row at another offset: each row uses its own max
     got = (log_softmax if log else softmax)(x)
@@ -105,13 +115,14 @@ def test_wide_rows_match_reference(rng, dtype, log):
         np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=tol * 10)
 
 
-def test_paths_agree_with_single_block(rng, monkeypatch):
-    """Blocked + threaded result equals the one-block (serial) result bit for bit."""
-    x = rng.standard_normal((3000, 300))
-    threaded = softmax(x)
-    monkeypatch.setattr(activations, "_BLOCK_BYTES", x.nbytes)
+@pytest.mark.parametrize("width", [10, 300])
+@pytest.mark.parametrize("log", [False, True])
+def test_threaded_result_equals_single_call(rng, monkeypatch, width, log):
+    """Rows split between threads give the result of one serial kernel call, bit for bit."""
+    x = rng.standard_normal((3_000_000 // width, width)).astype(np.float32)
+    threaded = (log_softmax if log else softmax)(x)
     monkeypatch.setattr(activations, "_PARALLEL_MIN_BYTES", 1 << 62)
-    np.testing.assert_array_equal(softmax(x), threaded)
+    np.testing.assert_array_equal((log_softmax if log else softmax)(x), threaded)
 
 
 def _special_array(dtype, n_rows: int, width: int, rng) -> tuple[np.ndarray, list[int]]:
@@ -130,8 +141,9 @@ def _special_array(dtype, n_rows: int, width: int, rng) -> tuple[np.ndarray, lis
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("log", [False, True])
-def test_special_rows_inside_threaded_array(rng, dtype, log):
-    width = 64
+@pytest.mark.parametrize("width", [8, 64])  # narrow rows (blocks of rows) and row by row
+def test_special_rows_inside_threaded_array(rng, dtype, log, width):
+    assert (width < _softmax_kernel.NARROW_WIDTH) == (width == 8)
     n_rows = big_enough(4 * activations._PARALLEL_MIN_BYTES, width, dtype)
     x, positions = _special_array(dtype, n_rows, width, rng)
     with warnings.catch_warnings():
@@ -189,3 +201,138 @@ def test_parallel_for_propagates_errors():
 
     with pytest.raises(RuntimeError, match="task 7"):
         activations._parallel_for(task, 20)
+
+
+# ----------------------------------------------------------------------------------------------
+# the kernel against the plain reference it speeds up
+# ----------------------------------------------------------------------------------------------
+
+
+def assert_close_to_reference(got: np.ndarray, x: np.ndarray, log: bool) -> None:
+    """``got`` agrees with :func:`activations._softmax_reference` to the module's tolerance."""
+    ref = activations._softmax_reference(x, log)
+    eps = np.finfo(x.dtype).eps
+    assert got.dtype == x.dtype and got.shape == x.shape
+    if log:
+        shifted = x.astype(np.float64) - x.max(axis=1, keepdims=True)
+        scale = 1 + np.abs(shifted) + np.abs(ref - shifted)  # 1 + |x - max| + |log sum|
+        err = np.abs(got.astype(np.float64) - ref) / scale
+    else:
+        err = np.abs(got.astype(np.float64) - ref) / np.maximum(ref, np.finfo(x.dtype).tiny)
+    assert err.max() <= 16 * eps, f"max error {err.max() / eps:.1f} eps"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize(
+    "width",
+    [1, 2, 7, _softmax_kernel.NARROW_WIDTH - 1, _softmax_kernel.NARROW_WIDTH, 33, 1000, 1025,
+     40_000],
+)
+def test_kernel_matches_reference(rng, dtype, log, width):
+    """Every width class (narrow blocks, row by row, several sum blocks) on both dtypes."""
+    x = (8 * rng.standard_normal((max(3, 200_000 // width), width))).astype(dtype)
+    x[0] += 500  # another offset: each row uses its own max
+    x_before = x.copy()
+    got = (log_softmax if log else softmax)(x)
+    np.testing.assert_array_equal(x, x_before)
+    assert_close_to_reference(got, x, log)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("log", [False, True])
+def test_wide_row_kernel_matches_reference(rng, dtype, log):
+    width = 2 * activations._WIDE_CHUNK_BYTES // np.dtype(dtype).itemsize + 777
+    x = (8 * rng.standard_normal((1, width))).astype(dtype)
+    assert_close_to_reference((log_softmax if log else softmax)(x), x, log)
+
+
+def test_reference_itself_matches_float64_formula(rng):
+    x = rng.standard_normal((50, 30))
+    for log in (False, True):
+        np.testing.assert_allclose(activations._softmax_reference(x, log),
+                                   reference_softmax(x, log), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("width", [3, 64, activations._WIDE_ROW_BYTES // 8 + 5])
+def test_nan_with_sign_bit_set_gives_nan_row(log, width):
+    """A NaN with the sign bit set sorts below -inf in the kernel's max; the row is NaN anyway."""
+    negative_nan = np.copysign(np.nan, -1.0)
+    assert np.signbit(negative_nan)
+    x = np.zeros((3, width))
+    x[0, 1] = negative_nan
+    x[1, 1] = negative_nan
+    x[1, 2] = np.inf  # +inf and a NaN: NaN wins
+    x[2, :] = -np.inf
+    x[2, 0] = negative_nan
+    with np.errstate(all="raise"):
+        got = (log_softmax if log else softmax)(x)
+    assert np.isnan(got).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# the kernel's exp and max
+# ----------------------------------------------------------------------------------------------
+
+
+def ulp_errors(dtype, t: np.ndarray) -> np.ndarray:
+    """|kernel exp(t) - exp(t)| in units in the last place of the exact value (denormals: of the
+    smallest denormal), the exact value from 80-bit long double (float64) or float64 (float32)."""
+    t = t.astype(dtype)
+    got = np.empty_like(t)
+    _softmax_kernel.exp_array(t, got)
+    wide = np.longdouble if dtype == np.float64 else np.float64
+    exact = np.exp(t.astype(wide))
+    with np.errstate(over="ignore"):
+        ulp = np.spacing(exact.astype(dtype)).astype(wide)  # ulp at exact, rounded to dtype
+    ulp = np.maximum(ulp, wide(np.finfo(dtype).smallest_subnormal))
+    return np.abs(got.astype(wide) - exact) / ulp
+
+
+@pytest.mark.parametrize(
+    ("dtype", "lowest", "max_ulp"), [(np.float32, -110.0, 1.0), (np.float64, -760.0, 1.1)]
+)
+def test_exp_accuracy_dense_sweep(dtype, lowest, max_ulp):
+    finfo = np.finfo(dtype)
+    log_tiny = float(np.log(finfo.tiny))  # below: denormal results
+    log_zero = float(np.log(finfo.smallest_subnormal))  # below (and half an ulp): 0
+    sweeps = [
+        np.linspace(lowest, 0.0, 1_000_001),  # the whole domain, densely
+        np.linspace(log_tiny - 1, log_tiny + 1, 100_001),  # around the normal/denormal edge
+        np.linspace(log_zero - 2, log_zero + 2, 100_001),  # around underflow to 0
+        -np.geomspace(1e-30, 1e-2, 100_001),  # tiny shifts: exp(t) ~ 1 + t
+        np.linspace(-1000.0, lowest, 1001),  # large negative shifts (clamped)
+    ]
+    for t in sweeps:
+        err = ulp_errors(dtype, t)
+        assert err.max() <= max_ulp, f"{err.max():.3f} ulp at t = {t[np.argmax(err)]!r}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_special_values(dtype):
+    finfo = np.finfo(dtype)
+    t = np.array([0.0, -0.0, -np.inf, np.nan, -1e30, -finfo.max, -finfo.smallest_subnormal],
+                 dtype=dtype)
+    got = np.empty_like(t)
+    _softmax_kernel.exp_array(t, got)
+    np.testing.assert_array_equal(got, np.array([1, 1, 0, np.nan, 0, 0, 1], dtype=dtype))
+    # denormal results are rounded once: exactly the correctly rounded value at powers of two
+    k = np.arange(finfo.minexp - finfo.nmant, finfo.minexp)  # 2**k is denormal
+    t_exact = (k * np.log(2.0)).astype(dtype)
+    _softmax_kernel.exp_array(t_exact, got := np.empty_like(t_exact))
+    assert (got > 0).all() and np.all(ulp_errors(dtype, t_exact) <= 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chunk_max_order_keys_match_numpy_max(rng, dtype):
+    finfo = np.finfo(dtype)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, finfo.max, -finfo.max, finfo.tiny,
+                         -finfo.smallest_subnormal, finfo.smallest_subnormal], dtype=dtype)
+    for _ in range(200):
+        n = int(rng.integers(1, 300))
+        v = np.where(rng.random(n) < 0.3, rng.choice(specials, n),
+                     rng.standard_normal(n) * 10.0 ** rng.integers(-30, 30, n)).astype(dtype)
+        got = _softmax_kernel.chunk_max(v)
+        assert got == v.max() or (got == 0 and v.max() == 0)
+    assert np.isnan(_softmax_kernel.chunk_max(np.array([1.0, np.nan, np.inf], dtype=dtype)))

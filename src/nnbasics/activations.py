@@ -17,6 +17,7 @@ import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -57,19 +58,36 @@ def as_float_array(x: ArrayLike) -> FloatArray:
 
 # Shape letters of the internals below: a C-contiguous ``(N, d)`` matrix whose rows are normalised.
 #
-# Softmax makes four passes over a row: max; subtract and exp; sum; scale.  On a large matrix each
-# pass would stream the whole array through main memory, so rows are processed in blocks whose
-# input and output fit in the L2 cache together: only the first pass reads memory, the others hit
-# the cache.  NumPy's ufuncs and reductions release the GIL, so blocks shared between two threads
-# run in parallel without a compiled kernel.  (A numba kernel was measured and not kept: without
-# SVML numba's exp is a scalar libm call, 7x slower than NumPy's AVX-512 exp, and a hand-written
-# polynomial exp that LLVM vectorises only reached NumPy's speed.)
-_BLOCK_BYTES = 1 << 18  # 256 KiB of input per block (+ as much output): well inside a 2 MiB L2
-_WIDE_ROW_BYTES = 1 << 20  # a row wider than this is split into column chunks of _BLOCK_BYTES
-_PARALLEL_MIN_BYTES = 1 << 20  # below 1 MiB the thread hand-off costs more than it saves
-_RECIPROCAL_MIN_WIDTH = 64  # narrower rows: the extra reciprocal call costs more than it saves
+# Two implementations compute the same thing:
+#
+# * :func:`_softmax_reference`, the textbook NumPy formula (max; subtract; exp; sum; divide), the
+#   readable definition that the tests hold the fast path to;
+# * the compiled kernel of :mod:`nnbasics._softmax_kernel` (numba), which fuses the passes over
+#   each row while the row is in the cache and has its own vectorised exp; this module only
+#   splits the rows (or the chunks of one very wide row) between two threads, the kernel
+#   releasing the GIL, and fixes up the rows that hold +inf.
+#
+# The kernel module is imported on the first call, so that ``import nnbasics`` does not pay for
+# importing numba; its compiled code is cached on disk (``cache=True``), so only the very first
+# call in a fresh environment compiles (a few seconds per dtype).
+# Rows are handed to the threads in _TASKS_PER_THREAD tasks per thread (a few, so that a thread
+# the machine does not schedule leaves work to the other), of at least _TASK_BYTES of input each.
+# Every task costs a kernel dispatch under the GIL: 64 tasks of 256 KiB made the 4096x1024 float32
+# softmax 1.3 ms, 8 tasks of 2 MiB 1.0 ms.
+_TASKS_PER_THREAD = 4
+_TASK_BYTES = 1 << 18
+_WIDE_ROW_BYTES = 1 << 20  # a row wider than this is split into column chunks ...
+_WIDE_CHUNK_BYTES = 1 << 20  # ... of 1 MiB (measured: 20% faster than 256 KiB on 1x10^6)
+_PARALLEL_MIN_BYTES = 1 << 19  # below 512 KiB the thread hand-off costs more than it saves
 _N_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads working on one call, caller included
 _executor: ThreadPoolExecutor | None = None
+
+
+def _kernel() -> ModuleType:
+    """The compiled kernel module, imported (and numba with it) on first use."""
+    from nnbasics import _softmax_kernel
+
+    return _softmax_kernel
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -104,83 +122,84 @@ def _parallel_for(task: Callable[[int], None], n_tasks: int) -> None:
             helper.result()
 
 
-def _shift_exp_sum_into(x: FloatArray, shift: FloatArray, out: FloatArray, log: bool) -> FloatArray:
-    """``out = x - shift``, exponentiated unless ``log``; returns the exps' row sums, (rows, 1).
+def _softmax_reference(rows: FloatArray, log: bool) -> FloatArray:
+    """The plain NumPy (log-)softmax of each row of ``rows`` (N, d): the definition, unfused.
 
-    x - shift can overflow to -inf only for entries ~1e308 below the row max, whose probability is 0
-    anyway; an all -inf row gives (-inf) - (-inf) = NaN: no distribution exists there.  The caller
-    holds the ``np.errstate`` that silences these.
+    ``shifted = x - max(x)``; ``softmax = exp(shifted) / sum(exp(shifted))``;
+    ``log_softmax = shifted - log(sum(exp(shifted)))``.  Special rows as documented in
+    :func:`softmax` (``x - max`` is NaN on an all ``-inf`` or a ``+inf`` row; the latter is fixed
+    to its limit).  The compiled kernel must agree with this to a few ulp.
     """
-    np.subtract(x, shift, out=out)
-    if log:
-        # log softmax keeps x - max; the exps are only needed for their sum, in a scratch buffer.
-        return np.exp(out).sum(axis=1, keepdims=True)
-    np.exp(out, out=out)
-    return out.sum(axis=1, keepdims=True)
-
-
-def _normalise_into(out: FloatArray, norm: FloatArray, log: bool) -> None:
-    """Divide the exps in ``out`` by their row sums ``norm`` (subtract ``log norm`` if ``log``)."""
-    if log:
-        np.subtract(out, np.log(norm), out=out)
-    elif out.shape[1] < _RECIPROCAL_MIN_WIDTH:
-        np.divide(out, norm, out=out)
-    else:
-        # norm >= 1 (the max entry contributes exp(0)), so 1/norm cannot overflow; one division
-        # per row and a multiply per entry is cheaper than a division per entry (2-3x in float64),
-        # at the cost of at most one more rounding.
-        np.multiply(out, np.reciprocal(norm), out=out)
-
-
-def _softmax_rows_into(x: FloatArray, out: FloatArray, log: bool) -> None:
-    """Row-wise (log-)softmax of the 2-D C-contiguous block ``x`` (rows × d) into ``out``."""
-    row_max = x.max(axis=1, keepdims=True)  # (rows, 1); NaN if the row holds a NaN
-    # errstate is per thread, so each block (possibly on a pool thread) sets its own; exps that
-    # underflow to 0 are intended (entries far below the max), so underflow is silenced too.
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        norm = _shift_exp_sum_into(x, row_max, out, log)
-        _normalise_into(out, norm, log)
-    # fmax skips NaN, so a NaN row cannot hide a +inf row; this test is 4x cheaper than isposinf.
-    if np.fmax.reduce(row_max, axis=None) == np.inf:
-        _fix_posinf_rows(x, out, np.isposinf(row_max[:, 0]), log)
+        row_max = rows.max(axis=1, keepdims=True)  # (N, 1)
+        shifted = rows - row_max
+        exps = np.exp(shifted)
+        sums = exps.sum(axis=1, keepdims=True)
+        out = shifted - np.log(sums) if log else exps / sums
+    posinf_rows = np.isposinf(row_max[:, 0])
+    if posinf_rows.any():
+        _fix_posinf_rows(rows, out, posinf_rows, log)
+    return out
 
 
-def _softmax_wide_row_into(x: FloatArray, out: FloatArray, log: bool) -> None:
-    """(log-)softmax of one row too wide for the cache, shape (1, d), in column chunks.
+def _softmax_rows_into(rows: FloatArray, out: FloatArray, row_max: FloatArray, log: bool) -> None:
+    """Compiled (log-)softmax of the rows of ``rows`` (N, d) into ``out``; maxima to ``row_max``.
 
-    Three passes, each split into chunks that run in parallel: the chunk maxima (reduced to the
-    row max in chunk order); ``exp(x - max)`` and its sum per chunk, in cache; the scaling.  The
-    arithmetic is that of :func:`_softmax_rows_into` with the whole row's max, so the special
-    values (NaN, ±inf) behave identically.
+    Rows go to the threads in tasks of consecutive rows; each row is computed by one call of the
+    kernel from start to end, so the result does not depend on the split.
     """
-    chunk = max(1, _BLOCK_BYTES // x.itemsize)
-    n_chunks = -(-x.shape[1] // chunk)
-    chunk_max = np.empty(n_chunks, dtype=x.dtype)
-    chunk_sum = np.empty(n_chunks, dtype=x.dtype)
+    kernel = _kernel()
+    n_rows = rows.shape[0]
+    if rows.nbytes < _PARALLEL_MIN_BYTES:
+        kernel.softmax_rows(rows, out, row_max, 0, n_rows, log)
+        return
+    row_bytes = rows.shape[1] * rows.itemsize
+    task_bytes = max(_TASK_BYTES, rows.nbytes // (_TASKS_PER_THREAD * _N_THREADS))
+    task_rows = max(1, task_bytes // row_bytes)
+
+    def task(t: int) -> None:
+        first = t * task_rows
+        kernel.softmax_rows(rows, out, row_max, first, min(first + task_rows, n_rows), log)
+
+    _parallel_for(task, -(-n_rows // task_rows))
+
+
+def _softmax_wide_row_into(row: FloatArray, out: FloatArray, log: bool) -> FloatArray:
+    """(log-)softmax of one row too wide for the cache, shape (d,), in column chunks.
+
+    The kernel's three passes, each split into chunks that run in parallel: the chunk maxima
+    (reduced to the row max); ``exp(x - max)`` and its sum per chunk (the sums added in chunk
+    order, so the result is deterministic); the scaling.  Returns the row max.
+    """
+    kernel = _kernel()
+    chunk = max(1, _WIDE_CHUNK_BYTES // row.itemsize)
+    n_chunks = -(-row.shape[0] // chunk)
+    chunk_max = np.empty(n_chunks, dtype=row.dtype)
+    chunk_sum = np.empty(n_chunks, dtype=np.float64)
 
     def cols(c: int) -> slice:
         return slice(c * chunk, (c + 1) * chunk)
 
     def find_max(c: int) -> None:
-        chunk_max[c] = x[:, cols(c)].max()
+        chunk_max[c] = kernel.chunk_max(row[cols(c)])
 
     _parallel_for(find_max, n_chunks)
-    row_max = chunk_max.max(keepdims=True)[:, None]  # (1, 1); NaN propagates
+    # The max of the chunk maxima, taken as the kernel takes it (a NaN with the sign bit clear
+    # wins).
+    # Kept in the row's dtype: a Python float would make numba compute a float32 row in float64.
+    row_max = row.dtype.type(kernel.chunk_max(chunk_max))
 
-    def shift_exp_sum(c: int) -> None:
-        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-            chunk_sum[c] = _shift_exp_sum_into(x[:, cols(c)], row_max, out[:, cols(c)], log)[0, 0]
+    def exp_sum(c: int) -> None:
+        chunk_sum[c] = kernel.chunk_exp_sum(row[cols(c)], out[cols(c)], row_max, log)
 
-    _parallel_for(shift_exp_sum, n_chunks)
-    norm = chunk_sum.sum(keepdims=True)[:, None]  # summed in chunk order: deterministic
+    _parallel_for(exp_sum, n_chunks)
+    total = float(chunk_sum.sum())  # NumPy's pairwise sum of the chunk sums: deterministic
 
     def normalise(c: int) -> None:
-        with np.errstate(under="ignore", invalid="ignore", divide="ignore"):
-            _normalise_into(out[:, cols(c)], norm, log)
+        kernel.chunk_normalise(row[cols(c)], out[cols(c)], row_max, total, log)
 
     _parallel_for(normalise, n_chunks)
-    if np.isposinf(row_max[0, 0]):
-        _fix_posinf_rows(x, out, np.ones(1, dtype=bool), log)
+    return row_max
 
 
 def _fix_posinf_rows(x: FloatArray, out: FloatArray, rows: NDArray[np.bool_], log: bool) -> None:
@@ -194,35 +213,32 @@ def _fix_posinf_rows(x: FloatArray, out: FloatArray, rows: NDArray[np.bool_], lo
         out[rows] = np.log(share) if log else share
 
 
-def _softmax_impl(x: ArrayLike, axis: int, log: bool) -> FloatArray:
+def _as_rows(x: ArrayLike, axis: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(arr, moved, rows)``: x as a float array, with ``axis`` moved last, and as (N, d) rows."""
     arr = as_float_array(x)
     if arr.ndim == 0:
         raise ValueError("softmax needs at least one axis; got a scalar")
-    if arr.size == 0:
-        return np.empty_like(arr)
     # The common case (normalising the last axis of a C-contiguous array) skips moveaxis and the
-    # copy: on a 128x10 batch that overhead is a third of the call.
+    # copy: on a 128x10 batch that overhead is a large part of the call.
     moved = arr if axis in (-1, arr.ndim - 1) else np.moveaxis(arr, axis, -1)
     rows = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])  # (N, d), a view if possible
+    return arr, moved, rows
+
+
+def _softmax_impl(x: ArrayLike, axis: int, log: bool) -> FloatArray:
+    arr, moved, rows = _as_rows(x, axis)
+    if arr.size == 0:
+        return np.empty_like(arr)
     out = np.empty_like(rows)
     n_rows, width = rows.shape
-    row_bytes = width * rows.itemsize
-    if row_bytes > _WIDE_ROW_BYTES:
-        for i in range(n_rows):
-            _softmax_wide_row_into(rows[i : i + 1], out[i : i + 1], log)
+    if width * rows.itemsize > _WIDE_ROW_BYTES:
+        row_max = np.array([_softmax_wide_row_into(rows[i], out[i], log) for i in range(n_rows)])
     else:
-        block = max(1, _BLOCK_BYTES // row_bytes)
-        n_blocks = -(-n_rows // block)
-
-        def softmax_block(b: int) -> None:
-            s = slice(b * block, (b + 1) * block)
-            _softmax_rows_into(rows[s], out[s], log)
-
-        if rows.nbytes >= _PARALLEL_MIN_BYTES and n_blocks >= 2:
-            _parallel_for(softmax_block, n_blocks)
-        else:
-            for b in range(n_blocks):
-                softmax_block(b)
+        row_max = np.empty(n_rows, dtype=rows.dtype)
+        _softmax_rows_into(rows, out, row_max, log)
+    # fmax skips NaN, so a NaN row cannot hide a +inf row; cheaper than isposinf on every row.
+    if np.fmax.reduce(row_max, axis=None) == np.inf:
+        _fix_posinf_rows(rows, out, np.isposinf(row_max), log)
     result = out.reshape(moved.shape)
     return result if moved is arr else np.moveaxis(result, -1, axis)
 
