@@ -6,17 +6,16 @@ and returns a new array (no ``out=``), so each pays for its own output allocatio
 * inputs are built once per case (NumPy arrays; torch tensors made once with ``from_numpy``,
   sharing the memory, so torch pays no conversion inside the timed call);
 * each function is warmed up before timing (thread pools started, caches and pages touched);
-* each measurement is the median of ``--repeat`` calls, the peers timed round-robin so that a slow
-  phase of the machine hits them all alike;
-* torch runs on the CPU with its default thread count (printed), NumPy/SciPy as they come.
-
-On a 2-core machine one more thing matters: after each call torch's OpenMP (libgomp) workers keep
-spinning for a few milliseconds, holding the second core that ours, timed next, wants for its
-helper thread (measured on 64x50000 float32: ours mostly 2.3-2.5 ms next to spinning workers,
-1.2-1.4 ms with ``OMP_WAIT_POLICY=PASSIVE``; torch itself 1.3-1.5 vs 1.4-1.7 ms).  The script
-leaves torch at its default; run it as ``OMP_WAIT_POLICY=PASSIVE python
-benchmarks/softmax_speed.py`` to see the figures without that interference.  The header prints
-the setting in force.
+* each measurement is the median of ``--repeat`` calls, taken in rounds: in every round each peer
+  makes a block of consecutive calls (a peer called repeatedly, as in a training loop, keeps its
+  threads warm), so a slow phase of the machine hits all peers alike;
+* before each block the script sleeps ``SETTLE_S`` (50 ms), so no peer is timed while another's
+  threads still hold a core: on a 2-core machine torch's OpenMP (libgomp) workers keep spinning
+  for a few milliseconds after each call, and ours, timed right after, lost its second core to them
+  (measured before this settling on 64x50000 float32: ours mostly 2.3-2.5 ms next to spinning
+  workers, 1.2-1.4 ms with ``OMP_WAIT_POLICY=PASSIVE``; torch itself 1.3-1.5 vs 1.4-1.7 ms);
+* torch runs on the CPU with its default thread count and wait policy (both printed), NumPy/SciPy
+  as they come.
 
 ours is nnbasics' compiled kernel (numba, ``nnbasics._softmax_kernel``); the first call in a
 fresh environment compiles it (seconds) and caches it on disk, and the warm-up below keeps that
@@ -26,7 +25,7 @@ Targets (issue 2): ours at least as fast as SciPy in every case (ours/scipy <= 1
 1.2x of torch's time (ours/torch <= 1.2).  The summary lists every case that misses one; the exit
 code is 1 if any does, so the script can gate a change.
 
-Run:  [OMP_WAIT_POLICY=PASSIVE] python benchmarks/softmax_speed.py [--repeat 25] [--quick]
+Run:  python benchmarks/softmax_speed.py [--repeat 25] [--quick]
       [--no-log]
 """
 
@@ -54,6 +53,8 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 SCIPY_TARGET = 1.0  # ours / scipy must not exceed this
 TORCH_TARGET = 1.2  # ours / torch must not exceed this
+SETTLE_S = 0.05  # idle time before each peer's block of calls
+BLOCK = 5  # consecutive calls of one peer per round, at least (repeat // 10 for long runs)
 
 # (rows, cols): the issue's two shapes, plus a tiny batch (call overhead dominates) and one long
 # row (a single row cannot be split across threads by rows).
@@ -76,16 +77,19 @@ class Row:
 
 
 def _median_times(fns: dict[str, Callable[[], object]], repeat: int, warmup: int) -> dict:
-    """Median wall time of each function, measured round-robin."""
+    """Median wall time of each function, in rounds of settled blocks (see the module notes)."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
+    block = max(BLOCK, repeat // 10)
+    while len(samples["ours"]) < repeat:
         for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - t0)
+            time.sleep(SETTLE_S)
+            for _ in range(min(block, repeat - len(samples[name]))):
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
