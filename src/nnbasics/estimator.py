@@ -168,13 +168,21 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
         if not (self.batch_size == "auto" or (isinstance(self.batch_size, int | np.integer)
                                               and self.batch_size >= 1)):
-            raise ValueError(f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}")
+            raise ValueError(
+                f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
+            )
         if not (self.alpha >= 0):
             raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
         if not (0 < self.validation_fraction < 1):
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            )
         if not (isinstance(self.n_iter_no_change, int | np.integer) and self.n_iter_no_change >= 1):
-            raise ValueError(f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}")
+            raise ValueError(
+                f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"
+            )
+        if not (0 <= self.momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs a checkpoint_dir")
         return tuple(int(h) for h in sizes), activation, _resolve_dtype(self.dtype)
@@ -193,7 +201,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         unknown = self.classes_[codes] != y
         if unknown.any():
             raise ValueError(
-                f"label {y[np.flatnonzero(unknown)[0]]!r} is not one of the classes "
+                f"label {np.asarray(y)[unknown][0].item()!r} is not one of the classes "
                 f"{self.classes_.tolist()}"
             )
         return codes.astype(np.int64)
@@ -260,8 +268,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         elif self.early_stopping:
             X, codes, validation = self._split_validation(X, codes, rng)
         state = self._initialise(X.shape[1], sizes, dtype, rng)
-        fingerprint = self._fingerprint(X, codes, sizes, activation)
+        fingerprint = None
         if self.checkpoint_dir is not None:
+            fingerprint = self._fingerprint(X, codes, sizes, activation)
             found = latest_checkpoints(self.checkpoint_dir)
             if self.resume:
                 used = load_latest_checkpoint(state, self.checkpoint_dir, fingerprint)
@@ -285,7 +294,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def partial_fit(self, X, y, classes=None) -> MLPClassifier:
-        """One epoch over ``(X, y)``, continuing the current training (``classes`` on the first call)."""
+        """One epoch over ``(X, y)``, continuing the current training.
+
+        ``classes`` (every label that will ever occur) is required on the first call.
+        """
         first = not hasattr(self, "_state")
         sizes, activation, dtype = self._check_params()
         X, y = self._validate_train(X, y, reset=first)
@@ -294,10 +306,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self.classes_ = np.unique(np.asarray(classes))
             if len(self.classes_) < 2:
-                raise ValueError("MLPClassifier needs at least 2 classes; only one class is present")
+                raise ValueError(
+                    "MLPClassifier needs at least 2 classes; only one class is present"
+                )
             self._state = self._initialise(X.shape[1], sizes, dtype, self._seed())
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes {classes!r} differ from the first call's {self.classes_.tolist()}")
+            raise ValueError(
+                f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
+            )
         codes = self._encode(y)
         state = self._state
         config = self._loop_config(activation, X.shape[0])
@@ -319,7 +335,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 X, codes, test_size=self.validation_fraction, random_state=seed, stratify=stratify
             )
         except ValueError as exc:
-            raise ValueError(f"cannot hold out a validation set for early stopping: {exc}") from None
+            raise ValueError(
+                f"cannot hold out a validation set for early stopping: {exc}"
+            ) from None
         return X_tr, c_tr, (X_val, c_val)
 
     def _fingerprint(self, X, codes, sizes, activation) -> dict[str, Any]:
@@ -400,7 +418,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         arrays = {"classes": classes, "first_layer_init": self.first_layer_init_}
         for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
             arrays[f"coef_{i}"], arrays[f"intercept_{i}"] = w, b
-        params = json.loads(json.dumps(self.get_params(), default=str))
+        params = self.get_params()
+        if not isinstance(params["random_state"], int | np.integer | None):
+            params["random_state"] = None  # a generator object is no reproducible setting
+        params = json.loads(json.dumps(params, default=str))
         meta = {
             "params": params,
             "n_features_in": int(self.n_features_in_),
