@@ -49,7 +49,8 @@ def test_constructor_names_follow_sklearn_where_the_concept_is_the_same():
     theirs = set(inspect.signature(SkMLPClassifier).parameters)
     shared = {"hidden_layer_sizes", "activation", "solver", "alpha", "batch_size",
               "learning_rate_init", "momentum", "max_iter", "random_state", "early_stopping",
-              "validation_fraction", "tol", "n_iter_no_change", "verbose"}
+              "validation_fraction", "tol", "n_iter_no_change", "verbose", "beta_1", "beta_2",
+              "epsilon"}
     assert shared <= ours and shared <= theirs
     assert {"init", "dtype"} <= ours
 
@@ -148,6 +149,8 @@ def test_get_set_params_and_clone():
         ({"batch_size": 0}, "batch_size must be a positive integer"),
         ({"learning_rate_init": -1.0}, "learning rate must be a positive"),
         ({"momentum": 1.5}, "momentum must be in"),
+        ({"beta_2": 1.0}, "beta_2 must be in"),
+        ({"epsilon": 0.0}, "epsilon must be a positive"),
         ({"resume": True}, "resume=True needs a checkpoint_dir"),
     ],
 )

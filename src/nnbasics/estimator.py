@@ -51,22 +51,28 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default (256,)
+    hidden_layer_sizes : tuple of int, default (512,)
         Units of each hidden layer (any number of layers, ``()`` for softmax regression).
     activation : {"relu", "sigmoid", "logistic", "tanh"}, default "relu"
         Activation of the hidden layers ("logistic" is scikit-learn's name for sigmoid).
     solver : {"adam", "sgd"}, default "adam"
-    alpha : float, default 1e-4
+    alpha : float, default 1e-3
         L2 penalty on the weights, :math:`\\frac{\\alpha}{2N}\\sum\\lVert W\\rVert^2` per batch.
-    batch_size : int or "auto", default 64
+    batch_size : int or "auto", default 32
         Rows per mini-batch ("auto": ``min(200, N)``, scikit-learn's rule).
     learning_rate_init : float, default 0.001
     momentum : float, default 0.9
         Heavy-ball momentum of the "sgd" solver.
+    beta_1 : float, default 0.9
+        Decay of Adam's running mean of the gradient ("adam" solver).
+    beta_2 : float, default 0.999
+        Decay of Adam's running mean of the squared gradient ("adam" solver).
+    epsilon : float, default 1e-08
+        Adam's guard against division by zero ("adam" solver).
     lr_decay_steps : int or None, default None
         Multiply the learning rate by ``lr_decay_factor`` every this many steps (step decay).
     lr_decay_factor : float, default 0.1
-    max_iter : int, default 60
+    max_iter : int, default 100
         Epochs (passes over the training data).
     random_state : int, RandomState or None, default None
         Seeds weight initialisation, the validation split and the batch order.
@@ -88,6 +94,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     resume : bool, default False
         Continue from the newest valid checkpoint in ``checkpoint_dir`` (if there is one).
 
+    Notes
+    -----
+    The defaults were chosen on scikit-learn's digits (scaled to [0, 1], stratified 25% held out):
+    with them ``MLPClassifier()`` reaches >= 97% test accuracy in about 2 s on 2 cores; a
+    narrower layer, fewer epochs, larger batches or a smaller ``alpha`` fail that bar for
+    2-4% of (split, seed) pairs, and annealing the learning rate made it worse (less gradient
+    noise, less regularisation).  See ``tests/test_estimator.py``.
+
     Attributes
     ----------
     classes_ : ndarray (K,)
@@ -104,17 +118,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(256,),
+        hidden_layer_sizes=(512,),
         activation="relu",
         *,
         solver="adam",
-        alpha=1e-4,
-        batch_size=64,
+        alpha=1e-3,
+        batch_size=32,
         learning_rate_init=0.001,
         momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
         lr_decay_steps=None,
         lr_decay_factor=0.1,
-        max_iter=60,
+        max_iter=100,
         random_state=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -133,6 +150,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.lr_decay_steps = lr_decay_steps
         self.lr_decay_factor = lr_decay_factor
         self.max_iter = max_iter
@@ -234,7 +254,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.first_layer_init_ = weights[0].copy()
         optimizer = make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
                                    float(self.momentum), self.lr_decay_steps,
-                                   float(self.lr_decay_factor))
+                                   float(self.lr_decay_factor), beta_1=float(self.beta_1),
+                                   beta_2=float(self.beta_2), epsilon=float(self.epsilon))
         return TrainingState(weights, biases, optimizer, rng)
 
     def fit(self, X, y, validation_data=None, callback=None) -> MLPClassifier:
@@ -342,7 +363,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fingerprint(self, X, codes, sizes, activation) -> dict[str, Any]:
         params = self.get_params()
-        keep = ("solver", "alpha", "batch_size", "learning_rate_init", "momentum", "lr_decay_steps",
+        keep = ("solver", "alpha", "batch_size", "learning_rate_init", "momentum", "beta_1",
+                "beta_2", "epsilon", "lr_decay_steps",
                 "lr_decay_factor", "early_stopping", "validation_fraction", "tol",
                 "n_iter_no_change", "init", "dtype")
         fp = {k: params[k] for k in keep}

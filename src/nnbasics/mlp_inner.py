@@ -64,9 +64,7 @@ def momentum_update(p: np.ndarray, v: np.ndarray, g: np.ndarray, momentum: float
 
 
 @njit(nogil=True, cache=True)
-def _adam_kernel(p, m, v, g, b1, b2, step, eps):
-    c1 = 1 - b1
-    c2 = 1 - b2
+def _adam_kernel(p, m, v, g, b1, c1, b2, c2, step, eps):
     for i in range(p.shape[0]):
         gi = g[i]
         m[i] = b1 * m[i] + c1 * gi
@@ -79,8 +77,9 @@ def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, beta
     """Adam's update in place: ``m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g²;
     p <- p - step_size * m / (sqrt(v) + epsilon)`` (``step_size`` already bias-corrected)."""
     t = p.dtype.type
+    # 1 - beta is rounded once, from the float64 value (as NumPy does with a Python float)
     _adam_kernel(p.reshape(-1), m.reshape(-1), v.reshape(-1), g.reshape(-1), t(beta_1),
-                 t(beta_2), t(step_size), t(epsilon))
+                 t(1 - beta_1), t(beta_2), t(1 - beta_2), t(step_size), t(epsilon))
 
 
 @njit(nogil=True, cache=True)

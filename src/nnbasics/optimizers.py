@@ -159,13 +159,15 @@ class Adam(_Optimizer):
         for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
             if not (0 <= beta < 1):
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+        if not (epsilon > 0 and np.isfinite(epsilon)):
+            raise ValueError(f"epsilon must be a positive number, got {epsilon!r}")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         super().__init__(params, learning_rate, decay_every, decay_factor)
 
     def _step_size(self) -> float:
         """Learning rate of this step with both bias corrections folded in."""
         t = self.n_steps + 1
-        return self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        return float(self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t))
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         if not _all_contiguous(params, grads):
@@ -206,10 +208,15 @@ def _all_contiguous(params: Sequence[FloatArray], grads: Sequence[FloatArray]) -
 
 def make_optimizer(name: str, params: Sequence[FloatArray], learning_rate: float,
                    momentum: float = 0.0, decay_every: int | None = None,
-                   decay_factor: float = 0.1) -> SGD | Adam:
-    """The optimiser called ``name`` ("sgd" or "adam"); ``momentum`` is used by SGD only."""
+                   decay_factor: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                   epsilon: float = 1e-8) -> SGD | Adam:
+    """The optimiser called ``name`` ("sgd" or "adam").
+
+    ``momentum`` is used by SGD only, ``beta_1``, ``beta_2`` and ``epsilon`` by Adam only.
+    """
     if name == "sgd":
         return SGD(params, learning_rate, momentum, decay_every, decay_factor)
     if name == "adam":
-        return Adam(params, learning_rate, decay_every=decay_every, decay_factor=decay_factor)
+        return Adam(params, learning_rate, beta_1, beta_2, epsilon, decay_every=decay_every,
+                    decay_factor=decay_factor)
     raise ValueError(f"unknown solver {name!r}; choose 'sgd' or 'adam'")
