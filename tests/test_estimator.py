@@ -15,6 +15,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import check_estimator
+from threadpoolctl import threadpool_limits
 
 import nnbasics
 from nnbasics.estimator import MLPClassifier, load_model
@@ -199,7 +200,8 @@ def test_defaults_reach_97_percent_on_digits_whatever_the_split(digits, split_se
     X, y = digits
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=split_seed)
-    with warnings.catch_warnings():
+    # one BLAS thread: under pytest-xdist two busy-waiting BLAS pools per core slow this 10x
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = MLPClassifier(random_state=split_seed).fit(X_train, y_train)
     assert model.score(X_test, y_test) >= 0.97
