@@ -52,7 +52,7 @@ def test_seeded_initialisation_is_reproducible():
 
 
 def test_unknown_initialiser():
-    with pytest.raises(ValueError, match="unknown init 'glorot'.*xavier"):
+    with pytest.raises(ValueError, match=r"unknown init 'glorot'.*xavier"):
         init_weights("glorot", 2, 2, np.random.default_rng(0))
 
 

@@ -1,4 +1,4 @@
-"""The MLP kernel: every layer's gradient (numerically and vs torch), kernel vs reference, toy run."""
+"""The MLP kernel: every layer's gradient (numerically, vs torch), kernel vs reference, toy run."""
 
 import warnings
 
@@ -57,7 +57,8 @@ def test_reference_gradient_checks_numerically_with_l2(activation):
             size = int(np.prod(shape))
             parts.append(theta[offset : offset + size].reshape(shape))
             offset += size
-        loss, dW, db = loss_and_gradients_reference(X, labels, parts[:3], parts[3:], activation, 0.05)
+        loss, dW, db = loss_and_gradients_reference(X, labels, parts[:3], parts[3:], activation,
+                                                    0.05)
         return loss, np.concatenate([g.ravel() for g in (*dW, *db)])
 
     assert gradcheck(f, theta0).passed
@@ -83,7 +84,8 @@ def test_kernel_float32_close_to_float64():
     ws64 = Workspace(sizes, 32, np.float64)
     loss64 = loss_and_gradients(X, labels, weights, biases, "sigmoid", ws64)
     ws32 = Workspace(sizes, 32, np.float32)
-    loss32 = loss_and_gradients(X.astype(np.float32), labels, [w.astype(np.float32) for w in weights],
+    loss32 = loss_and_gradients(X.astype(np.float32), labels,
+                                [w.astype(np.float32) for w in weights],
                                 [b.astype(np.float32) for b in biases], "sigmoid", ws32)
     assert loss32 == pytest.approx(loss64, rel=1e-5)
     for g32, g64 in zip(ws32.dweights, ws64.dweights, strict=True):

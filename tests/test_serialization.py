@@ -11,7 +11,8 @@ from nnbasics.serialization import atomic_write, load_arrays, save_arrays
 
 
 def _save(path, **arrays):
-    arrays = arrays or {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "labels": np.array(["a", "b"])}
+    arrays = arrays or {"w": np.arange(6, dtype=np.float32).reshape(2, 3),
+                        "labels": np.array(["a", "b"])}
     return save_arrays(path, arrays, {"note": "hello", "sizes": [1, 2]}, kind="test")
 
 
@@ -42,7 +43,7 @@ def test_truncated_file(tmp_path, keep):
     path = _save(tmp_path / "f.npz", big=np.arange(5000, dtype=np.float64))
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
-    with pytest.raises(ValueError, match="truncated or corrupt|not a valid|not an nnbasics"):
+    with pytest.raises(ValueError, match=r"truncated or corrupt|not a valid|not an nnbasics"):
         load_arrays(path)
 
 
@@ -103,7 +104,7 @@ def test_header_declaring_more_data_than_present_is_refused_before_allocating(tm
         meta = io.BytesIO()
         np.save(meta, np.array(json.dumps({"format": "nnbasics", "kind": "t", "version": 1})))
         zf.writestr("__metadata__.npy", meta.getvalue())
-    with pytest.raises(ValueError, match="declares .* bytes"):
+    with pytest.raises(ValueError, match=r"declares .* bytes"):
         load_arrays(path)
 
 

@@ -83,7 +83,8 @@ def test_same_seed_same_parameters_and_history():
 def test_stopping_on_training_loss_plateau():
     X, y = _data()
     state = _state(1)
-    config = LoopConfig(activation="relu", batch_size=16, max_epochs=500, tol=1e9, n_iter_no_change=3)
+    config = LoopConfig(activation="relu", batch_size=16, max_epochs=500, tol=1e9,
+                        n_iter_no_change=3)
     run_epochs(state, X, y, config)
     assert state.stopped and state.epoch == 4  # after the first, no epoch beats the best by 1e9
 
@@ -141,7 +142,6 @@ def test_corrupt_newest_checkpoint_falls_back_to_previous(tmp_path):
 
 
 def test_resume_refuses_other_settings(tmp_path):
-    X, y = _data()
     state = _state(1)
     save_checkpoint(state, tmp_path, {"lr": 0.1, "data": "abc"})
     with pytest.raises(ValueError, match="different lr"):
@@ -149,69 +149,157 @@ def test_resume_refuses_other_settings(tmp_path):
     assert load_latest_checkpoint(_state(1), tmp_path / "empty", {}) is None
 
 
+# ----------------------------------------------------------------------------------------------
+# a real process killed with SIGKILL, then resumed
+# ----------------------------------------------------------------------------------------------
+
 KILL_SCRIPT = textwrap.dedent(
     """
-    import sys
+    import io, json, os, sys, time
     import numpy as np
+    import nnbasics.training as training
+
+    # Fault injection (test only): PAUSE="write:E" stops half-way through writing the bytes of
+    # epoch E's checkpoint (a torn temporary file on disk), PAUSE="prune:E" just after its
+    # rename, before older checkpoints are pruned; MARKER tells the test the moment has come.
+    pause, marker = os.environ.get("PAUSE"), os.environ.get("MARKER")
+    if pause:
+        where, at_epoch = pause.split(":")
+
+        def hold():
+            open(marker, "w").close()
+            time.sleep(600)
+
+        if where == "write":
+            real_savez = np.savez
+
+            def torn_savez(fh, **arrays):
+                meta = json.loads(str(arrays["__metadata__"][()]))
+                if meta.get("kind") == "checkpoint" and meta["epoch"] == int(at_epoch):
+                    buf = io.BytesIO()
+                    real_savez(buf, **arrays)
+                    fh.write(buf.getvalue()[: len(buf.getvalue()) // 2])
+                    fh.flush()
+                    hold()
+                return real_savez(fh, **arrays)
+
+            np.savez = torn_savez
+        else:
+            real_save = training.save_arrays
+
+            def save_then_hold(path, arrays, metadata, kind, version=1):
+                out = real_save(path, arrays, metadata, kind, version)
+                if metadata["epoch"] == int(at_epoch):
+                    hold()
+                return out
+
+            training.save_arrays = save_then_hold
+
     from nnbasics.estimator import MLPClassifier
 
-    def train(checkpoint_dir):
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal((3000, 12)).astype(np.float32)
-        y = np.argmax(X[:, :3], axis=1) + 3 * (X[:, 3] > 0)
-        model = MLPClassifier(hidden_layer_sizes=(8, 6), activation="tanh", solver="adam",
-                              batch_size=8, max_iter=40, random_state=0, n_iter_no_change=1000,
-                              checkpoint_dir=checkpoint_dir, resume=True)
-        model.fit(X, y)
-        return model
-
-    if __name__ == "__main__":
-        model = train(sys.argv[1])
-        arrays = {f"p{i}": a for i, a in enumerate(model.coefs_ + model.intercepts_)}
-        np.savez(sys.argv[2], n_iter=model.n_iter_, **arrays)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1500, 12)).astype(np.float32)
+    y = np.argmax(X[:, :3], axis=1) + 3 * (X[:, 3] > 0)
+    model = MLPClassifier(hidden_layer_sizes=(8, 6), activation="tanh", solver="adam",
+                          batch_size=8, max_iter=40, random_state=0, n_iter_no_change=1000,
+                          checkpoint_dir=sys.argv[1], resume=True)
+    model.fit(X, y)
+    arrays = {f"p{i}": a for i, a in enumerate(model.coefs_ + model.intercepts_)}
+    np.savez(sys.argv[2], n_iter=model.n_iter_, **arrays)
     """
 )
 
 
-def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
-    script = tmp_path / "kill_train.py"
-    script.write_text(KILL_SCRIPT)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+class _Runner:
+    """Launches the training script above in subprocesses (one BLAS thread: reproducible)."""
 
-    def launch(checkpoint_dir, out):
-        return subprocess.Popen([sys.executable, str(script), str(checkpoint_dir), str(out)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    def __init__(self, tmp_path):
+        self.script = tmp_path / "kill_train.py"
+        self.script.write_text(KILL_SCRIPT)
+        self.tmp_path = tmp_path
+        self.env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        self.env.pop("PAUSE", None)
 
-    reference = launch(tmp_path / "ref", tmp_path / "ref.npz")
-    killed_dir = tmp_path / "killed"
-    chooser = random.Random(1234)
-    kills, epochs_at_kill = 0, []
-    while True:
-        proc = launch(killed_dir, tmp_path / "killed.npz")
-        if kills < 4:
-            # let the process get into training (a new checkpoint appears), then kill it at a
-            # random moment: mid-epoch, mid-checkpoint-write, or between the two
-            before = latest_checkpoints(killed_dir)[:1]
-            deadline = time.monotonic() + 60
-            while (latest_checkpoints(killed_dir)[:1] == before and proc.poll() is None
-                   and time.monotonic() < deadline):
-                time.sleep(0.01)
-            time.sleep(chooser.uniform(0.0, 0.25))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                newest = latest_checkpoints(killed_dir)
-                epochs_at_kill.append(newest[0].name if newest else None)
-                continue
+    def launch(self, checkpoint_dir, out, **env):
+        return subprocess.Popen([sys.executable, str(self.script), str(checkpoint_dir), str(out)],
+                                env={**self.env, **env}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+
+    @staticmethod
+    def finish(proc):
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()
-        break
-    _, err = reference.communicate(timeout=300)
-    assert reference.returncode == 0, err.decode()
-    assert kills == 4, "the run finished before it could be killed four times"
+
+    @staticmethod
+    def kill(proc):
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+
+    @staticmethod
+    def assert_same_parameters(reference, got):
+        with np.load(reference) as ref, np.load(got) as out:
+            assert int(ref["n_iter"]) == int(out["n_iter"]) == 40
+            for name in ref.files:
+                np.testing.assert_array_equal(out[name], ref[name], err_msg=name)
+                assert out[name].tobytes() == ref[name].tobytes()  # bit for bit (also -0.0, NaN)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """Parameters of the run that nobody kills."""
+    tmp_path = tmp_path_factory.mktemp("reference")
+    runner = _Runner(tmp_path)
+    runner.finish(runner.launch(tmp_path / "ckpt", tmp_path / "ref.npz"))
+    return tmp_path / "ref.npz"
+
+
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path, uninterrupted):
+    runner = _Runner(tmp_path)
+    killed_dir = tmp_path / "killed"
+    chooser = random.Random(1234)
+    epochs_at_kill = []
+    for _ in range(4):
+        proc = runner.launch(killed_dir, tmp_path / "killed.npz")
+        # let the process get into training (a new checkpoint appears), then kill it at a random
+        # moment: mid-epoch, mid-checkpoint-write, or between the two
+        before = latest_checkpoints(killed_dir)[:1]
+        deadline = time.monotonic() + 60
+        while (latest_checkpoints(killed_dir)[:1] == before and proc.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.005)
+        time.sleep(chooser.uniform(0.0, 0.2))
+        assert proc.poll() is None, "the run finished before it could be killed"
+        runner.kill(proc)
+        newest = latest_checkpoints(killed_dir)
+        epochs_at_kill.append(newest[0].name if newest else None)
+    runner.finish(runner.launch(killed_dir, tmp_path / "killed.npz"))
     assert len(set(epochs_at_kill)) == 4, f"kills did not land in distinct epochs: {epochs_at_kill}"
-    with np.load(tmp_path / "ref.npz") as ref, np.load(tmp_path / "killed.npz") as got:
-        assert int(ref["n_iter"]) == int(got["n_iter"]) == 40
-        for name in ref.files:
-            np.testing.assert_array_equal(got[name], ref[name], err_msg=name)
+    runner.assert_same_parameters(uninterrupted, tmp_path / "killed.npz")
+
+
+@pytest.mark.parametrize("where", ["write", "prune"])
+def test_sigkill_mid_checkpoint_write_then_resume_is_bit_identical(tmp_path, uninterrupted, where):
+    """Killed while epoch 3's checkpoint is half written (or just renamed, before pruning)."""
+    runner = _Runner(tmp_path)
+    killed_dir = tmp_path / "killed"
+    marker = tmp_path / "marker"
+    proc = runner.launch(killed_dir, tmp_path / "killed.npz", PAUSE=f"{where}:3",
+                         MARKER=str(marker))
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert marker.exists(), proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+    runner.kill(proc)
+    names = sorted(p.name for p in killed_dir.iterdir())
+    if where == "write":
+        # a torn temporary file is on disk; the newest complete checkpoint is epoch 2's
+        assert [n for n in names if n.endswith(".tmp")], names
+        assert latest_checkpoints(killed_dir)[0].name == "epoch-000002.npz"
+    else:
+        assert [p.name for p in latest_checkpoints(killed_dir)] == [
+            "epoch-000003.npz", "epoch-000002.npz", "epoch-000001.npz"]  # not yet pruned
+    runner.finish(runner.launch(killed_dir, tmp_path / "killed.npz"))
+    runner.assert_same_parameters(uninterrupted, tmp_path / "killed.npz")
+    left = sorted(p.name for p in killed_dir.iterdir())
+    assert left == ["epoch-000039.npz", "epoch-000040.npz"], left  # no torn file left behind

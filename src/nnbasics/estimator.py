@@ -51,22 +51,28 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default (256,)
+    hidden_layer_sizes : tuple of int, default (512,)
         Units of each hidden layer (any number of layers, ``()`` for softmax regression).
     activation : {"relu", "sigmoid", "logistic", "tanh"}, default "relu"
         Activation of the hidden layers ("logistic" is scikit-learn's name for sigmoid).
     solver : {"adam", "sgd"}, default "adam"
-    alpha : float, default 1e-4
+    alpha : float, default 1e-3
         L2 penalty on the weights, :math:`\\frac{\\alpha}{2N}\\sum\\lVert W\\rVert^2` per batch.
-    batch_size : int or "auto", default 64
+    batch_size : int or "auto", default 32
         Rows per mini-batch ("auto": ``min(200, N)``, scikit-learn's rule).
     learning_rate_init : float, default 0.001
     momentum : float, default 0.9
         Heavy-ball momentum of the "sgd" solver.
+    beta_1 : float, default 0.9
+        Decay of Adam's running mean of the gradient ("adam" solver).
+    beta_2 : float, default 0.999
+        Decay of Adam's running mean of the squared gradient ("adam" solver).
+    epsilon : float, default 1e-08
+        Adam's guard against division by zero ("adam" solver).
     lr_decay_steps : int or None, default None
         Multiply the learning rate by ``lr_decay_factor`` every this many steps (step decay).
     lr_decay_factor : float, default 0.1
-    max_iter : int, default 60
+    max_iter : int, default 100
         Epochs (passes over the training data).
     random_state : int, RandomState or None, default None
         Seeds weight initialisation, the validation split and the batch order.
@@ -88,6 +94,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     resume : bool, default False
         Continue from the newest valid checkpoint in ``checkpoint_dir`` (if there is one).
 
+    Notes
+    -----
+    The defaults were chosen on scikit-learn's digits (scaled to [0, 1], stratified 25% held out):
+    with them ``MLPClassifier()`` reaches >= 97% test accuracy in about 2 s on 2 cores; a
+    narrower layer, fewer epochs, larger batches or a smaller ``alpha`` fail that bar for
+    2-4% of (split, seed) pairs, and annealing the learning rate made it worse (less gradient
+    noise, less regularisation).  See ``tests/test_estimator.py``.
+
     Attributes
     ----------
     classes_ : ndarray (K,)
@@ -104,17 +118,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(256,),
+        hidden_layer_sizes=(512,),
         activation="relu",
         *,
         solver="adam",
-        alpha=1e-4,
-        batch_size=64,
+        alpha=1e-3,
+        batch_size=32,
         learning_rate_init=0.001,
         momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
         lr_decay_steps=None,
         lr_decay_factor=0.1,
-        max_iter=60,
+        max_iter=100,
         random_state=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -133,6 +150,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.lr_decay_steps = lr_decay_steps
         self.lr_decay_factor = lr_decay_factor
         self.max_iter = max_iter
@@ -168,13 +188,21 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
         if not (self.batch_size == "auto" or (isinstance(self.batch_size, int | np.integer)
                                               and self.batch_size >= 1)):
-            raise ValueError(f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}")
+            raise ValueError(
+                f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
+            )
         if not (self.alpha >= 0):
             raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
         if not (0 < self.validation_fraction < 1):
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            )
         if not (isinstance(self.n_iter_no_change, int | np.integer) and self.n_iter_no_change >= 1):
-            raise ValueError(f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}")
+            raise ValueError(
+                f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"
+            )
+        if not (0 <= self.momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs a checkpoint_dir")
         return tuple(int(h) for h in sizes), activation, _resolve_dtype(self.dtype)
@@ -193,7 +221,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         unknown = self.classes_[codes] != y
         if unknown.any():
             raise ValueError(
-                f"label {y[np.flatnonzero(unknown)[0]]!r} is not one of the classes "
+                f"label {np.asarray(y)[unknown][0].item()!r} is not one of the classes "
                 f"{self.classes_.tolist()}"
             )
         return codes.astype(np.int64)
@@ -226,7 +254,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.first_layer_init_ = weights[0].copy()
         optimizer = make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
                                    float(self.momentum), self.lr_decay_steps,
-                                   float(self.lr_decay_factor))
+                                   float(self.lr_decay_factor), beta_1=float(self.beta_1),
+                                   beta_2=float(self.beta_2), epsilon=float(self.epsilon))
         return TrainingState(weights, biases, optimizer, rng)
 
     def fit(self, X, y, validation_data=None, callback=None) -> MLPClassifier:
@@ -260,8 +289,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         elif self.early_stopping:
             X, codes, validation = self._split_validation(X, codes, rng)
         state = self._initialise(X.shape[1], sizes, dtype, rng)
-        fingerprint = self._fingerprint(X, codes, sizes, activation)
+        fingerprint = None
         if self.checkpoint_dir is not None:
+            fingerprint = self._fingerprint(X, codes, sizes, activation)
             found = latest_checkpoints(self.checkpoint_dir)
             if self.resume:
                 used = load_latest_checkpoint(state, self.checkpoint_dir, fingerprint)
@@ -285,7 +315,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def partial_fit(self, X, y, classes=None) -> MLPClassifier:
-        """One epoch over ``(X, y)``, continuing the current training (``classes`` on the first call)."""
+        """One epoch over ``(X, y)``, continuing the current training.
+
+        ``classes`` (every label that will ever occur) is required on the first call.
+        """
         first = not hasattr(self, "_state")
         sizes, activation, dtype = self._check_params()
         X, y = self._validate_train(X, y, reset=first)
@@ -294,10 +327,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self.classes_ = np.unique(np.asarray(classes))
             if len(self.classes_) < 2:
-                raise ValueError("MLPClassifier needs at least 2 classes; only one class is present")
+                raise ValueError(
+                    "MLPClassifier needs at least 2 classes; only one class is present"
+                )
             self._state = self._initialise(X.shape[1], sizes, dtype, self._seed())
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes {classes!r} differ from the first call's {self.classes_.tolist()}")
+            raise ValueError(
+                f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
+            )
         codes = self._encode(y)
         state = self._state
         config = self._loop_config(activation, X.shape[0])
@@ -319,12 +356,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 X, codes, test_size=self.validation_fraction, random_state=seed, stratify=stratify
             )
         except ValueError as exc:
-            raise ValueError(f"cannot hold out a validation set for early stopping: {exc}") from None
+            raise ValueError(
+                f"cannot hold out a validation set for early stopping: {exc}"
+            ) from None
         return X_tr, c_tr, (X_val, c_val)
 
     def _fingerprint(self, X, codes, sizes, activation) -> dict[str, Any]:
         params = self.get_params()
-        keep = ("solver", "alpha", "batch_size", "learning_rate_init", "momentum", "lr_decay_steps",
+        keep = ("solver", "alpha", "batch_size", "learning_rate_init", "momentum", "beta_1",
+                "beta_2", "epsilon", "lr_decay_steps",
                 "lr_decay_factor", "early_stopping", "validation_fraction", "tol",
                 "n_iter_no_change", "init", "dtype")
         fp = {k: params[k] for k in keep}
@@ -400,7 +440,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         arrays = {"classes": classes, "first_layer_init": self.first_layer_init_}
         for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
             arrays[f"coef_{i}"], arrays[f"intercept_{i}"] = w, b
-        params = json.loads(json.dumps(self.get_params(), default=str))
+        params = self.get_params()
+        if not isinstance(params["random_state"], int | np.integer | None):
+            params["random_state"] = None  # a generator object is no reproducible setting
+        params = json.loads(json.dumps(params, default=str))
         meta = {
             "params": params,
             "n_features_in": int(self.n_features_in_),

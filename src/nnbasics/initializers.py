@@ -75,7 +75,12 @@ def he(fan_in: int, fan_out: int, rng: np.random.Generator, dtype: DTypeLike = n
 
 
 #: Initialisers by name.
-INITIALIZERS: dict[str, Initializer] = {"zeros": zeros, "normal": normal, "xavier": xavier, "he": he}
+INITIALIZERS: dict[str, Initializer] = {
+    "zeros": zeros,
+    "normal": normal,
+    "xavier": xavier,
+    "he": he,
+}
 
 
 def init_weights(name: str, fan_in: int, fan_out: int, rng: np.random.Generator,

@@ -19,18 +19,21 @@ Two implementations of the same gradient live here:
 * :func:`loss_and_gradients_reference` chains the readable primitives of :mod:`nnbasics.layers`
   and :func:`~nnbasics.losses.softmax_cross_entropy`, allocating as it goes;
 * :func:`loss_and_gradients` is the training kernel: every intermediate lives in a preallocated
-  :class:`Workspace`, activations and their backward are applied in place, and the first layer's
-  input gradient (an ``N × D`` product nobody needs) is never computed.  The tests check it
-  against the reference.
+  :class:`Workspace`, activations and their backward are applied in place, the softmax and
+  cross-entropy are one compiled pass (:mod:`nnbasics.mlp_inner`), and the first layer's input
+  gradient (an ``N × D`` product nobody needs) is never computed.  The tests check it against
+  the reference.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from nnbasics import mlp_inner
 from nnbasics.activations import ACTIVATIONS, FloatArray, softmax
 from nnbasics.initializers import init_weights
 from nnbasics.layers import activation_backward, affine_backward, affine_forward
@@ -48,7 +51,7 @@ __all__ = [
 
 
 def check_activation(activation: str) -> str:
-    """Return the canonical name of ``activation`` ("logistic" -> "sigmoid"); ValueError if unknown."""
+    """Canonical name of ``activation`` ("logistic" -> "sigmoid"); ValueError if unknown."""
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(
             f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
@@ -66,7 +69,7 @@ def init_parameters(
     """
     weights = [
         np.ascontiguousarray(init_weights(init, fan_in, fan_out, rng, dtype))
-        for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True)
+        for fan_in, fan_out in itertools.pairwise(layer_sizes)
     ]
     biases = [np.zeros(fan_out, dtype=dtype) for fan_out in layer_sizes[1:]]
     return weights, biases
@@ -161,13 +164,11 @@ class Workspace:
         self.targets = np.empty(B, dtype=np.int64)
         self.values = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:]]
         self.deltas = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:-1]]
-        self.scratch = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:-1]]
         self.dweights = [
             np.empty((i, o), dtype=self.dtype)
             for i, o in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=True)
         ]
         self.dbiases = [np.empty(o, dtype=self.dtype) for o in self.layer_sizes[1:]]
-        self.row_index = np.arange(B)
         self._weight_scratch: list[FloatArray] | None = None
 
     def weight_scratch(self) -> list[FloatArray]:
@@ -189,37 +190,6 @@ def _activate_inplace(z: FloatArray, activation: str) -> None:
         np.tanh(z, out=z)
     else:  # relu
         np.maximum(z, 0, out=z)
-
-
-def _activation_backward_inplace(
-    dvalue: FloatArray, value: FloatArray, activation: str, scratch: FloatArray
-) -> None:
-    """``dvalue <- dvalue * f'(z)``, with ``f'`` computed from the value ``a = f(z)``."""
-    if activation == "sigmoid":
-        np.subtract(1, value, out=scratch)  # 1 - a
-        scratch *= value  # a (1 - a)
-        dvalue *= scratch
-    elif activation == "tanh":
-        np.multiply(value, value, out=scratch)
-        np.subtract(1, scratch, out=scratch)  # 1 - a^2
-        dvalue *= scratch
-    else:  # relu: sign(a) is 1 where a > 0 and 0 where a = 0 (ReLU'(0) = 0)
-        np.sign(value, out=scratch)
-        dvalue *= scratch
-
-
-def _softmax_cross_entropy_inplace(logits: FloatArray, labels: NDArray, rows: NDArray) -> float:
-    """Mean cross-entropy of ``softmax(logits)``; overwrites ``logits`` with ``(p - y) / N``."""
-    n_rows = logits.shape[0]
-    logits -= logits.max(axis=1, keepdims=True)  # stable: every exponent <= 0
-    true_logit = logits[rows, labels]  # (N,), a copy
-    np.exp(logits, out=logits)
-    norm = logits.sum(axis=1, keepdims=True)  # (N, 1), in [1, K]
-    loss = float(np.sum(np.log(norm[:, 0]) - true_logit, dtype=np.float64)) / n_rows
-    logits /= norm  # p
-    logits[rows, labels] -= 1  # p - y: the fused softmax + cross-entropy gradient
-    logits *= 1.0 / n_rows
-    return loss
 
 
 def loss_and_gradients(
@@ -251,13 +221,14 @@ def loss_and_gradients(
     for layer in range(n_layers):
         out = ws.values[layer][:n_rows]
         np.matmul(inputs, weights[layer], out=out)
-        out += biases[layer]
         if layer < n_layers - 1:
-            _activate_inplace(out, activation)
+            mlp_inner.bias_activation_inplace(out, biases[layer], activation)
+        else:
+            out += biases[layer]
         inputs = out
     # loss; values[L-1] becomes delta_L = (p - y) / N
     delta = ws.values[-1][:n_rows]
-    loss = _softmax_cross_entropy_inplace(delta, labels, ws.row_index[:n_rows])
+    loss = mlp_inner.softmax_cross_entropy_inplace(delta, labels)
     # backward
     for layer in range(n_layers - 1, -1, -1):
         below = X if layer == 0 else ws.values[layer - 1][:n_rows]  # a_{layer-1}   (N, H_in)
@@ -266,7 +237,7 @@ def loss_and_gradients(
         if layer > 0:  # the first layer's input gradient is never needed
             dvalue = ws.deltas[layer - 1][:n_rows]
             np.matmul(delta, weights[layer].T, out=dvalue)  # delta W^T              (N, H_in)
-            _activation_backward_inplace(dvalue, below, activation, ws.scratch[layer - 1][:n_rows])
+            mlp_inner.activation_backward_inplace(dvalue, below, activation)
             delta = dvalue
     if alpha:
         scale = alpha / n_rows

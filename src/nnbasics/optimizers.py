@@ -2,8 +2,10 @@ r"""Optimisers: SGD with momentum and a step-decay schedule, and Adam.
 
 They know nothing about the model: :meth:`step` takes a list of parameter arrays and the list of
 their gradients (same shapes, same order) and updates the parameters **in place**.  The gradients
-are only read; the optimiser keeps its own scratch buffers, allocated once from the parameters'
-shapes, so a step allocates nothing.
+are only read and a step allocates nothing.  Each optimiser has two implementations of the same
+arithmetic: ``_reference_step``, readable NumPy (one ufunc per term, into scratch buffers), and
+``step``, which makes one fused pass per parameter (:mod:`nnbasics.mlp_inner`) for contiguous
+arrays; the tests check that both give the same bits.
 
 The learning rate of step ``t`` (counted from 0) follows the step-decay schedule of the assignment
 ("anneal the learning rate every N iterations"):
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nnbasics import mlp_inner
 from nnbasics.activations import FloatArray
 
 __all__ = ["SGD", "Adam", "make_optimizer"]
@@ -60,7 +63,9 @@ class _Optimizer:
 
     def state_arrays(self) -> dict[str, FloatArray]:
         """Per-parameter state as ``{"<slot>_<i>": array}``."""
-        return {f"{slot}_{i}": a for slot, arrays in self.state.items() for i, a in enumerate(arrays)}
+        return {
+            f"{slot}_{i}": a for slot, arrays in self.state.items() for i, a in enumerate(arrays)
+        }
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state_arrays` returned (shapes must match); copies into place."""
@@ -100,6 +105,17 @@ class SGD(_Optimizer):
         super().__init__(params, learning_rate, decay_every, decay_factor)
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        if not _all_contiguous(params, grads):
+            return self._reference_step(params, grads)
+        lr = self.learning_rate
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            if self.momentum:
+                mlp_inner.momentum_update(p, self.state["velocity"][i], g, self.momentum, lr)
+            else:
+                mlp_inner.sgd_update(p, g, lr)
+        self.n_steps += 1
+
+    def _reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         lr = self.learning_rate
         for i, (p, g, scaled) in enumerate(zip(params, grads, self._scratch, strict=True)):
             np.multiply(g, lr, out=scaled)  # lr * g
@@ -143,12 +159,26 @@ class Adam(_Optimizer):
         for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
             if not (0 <= beta < 1):
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+        if not (epsilon > 0 and np.isfinite(epsilon)):
+            raise ValueError(f"epsilon must be a positive number, got {epsilon!r}")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         super().__init__(params, learning_rate, decay_every, decay_factor)
 
-    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+    def _step_size(self) -> float:
+        """Learning rate of this step with both bias corrections folded in."""
         t = self.n_steps + 1
-        lr = self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        return float(self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t))
+
+    def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        if not _all_contiguous(params, grads):
+            return self._reference_step(params, grads)
+        step_size = self._step_size()
+        for p, g, m, v in zip(params, grads, self.state["m"], self.state["v"], strict=True):
+            mlp_inner.adam_update(p, m, v, g, self.beta_1, self.beta_2, step_size, self.epsilon)
+        self.n_steps += 1
+
+    def _reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        lr = self._step_size()
         b1, b2 = self.beta_1, self.beta_2
         for p, g, m, v, s in zip(params, grads, self.state["m"], self.state["v"], self._scratch,
                                  strict=True):
@@ -167,12 +197,26 @@ class Adam(_Optimizer):
         self.n_steps += 1
 
 
+def _all_contiguous(params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> bool:
+    """Whether the fused kernels apply: C-contiguous arrays, gradients of the parameters' dtype."""
+    return all(
+        p.flags.c_contiguous and g.flags.c_contiguous and p.dtype == g.dtype
+        and p.dtype.kind == "f" and p.shape == g.shape
+        for p, g in zip(params, grads, strict=True)
+    )
+
+
 def make_optimizer(name: str, params: Sequence[FloatArray], learning_rate: float,
                    momentum: float = 0.0, decay_every: int | None = None,
-                   decay_factor: float = 0.1) -> SGD | Adam:
-    """The optimiser called ``name`` ("sgd" or "adam"); ``momentum`` is used by SGD only."""
+                   decay_factor: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                   epsilon: float = 1e-8) -> SGD | Adam:
+    """The optimiser called ``name`` ("sgd" or "adam").
+
+    ``momentum`` is used by SGD only, ``beta_1``, ``beta_2`` and ``epsilon`` by Adam only.
+    """
     if name == "sgd":
         return SGD(params, learning_rate, momentum, decay_every, decay_factor)
     if name == "adam":
-        return Adam(params, learning_rate, decay_every=decay_every, decay_factor=decay_factor)
+        return Adam(params, learning_rate, beta_1, beta_2, epsilon, decay_every=decay_every,
+                    decay_factor=decay_factor)
     raise ValueError(f"unknown solver {name!r}; choose 'sgd' or 'adam'")

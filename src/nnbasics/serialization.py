@@ -55,7 +55,22 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
         except FileNotFoundError:
             pass
         raise
+    _fsync_directory(directory)
     return path
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], metadata: dict[str, Any],
@@ -69,7 +84,9 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], metadata
         if name == _METADATA_KEY:
             raise ValueError(f"array name {_METADATA_KEY!r} is reserved")
         if np.asarray(a).dtype.hasobject:
-            raise TypeError(f"array {name!r} has object dtype, which cannot be stored without pickle")
+            raise TypeError(
+                f"array {name!r} has object dtype, which cannot be stored without pickle"
+            )
     meta = {"format": FORMAT_NAME, "kind": kind, "version": int(version), **metadata}
     text = json.dumps(meta, sort_keys=True, allow_nan=True)
     payload = {**{k: np.asarray(v) for k, v in arrays.items()}, _METADATA_KEY: np.array(text)}
@@ -89,17 +106,20 @@ def _check_member_sizes(zf: zipfile.ZipFile, path: Path) -> None:
                 else:
                     shape, _, dtype = np.lib.format.read_array_header_2_0(member)
             except ValueError as exc:
-                raise ValueError(f"{path}: member {info.filename!r} is not a valid .npy: {exc}") from None
+                raise ValueError(
+                    f"{path}: member {info.filename!r} is not a valid .npy: {exc}"
+                ) from None
             header_bytes = member.tell()
         if dtype.hasobject:
             raise ValueError(
-                f"{path}: member {info.filename!r} holds Python objects (pickle); refusing to load it"
+                f"{path}: member {info.filename!r} holds Python objects (pickle); "
+                "refusing to load it"
             )
         declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if declared + header_bytes > info.file_size:
             raise ValueError(
-                f"{path}: member {info.filename!r} declares {declared} bytes of data but holds only "
-                f"{info.file_size - header_bytes}; the file is truncated or corrupt"
+                f"{path}: member {info.filename!r} declares {declared} bytes of data but "
+                f"holds only {info.file_size - header_bytes}; the file is truncated or corrupt"
             )
 
 
@@ -139,7 +159,9 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None,
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except zipfile.BadZipFile as exc:
-        raise ValueError(f"{path} is not a valid nnbasics file (truncated or corrupt: {exc})") from None
+        raise ValueError(
+            f"{path} is not a valid nnbasics file (truncated or corrupt: {exc})"
+        ) from None
     except (EOFError, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise

@@ -197,12 +197,14 @@ def run_epochs(
                          workspace, state.rng, config.alpha)
         if not np.isfinite(loss):
             raise ValueError(
-                f"training diverged at epoch {state.epoch + 1} (loss {loss}); lower the learning rate"
+                f"training diverged at epoch {state.epoch + 1} (loss {loss}); "
+                "lower the learning rate"
             )
         _, train_acc = evaluate(X, y, state.weights, state.biases, config.activation)
         val_loss, val_acc = np.nan, np.nan
         if validation is not None:
-            val_loss, val_acc = evaluate(*validation, state.weights, state.biases, config.activation)
+            val_loss, val_acc = evaluate(*validation, state.weights, state.biases,
+                                         config.activation)
         h = state.history
         h.train_loss.append(loss)
         h.train_accuracy.append(train_acc)
@@ -327,7 +329,8 @@ def load_latest_checkpoint(state: TrainingState, directory: str | Path,
         saved = meta.get("fingerprint", {})
         fingerprint = json.loads(json.dumps(fingerprint))  # tuples -> lists, as saved
         if saved != fingerprint:
-            diff = sorted(k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k))
+            keys = set(saved) | set(fingerprint)
+            diff = sorted(k for k in keys if saved.get(k) != fingerprint.get(k))
             raise ValueError(
                 f"checkpoint {path} was made by a run with different {', '.join(diff)}; "
                 "use another --checkpoint-dir or the same settings and data"

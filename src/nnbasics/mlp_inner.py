@@ -1,0 +1,198 @@
+r"""Compiled helpers of the MLP training step (numba): memory-bound passes, fused.
+
+The matrix products of a training step run in BLAS (:mod:`nnbasics.mlp`); what is left are
+passes over memory that NumPy can only do one ufunc at a time, each a full read and write of its
+arrays, plus a fixed cost per call.  Here they are single loops:
+
+* :func:`sgd_update`, :func:`momentum_update`, :func:`adam_update`: a parameter update in one
+  pass over the parameter, its gradient and its optimiser state (NumPy needs 2, 4 and ~10);
+* :func:`softmax_cross_entropy_inplace`: the fused softmax + cross-entropy of a small batch of
+  logits, replacing a dozen ufunc calls whose fixed cost dominates at ``N × K = 128 × 10``;
+* :func:`bias_activation_inplace` and :func:`activation_backward_inplace`: the bias add and the
+  elementwise part of an activation, forward, and ``dvalue * f'(a)``, backward, each one pass
+  (``tanh`` itself stays NumPy's, which is vectorised; numba's is a scalar call).
+
+The loops are serial: the update is elementwise and the loss sums rows in a fixed order, so a
+run is a function of its seed.  (Parallel loops were measured and not kept: numba's OpenMP
+workers spin after a loop and steal a core from the next BLAS call, unless the process sets
+``OMP_WAIT_POLICY=passive`` before any OpenMP runtime starts, which a library cannot ensure;
+see ``benchmarks/RESULTS.md``.)  The readable NumPy versions of the same formulas are
+``_reference_step`` in :mod:`nnbasics.optimizers` and
+:func:`nnbasics.mlp.loss_and_gradients_reference`; the tests check the kernels against them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "activation_backward_inplace",
+    "adam_update",
+    "bias_activation_inplace",
+    "momentum_update",
+    "sgd_update",
+    "softmax_cross_entropy_inplace",
+]
+
+
+@njit(nogil=True, cache=True)
+def _sgd_kernel(p, g, lr):
+    for i in range(p.shape[0]):
+        p[i] -= lr * g[i]
+
+
+def sgd_update(p: np.ndarray, g: np.ndarray, lr: float) -> None:
+    """``p <- p - lr * g`` in place (contiguous ``p`` and ``g`` of one shape and dtype)."""
+    _sgd_kernel(p.reshape(-1), g.reshape(-1), p.dtype.type(lr))
+
+
+@njit(nogil=True, cache=True)
+def _momentum_kernel(p, v, g, momentum, lr):
+    for i in range(p.shape[0]):
+        v[i] = momentum * v[i] - lr * g[i]
+        p[i] += v[i]
+
+
+def momentum_update(p: np.ndarray, v: np.ndarray, g: np.ndarray, momentum: float,
+                    lr: float) -> None:
+    """``v <- momentum * v - lr * g;  p <- p + v`` in place (heavy-ball momentum)."""
+    t = p.dtype.type
+    _momentum_kernel(p.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(lr))
+
+
+@njit(nogil=True, cache=True)
+def _adam_kernel(p, m, v, g, b1, c1, b2, c2, step, eps):
+    for i in range(p.shape[0]):
+        gi = g[i]
+        m[i] = b1 * m[i] + c1 * gi
+        v[i] = b2 * v[i] + c2 * (gi * gi)
+        p[i] -= step * (m[i] / (math.sqrt(v[i]) + eps))
+
+
+def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, beta_1: float,
+                beta_2: float, step_size: float, epsilon: float) -> None:
+    """Adam's update in place: ``m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g²;
+    p <- p - step_size * m / (sqrt(v) + epsilon)`` (``step_size`` already bias-corrected)."""
+    t = p.dtype.type
+    # 1 - beta is rounded once, from the float64 value (as NumPy does with a Python float)
+    _adam_kernel(p.reshape(-1), m.reshape(-1), v.reshape(-1), g.reshape(-1), t(beta_1),
+                 t(1 - beta_1), t(beta_2), t(1 - beta_2), t(step_size), t(epsilon))
+
+
+@njit(nogil=True, cache=True)
+def _add_bias_scale(z, b, scale):
+    for n in range(z.shape[0]):
+        for h in range(z.shape[1]):
+            z[n, h] = (z[n, h] + b[h]) * scale
+
+
+@njit(nogil=True, cache=True)
+def _half_plus_half(z):
+    for n in range(z.shape[0]):
+        for h in range(z.shape[1]):
+            z[n, h] = z[n, h] * 0.5 + 0.5
+
+
+@njit(nogil=True, cache=True)
+def _add_bias_relu(z, b):
+    for n in range(z.shape[0]):
+        for h in range(z.shape[1]):
+            s = z[n, h] + b[h]
+            z[n, h] = 0.0 if s < 0 else s  # NaN stays NaN
+
+
+def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> None:
+    """``z <- f(z + b)`` in place, for a C-contiguous (N, H) ``z`` and ``b`` (H,) of its dtype.
+
+    ``sigmoid(s) = (1 + tanh(s/2)) / 2`` (stable for any ``s``: tanh never overflows), so the
+    sigmoid is ``(z + b) * 0.5``, NumPy's ``tanh``, then ``* 0.5 + 0.5``; ``relu`` is one pass.
+    """
+    t = z.dtype.type
+    if activation == "sigmoid":
+        _add_bias_scale(z, b, t(0.5))
+        np.tanh(z, out=z)
+        _half_plus_half(z)
+    elif activation == "tanh":
+        _add_bias_scale(z, b, t(1.0))
+        np.tanh(z, out=z)
+    elif activation == "relu":
+        _add_bias_relu(z, b)
+    else:
+        raise ValueError(f"unknown activation {activation!r}")
+
+
+@njit(nogil=True, cache=True)
+def _sigmoid_backward(dvalue, value):
+    for n in range(dvalue.shape[0]):
+        for h in range(dvalue.shape[1]):
+            a = value[n, h]
+            dvalue[n, h] *= (1 - a) * a
+
+
+@njit(nogil=True, cache=True)
+def _tanh_backward(dvalue, value):
+    for n in range(dvalue.shape[0]):
+        for h in range(dvalue.shape[1]):
+            a = value[n, h]
+            dvalue[n, h] *= 1 - a * a
+
+
+@njit(nogil=True, cache=True)
+def _relu_backward(dvalue, value):
+    for n in range(dvalue.shape[0]):
+        for h in range(dvalue.shape[1]):
+            if not value[n, h] > 0:  # ReLU'(0) = 0
+                dvalue[n, h] = 0.0
+
+
+def activation_backward_inplace(dvalue: np.ndarray, value: np.ndarray, activation: str) -> None:
+    """``dvalue <- dvalue * f'(z)`` in place, with ``f'`` computed from the value ``a = f(z)``.
+
+    ``sigmoid: a (1 - a)``, ``tanh: 1 - a²``, ``relu: 1 where a > 0 else 0``.
+    """
+    if activation == "sigmoid":
+        _sigmoid_backward(dvalue, value)
+    elif activation == "tanh":
+        _tanh_backward(dvalue, value)
+    elif activation == "relu":
+        _relu_backward(dvalue, value)
+    else:
+        raise ValueError(f"unknown activation {activation!r}")
+
+
+@njit(nogil=True, cache=True)
+def _softmax_cross_entropy_kernel(logits, labels):
+    n_rows, n_classes = logits.shape
+    total = 0.0  # float64 accumulator, rows summed in order
+    scale = logits.dtype.type(1.0 / n_rows)
+    for n in range(n_rows):
+        row = logits[n]
+        row_max = row[0]
+        for k in range(1, n_classes):
+            if row[k] > row_max:
+                row_max = row[k]
+        norm = row.dtype.type(0.0)
+        true_shifted = row[labels[n]] - row_max
+        for k in range(n_classes):
+            e = math.exp(row[k] - row_max)  # <= 1: no overflow
+            row[k] = e
+            norm += e
+        total += math.log(norm) - true_shifted
+        inv = scale / norm
+        for k in range(n_classes):
+            row[k] *= inv
+        row[labels[n]] -= scale
+    return total / n_rows
+
+
+def softmax_cross_entropy_inplace(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean cross-entropy of ``softmax(logits)``; overwrites ``logits`` (N, K) with ``(p - y)/N``.
+
+    ``logits`` must be C-contiguous; ``labels`` (N,) int64 class indices in ``[0, K)``.  Each
+    row is shifted by its maximum before ``exp`` (so nothing overflows) and the loss of a row is
+    ``log(sum_k exp(z_k - max)) - (z_y - max)``.
+    """
+    return float(_softmax_cross_entropy_kernel(logits, labels))

@@ -1,0 +1,286 @@
+"""MLPClassifier as a scikit-learn estimator: the API contract, composition, defaults, files."""
+
+import ast
+import inspect
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils.estimator_checks import check_estimator
+from threadpoolctl import threadpool_limits
+
+import nnbasics
+from nnbasics.estimator import MLPClassifier, load_model
+
+
+def _blobs(n_per_class=40, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = np.array([[-2.0, -2.0], [-2.0, 2.0], [2.0, -2.0], [2.0, 2.0]])
+    X = np.concatenate([c + 0.6 * rng.standard_normal((n_per_class, 2)) for c in centers])
+    y = np.repeat(np.array(["a", "b", "c", "d"]), n_per_class)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def test_passes_sklearn_check_estimator():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        results = check_estimator(MLPClassifier(), on_fail=None)
+    failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
+    assert not failed
+    passed = [r for r in results if r["status"] == "passed"]
+    assert len(passed) >= 40  # the checks really ran (a few are skipped without pandas etc.)
+
+
+def test_constructor_names_follow_sklearn_where_the_concept_is_the_same():
+    ours = set(inspect.signature(MLPClassifier).parameters)
+    theirs = set(inspect.signature(SkMLPClassifier).parameters)
+    shared = {"hidden_layer_sizes", "activation", "solver", "alpha", "batch_size",
+              "learning_rate_init", "momentum", "max_iter", "random_state", "early_stopping",
+              "validation_fraction", "tol", "n_iter_no_change", "verbose", "beta_1", "beta_2",
+              "epsilon"}
+    assert shared <= ours and shared <= theirs
+    assert {"init", "dtype"} <= ours
+
+
+def test_docstring_defaults_match_signature():
+    doc = inspect.getdoc(MLPClassifier)
+    for name, param in inspect.signature(MLPClassifier).parameters.items():
+        match = re.search(rf"^{name} : .*default (.+)$", doc, flags=re.MULTILINE)
+        assert match, f"{name} is not documented with its default"
+        assert ast.literal_eval(match.group(1)) == param.default, name
+
+
+def test_fit_predict_proba_score_on_string_labels():
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(16,), max_iter=30, batch_size=16,
+                          learning_rate_init=0.01, random_state=0).fit(X, y)
+    assert model.classes_.tolist() == ["a", "b", "c", "d"]
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(y), 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
+    assert model.score(X, y) > 0.95
+    assert model.coefs_[0].dtype == np.float32  # float32 by default
+    assert model.n_iter_ == len(model.loss_curve_) <= 30
+
+
+def test_float64_and_any_number_of_hidden_layers():
+    X, y = _blobs()
+    for hidden in [(), (8,), (8, 7, 6)]:
+        model = MLPClassifier(hidden_layer_sizes=hidden, max_iter=40, dtype="float64",
+                              batch_size=16, learning_rate_init=0.01, random_state=1).fit(X, y)
+        assert [w.shape for w in model.coefs_] == list(
+            zip((2, *hidden), (*hidden, 4), strict=True))
+        assert all(w.dtype == np.float64 for w in model.coefs_ + model.intercepts_)
+        assert model.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_every_activation_and_solver_learns(activation, solver):
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(10,), activation=activation, solver=solver,
+                          learning_rate_init=0.05 if solver == "sgd" else 0.01, batch_size=16,
+                          max_iter=30, init="xavier", random_state=3).fit(X, y)
+    assert model.score(X, y) > 0.9
+
+
+def test_same_random_state_same_model_other_state_other_model():
+    X, y = _blobs()
+
+    def fit(seed):
+        return MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=seed).fit(X, y)
+
+    a, b, c = fit(4), fit(4), fit(5)
+    for wa, wb in zip(a.coefs_, b.coefs_, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+def test_partial_fit_continues_training():
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(12,), learning_rate_init=0.01, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        model.partial_fit(X, y)
+    losses = []
+    for _ in range(15):
+        model.partial_fit(X, y, classes=np.unique(y))
+        losses.append(model.loss_)
+    assert model.n_iter_ == 15 and len(model.loss_curve_) == 15
+    assert losses[-1] < 0.5 * losses[0]
+    with pytest.raises(ValueError, match="differ from the first call"):
+        model.partial_fit(X, y, classes=["a", "b"])
+    with pytest.raises(ValueError, match="label 'z' is not one of the classes"):
+        model.partial_fit(X[:2], np.array(["a", "z"]))
+
+
+def test_get_set_params_and_clone():
+    model = MLPClassifier(hidden_layer_sizes=(5, 4), init="xavier", dtype="float64")
+    params = model.get_params()
+    assert params["hidden_layer_sizes"] == (5, 4) and params["init"] == "xavier"
+    model.set_params(activation="tanh", max_iter=3)
+    assert model.activation == "tanh" and model.max_iter == 3
+    twin = clone(model)
+    assert twin.get_params() == model.get_params()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"activation": "softplus"}, "unknown activation 'softplus'"),
+        ({"solver": "lbfgs"}, "solver must be 'sgd' or 'adam'"),
+        ({"init": "glorot"}, "unknown init 'glorot'"),
+        ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
+        ({"hidden_layer_sizes": (4, 0)}, "positive integers"),
+        ({"max_iter": 0}, "max_iter must be a positive integer"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"learning_rate_init": -1.0}, "learning rate must be a positive"),
+        ({"momentum": 1.5}, "momentum must be in"),
+        ({"beta_2": 1.0}, "beta_2 must be in"),
+        ({"epsilon": 0.0}, "epsilon must be a positive"),
+        ({"resume": True}, "resume=True needs a checkpoint_dir"),
+    ],
+)
+def test_bad_parameters_raise_on_fit(params, message):
+    X, y = _blobs(5)
+    with pytest.raises(ValueError, match=message):
+        MLPClassifier(**params).fit(X, y)
+
+
+def test_unfitted_model_raises():
+    with pytest.raises(NotFittedError):
+        MLPClassifier().predict(np.zeros((1, 2)))
+
+
+def test_works_in_pipeline_and_grid_search(digits):
+    X, y = digits
+    X_train, X_test, y_train, y_test = train_test_split(X * 16, y, test_size=0.25, stratify=y,
+                                                        random_state=0)
+    pipe = Pipeline([("scale", MinMaxScaler()),
+                     ("mlp", MLPClassifier(hidden_layer_sizes=(32,), max_iter=8, random_state=0))])
+    grid = GridSearchCV(pipe, {"mlp__activation": ["relu", "tanh"],
+                               "mlp__learning_rate_init": [1e-3, 1e-2]}, cv=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X_train, y_train)
+    assert grid.best_params_["mlp__activation"] in {"relu", "tanh"}
+    assert len(grid.cv_results_["mean_test_score"]) == 4
+    assert grid.score(X_test, y_test) > 0.9
+
+
+def test_early_stopping_keeps_the_best_validation_parameters():
+    X, y = _blobs(60)
+    model = MLPClassifier(hidden_layer_sizes=(8,), early_stopping=True, n_iter_no_change=3,
+                          max_iter=200, random_state=0).fit(X, y)
+    assert model.n_iter_ < 200
+    assert not np.isnan(model.history_.val_accuracy).any()
+
+
+@pytest.mark.parametrize("split_seed", range(10))
+def test_defaults_reach_97_percent_on_digits_whatever_the_split(digits, split_seed):
+    """The issue's promise for ``MLPClassifier()``: >= 97% on a stratified 25% held-out split.
+
+    Only ``random_state`` is set (to make the test reproducible); every hyper-parameter is the
+    default.
+    """
+    X, y = digits
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=split_seed)
+    # one BLAS thread: under pytest-xdist two busy-waiting BLAS pools per core slow this 10x
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(random_state=split_seed).fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= 0.97
+
+
+# ----------------------------------------------------------------------------------------------
+# save / load_model
+# ----------------------------------------------------------------------------------------------
+
+
+def test_save_load_round_trip(tmp_path):
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(6, 5), activation="tanh", max_iter=10,
+                          random_state=0).fit(X, y)
+    path = model.save(tmp_path / "m.npz", extra_metadata={"note": "x"})
+    loaded = nnbasics.load_model(path)
+    assert isinstance(loaded, MLPClassifier)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.classes_, model.classes_)
+    np.testing.assert_equal(loaded.history_.to_dict(), model.history_.to_dict())  # NaN == NaN
+    assert loaded.extra_metadata_ == {"note": "x"}
+    with np.load(path, allow_pickle=False) as npz:  # plain arrays, no pickle needed
+        assert "coef_0" in npz.files and "__metadata__" in npz.files
+
+
+def test_save_load_with_numpy_random_state_and_feature_names(tmp_path):
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3,
+                          random_state=np.random.RandomState(0)).fit(X, y.astype("U1"))
+    loaded = load_model(model.save(tmp_path / "m.npz"))
+    assert loaded.random_state is None  # a generator object is not a reproducible setting
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "foreign", "text"])
+def test_load_model_refuses_damaged_or_foreign_files(tmp_path, damage):
+    X, y = _blobs()
+    path = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y).save(
+        tmp_path / "m.npz")
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        path.write_bytes(bytes(data[: len(data) // 2]))
+    elif damage == "flip":
+        data[len(data) // 4] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif damage == "foreign":
+        np.savez(path, coef_0=np.zeros((2, 4)))
+    else:
+        path.write_text("hello")
+    with pytest.raises(ValueError, match=r"corrupt|truncated|not an nnbasics|not a valid"):
+        load_model(path)
+
+
+def test_load_model_refuses_a_checkpoint_and_a_missing_file(tmp_path):
+    X, y = _blobs()
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
+                  checkpoint_dir=tmp_path).fit(X, y)
+    with pytest.raises(ValueError, match="holds a 'checkpoint', not a 'mlp-classifier'"):
+        load_model(tmp_path / "epoch-000002.npz")
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_fit_refuses_a_directory_with_checkpoints_unless_resuming(tmp_path):
+    X, y = _blobs()
+    full = MLPClassifier(hidden_layer_sizes=(5,), max_iter=6, random_state=2,
+                         n_iter_no_change=100).fit(X, y)
+    MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=2, n_iter_no_change=100,
+                  checkpoint_dir=tmp_path).fit(X, y)
+    with pytest.raises(ValueError, match="already holds checkpoints"):
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=6, random_state=2,
+                      checkpoint_dir=tmp_path).fit(X, y)
+    with pytest.raises(ValueError, match="different"):  # other settings: not this run
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=6, random_state=2, alpha=0.5,
+                      n_iter_no_change=100, checkpoint_dir=tmp_path, resume=True).fit(X, y)
+    resumed = MLPClassifier(hidden_layer_sizes=(5,), max_iter=6, random_state=2,
+                            n_iter_no_change=100, checkpoint_dir=tmp_path, resume=True).fit(X, y)
+    assert resumed.n_iter_ == 6
+    for a, b in zip(full.coefs_ + full.intercepts_, resumed.coefs_ + resumed.intercepts_,
+                    strict=True):
+        np.testing.assert_array_equal(a, b)

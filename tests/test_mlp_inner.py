@@ -1,0 +1,105 @@
+"""The compiled MLP kernels against their readable NumPy versions."""
+
+import numpy as np
+import pytest
+
+from nnbasics import mlp_inner
+from nnbasics.activations import ACTIVATIONS, DERIVATIVES
+from nnbasics.losses import softmax_cross_entropy
+from nnbasics.optimizers import SGD, Adam
+
+DTYPES = [np.float32, np.float64]
+
+
+def _params(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [(7, 5), (5,), (5, 3), (3,)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(4)]
+    return params, grads
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda ps: SGD(ps, 0.1),
+        lambda ps: SGD(ps, 0.1, momentum=0.9, decay_every=2, decay_factor=0.5),
+        lambda ps: Adam(ps, 0.01),
+    ],
+    ids=["sgd", "momentum", "adam"],
+)
+def test_fused_optimizer_steps_equal_the_numpy_reference_bit_for_bit(dtype, factory):
+    params, grads = _params(dtype)
+    fused_params = [p.copy() for p in params]
+    ref_params = [p.copy() for p in params]
+    fused, ref = factory(fused_params), factory(ref_params)
+    for g in grads:
+        fused.step(fused_params, g)
+        ref._reference_step(ref_params, g)
+    for a, b in zip(fused_params, ref_params, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    for slot in fused.state:
+        for a, b in zip(fused.state[slot], ref.state[slot], strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert fused.n_steps == ref.n_steps == len(grads)
+
+
+def test_non_contiguous_parameters_take_the_reference_path():
+    p = np.zeros((4, 6))[:, ::2]  # a strided view
+    opt = SGD([p], 0.5)
+    opt.step([p], [np.ones((4, 3))])
+    np.testing.assert_array_equal(p, -0.5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_bias_activation_matches_numpy(dtype, activation):
+    rng = np.random.default_rng(1)
+    z = (rng.standard_normal((9, 6)) * 5).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    expected = ACTIVATIONS[activation](z + b)
+    got = z.copy()
+    mlp_inner.bias_activation_inplace(got, b, activation)
+    np.testing.assert_allclose(got, expected, rtol=2e-6 if dtype == np.float32 else 1e-14,
+                               atol=1e-7 if dtype == np.float32 else 1e-16)
+    assert got.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_activation_backward_matches_numpy(dtype, activation):
+    rng = np.random.default_rng(2)
+    value = ACTIVATIONS[activation](rng.standard_normal((8, 5))).astype(dtype)
+    value[0, 0] = 0.0  # relu at its kink: ReLU'(0) = 0
+    dvalue = rng.standard_normal((8, 5)).astype(dtype)
+    expected = dvalue * DERIVATIVES[activation](value)
+    got = dvalue.copy()
+    mlp_inner.activation_backward_inplace(got, value, activation)
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-15)
+    if activation == "relu":
+        assert got[0, 0] == 0.0
+
+
+def test_unknown_activation_in_kernels():
+    z = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        mlp_inner.bias_activation_inplace(z, np.zeros(2), "swish")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        mlp_inner.activation_backward_inplace(z, z, "swish")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_cross_entropy_kernel_matches_losses(dtype):
+    rng = np.random.default_rng(3)
+    logits = (rng.standard_normal((16, 10)) * 30).astype(dtype)
+    logits[0] = [1000.0] * 10  # huge but equal: no overflow
+    labels = rng.integers(0, 10, 16)
+    loss, dlogits = softmax_cross_entropy(logits.astype(np.float64), labels, reduction="mean")
+    got = logits.copy()
+    got_loss = mlp_inner.softmax_cross_entropy_inplace(got, labels)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert got_loss == pytest.approx(loss, rel=rtol)
+    np.testing.assert_allclose(got, dlogits, rtol=rtol, atol=1e-7 if dtype == np.float32 else 1e-15)
+    np.testing.assert_allclose(got.sum(axis=1), 0.0, atol=1e-6)  # rows of (p - y)/N sum to 0
