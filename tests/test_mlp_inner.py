@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from nnbasics import mlp_inner
-from nnbasics.activations import ACTIVATIONS, DERIVATIVES
+from nnbasics.activations import ACTIVATIONS, DERIVATIVES, sigmoid
 from nnbasics.losses import softmax_cross_entropy
+from nnbasics.mlp import _activate_inplace
 from nnbasics.optimizers import SGD, Adam
 
 DTYPES = [np.float32, np.float64]
@@ -65,6 +66,26 @@ def test_bias_activation_matches_numpy(dtype, activation):
     np.testing.assert_allclose(got, expected, rtol=2e-6 if dtype == np.float32 else 1e-14,
                                atol=1e-7 if dtype == np.float32 else 1e-16)
     assert got.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_in_place_sigmoids_are_accurate_where_one_plus_tanh_cancels(dtype):
+    # (1 + tanh(s/2)) / 2 loses every digit for s << 0 (float32 s = -20: 0 instead of 2.06e-9);
+    # both in-place sigmoids must keep a few-ulp relative error down to the smallest normal value
+    s = np.linspace(-80 if dtype == np.float32 else -700, 30, 4001).astype(dtype)
+    expected = sigmoid(s.astype(np.float64))  # float64 reference, rounded once below
+    tol = 8 * np.finfo(dtype).eps
+    fused = s.reshape(1, -1).copy()
+    mlp_inner.bias_activation_inplace(fused, np.zeros(s.size, dtype=dtype), "sigmoid")
+    plain = s.copy()
+    _activate_inplace(plain, "sigmoid")
+    for got in (fused.ravel(), plain):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, expected.astype(dtype), rtol=tol, atol=0)
+    very_negative = np.array([[-1e4, -np.finfo(dtype).max]], dtype=dtype)
+    with np.errstate(all="raise"):  # exp overflows to inf by design, silently; the limit is 0
+        mlp_inner.bias_activation_inplace(very_negative, np.zeros(2, dtype=dtype), "sigmoid")
+    np.testing.assert_array_equal(very_negative, 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -52,7 +52,8 @@ def labels_to_targets(
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"label {lab[i].item()!r} at row {i} is out of range: classes are 0..{n_classes - 1}"
+                f"label {lab[i].item()!r} at row {i} is out of range: "
+                f"classes are 0..{n_classes - 1}"
             )
         Y = np.zeros((n_rows, n_classes), dtype=dtype)
         Y[np.arange(n_rows), idx] = 1

@@ -181,11 +181,13 @@ class Workspace:
 def _activate_inplace(z: FloatArray, activation: str) -> None:
     """``z <- f(z)`` without temporaries."""
     if activation == "sigmoid":
-        # sigmoid(z) = (1 + tanh(z/2)) / 2: tanh never overflows, so this is stable for any z
-        z *= 0.5
-        np.tanh(z, out=z)
-        z *= 0.5
-        z += 0.5
+        # sigmoid(z) = 1 / (1 + exp(-z)): exp(-z) = inf for very negative z gives the limit 0;
+        # (1 + tanh(z/2)) / 2 would cancel for z < 0 (100% relative error at z = -20, float32)
+        np.negative(z, out=z)
+        with np.errstate(over="ignore"):
+            np.exp(z, out=z)
+        z += 1
+        np.reciprocal(z, out=z)
     elif activation == "tanh":
         np.tanh(z, out=z)
     else:  # relu

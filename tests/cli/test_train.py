@@ -314,3 +314,16 @@ def test_resume_with_no_checkpoint_trains_from_the_start(tmp_path, capsys):
                  "--report", str(tmp_path / "r")]) == 0
     assert f"no usable checkpoint in {ckpt}: trained from the start" in capsys.readouterr().out
     assert sorted(p.name for p in ckpt.iterdir()) == ["epoch-000001.npz", "epoch-000002.npz"]
+
+
+def test_defaults_are_the_estimators():
+    from nnbasics.estimator import MLPClassifier
+
+    model, config = MLPClassifier().get_params(), TrainConfig()
+    pairs = {"hidden": "hidden_layer_sizes", "activation": "activation", "solver": "solver",
+             "init": "init", "epochs": "max_iter", "batch_size": "batch_size",
+             "lr": "learning_rate_init", "momentum": "momentum", "alpha": "alpha",
+             "lr_decay_steps": "lr_decay_steps", "lr_decay_factor": "lr_decay_factor",
+             "validation_fraction": "validation_fraction"}
+    for ours, theirs in pairs.items():
+        assert getattr(config, ours) == model[theirs], f"--{ours} default differs from {theirs}"

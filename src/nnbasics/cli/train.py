@@ -36,15 +36,16 @@ class TrainConfig:
 
     data: str = "digits"
     label_column: str = "-1"
-    hidden: tuple[int, ...] = (256,)
+    # model and optimiser defaults are MLPClassifier's (a test keeps them equal)
+    hidden: tuple[int, ...] = (512,)
     activation: str = "relu"
     solver: str = "adam"
     init: str = "he"
-    epochs: int = 60
-    batch_size: int = 64
+    epochs: int = 100
+    batch_size: int = 32
     lr: float = 0.001
     momentum: float = 0.9
-    alpha: float = 1e-4
+    alpha: float = 1e-3
     lr_decay_steps: int | None = None
     lr_decay_factor: float = 0.1
     seed: int = 0
