@@ -201,3 +201,22 @@ def test_invalid_utf8_corpus_names_the_line(tmp_path):
     path.write_bytes(b"a b c\nd \xc3\x28 e\n")
     with pytest.raises(ValueError, match="line 2"):
         Word2Vec(corpus_file=path, min_count=1)
+
+
+@pytest.mark.parametrize("sg", [1, 0])
+def test_several_workers_train_every_batch_and_learn(tmp_path, sg):
+    """workers=2: batches trained by two threads, and one long line split between them."""
+    path = tmp_path / "corpus.txt"
+    lines = [" ".join(s) for s in CORPUS]
+    lines.append(" ".join(w for s in CORPUS[:100] for w in s))  # 800 tokens: a big batch
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = {**SMALL, "workers": 2, "epochs": 4, "batch_words": 100, "sg": sg}
+    model = Word2Vec(corpus_file=path, **settings)
+    effective, raw = model.train(corpus_file=path, epochs=1)
+    assert raw == model.corpus_total_words == 2400 + 800 and effective == raw  # sample=0
+    assert len(model.epoch_losses) == 5 and np.isfinite(model.wv.vectors).all()
+    per_pair = np.array(model.epoch_losses) / np.array(model.epoch_pairs)
+    assert per_pair[-1] < per_pair[0]
+    same = model.wv.similarity("g0w0", "g0w1")
+    other = np.mean([model.wv.similarity("g0w0", f"g{g}w1") for g in (1, 2, 3)])
+    assert same > other + 0.3

@@ -3,8 +3,9 @@ r"""The compiled word2vec training kernel: skip-gram and CBOW with negative samp
 The model (:mod:`nnbasics.word2vec.model`) orchestrates: it streams the corpus in batches of
 sentences, computes the learning rate and seeds, and calls :func:`train_batch`.  Everything that
 runs per word lives here, compiled with ``numba.njit(nogil=True, cache=True)`` so that several
-Python threads can run it at once on disjoint parts of a batch, sharing the vectors lock-free
-("Hogwild", as word2vec.c and gensim do).
+Python threads can run it at once (the model's workers on different batches, or the threads of
+one big batch on disjoint parts of it), sharing the vectors lock-free ("Hogwild", as word2vec.c
+and gensim do).
 
 Shape letters: ``V`` vocabulary size, ``d`` vector size, ``n`` tokens of a batch, ``m`` context
 words of one window (``m <= 2 * window``), ``T`` output rows of one step (the positive target and
@@ -55,6 +56,20 @@ Sampling rules (per batch slice, from the kernel's own xorshift64* generator see
 With ``n_threads > 1`` the batch is cut into ``n_threads`` contiguous token ranges of equal length;
 a cut inside a sentence acts as a sentence end (windows do not cross it, as with gensim's
 10,000-word cut).  With ``n_threads == 1`` and a given seed the result is deterministic.
+
+Where the time goes (and what was done about it)
+------------------------------------------------
+Measured on the benchmark corpus (``benchmarks/w2v_speed.py``), one thread:
+
+* the logistic terms: an ``expf`` and a ``log1pf`` per score were a third of the skip-gram step;
+  they are now read from a table with linear interpolation (:func:`_logistic_terms`), which stays
+  within 5e-7 of the exact values (the kernel tests still hold at ``rtol=1e-5``);
+* memory latency: the negatives are random rows of a ``V x d`` matrix larger than the caches, and
+  a CBOW step spent half its time waiting for them.  Windows are now *planned* a few centers ahead
+  (window size and negatives drawn, in the same order as before, so the random stream is
+  unchanged) and their rows prefetched (:func:`_plan_window`, ``llvm.prefetch``);
+* the vector loops (dot products, ``axpy`` updates over ``d``) compile to AVX-512 code with
+  ``fastmath`` (reassociation of the float32 sums).
 """
 
 from __future__ import annotations

@@ -414,7 +414,7 @@ def iter_file_batches(
             pending_lengths.append(line_kept[first:])
             pending_count += int(offsets[-1] - offsets[first])
             pending_raw += int(raw_before[-1] - raw_before[first])
-    if pending_tokens or pending_raw:
+    if pending_count or pending_raw:  # as iter_batches: not for blank lines alone
         yield _make_batch(pending_tokens, pending_lengths, pending_raw)
 
 

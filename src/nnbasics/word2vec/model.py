@@ -6,6 +6,12 @@ This module orchestrates; the per-word work happens in a training kernel with th
 explicit reference path (always for ``negative=0``, the full softmax, whose cost per pair grows with
 the vocabulary: for small vocabularies only).
 
+A ``corpus_file`` (or a :class:`~nnbasics.word2vec.corpus.LineSentences`) is scanned and encoded
+by the compiled reader (:mod:`nnbasics.word2vec._reader`), which gives the same counts and
+batches as the Python path; other corpora go through
+:func:`~nnbasics.word2vec.corpus.iter_batches`.  The calling thread reads and encodes batches
+while ``workers`` threads train them, each taking whole batches (see :meth:`Word2Vec.train`).
+
 Shape letters: ``V`` vocabulary size, ``d`` = ``vector_size``.
 """
 
@@ -145,8 +151,10 @@ class Word2Vec:
         Learning rate, decayed linearly from ``alpha`` to ``min_alpha`` over all epochs.
     epochs : int, default 5
     workers : int, default 3
-        Threads of the compiled kernel.  With ``workers=1`` a given seed gives identical
-        vectors run after run, with no environment variable.
+        Threads training batches in parallel with the compiled kernel (each takes whole
+        batches; a batch of more than ``4 * batch_words`` tokens, a very long line, is split
+        among ``workers`` threads).  With ``workers=1`` a given seed gives identical vectors run
+        after run, with no environment variable.
     seed : int, default 1
         Seeds the initial vectors and every batch's random draws.
     max_vocab_size : int, optional
