@@ -140,7 +140,7 @@ def _seed_state(seed: int, stream: int) -> NDArray[np.uint64]:
 
 
 @njit(nogil=True, cache=True)
-def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:
+def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.int32], int]:
     """Guide table for O(1) expected bisect_right lookups in ``noise_cum_table`` (Chen & Asau).
 
     ``r`` in ``[0, table[-1])`` falls in bucket ``r >> shift``; ``guide[g]`` is
@@ -155,7 +155,7 @@ def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.in
     while (table_max >> shift) >= 2 * n_words:
         shift += 1
     n_buckets = (table_max >> shift) + 1
-    guide = np.empty(n_buckets, dtype=np.int64)
+    guide = np.empty(n_buckets, dtype=np.int32)
     word = 0
     for g in range(n_buckets):
         r = g << shift
@@ -168,7 +168,7 @@ def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.in
 @njit(nogil=True, cache=True)
 def draw_negatives(
     noise_cum_table: NDArray[np.int64],
-    guide: NDArray[np.int64],
+    guide: NDArray[np.int32],
     guide_shift: int,
     target: int,
     negative: int,
@@ -487,7 +487,7 @@ def train_range(
     stop: int,
     keep_probability: NDArray[np.float32],
     noise_cum_table: NDArray[np.int64],
-    guide: NDArray[np.int64],
+    guide: NDArray[np.int32],
     guide_shift: int,
     sg: bool,
     window: int,
@@ -675,7 +675,7 @@ def train_batch(
     alpha_end: float,
     seed: int,
     n_threads: int,
-    noise_guide: tuple[NDArray[np.int64], int] | None = None,
+    noise_guide: tuple[NDArray[np.int32], int] | None = None,
 ) -> tuple[float, int, int]:
     """Train on one batch of sentences with negative sampling, updating both matrices in place.
 
@@ -707,7 +707,7 @@ def train_batch(
         Seed of the kernel's generator for this batch (subsampling, windows, negatives).
     n_threads : int >= 1
         Threads sharing the batch (contiguous token ranges) and the vectors, lock-free.
-    noise_guide : (ndarray of int64, int), optional
+    noise_guide : (ndarray of int32, int), optional
         ``build_noise_guide(noise_cum_table)``, to save building it per batch (O(V)).
 
     Returns
@@ -735,7 +735,7 @@ def train_batch(
     if noise_guide is None:
         noise_guide = build_noise_guide(noise_cum_table)
     guide, guide_shift = noise_guide
-    _check_array("noise_guide[0]", guide, np.int64, 1)
+    _check_array("noise_guide[0]", guide, np.int32, 1)
     seed = int(seed) & 0xFFFFFFFFFFFFFFFF
     n_threads = int(min(n_threads, max(1, n_tokens // (4 * window + 1))))
     bounds = [n_tokens * t // n_threads for t in range(n_threads + 1)]

@@ -3,7 +3,7 @@ r"""Compiled reading of a corpus file: the vocabulary scan and the encoding into
 :class:`~nnbasics.word2vec.corpus.LineSentences` with ``str.split``, ``Counter.update`` and a
 dictionary look-up per token costs about 0.2 µs per token and holds the GIL, which the training
 threads need between batches.  For a ``corpus_file`` the model uses this module instead: the file
-is read in chunks of whole lines (about 1 MiB), and the tokenising, counting and look-ups run in
+is read in chunks of whole lines (64 KiB), and the tokenising, counting and look-ups run in
 compiled code (numba, ``nogil``) over the raw bytes, with a hash table keyed by the words' UTF-8
 bytes.  The result is *exactly* what the Python path gives, so that a model trained from a file
 and from the same sentences as lists are identical (``tests/word2vec/test_reader.py``):
@@ -40,8 +40,8 @@ from nnbasics.word2vec.vocab import RawCounts
 __all__ = ["WordTable", "count_file", "iter_file_batches", "read_chunks"]
 
 #: Bytes read per chunk (a chunk is extended to the end of its last line).  Small enough that
-#: the chunk's buffers (the bytes, their UTF-8 check, the token array) stay a few MiB.
-CHUNK_BYTES = 1 << 18
+#: the chunk's buffers (the bytes, their UTF-8 check, the token array) stay well below 1 MiB.
+CHUNK_BYTES = 1 << 16
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -91,7 +91,7 @@ def _token_end(buf: NDArray[np.uint8], p: int, end: int) -> tuple[int, np.uint64
 @njit(nogil=True, cache=True, inline="always")
 def _find(
     buf: NDArray[np.uint8], start: int, stop: int, h: np.uint64, slots: NDArray[np.int32],
-    word_hash: NDArray[np.uint64], word_start: NDArray[np.int64], word_len: NDArray[np.int64],
+    word_hash: NDArray[np.uint64], word_start: NDArray[np.int64], word_len: NDArray[np.int32],
     arena: NDArray[np.uint8],
 ) -> tuple[int, int]:
     """(word number, slot) of the bytes ``buf[start:stop]``; (-1, empty slot) if absent."""
@@ -247,7 +247,7 @@ class WordTable:
         self.slots = np.full(1 << (2 * capacity - 1).bit_length(), -1, dtype=np.int32)
         self.word_hash = np.empty(capacity, dtype=np.uint64)
         self.word_start = np.empty(capacity, dtype=np.int64)
-        self.word_len = np.empty(capacity, dtype=np.int64)
+        self.word_len = np.empty(capacity, dtype=np.int32)
         self.counts = np.empty(capacity, dtype=np.int64)
         self.arena = np.empty(max(4096, data.shape[0] + 1), dtype=np.uint8)
         self.n_words = 0
