@@ -61,7 +61,7 @@ Where the time goes (and what was done about it)
 ------------------------------------------------
 Measured on the benchmark corpus (``benchmarks/w2v_speed.py``), one thread:
 
-* the logistic terms: an ``expf`` and a ``log1pf`` per score were a third of the skip-gram step;
+* the logistic terms: an ``expf`` and a ``log1pf`` per score were ~40% of the skip-gram step;
   they are now read from a table with linear interpolation (:func:`_logistic_terms`), which stays
   within 5e-7 of the exact values (the kernel tests still hold at ``rtol=1e-5``);
 * memory latency: the negatives are random rows of a ``V x d`` matrix larger than the caches, and
@@ -258,7 +258,7 @@ def _logistic_terms(score: np.float32, positive: bool) -> tuple[np.float32, np.f
     clipped: the error bound ``h^2/8 max|f''|`` is 1.9e-7 for the sigmoid and 4.8e-7 for the
     loss); outside, ``e = exp(-|z|)`` gives ``sigmoid(-z) = e/(1+e)`` and
     ``softplus(-z) = max(-z, 0) + log1p(e)``, which cannot overflow.  The two ``libm`` calls per
-    score were a third of the skip-gram step's time.
+    score were about 40% of the skip-gram step's time.
     """
     z = score if positive else -score
     one = np.float32(1.0)

@@ -1,7 +1,7 @@
 r"""Compiled reading of a corpus file: the vocabulary scan and the encoding into batches.
 
 :class:`~nnbasics.word2vec.corpus.LineSentences` with ``str.split``, ``Counter.update`` and a
-dictionary look-up per token costs about 0.2 µs per token and holds the GIL, which the training
+dictionary look-up per token costs 0.15-0.2 µs per token and holds the GIL, which the training
 threads need between batches.  For a ``corpus_file`` the model uses this module instead: the file
 is read in chunks of whole lines (64 KiB), and the tokenising, counting and look-ups run in
 compiled code (numba, ``nogil``) over the raw bytes, with a hash table keyed by the words' UTF-8
@@ -123,7 +123,7 @@ def _count_chunk(
     Stops early, before a new word, when the table cannot take it (slots half full, word
     arrays full, or no room in the arena); the caller grows the arrays and calls again from the
     returned position.  Returns ``(p, n_words, arena_used, n_tokens)``.  The arrays are never
-    replaced here: a version that reassigned them in the loop compiled to a loop ~3x slower.
+    replaced here: a version that reassigned them in the loop ran at about half this speed.
     """
     end = buf.shape[0]
     max_words = min(word_hash.shape[0], slots.shape[0] // 2)
