@@ -57,14 +57,16 @@ def test_pearson_and_spearman_match_scipy(n, seed, with_ties):
         assert ours.pvalue == pytest.approx(theirs[1], rel=1e-7, abs=1e-14)
 
 
-def test_evaluate_word_pairs_does_not_import_scipy(tmp_path):
+def test_evaluate_word_pairs_works_without_scipy(tmp_path):
     pairs = tmp_path / "p.tsv"
     pairs.write_text("a\tb\t1\na\tc\t3\nb\tc\t2\n", encoding="utf-8")
+    # numba imports SciPy when it is installed, so "not imported" cannot be asserted; instead
+    # SciPy is made unimportable (None in sys.modules) and the evaluation must still work
     script = (
-        "import sys; from nnbasics import KeyedVectors; "
+        "import sys; sys.modules['scipy'] = None; from nnbasics import KeyedVectors; "
+        "from nnbasics.word2vec import model; "
         "kv = KeyedVectors(['a', 'b', 'c'], [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); "
-        "print(kv.evaluate_word_pairs(sys.argv[1])); "
-        "assert not any(m == 'scipy' or m.startswith('scipy.') for m in sys.modules)"
+        "print(kv.evaluate_word_pairs(sys.argv[1]))"
     )
     proc = subprocess.run([sys.executable, "-c", script, str(pairs)], capture_output=True,
                           text=True, timeout=120)

@@ -3,8 +3,9 @@ r"""The compiled word2vec training kernel: skip-gram and CBOW with negative samp
 The model (:mod:`nnbasics.word2vec.model`) orchestrates: it streams the corpus in batches of
 sentences, computes the learning rate and seeds, and calls :func:`train_batch`.  Everything that
 runs per word lives here, compiled with ``numba.njit(nogil=True, cache=True)`` so that several
-Python threads can run it at once on disjoint parts of a batch, sharing the vectors lock-free
-("Hogwild", as word2vec.c and gensim do).
+Python threads can run it at once (the model's workers on different batches, or the threads of
+one big batch on disjoint parts of it), sharing the vectors lock-free ("Hogwild", as word2vec.c
+and gensim do).
 
 Shape letters: ``V`` vocabulary size, ``d`` vector size, ``n`` tokens of a batch, ``m`` context
 words of one window (``m <= 2 * window``), ``T`` output rows of one step (the positive target and
@@ -55,21 +56,40 @@ Sampling rules (per batch slice, from the kernel's own xorshift64* generator see
 With ``n_threads > 1`` the batch is cut into ``n_threads`` contiguous token ranges of equal length;
 a cut inside a sentence acts as a sentence end (windows do not cross it, as with gensim's
 10,000-word cut).  With ``n_threads == 1`` and a given seed the result is deterministic.
+
+Where the time goes (and what was done about it)
+------------------------------------------------
+Measured on the benchmark corpus (``benchmarks/w2v_speed.py``), one thread:
+
+* the logistic terms: an ``expf`` and a ``log1pf`` per score were ~40% of the skip-gram step;
+  they are now read from a table with linear interpolation (:func:`_logistic_terms`), which stays
+  within 5e-7 of the exact values (the kernel tests still hold at ``rtol=1e-5``);
+* memory latency: the negatives are random rows of a ``V x d`` matrix larger than the caches, and
+  a CBOW step spent half its time waiting for them.  Windows are now *planned* a few centers ahead
+  (window size and negatives drawn, in the same order as before, so the random stream is
+  unchanged) and their rows prefetched (:func:`_plan_window`, ``llvm.prefetch``);
+* the vector loops (dot products, ``axpy`` updates over ``d``) compile to AVX-512 code with
+  ``fastmath`` (reassociation of the float32 sums).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from numpy.typing import NDArray
 
 __all__ = [
     "build_noise_guide",
     "cbow_window_step",
     "draw_negatives",
+    "logistic_terms",
     "sample_negatives",
     "sg_window_step",
     "train_batch",
@@ -120,7 +140,7 @@ def _seed_state(seed: int, stream: int) -> NDArray[np.uint64]:
 
 
 @njit(nogil=True, cache=True)
-def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:
+def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.int32], int]:
     """Guide table for O(1) expected bisect_right lookups in ``noise_cum_table`` (Chen & Asau).
 
     ``r`` in ``[0, table[-1])`` falls in bucket ``r >> shift``; ``guide[g]`` is
@@ -135,7 +155,7 @@ def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.in
     while (table_max >> shift) >= 2 * n_words:
         shift += 1
     n_buckets = (table_max >> shift) + 1
-    guide = np.empty(n_buckets, dtype=np.int64)
+    guide = np.empty(n_buckets, dtype=np.int32)
     word = 0
     for g in range(n_buckets):
         r = g << shift
@@ -148,7 +168,7 @@ def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.in
 @njit(nogil=True, cache=True)
 def draw_negatives(
     noise_cum_table: NDArray[np.int64],
-    guide: NDArray[np.int64],
+    guide: NDArray[np.int32],
     guide_shift: int,
     target: int,
     negative: int,
@@ -206,24 +226,67 @@ def sample_negatives(
 # ----------------------------------------------------------------------------------------------
 
 
+#: Scores in (-LOGIT_RANGE, LOGIT_RANGE) read the logistic terms from a table; others compute them.
+LOGIT_RANGE = 8.0
+#: Intervals of the table: step 1/256, linear interpolation error < 2e-7 (sigmoid), 5e-7 (loss).
+LOGIT_TABLE_STEPS = 4096
+
+
+def _logistic_table() -> NDArray[np.float32]:
+    """``table[i] = (sigmoid(-x_i), -log sigmoid(x_i))`` at ``x_i = -R + i * 2R / steps``."""
+    x = np.linspace(-LOGIT_RANGE, LOGIT_RANGE, LOGIT_TABLE_STEPS + 1)
+    table = np.empty((LOGIT_TABLE_STEPS + 1, 2), dtype=np.float64)
+    table[:, 0] = 0.5 * (1.0 - np.tanh(0.5 * x))  # sigmoid(-x), no overflow
+    table[:, 1] = np.logaddexp(0.0, -x)  # softplus(-x) = -log sigmoid(x)
+    return table.astype(np.float32)
+
+
+# a module-level array is frozen into the compiled code as a constant (32 KiB)
+_LOGIT_TABLE = _logistic_table()
+_LOGIT_SCALE = LOGIT_TABLE_STEPS / (2.0 * LOGIT_RANGE)
+
+
 @njit(nogil=True, cache=True, inline="always")
 def _logistic_terms(score: np.float32, positive: bool) -> tuple[np.float32, np.float32]:
     """Return (label - sigmoid(score), loss term) in float32, without overflow.
 
     The loss term is ``-log sigmoid(score)`` for the positive (label 1) and
-    ``-log sigmoid(-score)`` for a negative (label 0), both as a softplus:
-    ``-log sigmoid(z) = max(-z, 0) + log1p(exp(-|z|))``.  Single precision (``expf``, ``log1pf``)
-    matches the float32 score and costs half the double-precision calls.
+    ``-log sigmoid(-score)`` for a negative (label 0).  With ``z = score`` (positive) or
+    ``-score`` (negative) both are functions of ``z``: ``1 - sigmoid(z) = sigmoid(-z)`` and
+    ``-log sigmoid(z) = softplus(-z)``.  For ``|z| < LOGIT_RANGE`` they are interpolated linearly
+    in a table of step ``h = 1/256`` (as word2vec.c's ``expTable``, but interpolated and not
+    clipped: the error bound ``h^2/8 max|f''|`` is 1.9e-7 for the sigmoid and 4.8e-7 for the
+    loss); outside, ``e = exp(-|z|)`` gives ``sigmoid(-z) = e/(1+e)`` and
+    ``softplus(-z) = max(-z, 0) + log1p(e)``, which cannot overflow.  The two ``libm`` calls per
+    score were about 40% of the skip-gram step's time.
     """
     z = score if positive else -score
-    e = np.float32(math.exp(-abs(z)))  # in (0, 1]: cannot overflow
     one = np.float32(1.0)
-    # 1 - sigmoid(z) = sigmoid(-z), computed without cancellation on either side of 0
-    sig_minus_z = e / (one + e) if z >= 0 else one / (one + e)
-    loss = max(-z, np.float32(0.0)) + np.float32(math.log1p(e))
+    if -LOGIT_RANGE < z < LOGIT_RANGE:
+        t = (z + np.float32(LOGIT_RANGE)) * np.float32(_LOGIT_SCALE)
+        i = int(t)  # 0 <= i < LOGIT_TABLE_STEPS
+        frac = t - np.float32(i)
+        s0 = _LOGIT_TABLE[i, 0]
+        l0 = _LOGIT_TABLE[i, 1]
+        sig_minus_z = s0 + frac * (_LOGIT_TABLE[i + 1, 0] - s0)
+        loss = l0 + frac * (_LOGIT_TABLE[i + 1, 1] - l0)
+    else:
+        e = np.float32(math.exp(-abs(z)))  # in (0, 1]: cannot overflow
+        # 1 - sigmoid(z) = sigmoid(-z), computed without cancellation on either side of 0
+        sig_minus_z = e / (one + e) if z >= 0 else one / (one + e)
+        loss = max(-z, np.float32(0.0)) + np.float32(math.log1p(e))
     # label 1: 1 - sigmoid(score) = sigmoid(-z); label 0: -sigmoid(score) = -sigmoid(-z)
     residual = sig_minus_z if positive else -sig_minus_z
     return residual, loss
+
+
+@njit(nogil=True, cache=True)
+def logistic_terms(scores: NDArray[np.float32], positive: bool) -> NDArray[np.float32]:
+    """The kernel's (residual, loss term) of each score, shape (n, 2): for tests."""
+    out = np.empty((scores.shape[0], 2), dtype=np.float32)
+    for i in range(scores.shape[0]):
+        out[i, 0], out[i, 1] = _logistic_terms(scores[i], positive)
+    return out
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -342,6 +405,78 @@ def cbow_window_step(
 # ----------------------------------------------------------------------------------------------
 
 
+@intrinsic
+def _prefetch_row(typingctx, matrix, row):
+    """Ask the CPU to bring ``matrix[row, :]`` into cache (``llvm.prefetch``: read, keep).
+
+    One prefetch per 64-byte line of the row; a hint only, with no effect on results.
+    """
+    if not isinstance(matrix, types.Array) or matrix.ndim != 2 or matrix.layout != "C":
+        return None
+    if not isinstance(row, types.Integer):
+        return None
+    sig = types.void(matrix, row)
+
+    def codegen(context, builder, signature, args):
+        matrix_type, row_type = signature.args
+        array = context.make_array(matrix_type)(context, builder, args[0])
+        shape = cgutils.unpack_tuple(builder, array.shape)
+        strides = cgutils.unpack_tuple(builder, array.strides)
+        zero = context.get_constant(types.intp, 0)
+        index = context.cast(builder, args[1], row_type, types.intp)
+        first = cgutils.get_item_pointer2(
+            context, builder, array.data, shape, strides, matrix_type.layout, [index, zero]
+        )
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        item_bytes = context.get_constant(types.intp, matrix_type.dtype.bitwidth // 8)
+        row_bytes = builder.mul(shape[1], item_bytes)
+        base = builder.bitcast(first, byte_ptr)
+        line = context.get_constant(types.intp, 64)
+        with cgutils.for_range_slice(builder, zero, row_bytes, line) as (offset, _):
+            # (address, 0 = read, 3 = keep in all cache levels, 1 = data cache)
+            builder.call(prefetch, [builder.gep(base, [offset]), ir.Constant(i32, 0),
+                                    ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: Windows planned (window drawn, negatives drawn, rows prefetched) ahead of the one trained.
+_LOOKAHEAD = 4
+_RING = 8  # slots of the plan ring, a power of two > _LOOKAHEAD
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _plan_window(
+    c, kept, n_kept, window, negative, noise_cum_table, guide, guide_shift, state, plan_b,
+    plan_targets, plan_n_targets, center_vectors, outside_vectors,
+):
+    """Draw center ``c``'s reduced window and negatives into its plan slot; prefetch its rows.
+
+    The draws are made in center order, the order of the unplanned loop, so planning ahead does
+    not change the random stream.  Prefetched: the output rows of the targets, and the input row
+    of the word ``window`` places ahead (the farthest context this window or the next can use).
+    """
+    slot = c & (_RING - 1)
+    plan_b[slot] = 1 + np.int64(_next_u64(state) % _U64(window))  # uniform in [1, window]
+    if n_kept < 2:  # no context word: nothing to train, no negatives drawn
+        plan_n_targets[slot] = 0
+        return
+    n_targets = draw_negatives(
+        noise_cum_table, guide, guide_shift, kept[c], negative, state, plan_targets[slot]
+    )
+    plan_n_targets[slot] = n_targets
+    for k in range(n_targets):
+        _prefetch_row(outside_vectors, plan_targets[slot, k])
+    if c + window < n_kept:
+        _prefetch_row(center_vectors, kept[c + window])
+
+
 @njit(nogil=True, cache=True)
 def train_range(
     center_vectors: NDArray[np.float32],
@@ -352,6 +487,8 @@ def train_range(
     stop: int,
     keep_probability: NDArray[np.float32],
     noise_cum_table: NDArray[np.int64],
+    guide: NDArray[np.int32],
+    guide_shift: int,
     sg: bool,
     window: int,
     negative: int,
@@ -364,20 +501,26 @@ def train_range(
     """Train on ``tokens[start:stop]``; return (loss sum, positive pairs, kept words).
 
     Sentences are those of ``sentence_ends`` cut to ``[start, stop)``.  The learning rate at batch
-    position ``p`` is ``alpha_start + (alpha_end - alpha_start) p / n_batch_tokens``.
+    position ``p`` is ``alpha_start + (alpha_end - alpha_start) p / n_batch_tokens``.  ``guide``
+    and ``guide_shift`` are :func:`build_noise_guide`'s for ``noise_cum_table``.
+
+    Windows are planned ``_LOOKAHEAD`` centers ahead (:func:`_plan_window`) so that the rows of
+    the negatives, random rows of matrices larger than the caches, are fetched while earlier
+    windows train: this halved the time of a CBOW step, which otherwise waits on memory.
     """
     d = center_vectors.shape[1]
     state = _seed_state(seed, stream)
     kept = np.empty(max(stop - start, 1), dtype=np.int32)  # kept words of the current sentence
     kept_pos = np.empty(max(stop - start, 1), dtype=np.int64)  # and their batch positions
     contexts = np.empty(2 * window, dtype=np.int32)
-    targets = np.empty(negative + 1, dtype=np.int32)
+    plan_b = np.empty(_RING, dtype=np.int64)
+    plan_targets = np.empty((_RING, negative + 1), dtype=np.int32)
+    plan_n_targets = np.empty(_RING, dtype=np.int64)
     coef = np.empty((2 * window, negative + 1), dtype=np.float32)
     dinputs = np.empty((2 * window, d), dtype=np.float32)
     hidden = np.empty(d, dtype=np.float32)
     dhidden = np.empty(d, dtype=np.float32)
     alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)
-    guide, guide_shift = build_noise_guide(noise_cum_table)
 
     loss = 0.0
     n_pairs = 0
@@ -397,8 +540,20 @@ def train_range(
                 kept_pos[n_kept] = p
                 n_kept += 1
         n_kept_total += n_kept
+        for c in range(min(_LOOKAHEAD, n_kept)):
+            _plan_window(
+                c, kept, n_kept, window, negative, noise_cum_table, guide, guide_shift, state,
+                plan_b, plan_targets, plan_n_targets, center_vectors, outside_vectors,
+            )
         for c in range(n_kept):
-            b = 1 + np.int64(_next_u64(state) % _U64(window))  # reduced window, uniform [1, window]
+            if c + _LOOKAHEAD < n_kept:
+                _plan_window(
+                    c + _LOOKAHEAD, kept, n_kept, window, negative, noise_cum_table, guide,
+                    guide_shift, state, plan_b, plan_targets, plan_n_targets, center_vectors,
+                    outside_vectors,
+                )
+            slot = c & (_RING - 1)
+            b = plan_b[slot]
             n_ctx = 0
             for j in range(max(c - b, 0), min(c + b + 1, n_kept)):
                 if j != c:
@@ -407,9 +562,8 @@ def train_range(
             if n_ctx == 0:
                 continue
             alpha = alpha_start + alpha_slope * kept_pos[c]
-            n_targets = draw_negatives(
-                noise_cum_table, guide, guide_shift, kept[c], negative, state, targets
-            )
+            targets = plan_targets[slot]
+            n_targets = plan_n_targets[slot]
             if sg:
                 loss += sg_window_step(
                     center_vectors, outside_vectors, contexts, n_ctx, targets, n_targets, alpha,
@@ -432,16 +586,19 @@ def train_range(
 
 _executor: ThreadPoolExecutor | None = None
 _executor_size = 0
+_executor_lock = threading.Lock()  # several model threads may split big batches at once
 
 
 def _pool(n_workers: int) -> ThreadPoolExecutor:
     global _executor, _executor_size
-    if _executor is None or _executor_size < n_workers:
-        if _executor is not None:
-            _executor.shutdown(wait=True)
-        _executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="nnbasics-w2v")
-        _executor_size = n_workers
-    return _executor
+    with _executor_lock:
+        if _executor is None or _executor_size < n_workers:
+            # an outgrown pool is left to finish what it runs (no shutdown under a caller's feet)
+            _executor = ThreadPoolExecutor(
+                max_workers=n_workers, thread_name_prefix="nnbasics-w2v-split"
+            )
+            _executor_size = n_workers
+        return _executor
 
 
 def _check_array(name: str, arr: object, dtype: type, ndim: int) -> np.ndarray:
@@ -518,6 +675,7 @@ def train_batch(
     alpha_end: float,
     seed: int,
     n_threads: int,
+    noise_guide: tuple[NDArray[np.int32], int] | None = None,
 ) -> tuple[float, int, int]:
     """Train on one batch of sentences with negative sampling, updating both matrices in place.
 
@@ -549,6 +707,8 @@ def train_batch(
         Seed of the kernel's generator for this batch (subsampling, windows, negatives).
     n_threads : int >= 1
         Threads sharing the batch (contiguous token ranges) and the vectors, lock-free.
+    noise_guide : (ndarray of int32, int), optional
+        ``build_noise_guide(noise_cum_table)``, to save building it per batch (O(V)).
 
     Returns
     -------
@@ -572,24 +732,26 @@ def train_batch(
     n_tokens = tokens.shape[0]
     if n_tokens == 0:
         return 0.0, 0, 0
+    if noise_guide is None:
+        noise_guide = build_noise_guide(noise_cum_table)
+    guide, guide_shift = noise_guide
+    _check_array("noise_guide[0]", guide, np.int32, 1)
     seed = int(seed) & 0xFFFFFFFFFFFFFFFF
     n_threads = int(min(n_threads, max(1, n_tokens // (4 * window + 1))))
     bounds = [n_tokens * t // n_threads for t in range(n_threads + 1)]
-    args = (
-        center_vectors, outside_vectors, tokens, sentence_ends,
-    )
+    head = (center_vectors, outside_vectors, tokens, sentence_ends)
     tail = (
-        keep_probability, noise_cum_table, bool(sg), int(window), int(negative),
-        float(alpha_start), float(alpha_end), n_tokens, seed,
+        keep_probability, noise_cum_table, guide, int(guide_shift), bool(sg), int(window),
+        int(negative), float(alpha_start), float(alpha_end), n_tokens, seed,
     )
     if n_threads == 1:
-        return train_range(*args, 0, n_tokens, *tail, 0)
+        return train_range(*head, 0, n_tokens, *tail, 0)
     pool = _pool(n_threads - 1)
     jobs = [
-        pool.submit(train_range, *args, bounds[t], bounds[t + 1], *tail, t)
+        pool.submit(train_range, *head, bounds[t], bounds[t + 1], *tail, t)
         for t in range(1, n_threads)
     ]
-    results = [train_range(*args, bounds[0], bounds[1], *tail, 0)]  # this thread does slice 0
+    results = [train_range(*head, bounds[0], bounds[1], *tail, 0)]  # this thread does slice 0
     results += [job.result() for job in jobs]
     loss = math.fsum(r[0] for r in results)
     return loss, sum(int(r[1]) for r in results), sum(int(r[2]) for r in results)

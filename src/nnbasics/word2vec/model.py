@@ -8,6 +8,12 @@ the vocabulary: for small vocabularies only).  With ``hs=1`` the batches go thro
 :func:`nnbasics.word2vec.hierarchical.hs_batch_trainer` (hierarchical softmax, then negative
 sampling when ``negative > 0``).
 
+A ``corpus_file`` (or a :class:`~nnbasics.word2vec.corpus.LineSentences`) is scanned and encoded
+by the compiled reader (:mod:`nnbasics.word2vec._reader`), which gives the same counts and
+batches as the Python path; other corpora go through
+:func:`~nnbasics.word2vec.corpus.iter_batches`.  The calling thread reads and encodes batches
+while ``workers`` threads train them, each taking whole batches (see :meth:`Word2Vec.train`).
+
 Shape letters: ``V`` vocabulary size, ``d`` = ``vector_size``.
 """
 
@@ -16,13 +22,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 
 from nnbasics.word2vec import reference
-from nnbasics.word2vec.corpus import LineSentences, check_reiterable, iter_batches, prefetch
+from nnbasics.word2vec._reader import WordTable, count_file, iter_file_batches
+from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
 from nnbasics.word2vec.formats import atomic_write
 from nnbasics.word2vec.hierarchical import hs_batch_trainer
 from nnbasics.word2vec.keyedvectors import KeyedVectors
@@ -57,6 +67,10 @@ def select_kernel(negative: int, prefer: str = "auto"):
             raise
         return reference.train_batch
     return train_batch
+
+
+def _finished(future: Future | None) -> bool:
+    return future is None or future.done()
 
 
 @dataclass(frozen=True)
@@ -139,8 +153,10 @@ class Word2Vec:
         Learning rate, decayed linearly from ``alpha`` to ``min_alpha`` over all epochs.
     epochs : int, default 5
     workers : int, default 3
-        Threads of the compiled kernel.  With ``workers=1`` a given seed gives identical
-        vectors run after run, with no environment variable.
+        Threads training batches in parallel with the compiled kernel (each takes whole
+        batches; a batch of more than ``4 * batch_words`` tokens, a very long line, is split
+        among ``workers`` threads).  With ``workers=1`` a given seed gives identical vectors run
+        after run, with no environment variable.
     seed : int, default 1
         Seeds the initial vectors and every batch's random draws.
     max_vocab_size : int, optional
@@ -235,12 +251,17 @@ class Word2Vec:
         vectors at 0.  ``ValueError`` for an empty corpus or an empty vocabulary.
         """
         source = self._source(corpus_iterable, corpus_file)
-        raw = count_words(source, self.config.max_vocab_size)
+        if isinstance(source, LineSentences) and self.config.max_vocab_size is None:
+            raw = count_file(source.path)  # compiled scan, same counts
+        else:
+            raw = count_words(source, self.config.max_vocab_size)
         vocab = build_vocabulary(raw, self.config.min_count)
         rng = np.random.default_rng(self.config.seed)
         d = self.config.vector_size
         shape = (len(vocab), d)
-        vectors = (rng.random(shape, dtype=np.float32) - np.float32(0.5)) / np.float32(d)
+        vectors = rng.random(shape, dtype=np.float32)  # in place below: no V x d temporaries
+        vectors -= np.float32(0.5)
+        vectors /= np.float32(d)
         self.wv = KeyedVectors(vocab.index_to_key, vectors, counts=vocab.counts)
         self.syn1neg = np.zeros(shape, dtype=np.float32)
         self.syn1 = np.zeros(shape, dtype=np.float32) if self.config.hs else None
@@ -290,51 +311,103 @@ class Word2Vec:
         del total_examples  # accepted for gensim compatibility; progress is counted in words
         start_alpha = cfg.alpha if start_alpha is None else float(start_alpha)
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
-        kernel = select_kernel(cfg.negative)
-        if cfg.hs:
-            kernel = hs_batch_trainer(kernel if cfg.negative else None, self.syn1, self.hs_tree)
+        kernel, n_parallel = self._kernel()
+        read_batches = self._batch_reader(source)
         callbacks = self.callbacks + tuple(callbacks)
         planned = max(1, epochs * total_words)
         done = 0
         effective_total = 0
         bar = self._progress_bar(planned)
+        # Batches are read and encoded here, in the calling thread, and trained by ``n_parallel``
+        # worker threads, each taking whole batches in order (as gensim's workers do); at most
+        # 2 * n_parallel batches are read ahead.  The compiled kernel releases the GIL, and so does
+        # the compiled file reader, so reading overlaps with training.  With workers=1 the batches
+        # are trained one after the other in reading order: the run is deterministic.
+        pool = ThreadPoolExecutor(max_workers=n_parallel, thread_name_prefix="nnbasics-w2v")
+        pending: deque = deque()  # (future or None, raw words) of the batches in flight
+        epoch_sums = [0.0, 0]  # loss (float64) and positive pairs of the current epoch
+
+        def collect() -> None:
+            nonlocal effective_total
+            future, raw_words = pending.popleft()
+            if future is not None:
+                loss, pairs, kept = future.result()
+                epoch_sums[0] += float(loss)
+                epoch_sums[1] += int(pairs)
+                effective_total += int(kept)
+            if bar is not None:
+                bar.update(raw_words)
+                mean = epoch_sums[0] / max(epoch_sums[1], 1)
+                bar.set_postfix(epoch=self.epochs_trained + 1, loss=f"{mean:.4f}", refresh=False)
+
         self._call(callbacks, "on_train_begin")
         try:
             for _ in range(epochs):
                 self._call(callbacks, "on_epoch_begin")
-                epoch_loss = 0.0  # float64, summed over this epoch only
-                epoch_pairs = 0
-                batches = prefetch(iter_batches(source, self.wv.key_to_index, cfg.batch_words))
-                for batch_index, batch in enumerate(batches):
+                epoch_sums[:] = [0.0, 0]
+                for batch_index, batch in enumerate(read_batches()):
                     fraction = (done / planned, min(1.0, (done + batch.raw_words) / planned))
                     done += batch.raw_words
+                    future = None
                     if batch.tokens.size:
-                        loss, pairs, kept = kernel(
-                            self.wv.vectors, self.syn1neg, batch.tokens, batch.sentence_ends,
-                            self.keep_probability, self.cum_table, bool(cfg.sg), cfg.window,
-                            cfg.negative,
+                        # a batch far above batch_words (a very long line) is split among threads
+                        big = batch.tokens.size >= 4 * cfg.batch_words
+                        future = pool.submit(
+                            kernel, self.wv.vectors, self.syn1neg, batch.tokens,
+                            batch.sentence_ends, self.keep_probability, self.cum_table,
+                            bool(cfg.sg), cfg.window, cfg.negative,
                             start_alpha - (start_alpha - end_alpha) * fraction[0],
                             start_alpha - (start_alpha - end_alpha) * fraction[1],
-                            self._batch_seed(batch_index), cfg.workers,
+                            self._batch_seed(batch_index), n_parallel if big else 1,
                         )
-                        epoch_loss += float(loss)
-                        epoch_pairs += int(pairs)
-                        effective_total += int(kept)
-                    if bar is not None:
-                        bar.update(batch.raw_words)
-                        mean = epoch_loss / max(epoch_pairs, 1)
-                        bar.set_postfix(epoch=self.epochs_trained + 1, loss=f"{mean:.4f}",
-                                        refresh=False)
+                    pending.append((future, batch.raw_words))
+                    while pending and (len(pending) > 2 * n_parallel or _finished(pending[0][0])):
+                        collect()
+                while pending:  # the epoch ends when all its batches are trained
+                    collect()
                 self.epochs_trained += 1
-                self.epoch_losses.append(epoch_loss)
-                self.epoch_pairs.append(epoch_pairs)
+                self.epoch_losses.append(epoch_sums[0])
+                self.epoch_pairs.append(epoch_sums[1])
                 self.wv.fill_norms()
                 self._call(callbacks, "on_epoch_end")
         finally:
+            # on an error (a bad line, an interrupt) no thread goes on writing the vectors
+            pool.shutdown(wait=True, cancel_futures=True)
             if bar is not None:
                 bar.close()
         self._call(callbacks, "on_train_end")
         return effective_total, done
+
+    def _kernel(self):
+        """The batch kernel and the number of threads to run it in.
+
+        The compiled kernel runs in ``workers`` threads with the noise guide table built once;
+        the reference path (full softmax, or no numba) holds the GIL and runs in one.
+        """
+        cfg = self.config
+        kernel = select_kernel(cfg.negative)
+        n_threads = 1 if kernel is reference.train_batch else cfg.workers
+        if kernel is not reference.train_batch:
+            from nnbasics.word2vec import _inner  # select_kernel imported it already
+
+            if kernel is _inner.train_batch:
+                kernel = partial(kernel, noise_guide=_inner.build_noise_guide(self.cum_table))
+        if cfg.hs:
+            # hierarchical softmax (compiled), then negatives when negative > 0
+            kernel = hs_batch_trainer(kernel if cfg.negative else None, self.syn1, self.hs_tree)
+            n_threads = cfg.workers
+        return kernel, n_threads
+
+    def _batch_reader(self, source) -> Callable[[], Iterator[Batch]]:
+        """A function giving one pass over the corpus in batches (compiled for a file)."""
+        if isinstance(source, LineSentences):
+            try:
+                table = WordTable(self.wv.index_to_key)  # built once for all epochs
+            except ValueError:  # a vocabulary word with whitespace (built from lists)
+                pass
+            else:
+                return partial(iter_file_batches, source.path, table, self.config.batch_words)
+        return partial(iter_batches, source, self.wv.key_to_index, self.config.batch_words)
 
     def _batch_seed(self, batch_index: int) -> int:
         """A seed derived from (seed, epoch, batch): the same run gives the same draws."""

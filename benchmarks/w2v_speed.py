@@ -1,0 +1,307 @@
+"""word2vec training speed, memory and quality: nnbasics against gensim, side by side, one process.
+
+Both train on the same real corpus file (``benchmarks/w2v_data.py``: gensim's Wikipedia sample,
+cleaned and repeated; written first if missing) with the same settings: ``vector_size=100,
+window=5, min_count=5, negative=5, sample=1e-3, workers=2`` and ``--epochs`` (default 5), skip-gram
+and CBOW, gensim through ``Word2Vec(corpus_file=...)`` and nnbasics through
+``nnbasics.Word2Vec(corpus_file=...)``.
+
+* **Time**: each fit is timed whole (constructor call: vocabulary scan, initialisation, every
+  epoch).  numba's compilation is not timed: before any timing, both libraries train once on a
+  tiny corpus (which loads nnbasics' compiled kernels from numba's cache, or compiles them), so
+  the figures are those of a warm process.  words/s = corpus words x epochs / fit time, the same
+  numerator for both, so the ratio is the ratio of the times.
+* **Memory**: the peak resident set of the process during each fit, as Linux reports it:
+  ``VmHWM`` of ``/proc/self/status`` after writing ``5`` to ``/proc/self/clear_refs`` just before
+  the fit (which resets the high-water mark to the current RSS).  The figure compared is the
+  peak *above the RSS just before the fit* (what the fit itself needs; both libraries are
+  imported in the same process, so their code is in the baseline of both).
+* **Quality**: both vector sets go through the *same* evaluator, nnbasics'
+  ``KeyedVectors.evaluate_word_analogies`` (Google's questions-words, 3CosAdd, first 300,000
+  words, gensim's rules) and ``evaluate_word_pairs`` (WordSim-353, Spearman), with gensim's test
+  data files.  On a corpus this small both scores are noisy from seed to seed, so ``--seeds``
+  seeds are run for each library (default 3) and the judgement uses the means, with the
+  standard deviations printed.
+* Peers alternate order from seed to seed (gensim first, then nnbasics first, ...).
+
+Targets (issue 5): words/s >= 1.5x gensim's for skip-gram and for CBOW (median over seeds);
+analogy accuracy not below gensim's by more than 1.5 points and Spearman not below by more than
+0.03 (means over seeds); peak memory of the fit not above gensim's (largest over seeds).  Exit
+code 1 if a target is missed.
+
+The evaluation is slow (about a minute per vector set, nnbasics' evaluator answers the ~19,500
+analogy questions one by one) and untimed: with ``--lock`` the script holds that lock file
+exclusively for the warm-up and the fits only, then shared for the evaluation.
+
+Usage::
+
+    python benchmarks/w2v_speed.py --lock /tmp/nnbasics_cpu.lock [--epochs 5] [--seeds 3]
+        [--arch sg,cbow] [--corpus PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import fcntl
+import gc
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import w2v_data
+
+SETTINGS = dict(vector_size=100, window=5, min_count=5, negative=5, sample=1e-3, workers=2)
+TARGET_SPEEDUP = 1.5
+MAX_ANALOGY_DROP = 1.5  # points of accuracy (percent)
+MAX_SPEARMAN_DROP = 0.03
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"))
+_M_MMAP_THRESHOLD = -3
+
+
+def fixed_malloc_threshold() -> None:
+    """Make glibc serve every allocation >= 128 KiB by mmap, returned to the system when freed.
+
+    By default glibc raises its mmap threshold after large frees, after which big arrays come
+    from the heap and stay resident when freed: a fit would then look smaller or larger
+    depending on what ran before it in the process.
+    """
+    _LIBC.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+
+
+def _system_busy_seconds() -> float:
+    """CPU seconds all processes have used since boot (``/proc/stat``: all but idle, iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(max_wait: float = 600.0) -> float:
+    """Wait until other processes use < 10% of a core over 1 s; return the seconds waited."""
+    start = time.perf_counter()
+    while True:
+        before = _system_busy_seconds()
+        time.sleep(1.0)
+        if _system_busy_seconds() - before < 0.1 or time.perf_counter() - start > max_wait:
+            return time.perf_counter() - start
+
+
+def measured_fit(make):
+    """Run ``make()``; return (result, seconds, peak MiB above the start, cores used, others).
+
+    Cores used = this process's CPU time (user + system) / wall time: about 2 for a fit that
+    kept both cores busy.  Others = CPU seconds used by *other* processes during the fit (all
+    processes' busy time from ``/proc/stat`` minus ours): a fit they disturbed is run again.
+    """
+    gc.collect()
+    _LIBC.malloc_trim(0)  # hand freed heap memory back, so that the baseline is the live data
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current RSS
+    before = _status_kib("VmRSS")
+    cpu_start = resource.getrusage(resource.RUSAGE_SELF)
+    system_start = _system_busy_seconds()
+    start = time.perf_counter()
+    result = make()
+    seconds = time.perf_counter() - start
+    system = _system_busy_seconds() - system_start
+    cpu_end = resource.getrusage(resource.RUSAGE_SELF)
+    peak = _status_kib("VmHWM")
+    cpu = (cpu_end.ru_utime - cpu_start.ru_utime) + (cpu_end.ru_stime - cpu_start.ru_stime)
+    return result, seconds, (peak - before) / 1024, cpu / seconds, max(0.0, system - cpu)
+
+
+def fit_gensim(corpus: Path, sg: int, epochs: int, seed: int):
+    from gensim.models import Word2Vec
+
+    return Word2Vec(corpus_file=str(corpus), sg=sg, epochs=epochs, seed=seed, **SETTINGS).wv
+
+
+def fit_ours(corpus: Path, sg: int, epochs: int, seed: int):
+    import nnbasics
+
+    return nnbasics.Word2Vec(
+        corpus_file=corpus, sg=sg, epochs=epochs, seed=seed, progress=False, **SETTINGS
+    ).wv
+
+
+def quality(index_to_key, vectors) -> tuple[float, float]:
+    """(analogy accuracy in percent, WordSim-353 Spearman) by nnbasics' evaluator."""
+    from nnbasics.word2vec import KeyedVectors
+
+    data = w2v_data.gensim_test_data
+    kv = KeyedVectors(list(index_to_key), np.asarray(vectors, dtype=np.float32))
+    accuracy, _ = kv.evaluate_word_analogies(data("questions-words.txt"))
+    _, spearman, _ = kv.evaluate_word_pairs(data("wordsim353.tsv"))
+    return 100.0 * accuracy, float(spearman[0])
+
+
+def warm_up(tmp_dir: Path) -> None:
+    """Train both libraries once on a tiny file, untimed (numba cache load or compilation)."""
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    tiny = tmp_dir / "w2v_warmup.txt"
+    tiny.write_text(
+        "\n".join(" ".join(rng.choice(words, 30)) for _ in range(200)) + "\n", encoding="utf-8"
+    )
+    for sg in (1, 0):
+        fit_ours(tiny, sg, 1, 1)
+        fit_gensim(tiny, sg, 1, 1)
+    tiny.unlink()
+
+
+def versions() -> str:
+    import gensim
+    import numba
+
+    return (f"Python {platform.python_version()}, NumPy {np.__version__}, numba "
+            f"{numba.__version__}, gensim {gensim.__version__}")
+
+
+HEADER = (f"{'arch':5} {'peer':8} {'seed':>4} {'time s':>7} {'words/s':>10} {'cores':>6} "
+          f"{'peak+MiB':>9} {'analogy%':>9} {'spearman':>9}")
+
+
+def fit_all(corpus: Path, n_words: int, archs: list[str], epochs: int, seeds: int) -> list:
+    """Fit both peers ``seeds`` times per architecture: (arch, peer, seed, seconds, words/s,
+    peak MiB above start, cores used, index_to_key, vectors) each, in the order run."""
+    fits = []
+    for arch in archs:
+        sg = 1 if arch == "sg" else 0
+        for seed in range(1, seeds + 1):
+            order = [("gensim", fit_gensim), ("nnbasics", fit_ours)]
+            if seed % 2 == 0:
+                order.reverse()
+            for peer, fit in order:
+                for attempt in range(1, 4):  # a fit disturbed by other processes is run again
+                    waited = wait_for_quiet()
+                    wv, seconds, peak_above, cores, others = measured_fit(
+                        partial(fit, corpus, sg, epochs, seed)
+                    )
+                    print(f"fitted {arch:4} {peer:8} seed {seed}: {seconds:6.2f} s, peak "
+                          f"+{peak_above:.1f} MiB, cores used {cores:.2f}, other processes "
+                          f"{others:.1f} cpu s (waited {waited:.0f} s for quiet)", flush=True)
+                    if others < 0.1 * seconds:  # background: ~0.06 core here
+                        break
+                    print("  disturbed: " + ("run again" if attempt < 3 else "kept, flagged"))
+                speed = n_words * epochs / seconds
+                fits.append((arch, peer, seed, seconds, speed, peak_above, cores,
+                             list(wv.index_to_key), np.array(wv.vectors, dtype=np.float32)))
+                del wv
+    return fits
+
+
+def evaluate_all(fits: list) -> dict:
+    """Score every fit; rows[arch][peer] = [(seconds, words/s, peak MiB, analogy, spearman)]."""
+    rows: dict = {}
+    print("\n" + HEADER)
+    for arch, peer, seed, seconds, speed, peak_above, cores, keys, vectors in fits:
+        analogy, spearman = quality(keys, vectors)
+        rows.setdefault(arch, {"gensim": [], "nnbasics": []})[peer].append(
+            (seconds, speed, peak_above, analogy, spearman)
+        )
+        print(f"{arch:5} {peer:8} {seed:4d} {seconds:7.2f} {speed:10.0f} {cores:6.2f} "
+              f"{peak_above:9.1f} {analogy:9.2f} {spearman:9.3f}", flush=True)
+    return rows
+
+
+def judge(arch: str, rows: dict, seeds: int) -> list[str]:
+    """Print the comparison of one architecture; return the targets missed."""
+
+    def column(peer, i):
+        return [r[i] for r in rows[peer]]
+
+    def spread(values):
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+    speedup = statistics.median(column("nnbasics", 1)) / statistics.median(column("gensim", 1))
+    analogy_gap = statistics.mean(column("nnbasics", 3)) - statistics.mean(column("gensim", 3))
+    spearman_gap = statistics.mean(column("nnbasics", 4)) - statistics.mean(column("gensim", 4))
+    memory = (max(column("nnbasics", 2)), max(column("gensim", 2)))
+    print(f"\n{arch}: speed ratio (median words/s) nnbasics/gensim = {speedup:.2f} "
+          f"(target >= {TARGET_SPEEDUP})")
+    for name, i in (("analogy %", 3), ("spearman", 4)):
+        ours, theirs = column("nnbasics", i), column("gensim", i)
+        print(f"{arch}: {name:9}  nnbasics {statistics.mean(ours):.3f} +- {spread(ours):.3f}   "
+              f"gensim {statistics.mean(theirs):.3f} +- {spread(theirs):.3f}   "
+              f"(mean +- sd over {seeds} seeds)")
+    print(f"{arch}: analogy gap {analogy_gap:+.2f} points (target >= -{MAX_ANALOGY_DROP}), "
+          f"spearman gap {spearman_gap:+.3f} (target >= -{MAX_SPEARMAN_DROP})")
+    print(f"{arch}: peak memory above start, largest over seeds: nnbasics {memory[0]:.1f} MiB, "
+          f"gensim {memory[1]:.1f} MiB\n")
+    failures = []
+    if speedup < TARGET_SPEEDUP:
+        failures.append(f"{arch} speed ratio {speedup:.2f} < {TARGET_SPEEDUP}")
+    if analogy_gap < -MAX_ANALOGY_DROP:
+        failures.append(f"{arch} analogy {analogy_gap:+.2f} points")
+    if spearman_gap < -MAX_SPEARMAN_DROP:
+        failures.append(f"{arch} spearman {spearman_gap:+.3f}")
+    if memory[0] > memory[1]:
+        failures.append(f"{arch} peak memory {memory[0]:.1f} > {memory[1]:.1f} MiB")
+    return failures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=w2v_data.DEFAULT_OUT)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--arch", default="sg,cbow", help="comma-separated: sg, cbow")
+    parser.add_argument("--lock", type=Path, default=None,
+                        help="flock this file: exclusive for the fits, shared for the evaluation")
+    args = parser.parse_args()
+    archs = [a.strip() for a in args.arch.split(",") if a.strip()]
+    if not archs or any(a not in ("sg", "cbow") for a in archs):
+        parser.error("--arch takes sg, cbow or both")
+    if args.epochs < 1 or args.seeds < 1:
+        parser.error("--epochs and --seeds must be >= 1")
+
+    corpus = w2v_data.ensure_corpus(args.corpus)
+    n_words = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
+    print(f"corpus {corpus}: {n_words} words, {os.path.getsize(corpus) / 2**20:.1f} MiB")
+    print(f"settings {SETTINGS}, epochs={args.epochs}, seeds 1..{args.seeds}")
+    print(versions())
+    lock = open(args.lock, "a") if args.lock else None  # held until the process exits
+    if lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # exclusive: the timed fits
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    fixed_malloc_threshold()
+    warm_up(corpus.parent)
+    print("warm-up done (numba kernels loaded/compiled, gensim imported): not timed")
+    fits = fit_all(corpus, n_words, archs, args.epochs, args.seeds)
+    print(f"load average after the fits: {os.getloadavg()[0]:.2f}")
+    if lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)  # shared: the (slow, untimed) evaluation
+    rows = evaluate_all(fits)
+    print()
+    failures = []
+    for arch in archs:
+        failures += judge(arch, rows[arch], args.seeds)
+    if failures:
+        print("TARGETS MISSED: " + "; ".join(failures))
+        return 1
+    print("all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
