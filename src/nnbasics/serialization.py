@@ -156,7 +156,7 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None,
                     f"{path} is a .npz file but not an nnbasics one (no {_METADATA_KEY} entry)"
                 )
             _check_member_sizes(zf, path)
-        with np.load(path, allow_pickle=False) as npz:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except zipfile.BadZipFile as exc:
         raise ValueError(

@@ -471,7 +471,7 @@ class Word2Vec:
             if handle.read(4) != b"PK\x03\x04":
                 raise ValueError(f"{path}: not a readable .npz model (not a zip archive)")
         try:
-            with np.load(path, allow_pickle=False) as archive:
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
                 missing = {"vectors", "syn1neg", "counts", "metadata"} - set(archive.files)
                 if missing:
                     raise ValueError(f"{path}: not an nnbasics word2vec model (missing "
