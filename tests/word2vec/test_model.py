@@ -363,3 +363,22 @@ def test_several_workers_train_every_batch_and_learn(tmp_path, sg):
     same = model.wv.similarity("g0w0", "g0w1")
     other = np.mean([model.wv.similarity("g0w0", f"g{g}w1") for g in (1, 2, 3)])
     assert same > other + 0.3
+
+
+def test_a_reiterable_that_comes_back_empty_is_an_error():
+    class RunsOnce:
+        """Re-iterable by type (has __iter__, is not an iterator) but empty after one pass."""
+
+        def __init__(self, sentences):
+            self.sentences = list(sentences)
+
+        def __iter__(self):
+            sentences, self.sentences = self.sentences, []
+            return iter(sentences)
+
+    model = Word2Vec(**{**SMALL, "epochs": 2})
+    model.build_vocab(CORPUS)
+    # the input check peeks at the first sentence (one pass); the epoch then reads nothing
+    with pytest.raises(ValueError, match=r"no words in epoch 1.*re-iterable that runs only once"):
+        model.train(RunsOnce(CORPUS))
+    assert model.epochs_trained == 0

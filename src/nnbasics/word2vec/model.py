@@ -345,6 +345,7 @@ class Word2Vec:
             for _ in range(epochs):
                 self._call(callbacks, "on_epoch_begin")
                 epoch_sums[:] = [0.0, 0]
+                epoch_start = done
                 for batch_index, batch in enumerate(read_batches()):
                     fraction = (done / planned, min(1.0, (done + batch.raw_words) / planned))
                     done += batch.raw_words
@@ -365,6 +366,12 @@ class Word2Vec:
                         collect()
                 while pending:  # the epoch ends when all its batches are trained
                     collect()
+                if done == epoch_start and total_words > 0:
+                    # a re-iterable that comes back empty (a one-shot check cannot see it)
+                    raise ValueError(
+                        f"the corpus yielded no words in epoch {self.epochs_trained + 1}, but "
+                        f"{total_words} were expected: is it a re-iterable that runs only once?"
+                    )
                 self.epochs_trained += 1
                 self.epoch_losses.append(epoch_sums[0])
                 self.epoch_pairs.append(epoch_sums[1])
