@@ -226,6 +226,8 @@ class KeyedVectors:
         normed = self.get_normed_vectors()[:restrict_vocab]
         sections: list[dict] = []
         section: dict | None = None
+        # questions in file order: (section, question, indices of a, b, c or None if unknown)
+        questions: list[tuple[dict, tuple[str, str, str, str], tuple[int, int, int] | None]] = []
         with open(analogies, "rb") as handle:
             for line_no, raw in enumerate(handle):
                 line = raw.decode("utf-8")
@@ -242,20 +244,24 @@ class KeyedVectors:
                 if len(words) != 4:
                     continue  # gensim skips malformed lines too
                 a, b, c, expected = words
-                if not all(w in ok_vocab for w in words):
-                    if dummy4unknown:
-                        section["incorrect"].append((a, b, c, expected))
-                    continue
-                ia, ib, ic = ok_vocab[a], ok_vocab[b], ok_vocab[c]
-                query = _unit_rows(np.mean([normed[ib], normed[ic], -normed[ia]], axis=0))
-                top = self._best(normed @ query, {ia, ib, ic}, 5)
-                predicted = None
-                for key, _ in top:  # gensim: the best of the top 5 not equal to a, b or c
-                    predicted = key.upper() if case_insensitive else key
-                    if predicted in ok_vocab and predicted not in {a, b, c}:
-                        break
-                outcome = "correct" if predicted == expected else "incorrect"
-                section[outcome].append((a, b, c, expected))
+                known = all(w in ok_vocab for w in words)
+                if known or dummy4unknown:
+                    indices = (ok_vocab[a], ok_vocab[b], ok_vocab[c]) if known else None
+                    questions.append((section, (a, b, c, expected), indices))
+        answered = [indices for _, _, indices in questions if indices is not None]
+        top5 = iter(_analogy_candidates(normed, np.array(answered, dtype=np.int64).reshape(-1, 3)))
+        for section_of, (a, b, c, expected), indices in questions:
+            if indices is None:  # dummy4unknown: an unknown word counts as a wrong answer
+                section_of["incorrect"].append((a, b, c, expected))
+                continue
+            predicted = None
+            for i in next(top5):  # gensim: the best of the top 5 not equal to a, b or c
+                key = self.index_to_key[i]
+                predicted = key.upper() if case_insensitive else key
+                if predicted in ok_vocab and predicted not in {a, b, c}:
+                    break
+            outcome = "correct" if predicted == expected else "incorrect"
+            section_of[outcome].append((a, b, c, expected))
         if section:
             sections.append(section)
         total = {
@@ -348,3 +354,33 @@ def _as_list(items) -> list:
     if isinstance(items, str) or (isinstance(items, np.ndarray) and items.ndim == 1):
         return [items]
     return list(items)
+
+
+def _analogy_candidates(
+    normed: NDArray[np.float32], questions: NDArray[np.int64], topn: int = 5
+) -> list[list[int]]:
+    r"""For each question ``(a, b, c)`` (row indices), the ``topn`` rows closest to 3CosAdd.
+
+    Row ``q`` of the result lists, best first, the indices ``i`` (``a``, ``b``, ``c`` excluded)
+    of the largest :math:`\mathrm{unit}(b) - \mathrm{unit}(a) + \mathrm{unit}(c)` scores
+    ``normed[i] . query``, as :meth:`KeyedVectors.most_similar` would rank them.  Questions are
+    scored in blocks by one matrix product each (blocks of at most 2**24 scores, 64 MiB).
+    """
+    n_rows = normed.shape[0]
+    k = min(topn, max(n_rows - 3, 0))
+    if k == 0 or questions.shape[0] == 0:
+        return [[] for _ in range(questions.shape[0])]
+    block = max(1, (1 << 24) // n_rows)
+    out: list[list[int]] = []
+    for start in range(0, questions.shape[0], block):
+        ia, ib, ic = questions[start:start + block].T
+        # the same float32 operations, in the same order, as most_similar's mean of the inputs
+        query = _unit_rows(np.mean(np.stack([normed[ib], normed[ic], -normed[ia]]), axis=0))
+        scores = query @ normed.T  # (block, V)
+        rows = np.arange(len(ia))
+        for excluded in (ia, ib, ic):
+            scores[rows, excluded] = -np.inf
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        out.extend(np.take_along_axis(top, order, axis=1).tolist())
+    return out
