@@ -44,12 +44,14 @@ the batch is cut into contiguous token ranges, a cut acting as a sentence end; w
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+# the thread pool (shared, lock-guarded) and the argument checks are the negative-sampling
+# kernel's; the random generator below is this kernel's own stream
+from nnbasics.word2vec._inner import _check_array, _pool
 from nnbasics.word2vec.vocab import HuffmanTree
 
 __all__ = ["cbow_step_hs", "sg_step_hs", "train_batch_hs", "train_range_hs"]
@@ -281,29 +283,6 @@ def train_range_hs(
 # ----------------------------------------------------------------------------------------------
 # the Python entry point
 # ----------------------------------------------------------------------------------------------
-
-_executor: ThreadPoolExecutor | None = None
-_executor_size = 0
-
-
-def _pool(n_workers: int) -> ThreadPoolExecutor:
-    global _executor, _executor_size
-    if _executor is None or _executor_size < n_workers:
-        if _executor is not None:
-            _executor.shutdown(wait=True)
-        _executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="nnbasics-hs")
-        _executor_size = n_workers
-    return _executor
-
-
-def _check_array(name: str, arr: object, dtype: type, ndim: int) -> None:
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(arr).__name__}")
-    if arr.dtype != dtype or arr.ndim != ndim or not arr.flags.c_contiguous:
-        raise ValueError(
-            f"{name} must be a C-contiguous {ndim}-D {np.dtype(dtype).name} array, got "
-            f"{arr.dtype} of shape {arr.shape}"
-        )
 
 
 def _validate(center_vectors, node_vectors, tokens, sentence_ends, keep_probability, tree,
