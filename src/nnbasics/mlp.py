@@ -19,8 +19,9 @@ Two implementations of the same gradient live here:
 * :func:`loss_and_gradients_reference` chains the readable primitives of :mod:`nnbasics.layers`
   and :func:`~nnbasics.losses.softmax_cross_entropy`, allocating as it goes;
 * :func:`loss_and_gradients` is the training kernel: every intermediate lives in a preallocated
-  :class:`Workspace`, activations and their backward are applied in place, the softmax and
-  cross-entropy are one compiled pass (:mod:`nnbasics.mlp_inner`), and the first layer's input
+  :class:`Workspace`, activations and their backward are applied in place, the output bias,
+  softmax and cross-entropy are one compiled pass (:mod:`nnbasics.mlp_inner`), every bias
+  gradient is summed inside the pass that produces its delta, and the first layer's input
   gradient (an ``N × D`` product nobody needs) is never computed.  The tests check it against
   the reference.
 """
