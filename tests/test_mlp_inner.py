@@ -124,3 +124,67 @@ def test_softmax_cross_entropy_kernel_matches_losses(dtype):
     assert got_loss == pytest.approx(loss, rel=rtol)
     np.testing.assert_allclose(got, dlogits, rtol=rtol, atol=1e-7 if dtype == np.float32 else 1e-15)
     np.testing.assert_allclose(got.sum(axis=1), 0.0, atol=1e-6)  # rows of (p - y)/N sum to 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_sigmoid_is_bit_identical_to_the_numpy_in_place_sigmoid(dtype):
+    # the training kernel's forward and the inference path give the same bits
+    rng = np.random.default_rng(4)
+    z = (rng.standard_normal((33, 17)) * 8).astype(dtype)
+    b = rng.standard_normal(17).astype(dtype)
+    fused = z.copy()
+    mlp_inner.bias_activation_inplace(fused, b, "sigmoid")
+    plain = z + b
+    _activate_inplace(plain, "sigmoid")
+    np.testing.assert_array_equal(fused, plain)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_activation_backward_bias_sums_equal_numpy_sum_bit_for_bit(dtype, activation):
+    rng = np.random.default_rng(5)
+    value = ACTIVATIONS[activation](rng.standard_normal((37, 11))).astype(dtype)
+    dvalue = rng.standard_normal((37, 11)).astype(dtype)
+    alone = dvalue.copy()
+    mlp_inner.activation_backward_inplace(alone, value, activation)
+    got, bias_grad = dvalue.copy(), np.full(11, np.nan, dtype=dtype)
+    mlp_inner.activation_backward_inplace(got, value, activation, bias_grad)
+    np.testing.assert_array_equal(got, alone)
+    np.testing.assert_array_equal(bias_grad, np.sum(alone, axis=0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_cross_entropy_kernel_adds_bias_and_sums_columns_bit_for_bit(dtype):
+    rng = np.random.default_rng(6)
+    logits = (rng.standard_normal((29, 10)) * 4).astype(dtype)
+    bias = rng.standard_normal(10).astype(dtype)
+    labels = rng.integers(0, 10, 29)
+    separate = logits + bias
+    loss = mlp_inner.softmax_cross_entropy_inplace(separate, labels)
+    fused, bias_grad = logits.copy(), np.full(10, np.nan, dtype=dtype)
+    fused_loss = mlp_inner.softmax_cross_entropy_inplace(fused, labels, bias, bias_grad)
+    assert fused_loss == loss
+    np.testing.assert_array_equal(fused, separate)
+    np.testing.assert_array_equal(bias_grad, np.sum(separate, axis=0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_rows", [0, 1, 5, 8])
+def test_gather_batch_equals_np_take(dtype, n_rows):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((20, 6)).astype(dtype)
+    y = rng.integers(0, 4, 20)
+    rows = rng.permutation(20)[:n_rows]
+    X_out, y_out = np.full((8, 6), np.nan, dtype=dtype), np.full(8, -1, dtype=np.int64)
+    mlp_inner.gather_batch(X, y, rows, X_out, y_out)
+    np.testing.assert_array_equal(X_out[:n_rows], np.take(X, rows, axis=0))
+    np.testing.assert_array_equal(y_out[:n_rows], np.take(y, rows))
+    assert np.isnan(X_out[n_rows:]).all() and (y_out[n_rows:] == -1).all()  # rest untouched
+
+
+def test_gather_batch_refuses_buffers_that_do_not_fit():
+    X, y = np.zeros((10, 3), np.float32), np.zeros(10, np.int64)
+    with pytest.raises(ValueError, match="cannot gather 5 rows"):
+        mlp_inner.gather_batch(X, y, np.arange(5), np.empty((4, 3), np.float32), np.empty(5))
+    with pytest.raises(ValueError, match="cannot gather"):
+        mlp_inner.gather_batch(X, y, np.arange(2), np.empty((4, 3), np.float64), np.empty(5))

@@ -19,8 +19,9 @@ Two implementations of the same gradient live here:
 * :func:`loss_and_gradients_reference` chains the readable primitives of :mod:`nnbasics.layers`
   and :func:`~nnbasics.losses.softmax_cross_entropy`, allocating as it goes;
 * :func:`loss_and_gradients` is the training kernel: every intermediate lives in a preallocated
-  :class:`Workspace`, activations and their backward are applied in place, the softmax and
-  cross-entropy are one compiled pass (:mod:`nnbasics.mlp_inner`), and the first layer's input
+  :class:`Workspace`, activations and their backward are applied in place, the output bias,
+  softmax and cross-entropy are one compiled pass (:mod:`nnbasics.mlp_inner`), every bias
+  gradient is summed inside the pass that produces its delta, and the first layer's input
   gradient (an ``N × D`` product nobody needs) is never computed.  The tests check it against
   the reference.
 """
@@ -218,28 +219,27 @@ def loss_and_gradients(
     n_rows = X.shape[0]
     n_layers = len(weights)
     ws = workspace
-    # forward: values[l] = f(values[l-1] @ W_l + b_l)
+    backward = mlp_inner.BACKWARD_KERNELS[activation]
+    # forward: values[l] = f(values[l-1] @ W_l + b_l); the last layer's bias is added by the loss
     inputs = X
-    for layer in range(n_layers):
+    for layer in range(n_layers - 1):
         out = ws.values[layer][:n_rows]
         np.matmul(inputs, weights[layer], out=out)
-        if layer < n_layers - 1:
-            mlp_inner.bias_activation_inplace(out, biases[layer], activation)
-        else:
-            out += biases[layer]
+        mlp_inner.bias_activation_inplace(out, biases[layer], activation)
         inputs = out
-    # loss; values[L-1] becomes delta_L = (p - y) / N
     delta = ws.values[-1][:n_rows]
-    loss = mlp_inner.softmax_cross_entropy_inplace(delta, labels)
-    # backward
+    np.matmul(inputs, weights[-1], out=delta)
+    # loss; values[L-1] becomes delta_L = (p - y) / N, its column sums dbiases[L-1]
+    loss = float(mlp_inner._softmax_cross_entropy_kernel(delta, biases[-1], labels,
+                                                         ws.dbiases[-1]))
+    # backward: the activation-backward kernel also sums delta_l's columns into dbiases[l]
     for layer in range(n_layers - 1, -1, -1):
         below = X if layer == 0 else ws.values[layer - 1][:n_rows]  # a_{layer-1}   (N, H_in)
         np.matmul(below.T, delta, out=ws.dweights[layer])  # a^T delta             (H_in, H_out)
-        np.sum(delta, axis=0, out=ws.dbiases[layer])
         if layer > 0:  # the first layer's input gradient is never needed
             dvalue = ws.deltas[layer - 1][:n_rows]
             np.matmul(delta, weights[layer].T, out=dvalue)  # delta W^T              (N, H_in)
-            mlp_inner.activation_backward_inplace(dvalue, below, activation)
+            backward(dvalue, below, ws.dbiases[layer - 1])
             delta = dvalue
     if alpha:
         scale = alpha / n_rows

@@ -4,13 +4,22 @@ The matrix products of a training step run in BLAS (:mod:`nnbasics.mlp`); what i
 passes over memory that NumPy can only do one ufunc at a time, each a full read and write of its
 arrays, plus a fixed cost per call.  Here they are single loops:
 
+* :func:`gather_batch`: a mini-batch's rows and labels copied into the preallocated batch
+  buffers in one loop (``np.take`` twice costs ~30% more);
 * :func:`sgd_update`, :func:`momentum_update`, :func:`adam_update`: a parameter update in one
   pass over the parameter, its gradient and its optimiser state (NumPy needs 2, 4 and ~10);
-* :func:`softmax_cross_entropy_inplace`: the fused softmax + cross-entropy of a small batch of
-  logits, replacing a dozen ufunc calls whose fixed cost dominates at ``N × K = 128 × 10``;
+* :func:`softmax_cross_entropy_inplace`: the fused bias add + softmax + cross-entropy of a
+  small batch of logits, and the column sums of the result (the output bias gradient),
+  replacing a dozen ufunc calls whose fixed cost dominates at ``N × K = 128 × 10``;
 * :func:`bias_activation_inplace` and :func:`activation_backward_inplace`: the bias add and the
-  elementwise part of an activation, forward, and ``dvalue * f'(a)``, backward, each one pass
-  (``tanh`` itself stays NumPy's, which is vectorised; numba's is a scalar call).
+  elementwise part of an activation, forward, and ``dvalue * f'(a)`` with its column sums (the
+  bias gradient), backward, each one pass (``exp`` and ``tanh`` stay NumPy's, which are
+  vectorised; numba's are scalar calls without SVML).
+
+Arithmetic on float32 arrays uses float32 constants (a float64 literal promotes the expression to
+float64) and elementwise divisions use ``error_model="numpy"`` (numba's default checks for
+division by zero in the loop): either keeps LLVM from vectorising (``1 / (1 + e)``: 27.5 -> 4 µs
+per 128 × 256 batch).
 
 The loops are serial: the update is elementwise and the loss sums rows in a fixed order, so a
 run is a function of its seed.  (Parallel loops were measured and not kept: numba's OpenMP
@@ -32,10 +41,37 @@ __all__ = [
     "activation_backward_inplace",
     "adam_update",
     "bias_activation_inplace",
+    "gather_batch",
     "momentum_update",
     "sgd_update",
     "softmax_cross_entropy_inplace",
 ]
+
+
+@njit(nogil=True, cache=True)
+def _gather_kernel(X, y, rows, X_out, y_out):
+    n_features = X.shape[1]
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        y_out[i] = y[r]
+        for j in range(n_features):
+            X_out[i, j] = X[r, j]
+
+
+def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarray,
+                 y_out: np.ndarray) -> None:
+    """``X_out[:m] <- X[rows]`` and ``y_out[:m] <- y[rows]`` (``m = len(rows)``), one pass.
+
+    The batch gather of the training loop: the same copy as ``np.take(X, rows, axis=0,
+    out=X_out[:m])`` plus ``np.take(y, rows, out=y_out[:m])``, measured ~30% faster (one
+    compiled loop, no per-row call).  ``rows`` must be valid row indices of ``X`` (int64, in
+    ``[0, N)``: not checked), ``X_out`` of ``X``'s dtype with at least ``m`` rows.
+    """
+    m = rows.shape[0]
+    if not (0 <= m <= X_out.shape[0] and X_out.shape[1:] == X.shape[1:]
+            and X_out.dtype == X.dtype and y_out.shape[0] >= m):
+        raise ValueError(f"cannot gather {m} rows of {X.shape} into {X_out.shape}")
+    _gather_kernel(X, y, rows, X_out, y_out)
 
 
 @njit(nogil=True, cache=True)
@@ -89,11 +125,13 @@ def _add_bias_scale(z, b, scale):
             z[n, h] = (z[n, h] + b[h]) * scale
 
 
-@njit(nogil=True, cache=True)
-def _one_over_one_plus(z):
+@njit(nogil=True, cache=True, error_model="numpy")
+def _one_over_one_plus(z, one):
+    # ``one`` has z's dtype (a float64 literal would make float32 arithmetic float64), and
+    # error_model="numpy" drops the ZeroDivisionError check: 1 + e >= 1; both let LLVM vectorise
     for n in range(z.shape[0]):
         for h in range(z.shape[1]):
-            z[n, h] = 1.0 / (1.0 + z[n, h])
+            z[n, h] = one / (one + z[n, h])
 
 
 @njit(nogil=True, cache=True)
@@ -117,7 +155,7 @@ def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> No
         _add_bias_scale(z, b, t(-1.0))
         with np.errstate(over="ignore"):
             np.exp(z, out=z)
-        _one_over_one_plus(z)
+        _one_over_one_plus(z, t(1.0))
     elif activation == "tanh":
         _add_bias_scale(z, b, t(1.0))
         np.tanh(z, out=z)
@@ -128,51 +166,65 @@ def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> No
 
 
 @njit(nogil=True, cache=True)
-def _sigmoid_backward(dvalue, value):
+def _sigmoid_backward(dvalue, value, dbias):
+    dbias[:] = 0.0
     for n in range(dvalue.shape[0]):
         for h in range(dvalue.shape[1]):
             a = value[n, h]
             dvalue[n, h] *= (1 - a) * a
+            dbias[h] += dvalue[n, h]
 
 
 @njit(nogil=True, cache=True)
-def _tanh_backward(dvalue, value):
+def _tanh_backward(dvalue, value, dbias):
+    dbias[:] = 0.0
     for n in range(dvalue.shape[0]):
         for h in range(dvalue.shape[1]):
             a = value[n, h]
             dvalue[n, h] *= 1 - a * a
+            dbias[h] += dvalue[n, h]
 
 
 @njit(nogil=True, cache=True)
-def _relu_backward(dvalue, value):
+def _relu_backward(dvalue, value, dbias):
+    dbias[:] = 0.0
     for n in range(dvalue.shape[0]):
         for h in range(dvalue.shape[1]):
             if not value[n, h] > 0:  # ReLU'(0) = 0
                 dvalue[n, h] = 0.0
+            dbias[h] += dvalue[n, h]
 
 
-def activation_backward_inplace(dvalue: np.ndarray, value: np.ndarray, activation: str) -> None:
+#: the backward kernels by activation name (the training kernel calls them directly)
+BACKWARD_KERNELS = {"sigmoid": _sigmoid_backward, "tanh": _tanh_backward, "relu": _relu_backward}
+
+
+def activation_backward_inplace(dvalue: np.ndarray, value: np.ndarray, activation: str,
+                                bias_grad: np.ndarray | None = None) -> None:
     """``dvalue <- dvalue * f'(z)`` in place, with ``f'`` computed from the value ``a = f(z)``.
 
-    ``sigmoid: a (1 - a)``, ``tanh: 1 - a²``, ``relu: 1 where a > 0 else 0``.
+    ``sigmoid: a (1 - a)``, ``tanh: 1 - a²``, ``relu: 1 where a > 0 else 0``.  In the same
+    pass, ``bias_grad`` (H,) (of ``dvalue``'s dtype) receives the column sums of the result,
+    added row after row as ``np.sum(dvalue, axis=0)`` does: the bias gradient of the layer.
     """
-    if activation == "sigmoid":
-        _sigmoid_backward(dvalue, value)
-    elif activation == "tanh":
-        _tanh_backward(dvalue, value)
-    elif activation == "relu":
-        _relu_backward(dvalue, value)
-    else:
+    kernel = BACKWARD_KERNELS.get(activation)
+    if kernel is None:
         raise ValueError(f"unknown activation {activation!r}")
+    if bias_grad is None:
+        bias_grad = np.empty(dvalue.shape[1], dtype=dvalue.dtype)
+    kernel(dvalue, value, bias_grad)
 
 
 @njit(nogil=True, cache=True)
-def _softmax_cross_entropy_kernel(logits, labels):
+def _softmax_cross_entropy_kernel(logits, bias, labels, dbias):
     n_rows, n_classes = logits.shape
     total = 0.0  # float64 accumulator, rows summed in order
     scale = logits.dtype.type(1.0 / n_rows)
+    dbias[:] = 0.0
     for n in range(n_rows):
         row = logits[n]
+        for k in range(n_classes):
+            row[k] += bias[k]
         row_max = row[0]
         for k in range(1, n_classes):
             if row[k] > row_max:
@@ -188,14 +240,26 @@ def _softmax_cross_entropy_kernel(logits, labels):
         for k in range(n_classes):
             row[k] *= inv
         row[labels[n]] -= scale
+        for k in range(n_classes):
+            dbias[k] += row[k]
     return total / n_rows
 
 
-def softmax_cross_entropy_inplace(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Mean cross-entropy of ``softmax(logits)``; overwrites ``logits`` (N, K) with ``(p - y)/N``.
+def softmax_cross_entropy_inplace(logits: np.ndarray, labels: np.ndarray,
+                                  bias: np.ndarray | None = None,
+                                  bias_grad: np.ndarray | None = None) -> float:
+    """Mean cross-entropy of ``softmax(logits + bias)``; overwrites ``logits`` (N, K) with
+    ``(p - y)/N``.
 
-    ``logits`` must be C-contiguous; ``labels`` (N,) int64 class indices in ``[0, K)``.  Each
-    row is shifted by its maximum before ``exp`` (so nothing overflows) and the loss of a row is
-    ``log(sum_k exp(z_k - max)) - (z_y - max)``.
+    ``logits`` must be C-contiguous; ``labels`` (N,) int64 class indices in ``[0, K)``;
+    ``bias`` (K,) (default zero) is added first, in place.  Each row is shifted by its maximum
+    before ``exp`` (so nothing overflows) and the loss of a row is
+    ``log(sum_k exp(z_k - max)) - (z_y - max)``.  ``bias_grad`` (K,), when given, receives the
+    column sums of ``(p - y)/N`` added row after row (``np.sum(..., axis=0)``): the output
+    layer's bias gradient.
     """
-    return float(_softmax_cross_entropy_kernel(logits, labels))
+    if bias is None:
+        bias = np.zeros(logits.shape[1], dtype=logits.dtype)
+    if bias_grad is None:
+        bias_grad = np.empty(logits.shape[1], dtype=logits.dtype)
+    return float(_softmax_cross_entropy_kernel(logits, bias, labels, bias_grad))

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from nnbasics import mlp_inner
 from nnbasics.activations import FloatArray
 from nnbasics.mlp import Workspace, forward_logits, loss_and_gradients
 from nnbasics.optimizers import SGD, Adam
@@ -119,8 +120,9 @@ def sgd_epoch(
     """One pass over the rows of ``X`` in the order ``rng.permutation(N)``, updating in place.
 
     ``X`` (N, D) must have the workspace's dtype and ``y`` (N,) hold int64 class indices.  Each
-    batch is gathered into the workspace's preallocated buffers (``np.take(..., out=)``), its
-    gradient computed by :func:`~nnbasics.mlp.loss_and_gradients` and applied by ``optimizer``.
+    batch is gathered into the workspace's preallocated buffers
+    (:func:`~nnbasics.mlp_inner.gather_batch`), its gradient computed by
+    :func:`~nnbasics.mlp.loss_and_gradients` and applied by ``optimizer``.
     Returns the mean of the batch losses weighted by batch size (the epoch's training loss).
     """
     n_rows = X.shape[0]
@@ -128,16 +130,24 @@ def sgd_epoch(
     order = rng.permutation(n_rows)
     params = [*weights, *biases]
     grads = [*workspace.dweights, *workspace.dbiases]
+    inputs, targets = workspace.inputs, workspace.targets
+    if inputs.dtype != X.dtype or inputs.shape[1:] != X.shape[1:] or X.ndim != 2:
+        raise ValueError(f"X {X.shape} {X.dtype} does not fit the workspace's batches "
+                         f"{inputs.shape} {inputs.dtype}")
+    gather = mlp_inner._gather_kernel  # validated above; the loop makes one call per batch
+    step = optimizer.step
     total = 0.0
     for start in range(0, n_rows, B):
         idx = order[start : start + B]
         m = idx.shape[0]
-        xb = workspace.inputs[:m]
-        np.take(X, idx, axis=0, out=xb)
-        yb = workspace.targets[:m]
-        np.take(y, idx, out=yb)
-        total += m * loss_and_gradients(xb, yb, weights, biases, activation, workspace, alpha)
-        optimizer.step(params, grads)
+        gather(X, y, idx, inputs, targets)
+        if m == B:
+            total += m * loss_and_gradients(inputs, targets, weights, biases, activation,
+                                            workspace, alpha)
+        else:
+            total += m * loss_and_gradients(inputs[:m], targets[:m], weights, biases,
+                                            activation, workspace, alpha)
+        step(params, grads)
     return total / n_rows
 
 
