@@ -9,11 +9,12 @@ and returns a new array (no ``out=``), so each pays for its own output allocatio
 * each measurement is the median of ``--repeat`` calls, taken in rounds: in every round each peer
   makes a block of consecutive calls (a peer called repeatedly, as in a training loop, keeps its
   threads warm), so a slow phase of the machine hits all peers alike;
-* before each block the script sleeps ``SETTLE_S`` (50 ms), so no peer is timed while another's
-  threads still hold a core: on a 2-core machine torch's OpenMP (libgomp) workers keep spinning
-  for a few milliseconds after each call, and ours, timed right after, lost its second core to them
-  (measured before this settling on 64x50000 float32: ours mostly 2.3-2.5 ms next to spinning
-  workers, 1.2-1.4 ms with ``OMP_WAIT_POLICY=PASSIVE``; torch itself 1.3-1.5 vs 1.4-1.7 ms);
+* before each block the script sleeps ``SETTLE_S`` (50 ms), then makes one untimed call (to wake
+  the peer's threads and the cores), so no peer is timed while another's threads still hold a
+  core: on a 2-core machine torch's OpenMP (libgomp) workers keep spinning for a few milliseconds
+  after each call, and ours, timed right after, lost its second core to them (measured before
+  this settling on 64x50000 float32: ours mostly 2.3-2.5 ms next to spinning workers, 1.2-1.4 ms
+  with ``OMP_WAIT_POLICY=PASSIVE``; torch itself 1.3-1.5 vs 1.4-1.7 ms);
 * torch runs on the CPU with its default thread count and wait policy (both printed), NumPy/SciPy
   as they come.
 
@@ -54,7 +55,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 SCIPY_TARGET = 1.0  # ours / scipy must not exceed this
 TORCH_TARGET = 1.2  # ours / torch must not exceed this
 SETTLE_S = 0.05  # idle time before each peer's block of calls
-BLOCK = 5  # consecutive calls of one peer per round, at least (repeat // 10 for long runs)
+BLOCK = 8  # consecutive timed calls of one peer per round, at least (repeat // 10 for long runs)
 
 # (rows, cols): the two shapes, plus a tiny batch (call overhead dominates) and one long
 # row (a single row cannot be split across threads by rows).
@@ -86,6 +87,7 @@ def _median_times(fns: dict[str, Callable[[], object]], repeat: int, warmup: int
     while len(samples["ours"]) < repeat:
         for name, fn in fns.items():
             time.sleep(SETTLE_S)
+            fn()  # untimed: wakes the peer's threads (and the cores) after the idle gap
             for _ in range(min(block, repeat - len(samples[name]))):
                 t0 = time.perf_counter()
                 fn()
