@@ -16,6 +16,7 @@ from nnbasics.word2vec._inner_hs import cbow_step_hs, sg_step_hs, train_batch_hs
 from nnbasics.word2vec.model import Word2Vec
 from nnbasics.word2vec.objectives import cbow, hierarchical_softmax_loss_and_gradient, skipgram
 from nnbasics.word2vec.vocab import HuffmanTree, _huffman_tree_reference, huffman_tree
+from tests.word2vec.test_learning import grouped_corpus
 
 # counts in vocabulary order (descending) with ties: paths of several lengths, both turns
 COUNTS = np.array([9, 7, 5, 5, 3, 2, 2])
@@ -349,16 +350,7 @@ def test_kernel_rejects_bad_input(vectors):
 # -- the model -------------------------------------------------------------------------------------
 
 N_GROUPS, GROUP_SIZE = 5, 6
-
-
-def grouped_corpus(n_sentences=1500, length=10, seed=0):
-    rng = np.random.default_rng(seed)
-    groups = [[f"g{g}w{i}" for i in range(GROUP_SIZE)] for g in range(N_GROUPS)]
-    return [list(map(str, rng.choice(groups[rng.integers(N_GROUPS)], length)))
-            for _ in range(n_sentences)]
-
-
-GROUPED = grouped_corpus()
+GROUPED = grouped_corpus(1500, n_groups=N_GROUPS, group_size=GROUP_SIZE)
 
 
 @pytest.mark.parametrize("negative", [0, 5], ids=["hs only", "hs and negatives"])

@@ -8,11 +8,11 @@ from nnbasics.word2vec import Word2Vec
 N_GROUPS, GROUP_SIZE = 6, 8
 
 
-def grouped_corpus(n_sentences=3000, length=10, seed=0):
+def grouped_corpus(n_sentences=3000, length=10, seed=0, n_groups=N_GROUPS, group_size=GROUP_SIZE):
     """Sentences drawn from one group each: words co-occur only with their own group."""
     rng = np.random.default_rng(seed)
-    groups = [[f"g{g}w{i}" for i in range(GROUP_SIZE)] for g in range(N_GROUPS)]
-    return [list(map(str, rng.choice(groups[rng.integers(N_GROUPS)], length)))
+    groups = [[f"g{g}w{i}" for i in range(group_size)] for g in range(n_groups)]
+    return [list(map(str, rng.choice(groups[rng.integers(n_groups)], length)))
             for _ in range(n_sentences)]
 
 
