@@ -1,9 +1,9 @@
-"""Tests of nnbasics.word2vec.corpus: streaming, UTF-8 errors, no truncation, batches, prefetch."""
+"""Tests of nnbasics.word2vec.corpus: streaming, UTF-8 errors, no truncation, batches."""
 
 import numpy as np
 import pytest
 
-from nnbasics.word2vec.corpus import LineSentences, check_reiterable, iter_batches, prefetch
+from nnbasics.word2vec.corpus import LineSentences, check_reiterable, iter_batches
 
 
 def test_line_sentences_streams_and_reiterates(tmp_path):
@@ -68,31 +68,3 @@ def test_iter_batches_drops_oov_and_keeps_sentences_whole():
     assert batches[0].tokens.dtype == np.int32 and batches[0].sentence_ends.dtype == np.int64
     one = list(iter_batches(sentences, vocab, batch_words=100))
     assert len(one) == 1 and one[0].sentence_ends.tolist() == [2, 6, 7]
-
-
-def test_prefetch_yields_everything_in_order_and_reraises():
-    assert list(prefetch(iter(range(100)), depth=3)) == list(range(100))
-
-    def failing():
-        yield 1
-        raise ValueError("boom at item 2")
-
-    got = []
-    with pytest.raises(ValueError, match="boom"):
-        for item in prefetch(failing()):
-            got.append(item)
-    assert got == [1]
-
-
-def test_prefetch_consumer_can_stop_early():
-    produced = []
-
-    def numbers():
-        for i in range(10_000):
-            produced.append(i)
-            yield i
-
-    stream = prefetch(numbers(), depth=2)
-    assert next(stream) == 0
-    stream.close()  # joins the producer thread: this returns only if it stopped
-    assert len(produced) < 10_000

@@ -9,8 +9,6 @@ does not grow with the corpus, and a line is never cut (gensim cuts sentences at
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import NamedTuple
@@ -18,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Batch", "LineSentences", "check_reiterable", "iter_batches", "prefetch"]
+__all__ = ["Batch", "LineSentences", "check_reiterable", "iter_batches"]
 
 
 class LineSentences:
@@ -129,50 +127,3 @@ def _make_batch(pieces: list[NDArray[np.int32]], raw_words: int) -> Batch:
         return Batch(np.empty(0, np.int32), np.empty(0, np.int64), raw_words)
     ends = np.cumsum([p.size for p in pieces], dtype=np.int64)
     return Batch(np.concatenate(pieces), ends, raw_words)
-
-
-_DONE = object()
-
-
-def prefetch(items: Iterator, depth: int = 2) -> Iterator:
-    """Produce ``items`` in a background thread, up to ``depth`` ahead of the consumer.
-
-    Reading and encoding the next batch then overlaps with training on the current one (the
-    compiled kernel releases the GIL).  An exception raised by the producer is re-raised in the
-    consumer, and a consumer that stops early stops the producer.
-    """
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        """Hand ``item`` over unless the consumer has stopped; False if it has."""
-        while not stop.is_set():
-            try:
-                buffer.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(_DONE)
-        except BaseException as exc:  # handed to the consumer, re-raised there
-            put(exc)
-
-    thread = threading.Thread(target=produce, name="nnbasics-w2v-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = buffer.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
