@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nnbasics import _blas
 from nnbasics.activations import sigmoid
 from nnbasics.gradcheck import gradcheck
 from nnbasics.mlp import (
@@ -17,6 +18,7 @@ from nnbasics.mlp import (
     init_parameters,
     loss_and_gradients,
     loss_and_gradients_reference,
+    loss_and_sgd_update,
     predict_proba,
 )
 from nnbasics.mlp_checks import layer_gradient_check
@@ -76,6 +78,29 @@ def test_kernel_matches_reference(activation, n_rows):
     assert loss == pytest.approx(ref_loss, rel=1e-12)
     for got, want in zip(workspace.dweights + workspace.dbiases, ref_dW + ref_db, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.skipif(not _blas.available(np.float64), reason="no direct BLAS gemm binding")
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("n_rows", [1, 5, 8])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_fused_sgd_step_equals_gradients_then_update(activation, n_rows, alpha):
+    # loss_and_sgd_update folds p <- p - lr g into the weight GEMMs (with the L2 term as a
+    # decay of W); it must be the same step as the gradients of the kernel followed by SGD
+    sizes, lr = (7, 6, 5, 4), 0.25
+    X, labels, weights, biases = _network(sizes, 5, n_rows=n_rows)
+    before = [p.copy() for p in (*weights, *biases)]
+    ref_w, ref_b = [w.copy() for w in weights], [b.copy() for b in biases]
+    ws_ref = Workspace(sizes, 8, np.float64)
+    ref_loss = loss_and_gradients(X, labels, ref_w, ref_b, activation, ws_ref, alpha=alpha)
+    for p, g in zip([*ref_w, *ref_b], [*ws_ref.dweights, *ws_ref.dbiases], strict=True):
+        p -= lr * g
+    ws = Workspace(sizes, 8, np.float64)
+    loss = loss_and_sgd_update(X, labels, weights, biases, activation, ws, lr, alpha=alpha)
+    assert loss == ref_loss  # the forward pass and the penalty are the same code
+    for got, want, old in zip([*weights, *biases], [*ref_w, *ref_b], before, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+        assert not np.array_equal(got, old)  # every parameter moved
 
 
 def test_kernel_float32_close_to_float64():

@@ -89,6 +89,18 @@ def test_in_place_sigmoids_are_accurate_where_one_plus_tanh_cancels(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_in_place_sigmoid_limits_nan_and_signed_zero(dtype):
+    # the one-pass kernel picks 1/(1+e) or e/(1+e) by the sign of s: the limits, NaN and the
+    # point s = 0 (either zero) must come out as the definition says, with no warning
+    z = np.array([[np.inf, -np.inf, np.nan, 0.0, -0.0, np.finfo(dtype).max,
+                   -np.finfo(dtype).max, np.finfo(dtype).tiny]], dtype=dtype)
+    with np.errstate(all="raise"):
+        mlp_inner.bias_activation_inplace(z, np.zeros(z.shape[1], dtype=dtype), "sigmoid")
+    np.testing.assert_array_equal(z[0, [0, 1, 3, 4, 5, 6, 7]], [1.0, 0.0, 0.5, 0.5, 1.0, 0.0, 0.5])
+    assert np.isnan(z[0, 2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 def test_activation_backward_matches_numpy(dtype, activation):
     rng = np.random.default_rng(2)

@@ -16,6 +16,7 @@ from nnbasics.optimizers import SGD, Adam
 from nnbasics.training import (
     LoopConfig,
     TrainingState,
+    fuses_sgd_update,
     latest_checkpoints,
     load_latest_checkpoint,
     run_epochs,
@@ -310,10 +311,19 @@ def test_sigkill_mid_checkpoint_write_then_resume_is_bit_identical(tmp_path, uni
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
-def test_sgd_epoch_equals_a_numpy_reference_loop(activation):
-    # the compiled loop (gather, fused kernels, fused update) against the readable chain:
-    # np.take batches in the same order, loss_and_gradients_reference, the NumPy update
+@pytest.mark.parametrize("fused_update", [True, False])
+def test_sgd_epoch_equals_a_numpy_reference_loop(activation, fused_update, monkeypatch):
+    # the compiled loop (gather, fused kernels, the update inside the weight GEMMs, or the
+    # gradients then the optimiser's pass when NumPy's BLAS cannot be called directly) against
+    # the readable chain: np.take batches in the same order, loss_and_gradients_reference, the
+    # NumPy update
+    from nnbasics import _blas
     from nnbasics.mlp import loss_and_gradients_reference
+
+    if not fused_update:
+        monkeypatch.setattr(_blas, "_functions", {})
+    elif not _blas.available(np.float32):
+        pytest.skip("no direct BLAS gemm binding here")
 
     X, y = _data(n=70)
     sizes, lr = (5, 8, 3), 0.1
@@ -321,9 +331,10 @@ def test_sgd_epoch_equals_a_numpy_reference_loop(activation):
     weights, biases = init_parameters(sizes, "xavier", fast_rng, np.float32)
     ref_w, ref_b = init_parameters(sizes, "xavier", ref_rng, np.float32)
     ws = Workspace(sizes, 16, np.float32)
+    optimizer = SGD([*weights, *biases], lr)
+    assert fuses_sgd_update(optimizer, weights) == fused_update
     for _ in range(2):
-        loss = sgd_epoch(X, y, weights, biases, activation, SGD([*weights, *biases], lr), ws,
-                         fast_rng)
+        loss = sgd_epoch(X, y, weights, biases, activation, optimizer, ws, fast_rng)
         order, total = ref_rng.permutation(len(X)), 0.0
         for start in range(0, len(X), 16):
             idx = order[start : start + 16]
@@ -337,3 +348,55 @@ def test_sgd_epoch_equals_a_numpy_reference_loop(activation):
         # the two differ only in float32 rounding (BLAS vs NumPy summation order): ~1 ulp at
         # parameter values ~0.7 (6e-8) measured after two epochs; allow a few
         np.testing.assert_allclose(got, want, rtol=0, atol=4e-7)
+
+
+def test_which_optimisers_take_the_fused_sgd_update():
+    from nnbasics import _blas
+
+    if not _blas.available(np.float32):
+        pytest.skip("no direct BLAS gemm binding here")
+    rng = np.random.default_rng(0)
+    weights, biases = init_parameters((5, 4, 3), "xavier", rng, np.float32)
+    params = [*weights, *biases]
+
+    class Custom(SGD):  # a subclass's own step must be called, never bypassed
+        def step(self, params, grads):
+            super().step(params, grads)
+
+    assert fuses_sgd_update(SGD(params, 0.1), weights)
+    assert fuses_sgd_update(SGD(params, 0.1, decay_every=3), weights)
+    assert not fuses_sgd_update(SGD(params, 0.1, momentum=0.9), weights)
+    assert not fuses_sgd_update(Adam(params, 0.1), weights)
+    assert not fuses_sgd_update(Custom(params, 0.1), weights)
+    strided = [np.asfortranarray(w) for w in weights]
+    assert not fuses_sgd_update(SGD(params, 0.1), strided)
+    assert not fuses_sgd_update(SGD(params, 0.1), [weights[0], weights[1].astype(np.float64)])
+
+
+def test_fused_sgd_update_follows_the_decay_schedule_and_counts_steps(monkeypatch):
+    # the same run with and without the fused update: the learning rate of every step (decayed
+    # every 3 steps) and the step count must agree, so checkpoints resume the same schedule
+    from nnbasics import _blas
+
+    if not _blas.available(np.float32):
+        pytest.skip("no direct BLAS gemm binding here")
+    X, y = _data(n=70)
+    runs = []
+    for fused in (True, False):
+        if not fused:
+            monkeypatch.setattr(_blas, "_functions", {})
+        rng = np.random.default_rng(4)
+        weights, biases = init_parameters((5, 8, 3), "xavier", rng, np.float32)
+        optimizer = SGD([*weights, *biases], 0.5, decay_every=3, decay_factor=0.5)
+        assert fuses_sgd_update(optimizer, weights) == fused
+        ws = Workspace((5, 8, 3), 16, np.float32)
+        losses = [sgd_epoch(X, y, weights, biases, "tanh", optimizer, ws, rng) for _ in range(3)]
+        runs.append((weights + biases, losses, optimizer.n_steps, optimizer.learning_rate))
+    (w_fused, loss_fused, steps_fused, lr_fused), (w_plain, loss_plain, steps_plain, lr_plain) = (
+        runs
+    )
+    assert steps_fused == steps_plain == 15  # 5 batches per epoch
+    assert lr_fused == lr_plain == 0.5 * 0.5**5
+    np.testing.assert_allclose(loss_fused, loss_plain, rtol=1e-6)
+    for got, want in zip(w_fused, w_plain, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from nnbasics import mlp_inner
+from nnbasics import _blas, mlp_inner
 from nnbasics.activations import ACTIVATIONS, FloatArray, softmax
 from nnbasics.initializers import init_weights
 from nnbasics.layers import activation_backward, affine_backward, affine_forward
@@ -47,6 +47,7 @@ __all__ = [
     "init_parameters",
     "loss_and_gradients",
     "loss_and_gradients_reference",
+    "loss_and_sgd_update",
     "predict_proba",
 ]
 
@@ -180,19 +181,51 @@ class Workspace:
 
 
 def _activate_inplace(z: FloatArray, activation: str) -> None:
-    """``z <- f(z)`` without temporaries."""
+    """``z <- f(z)`` without temporaries; the sigmoid with the training kernel's arithmetic.
+
+    Inference then computes exactly the bits the training step computed for the same batch.
+    """
     if activation == "sigmoid":
-        # sigmoid(z) = 1 / (1 + exp(-z)): exp(-z) = inf for very negative z gives the limit 0;
-        # (1 + tanh(z/2)) / 2 would cancel for z < 0 (100% relative error at z = -20, float32)
-        np.negative(z, out=z)
-        with np.errstate(over="ignore"):
-            np.exp(z, out=z)
-        z += 1
-        np.reciprocal(z, out=z)
+        rows = z.reshape(-1, z.shape[-1]) if z.ndim else z.reshape(1, 1)
+        if not np.shares_memory(rows, z) or not rows.flags.c_contiguous:
+            raise ValueError("the in-place sigmoid needs a C-contiguous array")
+        mlp_inner.bias_activation_inplace(rows, np.zeros(rows.shape[1], dtype=z.dtype),
+                                          "sigmoid")
     elif activation == "tanh":
         np.tanh(z, out=z)
     else:  # relu
         np.maximum(z, 0, out=z)
+
+
+def _forward_to_output_delta(
+    X: FloatArray,
+    labels: NDArray,
+    weights: Sequence[FloatArray],
+    biases: Sequence[FloatArray],
+    activation: str,
+    ws: Workspace,
+) -> float:
+    r"""Forward pass into ``ws.values``; returns the mean cross-entropy.
+
+    Afterwards ``ws.values[l][:N]`` holds :math:`a_{l+1}` for the hidden layers and the last one
+    :math:`\delta_L = (\hat y - y)/N`, and ``ws.dbiases[-1]`` its column sums.
+    """
+    n_rows = X.shape[0]
+    inputs = X
+    for layer in range(len(weights) - 1):  # values[l] = f(values[l-1] @ W_l + b_l)
+        out = ws.values[layer][:n_rows]
+        np.matmul(inputs, weights[layer], out=out)
+        mlp_inner.bias_activation_inplace(out, biases[layer], activation)
+        inputs = out
+    delta = ws.values[-1][:n_rows]
+    np.matmul(inputs, weights[-1], out=delta)  # the last layer's bias is added by the loss
+    return float(mlp_inner._softmax_cross_entropy_kernel(delta, biases[-1], labels,
+                                                         ws.dbiases[-1]))
+
+
+def _l2_penalty(weights: Sequence[FloatArray], alpha: float, n_rows: int) -> float:
+    r""":math:`\frac{\alpha}{2N} \sum_l \lVert W_l\rVert_F^2`."""
+    return 0.5 * (alpha / n_rows) * sum(float(np.vdot(W, W)) for W in weights)
 
 
 def loss_and_gradients(
@@ -217,23 +250,12 @@ def loss_and_gradients(
         :math:`J` of the module docstring.
     """
     n_rows = X.shape[0]
-    n_layers = len(weights)
     ws = workspace
     backward = mlp_inner.BACKWARD_KERNELS[activation]
-    # forward: values[l] = f(values[l-1] @ W_l + b_l); the last layer's bias is added by the loss
-    inputs = X
-    for layer in range(n_layers - 1):
-        out = ws.values[layer][:n_rows]
-        np.matmul(inputs, weights[layer], out=out)
-        mlp_inner.bias_activation_inplace(out, biases[layer], activation)
-        inputs = out
+    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)
     delta = ws.values[-1][:n_rows]
-    np.matmul(inputs, weights[-1], out=delta)
-    # loss; values[L-1] becomes delta_L = (p - y) / N, its column sums dbiases[L-1]
-    loss = float(mlp_inner._softmax_cross_entropy_kernel(delta, biases[-1], labels,
-                                                         ws.dbiases[-1]))
     # backward: the activation-backward kernel also sums delta_l's columns into dbiases[l]
-    for layer in range(n_layers - 1, -1, -1):
+    for layer in range(len(weights) - 1, -1, -1):
         below = X if layer == 0 else ws.values[layer - 1][:n_rows]  # a_{layer-1}   (N, H_in)
         np.matmul(below.T, delta, out=ws.dweights[layer])  # a^T delta             (H_in, H_out)
         if layer > 0:  # the first layer's input gradient is never needed
@@ -243,12 +265,61 @@ def loss_and_gradients(
             delta = dvalue
     if alpha:
         scale = alpha / n_rows
-        penalty = 0.0
+        loss += _l2_penalty(weights, alpha, n_rows)
         for W, dW, scaled in zip(weights, ws.dweights, ws.weight_scratch(), strict=True):
-            penalty += float(np.vdot(W, W))
             np.multiply(W, scale, out=scaled)
             dW += scaled
-        loss += 0.5 * scale * penalty
+    return loss
+
+
+def loss_and_sgd_update(
+    X: FloatArray,
+    labels: NDArray,
+    weights: Sequence[FloatArray],
+    biases: Sequence[FloatArray],
+    activation: str,
+    workspace: Workspace,
+    learning_rate: float,
+    alpha: float = 0.0,
+) -> float:
+    r"""One plain SGD step on the batch, the weight gradients never stored; returns the loss.
+
+    The same step as :func:`loss_and_gradients` followed by ``p <- p - lr * g`` for every
+    parameter, but each weight matrix is updated by the GEMM that computes its gradient
+    (:func:`nnbasics._blas.gemm_inplace`):
+
+    .. math::  W_l \leftarrow \Bigl(1 - rac{\etalpha}{N}\Bigr) W_l
+               - \eta\, a_{l-1}^	op \delta_l
+
+    after :math:`\delta_l W_l^	op` (which needs the old :math:`W_l`) has been taken for the
+    layer below.  Biases are updated by one pass each.  ``weights`` must be C-contiguous and
+    :func:`nnbasics._blas.available` true for their dtype; the result equals the two-step update
+    up to rounding (a few ulps per step).
+
+    Returns
+    -------
+    loss : float
+        :math:`J` of the batch at the parameters *before* the step.
+    """
+    n_rows = X.shape[0]
+    ws = workspace
+    backward = mlp_inner.BACKWARD_KERNELS[activation]
+    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)
+    decay = 1.0
+    if alpha:
+        loss += _l2_penalty(weights, alpha, n_rows)
+        decay = 1.0 - learning_rate * alpha / n_rows
+    delta = ws.values[-1][:n_rows]
+    for layer in range(len(weights) - 1, -1, -1):
+        below = X if layer == 0 else ws.values[layer - 1][:n_rows]  # a_{layer-1}   (N, H_in)
+        if layer > 0:  # delta_{layer} from the old W_layer, before it is updated
+            dvalue = ws.deltas[layer - 1][:n_rows]
+            np.matmul(delta, weights[layer].T, out=dvalue)
+            backward(dvalue, below, ws.dbiases[layer - 1])
+        _blas.gemm_inplace(-learning_rate, below, delta, decay, weights[layer], trans_a=True)
+        mlp_inner.sgd_update(biases[layer], ws.dbiases[layer], learning_rate)
+        if layer > 0:
+            delta = dvalue
     return loss
 
 

@@ -13,8 +13,10 @@ arrays, plus a fixed cost per call.  Here they are single loops:
   replacing a dozen ufunc calls whose fixed cost dominates at ``N × K = 128 × 10``;
 * :func:`bias_activation_inplace` and :func:`activation_backward_inplace`: the bias add and the
   elementwise part of an activation, forward, and ``dvalue * f'(a)`` with its column sums (the
-  bias gradient), backward, each one pass (``exp`` and ``tanh`` stay NumPy's, which are
-  vectorised; numba's are scalar calls without SVML).
+  bias gradient), backward, each one pass.  The sigmoid's ``exp`` is
+  :func:`~nnbasics._softmax_kernel.exp_nonpositive`, written so that LLVM vectorises it (numba's
+  ``math.exp`` is a scalar libm call without Intel's SVML); ``tanh`` stays NumPy's, which is
+  vectorised.
 
 Arithmetic on float32 arrays uses float32 constants (a float64 literal promotes the expression to
 float64) and elementwise divisions use ``error_model="numpy"`` (numba's default checks for
@@ -36,6 +38,13 @@ import math
 
 import numpy as np
 from numba import njit
+
+from nnbasics._softmax_kernel import exp_nonpositive
+
+# Flags of the kernels that must compile to SIMD code: no bounds checks, NumPy's division semantics
+# (no ZeroDivisionError branch), fused multiply-add allowed but no other reassociation.
+_VECTOR_JIT = {"nogil": True, "cache": True, "boundscheck": False, "error_model": "numpy",
+               "fastmath": {"contract"}}
 
 __all__ = [
     "activation_backward_inplace",
@@ -125,13 +134,17 @@ def _add_bias_scale(z, b, scale):
             z[n, h] = (z[n, h] + b[h]) * scale
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
-def _one_over_one_plus(z, one):
-    # ``one`` has z's dtype (a float64 literal would make float32 arithmetic float64), and
-    # error_model="numpy" drops the ZeroDivisionError check: 1 + e >= 1; both let LLVM vectorise
+@njit(**_VECTOR_JIT)
+def _bias_sigmoid(z, b):
+    # sigma(s) = 1 / (1 + e) for s >= 0 and e / (1 + e) for s < 0, with e = exp(-|s|) in (0, 1]:
+    # exp never overflows and neither branch cancels; the select compiles to a vector blend
+    one = z.dtype.type(1.0)
     for n in range(z.shape[0]):
         for h in range(z.shape[1]):
-            z[n, h] = one / (one + z[n, h])
+            s = z[n, h] + b[h]
+            e = exp_nonpositive(-abs(s))
+            r = one / (one + e)
+            z[n, h] = r if s >= 0 else e * r  # NaN: the comparison is False, e * r is NaN
 
 
 @njit(nogil=True, cache=True)
@@ -145,17 +158,16 @@ def _add_bias_relu(z, b):
 def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> None:
     """``z <- f(z + b)`` in place, for a C-contiguous (N, H) ``z`` and ``b`` (H,) of its dtype.
 
-    The sigmoid is ``-(z + b)``, NumPy's vectorised ``exp``, then ``1 / (1 + e)``: accurate to
+    The sigmoid is one pass: with ``s = z + b`` and ``e = exp(-|s|)`` (the vectorised
+    :func:`~nnbasics._softmax_kernel.exp_nonpositive`, < 1 ulp), ``1 / (1 + e)`` for ``s >= 0``
+    and ``e / (1 + e)`` for ``s < 0``; ``e <= 1``, so nothing overflows and neither form cancels:
     a few ulps relative for every ``s`` (``(1 + tanh(s/2)) / 2`` is not: it cancels for
-    ``s < 0``, 100% relative error at ``s = -20`` in float32).  ``exp(-s)`` overflowing to
-    ``inf`` for very negative ``s`` gives the right limit, ``1 / inf = 0``.  ``relu`` is one pass.
+    ``s < 0``, 100% relative error at ``s = -20`` in float32).  ``tanh`` adds the bias, then
+    NumPy's vectorised ``tanh``; ``relu`` is one pass.
     """
     t = z.dtype.type
     if activation == "sigmoid":
-        _add_bias_scale(z, b, t(-1.0))
-        with np.errstate(over="ignore"):
-            np.exp(z, out=z)
-        _one_over_one_plus(z, t(1.0))
+        _bias_sigmoid(z, b)
     elif activation == "tanh":
         _add_bias_scale(z, b, t(1.0))
         np.tanh(z, out=z)

@@ -59,6 +59,15 @@ class _Optimizer:
         """Update every array of ``params`` in place from ``grads`` (read only)."""
         raise NotImplementedError
 
+    def record_step(self) -> None:
+        """Count a step that the caller applied itself at :attr:`learning_rate`.
+
+        For the training loop's fused plain-SGD path
+        (:func:`nnbasics.training.fuses_sgd_update`), which updates the weights inside their
+        gradient GEMMs: the schedule and the checkpointed step count advance as with :meth:`step`.
+        """
+        self.n_steps += 1
+
     # -- checkpointing: arrays and scalars, kept apart for the .npz + JSON format --------------
 
     def state_arrays(self) -> dict[str, FloatArray]:

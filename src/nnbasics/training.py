@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from nnbasics import mlp_inner
+from nnbasics import _blas, mlp_inner
 from nnbasics.activations import FloatArray
-from nnbasics.mlp import Workspace, forward_logits, loss_and_gradients
+from nnbasics.mlp import Workspace, forward_logits, loss_and_gradients, loss_and_sgd_update
 from nnbasics.optimizers import SGD, Adam
 from nnbasics.serialization import load_arrays, save_arrays
 
@@ -41,6 +41,7 @@ __all__ = [
     "TrainingState",
     "data_fingerprint",
     "evaluate",
+    "fuses_sgd_update",
     "latest_checkpoints",
     "load_latest_checkpoint",
     "run_epochs",
@@ -122,7 +123,10 @@ def sgd_epoch(
     ``X`` (N, D) must have the workspace's dtype and ``y`` (N,) hold int64 class indices.  Each
     batch is gathered into the workspace's preallocated buffers
     (:func:`~nnbasics.mlp_inner.gather_batch`), its gradient computed by
-    :func:`~nnbasics.mlp.loss_and_gradients` and applied by ``optimizer``.
+    :func:`~nnbasics.mlp.loss_and_gradients` and applied by ``optimizer``.  Plain SGD (no
+    momentum) takes a shorter road when NumPy's BLAS can be called directly
+    (:func:`fuses_sgd_update`): :func:`~nnbasics.mlp.loss_and_sgd_update` lets each weight
+    gradient's GEMM add itself to the weights, the same step up to rounding.
     Returns the mean of the batch losses weighted by batch size (the epoch's training loss).
     """
     n_rows = X.shape[0]
@@ -135,20 +139,41 @@ def sgd_epoch(
         raise ValueError(f"X {X.shape} {X.dtype} does not fit the workspace's batches "
                          f"{inputs.shape} {inputs.dtype}")
     gather = mlp_inner._gather_kernel  # validated above; the loop makes one call per batch
+    fused = fuses_sgd_update(optimizer, weights)
     step = optimizer.step
     total = 0.0
     for start in range(0, n_rows, B):
         idx = order[start : start + B]
         m = idx.shape[0]
         gather(X, y, idx, inputs, targets)
-        if m == B:
-            total += m * loss_and_gradients(inputs, targets, weights, biases, activation,
-                                            workspace, alpha)
+        batch, labels = (inputs, targets) if m == B else (inputs[:m], targets[:m])
+        if fused:
+            total += m * loss_and_sgd_update(batch, labels, weights, biases, activation,
+                                             workspace, optimizer.learning_rate, alpha)
+            optimizer.record_step()
         else:
-            total += m * loss_and_gradients(inputs[:m], targets[:m], weights, biases,
-                                            activation, workspace, alpha)
-        step(params, grads)
+            total += m * loss_and_gradients(batch, labels, weights, biases, activation,
+                                            workspace, alpha)
+            step(params, grads)
     return total / n_rows
+
+
+def fuses_sgd_update(optimizer: SGD | Adam, weights: Sequence[FloatArray]) -> bool:
+    """Whether :func:`sgd_epoch` applies ``optimizer``'s steps inside the weight GEMMs.
+
+    True for plain SGD (momentum 0, :meth:`~nnbasics.optimizers.SGD.step` not overridden by a
+    subclass) on C-contiguous weights whose dtype NumPy's BLAS can be called for directly
+    (:func:`nnbasics._blas.available`).  Momentum and Adam need the gradient itself, so they
+    keep the gradient buffers and the optimiser's fused pass.
+    """
+    return (
+        isinstance(optimizer, SGD)
+        and type(optimizer).step is SGD.step
+        and optimizer.momentum == 0
+        and all(W.flags.c_contiguous for W in weights)
+        and len({W.dtype for W in weights}) == 1
+        and _blas.available(weights[0].dtype)
+    )
 
 
 def evaluate(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatArray],

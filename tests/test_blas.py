@@ -1,0 +1,111 @@
+"""The direct call of NumPy's BLAS gemm: C <- alpha op(A) op(B) + beta C, in place."""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+
+from nnbasics import _blas
+
+DTYPES = [np.float32, np.float64]
+
+needs_binding = pytest.mark.skipif(
+    not (_blas.available(np.float32) and _blas.available(np.float64)),
+    reason="no usable cblas gemm in NumPy's BLAS on this machine",
+)
+
+
+def test_numpy_wheels_blas_is_found():
+    # NumPy's pip wheels bundle scipy-openblas (ILP64, symbols scipy_cblas_?gemm64_): there the
+    # binding must be found, or the training loop silently loses its fused SGD update
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    if not glob.glob(os.path.join(libs, "libscipy_openblas*")):
+        pytest.skip("NumPy here is not a pip wheel with scipy-openblas")
+    assert _blas.available(np.float32) and _blas.available(np.float64)
+    assert not _blas.available(np.float16) and not _blas.available(np.int64)
+
+
+@needs_binding
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("beta", [0.0, 1.0, -0.75])
+def test_matches_numpy(dtype, trans_a, trans_b, beta):
+    rng = np.random.default_rng(0)
+    m, k, n = 7, 5, 3
+    A = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    B = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    C = rng.standard_normal((m, n)).astype(dtype)
+    if beta == 0.0:
+        C[0, 0] = np.nan  # beta = 0 must overwrite C, not multiply it (NaN * 0 = NaN)
+    expected = 1.5 * ((A.T if trans_a else A) @ (B.T if trans_b else B))
+    if beta:
+        expected += beta * C
+    A0, B0 = A.copy(), B.copy()
+    _blas.gemm_inplace(1.5, A, B, beta, C, trans_a=trans_a, trans_b=trans_b)
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(C, expected, rtol=tol, atol=tol)
+    assert C.dtype == dtype
+    np.testing.assert_array_equal(A, A0)  # operands only read
+    np.testing.assert_array_equal(B, B0)
+
+
+@needs_binding
+def test_sgd_update_of_a_training_sized_layer():
+    # the use in the training loop: W <- decay W - lr a^T delta, on views of larger buffers
+    rng = np.random.default_rng(1)
+    inputs = rng.random((128, 784), dtype=np.float32)
+    deltas = rng.standard_normal((128, 256)).astype(np.float32)
+    W = rng.standard_normal((784, 256)).astype(np.float32)
+    a, delta = inputs[:100], deltas[:100]  # a final, smaller batch
+    expected = 0.999 * W.astype(np.float64) - 0.1 * (a.T.astype(np.float64) @ delta)
+    _blas.gemm_inplace(-0.1, a, delta, 0.999, W, trans_a=True)
+    np.testing.assert_allclose(W, expected, rtol=1e-5, atol=1e-5)
+
+
+@needs_binding
+def test_empty_products():
+    A = np.ones((0, 3))  # k = 0 with trans_a: the product is the zero matrix, C <- beta C
+    B = np.ones((0, 2))
+    C = np.full((3, 2), 4.0)
+    _blas.gemm_inplace(1.0, A, B, 0.5, C, trans_a=True)
+    np.testing.assert_array_equal(C, 2.0)
+    empty = np.ones((0, 2))  # m = 0: nothing to do
+    _blas.gemm_inplace(1.0, np.ones((0, 4)), np.ones((4, 2)), 0.5, empty)
+    assert empty.shape == (0, 2)
+
+
+@needs_binding
+def test_bad_arguments_are_named():
+    A, B, C = np.ones((4, 3)), np.ones((3, 2)), np.zeros((4, 2))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _blas.gemm_inplace(1.0, A, B, 0.0, np.zeros((4, 4))[:, ::2])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _blas.gemm_inplace(1.0, np.asfortranarray(A), B, 0.0, C)
+    with pytest.raises(ValueError, match="shape"):
+        _blas.gemm_inplace(1.0, A, B, 0.0, np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        _blas.gemm_inplace(1.0, A, B, 0.0, C, trans_a=True)
+    with pytest.raises(ValueError, match="overlap"):
+        buffer = np.ones((4, 4))
+        _blas.gemm_inplace(1.0, buffer, np.ones((4, 4)), 0.0, buffer)
+    with pytest.raises(TypeError, match="one dtype"):
+        _blas.gemm_inplace(1.0, A.astype(np.float32), B, 0.0, C)
+    with pytest.raises(TypeError, match="2-D"):
+        _blas.gemm_inplace(1.0, A, B, 0.0, np.zeros(8))
+    np.testing.assert_array_equal(C, 0.0)  # nothing written by a refused call
+
+
+def test_unavailable_binding_is_an_error_not_a_crash(monkeypatch):
+    monkeypatch.setattr(_blas, "_functions", {})
+    assert not _blas.available(np.float32)
+    with pytest.raises(RuntimeError, match="available"):
+        _blas.gemm_inplace(1.0, np.ones((2, 2)), np.ones((2, 2)), 0.0, np.zeros((2, 2)))
+
+
+def test_only_numpys_own_blas_is_used():
+    # SciPy brings a second OpenBLAS with its own threads; mixing the two pools is what made a
+    # training epoch 5-10x slower when it was tried, so only the library in numpy.libs qualifies
+    for path in _blas._numpy_blas_paths():
+        assert os.path.basename(os.path.dirname(path)) == "numpy.libs"
