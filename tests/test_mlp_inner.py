@@ -181,13 +181,15 @@ def test_softmax_cross_entropy_kernel_adds_bias_and_sums_columns_bit_for_bit(dty
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n_rows", [0, 1, 5, 8])
+@pytest.mark.parametrize("n_rows", [0, 1, 5, 8, 13, 16, 23])
 def test_gather_batch_equals_np_take(dtype, n_rows):
+    # rows are copied in groups of eight plus a remainder: sizes on both sides of 8 and 16,
+    # and repeated rows (the gather must not assume a permutation)
     rng = np.random.default_rng(7)
     X = rng.standard_normal((20, 6)).astype(dtype)
     y = rng.integers(0, 4, 20)
-    rows = rng.permutation(20)[:n_rows]
-    X_out, y_out = np.full((8, 6), np.nan, dtype=dtype), np.full(8, -1, dtype=np.int64)
+    rows = np.concatenate([rng.permutation(20), [3, 3, 7]])[:n_rows]
+    X_out, y_out = np.full((24, 6), np.nan, dtype=dtype), np.full(24, -1, dtype=np.int64)
     mlp_inner.gather_batch(X, y, rows, X_out, y_out)
     np.testing.assert_array_equal(X_out[:n_rows], np.take(X, rows, axis=0))
     np.testing.assert_array_equal(y_out[:n_rows], np.take(y, rows))
