@@ -6,13 +6,13 @@ the gradient and writing ``W``; on the 784×256 first layer of a small MLP that 
 training epoch (``benchmarks/RESULTS.md``).  BLAS's ``gemm`` accumulates into ``C`` while it
 computes the product (``beta = 1, alpha = -lr``), so the update costs nothing extra.
 
-:func:`gemm_inplace` calls the ``cblas_?gemm`` of the BLAS library **NumPy itself is linked to**
-found with ``threadpoolctl`` (a scikit-learn dependency) and called from a small compiled
-function, so a call costs ~2 µs of overhead instead of ~12 µs through ``ctypes`` (the training
-loop makes one per layer and batch).  Using NumPy's
-library, not SciPy's, matters: the two are separate OpenBLAS copies with separate thread pools,
-and alternating calls between them on a 2-core machine made a training epoch 5-10× slower
-(each pool's workers spin for a while after a call and steal the cores from the other's).
+:func:`gemm_inplace` calls the ``cblas_?gemm`` of the BLAS library **NumPy itself is linked
+to**, found with ``threadpoolctl`` (which scikit-learn also uses), from a small compiled function:
+a call costs ~2-3 µs of overhead instead of ~12 µs through ``ctypes`` (the training loop makes
+one per layer and batch).  Using NumPy's library, not SciPy's, matters: the two are separate
+OpenBLAS copies with separate thread pools, and alternating calls between them on a 2-core
+machine made a training epoch ~5× slower (measured: each pool's workers keep spinning for a while
+after a call and take the cores from the other's).
 
 The binding is used only when it is unambiguous and proven on first use:
 
