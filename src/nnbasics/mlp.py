@@ -288,10 +288,10 @@ def loss_and_sgd_update(
     parameter, but each weight matrix is updated by the GEMM that computes its gradient
     (:func:`nnbasics._blas.gemm_inplace`):
 
-    .. math::  W_l \leftarrow \Bigl(1 - rac{\etalpha}{N}\Bigr) W_l
-               - \eta\, a_{l-1}^	op \delta_l
+    .. math::  W_l \leftarrow \Bigl(1 - \frac{\eta\alpha}{N}\Bigr) W_l
+               - \eta\, a_{l-1}^\top \delta_l
 
-    after :math:`\delta_l W_l^	op` (which needs the old :math:`W_l`) has been taken for the
+    after :math:`\delta_l W_l^\top` (which needs the old :math:`W_l`) has been taken for the
     layer below.  Biases are updated by one pass each.  ``weights`` must be C-contiguous and
     :func:`nnbasics._blas.available` true for their dtype; the result equals the two-step update
     up to rounding (a few ulps per step).
