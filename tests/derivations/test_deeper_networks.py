@@ -216,3 +216,63 @@ def test_stack_backward_steps_are_the_derivatives(rng):
 
     result = gradcheck(cost, z, tol=1e-8)
     assert result.passed, result.describe()
+
+
+# -------------------------------------------------------------------------------------------------
+# a plain SGD step folded into the gradient's matrix product
+# -------------------------------------------------------------------------------------------------
+
+
+def test_sgd_step_inside_the_gemm(rng):
+    from nnbasics import _blas, mlp_inner
+    from nnbasics.mlp import Workspace, init_parameters, loss_and_gradients, loss_and_sgd_update
+
+    if not _blas.available(np.float64):
+        pytest.skip("no direct BLAS gemm binding here")
+    sizes, lr, alpha, n_rows = (6, 5, 4, 3), 0.3, 0.2, 7
+    X = rng.standard_normal((n_rows, sizes[0]))
+    labels = rng.integers(0, sizes[-1], n_rows)
+    weights, biases = init_parameters(sizes, "xavier", rng, np.float64)
+
+    def copies():
+        return [w.copy() for w in weights], [b.copy() for b in biases]
+
+    # gradient, then update: W <- W - lr (a^T delta + alpha/N W)
+    two_w, two_b = copies()
+    ws = Workspace(sizes, n_rows, np.float64)
+    loss_and_gradients(X, labels, two_w, two_b, "tanh", ws, alpha=alpha)
+    for p, g in zip([*two_w, *two_b], [*ws.dweights, *ws.dbiases], strict=True):
+        p -= lr * g
+    # statement 1: one gemm per layer, (1 - lr alpha/N) W - lr a^T delta
+    fused_w, fused_b = copies()
+    loss_and_sgd_update(X, labels, fused_w, fused_b, "tanh", Workspace(sizes, n_rows, np.float64),
+                        lr, alpha=alpha)
+    rounding = max(np.abs(f - t).max() for f, t in zip(fused_w, two_w, strict=True))
+    assert rounding < 1e-14
+    # statement 2: the same hand-written backward pass, once with delta_{l-1} taken from the old
+    # W_l (as the statement says: equals the two-step update) and once from the updated W_l
+    def manual_step(update_first):
+        w, b = copies()
+        ws = Workspace(sizes, n_rows, np.float64)
+        delta = ws.values[-1]
+        values = [X]
+        for W, bias in zip(w[:-1], b[:-1], strict=True):
+            values.append(np.tanh(values[-1] @ W + bias))
+        np.matmul(values[-1], w[-1], out=delta)
+        mlp_inner.softmax_cross_entropy_inplace(delta, labels, b[-1], ws.dbiases[-1])
+        decay = 1 - lr * alpha / n_rows
+        for layer in range(len(sizes) - 2, -1, -1):
+            below = None
+            if layer > 0 and not update_first:
+                below = (delta @ w[layer].T) * tanh_grad(values[layer])
+            _blas.gemm_inplace(-lr, values[layer], delta, decay, w[layer], trans_a=True)
+            if layer > 0 and update_first:  # the mistake: from the *updated* weights
+                below = (delta @ w[layer].T) * tanh_grad(values[layer])
+            delta = below
+        return w
+
+    right = max(np.abs(w - t).max() for w, t in zip(manual_step(False), two_w, strict=True))
+    assert right < 1e-14
+    wrong_w = manual_step(True)
+    error = max(np.abs(w - t).max() for w, t in zip(wrong_w[:-1], two_w[:-1], strict=True))
+    assert error > 1e6 * max(rounding, right, 1e-16)
