@@ -3,7 +3,8 @@
 All peers run in this one process on the same random data (60,000 rows of 784 float32 features,
 10 classes), batch 128, plain SGD (no momentum), learning rate 0.1, one pass in a random order:
 
-* ``nnbasics``: :func:`nnbasics.training.sgd_epoch` (the kernel MLPClassifier trains with);
+* ``nnbasics``: :func:`nnbasics.training.sgd_epoch` (the kernel MLPClassifier trains with; for
+  plain SGD each weight update happens inside the GEMM of its gradient, ``beta = 1``);
 * ``torch``: ``nn.Sequential(Linear, Sigmoid, Linear)`` + ``CrossEntropyLoss`` + ``optim.SGD``,
   the same loop (``torch.set_num_threads`` left at its default);
 * ``sklearn``: ``MLPClassifier(solver="sgd", momentum=0, max_iter=1, ...)``, one epoch of ``fit``;
