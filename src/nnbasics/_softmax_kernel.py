@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import carray, njit, types
 from numba.extending import intrinsic, overload
 
 # Flags shared by the kernels.  ``error_model="numpy"``: a division by zero gives inf/NaN like
@@ -399,3 +399,77 @@ def chunk_normalise(v, out, shift, total, log):
 def exp_array(t, out):
     """``out = exp(t)`` elementwise for a 1-D array of ``t <= 0``: the exp, exposed for tests."""
     _exp_into(t, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# one task of a job, described by integers (run by the caller and the helper thread, no GIL)
+# ----------------------------------------------------------------------------------------------
+
+# A job is described by an int64 array ``job`` (the fields below) and a float64 array
+# ``job_values`` (the row max and the sum, for the column-chunk passes of a wide row), so that the
+# helper thread of :mod:`nnbasics._helper_thread` can run its tasks in compiled code without
+# taking the GIL.  The arrays a job reads and writes are given by address; the caller keeps them
+# alive until the job is done.
+JOB_STATE = 0  # (generation << 32) | index of the next unclaimed task (see _helper_thread)
+JOB_DONE = 1  # tasks finished
+JOB_KIND = 2  # one of the kinds below
+JOB_FLOAT64 = 3  # 1: the arrays are float64, 0: float32
+JOB_LOG = 4  # 1: log-softmax
+JOB_N_TASKS = 5
+JOB_STEP = 6  # rows per task (ROWS), or columns per chunk (the CHUNK_ kinds)
+JOB_N_ROWS = 7  # rows of x and out (1 for the chunk kinds: the wide row)
+JOB_WIDTH = 8
+JOB_X = 9  # address of x, C-contiguous (n_rows, width)
+JOB_OUT = 10  # address of out, same shape and dtype
+JOB_AUX = 11  # ROWS: row maxima (n_rows,); CHUNK_MAX: chunk maxima; CHUNK_EXP_SUM: float64 sums
+JOB_FIELDS = 12
+
+KIND_ROWS = 0  # task t: softmax_rows on rows [t * step, (t + 1) * step)
+KIND_CHUNK_MAX = 1  # task c: the max of chunk c of the wide row, to aux[c]
+KIND_CHUNK_EXP_SUM = 2  # task c: chunk_exp_sum of chunk c (shift = job_values[0]), to aux[c]
+KIND_CHUNK_NORMALISE = 3  # task c: chunk_normalise of chunk c (shift, total = job_values[0:2])
+
+
+@intrinsic
+def _pointer_to(typingctx, address, like):
+    """The int64 ``address`` as a pointer to values of ``like``'s float type (for carray)."""
+    if address != types.int64 or like not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return types.CPointer(like)(address, like), codegen
+
+
+@njit(**_JIT)
+def _run_task_typed(job, job_values, t, like):
+    n_rows, width, step = job[JOB_N_ROWS], job[JOB_WIDTH], job[JOB_STEP]
+    x = carray(_pointer_to(job[JOB_X], like), (n_rows, width))
+    out = carray(_pointer_to(job[JOB_OUT], like), (n_rows, width))
+    kind, log = job[JOB_KIND], job[JOB_LOG] != 0
+    if kind == KIND_ROWS:
+        row_max = carray(_pointer_to(job[JOB_AUX], like), (n_rows,))
+        first = t * step
+        softmax_rows(x, out, row_max, first, min(first + step, n_rows), log)
+        return
+    start = t * step
+    v = x[0, start : min(start + step, width)]
+    o = out[0, start : min(start + step, width)]
+    shift = x.dtype.type(job_values[0])
+    if kind == KIND_CHUNK_MAX:
+        carray(_pointer_to(job[JOB_AUX], like), (job[JOB_N_TASKS],))[t] = _max_of(v)
+    elif kind == KIND_CHUNK_EXP_SUM:
+        sums = carray(_pointer_to(job[JOB_AUX], job_values[0]), (job[JOB_N_TASKS],))
+        sums[t] = _exp_sum_of(v, o, shift, not log)
+    else:
+        _normalise(v, o, shift, job_values[1], log)
+
+
+@njit(**_JIT)
+def run_task(job, job_values, t):
+    """Run task ``t`` of the job described by ``job`` / ``job_values`` (see the fields above)."""
+    if job[JOB_FLOAT64] != 0:
+        _run_task_typed(job, job_values, t, np.float64(0.0))
+    else:
+        _run_task_typed(job, job_values, t, np.float32(0.0))
