@@ -317,17 +317,19 @@ def softmax_rows(x, out, row_max, first, last, log):
     """(log-)softmax of the rows ``first:last`` of ``x`` into ``out``; their maxima to ``row_max``.
 
     A row whose max is +inf comes out NaN here (inf - inf); the caller replaces those rows by the
-    limit, using ``row_max``.  Rows narrower than ``NARROW_WIDTH`` go to
-    :func:`_softmax_narrow_rows`.  Releases the GIL.
+    limit, using ``row_max``.  Returns True if there is such a row.  Rows narrower than
+    ``NARROW_WIDTH`` go to :func:`_softmax_narrow_rows`.  Releases the GIL.
     """
     if x.shape[1] < NARROW_WIDTH:
-        _softmax_narrow_rows(x, out, row_max, first, last, log)
-        return
+        return _softmax_narrow_rows(x, out, row_max, first, last, log)
+    any_posinf_max = False
     for i in range(first, last):
         shift = _max_of(x[i])
         row_max[i] = shift
+        any_posinf_max |= shift == np.inf
         total = _exp_sum_of(x[i], out[i], shift, not log)
         _normalise(x[i], out[i], shift, total, log)
+    return any_posinf_max
 
 
 NARROW_WIDTH = 32  # rows narrower than this are computed a block of rows at a time
@@ -346,6 +348,7 @@ def _softmax_narrow_rows(x, out, row_max, first, last, log):
     width = x.shape[1]
     block_rows = max(1, _NARROW_BLOCK // width)
     exps = np.empty(block_rows * width, dtype=x.dtype)
+    any_posinf_max = False
     for block_first in range(first, last, block_rows):
         block_last = min(block_first + block_rows, last)
         n = (block_last - block_first) * width
@@ -353,6 +356,7 @@ def _softmax_narrow_rows(x, out, row_max, first, last, log):
         for i in range(block_first, block_last):
             shift = _max_of(x[i])
             row_max[i] = shift
+            any_posinf_max |= shift == np.inf
             for j in range(width):
                 out[i, j] = x[i, j] - shift
         _exp_into(shifted, exps[:n])
@@ -369,6 +373,7 @@ def _softmax_narrow_rows(x, out, row_max, first, last, log):
                 inverse = x.dtype.type(1.0 / total)
                 for j in range(width):
                     out[i, j] = exps[r * width + j] * inverse
+    return any_posinf_max
 
 
 @njit(**_JIT)

@@ -121,17 +121,18 @@ def _run_job(fill: Callable[[NDArray[np.int64], NDArray[np.float64]], None]) -> 
     _helper_thread.run_job(fill, helper=_N_THREADS > 1)
 
 
-def _softmax_rows_into(rows: FloatArray, out: FloatArray, row_max: FloatArray, log: bool) -> None:
+def _softmax_rows_into(rows: FloatArray, out: FloatArray, row_max: FloatArray, log: bool) -> bool:
     """Compiled (log-)softmax of the rows of ``rows`` (N, d) into ``out``; maxima to ``row_max``.
 
     Rows go to the threads in tasks of consecutive rows; each row is computed by one call of the
-    kernel from start to end, so the result does not depend on the split.
+    kernel from start to end, so the result does not depend on the split.  Returns True if a row
+    max is +inf (those rows are to be fixed).
     """
     kernel = _kernel()
     n_rows = rows.shape[0]
     if rows.nbytes < _PARALLEL_MIN_BYTES:
-        kernel.softmax_rows(rows, out, row_max, 0, n_rows, log)
-        return
+        # The kernel reports +inf maxima itself: a NumPy reduction would add 10% to a 128x10 call.
+        return bool(kernel.softmax_rows(rows, out, row_max, 0, n_rows, log))
     row_bytes = rows.shape[1] * rows.itemsize
     task_bytes = max(_TASK_BYTES, rows.nbytes // (_TASKS_PER_THREAD * _N_THREADS))
     task_rows = max(1, task_bytes // row_bytes)
@@ -141,6 +142,12 @@ def _softmax_rows_into(rows: FloatArray, out: FloatArray, row_max: FloatArray, l
         _fill_job(job, kernel.KIND_ROWS, rows, out, row_max, log, task_rows, n_tasks)
 
     _run_job(fill)
+    return _any_posinf(row_max)
+
+
+def _any_posinf(row_max: FloatArray) -> bool:
+    # fmax skips NaN, so a NaN row cannot hide a +inf row; cheaper than isposinf on every row.
+    return bool(np.fmax.reduce(row_max, axis=None) == np.inf)
 
 
 def _fill_job(job: NDArray[np.int64], kind: int, x: FloatArray, out: FloatArray, aux: NDArray,
@@ -220,11 +227,11 @@ def _softmax_impl(x: ArrayLike, axis: int, log: bool) -> FloatArray:
     n_rows, width = rows.shape
     if width * rows.itemsize > _WIDE_ROW_BYTES:
         row_max = np.array([_softmax_wide_row_into(rows[i], out[i], log) for i in range(n_rows)])
+        any_posinf_max = _any_posinf(row_max)
     else:
         row_max = np.empty(n_rows, dtype=rows.dtype)
-        _softmax_rows_into(rows, out, row_max, log)
-    # fmax skips NaN, so a NaN row cannot hide a +inf row; cheaper than isposinf on every row.
-    if np.fmax.reduce(row_max, axis=None) == np.inf:
+        any_posinf_max = _softmax_rows_into(rows, out, row_max, log)
+    if any_posinf_max:
         _fix_posinf_rows(rows, out, np.isposinf(row_max), log)
     result = out.reshape(moved.shape)
     return result if moved is arr else np.moveaxis(result, -1, axis)
