@@ -145,3 +145,25 @@ def test_forked_child_computes_without_the_parents_helper():
         os.waitpid(pid, 0)
         pytest.fail("the forked child hung")
     assert os.waitstatus_to_exitcode(done[1]) == 0
+
+
+def helper_cpu_seconds(native_id: int) -> float:
+    with open(f"/proc/self/task/{native_id}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="per-thread CPU times of Linux")
+def test_helper_stops_polling_when_idle_even_after_an_unpublished_post():
+    """The helper polls for about a millisecond after a job, then sleeps; a job posted but never
+    published (an interrupted caller) must not keep it spinning."""
+    x = np.ones((64, 20_000), dtype=np.float32)
+    softmax(x)
+    helper = _helper_thread._the_helper()
+    with helper.busy:
+        helper.post()  # announced, never published
+    time.sleep(0.05)
+    before = helper_cpu_seconds(helper.native_id)
+    time.sleep(0.3)
+    assert helper_cpu_seconds(helper.native_id) - before <= 0.05
+    np.testing.assert_array_equal(softmax(x), np.full_like(x, 1 / 20_000))

@@ -255,10 +255,9 @@ class _Helper:
     def __init__(self) -> None:
         self.busy = threading.Lock()  # held by the caller whose job is in the arrays
         self.job, self.job_values = new_job()
-        self.generation = 0  # of the last job published (written under self.busy)
+        self.generation = 0  # of the last job posted (written under self._cond)
         self.caller_wait_spins = _calibrate_spins(_CALLER_SPIN_S)
         self._idle_spins = _calibrate_spins(_SPIN_S)
-        self._posted = 0  # jobs posted, for a helper blocked in the condition variable
         self._cond = threading.Condition()
         self._pinned: set[int] | None = None
         self._started = threading.Event()
@@ -270,10 +269,9 @@ class _Helper:
     def post(self) -> int:
         """Announce the next job (to a blocked helper); returns its generation."""
         with self._cond:
-            self._posted += 1
+            self.generation = (self.generation + 1) & _GENERATION_MASK or 1
             self._cond.notify()
-        self.generation = (self.generation + 1) & _GENERATION_MASK or 1
-        return self.generation
+            return self.generation
 
     def place(self, allowed: set[int], caller_cpu: int) -> None:
         """Keep the helper off the caller's CPU: affinity = ``allowed`` minus ``caller_cpu``."""
@@ -288,14 +286,18 @@ class _Helper:
     def _loop(self) -> None:
         self.native_id = threading.get_native_id()
         self._started.set()
-        seen_generation, served = 0, 0
+        seen_generation = 0
         while True:
-            with self._cond:
-                while self._posted == served:
+            with self._cond:  # sleep until a job newer than the last one seen is posted
+                while self.generation == seen_generation:
                     self._cond.wait()
-                served = self._posted
-            # Polls (without the GIL) until no job has come for _SPIN_S.
+                posted = self.generation
+            # Runs the jobs as they are published, and polls (without the GIL) until no job has
+            # come for _SPIN_S.  A job posted but not published by then (its caller was
+            # interrupted) counts as seen: a caller never waits for tasks we have not claimed.
             seen_generation = _serve(self.job, self.job_values, seen_generation, self._idle_spins)
+            if seen_generation != posted and self.generation == posted:
+                seen_generation = posted
 
 
 _helper: _Helper | None = None

@@ -3,7 +3,8 @@ r"""The compiled (log-)softmax kernel: fused row passes and a vectorisable exp (
 Shape letters: a C-contiguous ``(N, d)`` matrix ``x`` whose rows are normalised, and an output
 ``out`` of the same shape and dtype (float32 or float64).  :mod:`nnbasics.activations` holds the
 public functions, the plain NumPy reference these kernels are tested against, the +inf rows and
-the split of the work between threads; the loops that touch every entry live here.
+the split of the work into tasks; :mod:`nnbasics._helper_thread` runs the tasks on two threads
+through :func:`run_task` (at the end of this module); the loops that touch every entry live here.
 
 Per row, a softmax makes three passes and a log-softmax three, each over data that is still in the
 cache after the first (a row of ``d = 1024`` float32 is 4 KiB):
