@@ -167,3 +167,18 @@ def test_helper_stops_polling_when_idle_even_after_an_unpublished_post():
     time.sleep(0.3)
     assert helper_cpu_seconds(helper.native_id) - before <= 0.05
     np.testing.assert_array_equal(softmax(x), np.full_like(x, 1 / 20_000))
+
+
+def test_helper_loop_is_compiled_in_the_callers_thread(monkeypatch):
+    """The helper thread must never be the one compiling (or loading) its loop: a thread inside
+    LLVM when the interpreter exits aborts the process."""
+    callers: list[int] = []
+    serve = _helper_thread._serve
+
+    def recording_serve(*args):
+        callers.append(threading.get_ident())
+        return serve(*args)
+
+    monkeypatch.setattr(_helper_thread, "_serve", recording_serve)
+    _helper_thread._Helper()  # a second helper, idle (nothing is posted to it)
+    assert callers[:1] == [threading.get_ident()]

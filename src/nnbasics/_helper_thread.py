@@ -258,6 +258,10 @@ class _Helper:
         self.generation = 0  # of the last job posted (written under self._cond)
         self.caller_wait_spins = _calibrate_spins(_CALLER_SPIN_S)
         self._idle_spins = _calibrate_spins(_SPIN_S)
+        # Compile (or load from the cache) the helper's loop here, in the caller's thread: a
+        # helper thread still inside LLVM when the interpreter exits aborts the process (seen
+        # once with a cold cache: an LLVM assertion after the script's last line).
+        _serve(self.job, self.job_values, 0, 0)
         self._cond = threading.Condition()
         self._pinned: set[int] | None = None
         self._started = threading.Event()
