@@ -182,3 +182,13 @@ def test_helper_loop_is_compiled_in_the_callers_thread(monkeypatch):
     monkeypatch.setattr(_helper_thread, "_serve", recording_serve)
     _helper_thread._Helper()  # a second helper, idle (nothing is posted to it)
     assert callers[:1] == [threading.get_ident()]
+
+
+def test_job_runs_on_the_caller_when_no_thread_can_start(monkeypatch):
+    def no_thread():
+        raise RuntimeError("can't start new thread")
+
+    x = np.random.default_rng(4).standard_normal((64, 20_000)).astype(np.float32)
+    with_helper = softmax(x)
+    monkeypatch.setattr(_helper_thread, "_the_helper", no_thread)
+    np.testing.assert_array_equal(softmax(x), with_helper)

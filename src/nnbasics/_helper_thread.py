@@ -14,7 +14,7 @@ KVM guest this was written on (64x50000 float32 softmax, 8 tasks, 2026-11-27):
 * after such an idle period the kernel queued the woken helper on the *caller's* CPU in 21-23 of
   24 calls, where it could only start once the caller waited for it: two threads splitting a
   pure compute loop took as long as one (1.02-1.08 ms vs 0.98-1.00 ms), and the softmax ran at
-  single-thread speed (1.9-2.7 ms instead of about 1.1 ms) in most blocks of the benchmark;
+  single-thread speed (1.7-2.9 ms instead of about 1.1 ms) in most blocks of the benchmark;
 * a helper that polled for the job in compiled code but then ran its tasks as Python calls still
   started 70-130 us late: it blocked on the GIL, which the caller held until it entered the
   kernel, and that short block was again a full wake-up.
@@ -24,8 +24,9 @@ Hence the design, all local to our one helper thread:
 * **no GIL in the hand-off**: the caller writes the job, publishes it with one atomic store and
   runs its share in compiled code; the helper polls for it, claims tasks and runs them in
   compiled code (:func:`_serve`); tasks are claimed by compare-and-swap on one word that holds
-  the job's generation and the next task index, so a helper late for a job finds it over and
-  claims nothing.  Python code runs only before (writing the job) and after (waiting for it);
+  the job's generation, its number of tasks and the next task index, so a helper late for a job
+  finds it over and claims nothing.  Python code runs only before (writing the job) and after
+  (waiting for it);
 * **a short spin**: after its last task the helper keeps polling for ``_SPIN_S`` before it
   blocks in a condition variable, so a call that follows within that time needs no wake-up (what
   an OpenMP runtime does between parallel regions; libgomp spins much longer by default);
@@ -386,7 +387,11 @@ def run_job(fill: Callable[[np.ndarray, np.ndarray], None], helper: bool = True)
     if not helper or (cpus is not None and len(cpus[0]) < 2):
         _run_alone(fill)
         return
-    the_helper = _the_helper()
+    try:
+        the_helper = _the_helper()
+    except RuntimeError:  # no thread can be started here ("can't start new thread")
+        _run_alone(fill)
+        return
     if not the_helper.busy.acquire(blocking=False):
         _run_alone(fill)
         return
