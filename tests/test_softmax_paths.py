@@ -188,21 +188,6 @@ def test_non_last_axis_and_non_contiguous_input_on_threaded_path(rng):
     )
 
 
-def test_parallel_for_runs_every_task_once():
-    seen: list[int] = []
-    activations._parallel_for(seen.append, 1000)
-    assert sorted(seen) == list(range(1000))
-
-
-def test_parallel_for_propagates_errors():
-    def task(i: int) -> None:
-        if i == 7:
-            raise RuntimeError("task 7 failed")
-
-    with pytest.raises(RuntimeError, match="task 7"):
-        activations._parallel_for(task, 20)
-
-
 # ----------------------------------------------------------------------------------------------
 # the kernel against the plain reference it speeds up
 # ----------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ r"""The compiled (log-)softmax kernel: fused row passes and a vectorisable exp (
 Shape letters: a C-contiguous ``(N, d)`` matrix ``x`` whose rows are normalised, and an output
 ``out`` of the same shape and dtype (float32 or float64).  :mod:`nnbasics.activations` holds the
 public functions, the plain NumPy reference these kernels are tested against, the +inf rows and
-the split of the work between threads; the loops that touch every entry live here.
+the split of the work into tasks; :mod:`nnbasics._helper_thread` runs the tasks on two threads
+through :func:`run_task` (at the end of this module); the loops that touch every entry live here.
 
 Per row, a softmax makes three passes and a log-softmax three, each over data that is still in the
 cache after the first (a row of ``d = 1024`` float32 is 4 KiB):
@@ -42,7 +43,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import carray, njit, types
 from numba.extending import intrinsic, overload
 
 # Flags shared by the kernels.  ``error_model="numpy"``: a division by zero gives inf/NaN like
@@ -317,17 +318,19 @@ def softmax_rows(x, out, row_max, first, last, log):
     """(log-)softmax of the rows ``first:last`` of ``x`` into ``out``; their maxima to ``row_max``.
 
     A row whose max is +inf comes out NaN here (inf - inf); the caller replaces those rows by the
-    limit, using ``row_max``.  Rows narrower than ``NARROW_WIDTH`` go to
-    :func:`_softmax_narrow_rows`.  Releases the GIL.
+    limit, using ``row_max``.  Returns True if there is such a row.  Rows narrower than
+    ``NARROW_WIDTH`` go to :func:`_softmax_narrow_rows`.  Releases the GIL.
     """
     if x.shape[1] < NARROW_WIDTH:
-        _softmax_narrow_rows(x, out, row_max, first, last, log)
-        return
+        return _softmax_narrow_rows(x, out, row_max, first, last, log)
+    any_posinf_max = False
     for i in range(first, last):
         shift = _max_of(x[i])
         row_max[i] = shift
+        any_posinf_max |= shift == np.inf
         total = _exp_sum_of(x[i], out[i], shift, not log)
         _normalise(x[i], out[i], shift, total, log)
+    return any_posinf_max
 
 
 NARROW_WIDTH = 32  # rows narrower than this are computed a block of rows at a time
@@ -346,6 +349,7 @@ def _softmax_narrow_rows(x, out, row_max, first, last, log):
     width = x.shape[1]
     block_rows = max(1, _NARROW_BLOCK // width)
     exps = np.empty(block_rows * width, dtype=x.dtype)
+    any_posinf_max = False
     for block_first in range(first, last, block_rows):
         block_last = min(block_first + block_rows, last)
         n = (block_last - block_first) * width
@@ -353,6 +357,7 @@ def _softmax_narrow_rows(x, out, row_max, first, last, log):
         for i in range(block_first, block_last):
             shift = _max_of(x[i])
             row_max[i] = shift
+            any_posinf_max |= shift == np.inf
             for j in range(width):
                 out[i, j] = x[i, j] - shift
         _exp_into(shifted, exps[:n])
@@ -369,6 +374,7 @@ def _softmax_narrow_rows(x, out, row_max, first, last, log):
                 inverse = x.dtype.type(1.0 / total)
                 for j in range(width):
                     out[i, j] = exps[r * width + j] * inverse
+    return any_posinf_max
 
 
 @njit(**_JIT)
@@ -399,3 +405,77 @@ def chunk_normalise(v, out, shift, total, log):
 def exp_array(t, out):
     """``out = exp(t)`` elementwise for a 1-D array of ``t <= 0``: the exp, exposed for tests."""
     _exp_into(t, out)
+
+
+# ----------------------------------------------------------------------------------------------
+# one task of a job, described by integers (run by the caller and the helper thread, no GIL)
+# ----------------------------------------------------------------------------------------------
+
+# A job is described by an int64 array ``job`` (the fields below) and a float64 array
+# ``job_values`` (the row max and the sum, for the column-chunk passes of a wide row), so that the
+# helper thread of :mod:`nnbasics._helper_thread` can run its tasks in compiled code without
+# taking the GIL.  The arrays a job reads and writes are given by address; the caller keeps them
+# alive until the job is done.
+JOB_STATE = 0  # (generation << 32) | index of the next unclaimed task (see _helper_thread)
+JOB_DONE = 1  # tasks finished
+JOB_KIND = 2  # one of the kinds below
+JOB_FLOAT64 = 3  # 1: the arrays are float64, 0: float32
+JOB_LOG = 4  # 1: log-softmax
+JOB_N_TASKS = 5
+JOB_STEP = 6  # rows per task (ROWS), or columns per chunk (the CHUNK_ kinds)
+JOB_N_ROWS = 7  # rows of x and out (1 for the chunk kinds: the wide row)
+JOB_WIDTH = 8
+JOB_X = 9  # address of x, C-contiguous (n_rows, width)
+JOB_OUT = 10  # address of out, same shape and dtype
+JOB_AUX = 11  # ROWS: row maxima (n_rows,); CHUNK_MAX: chunk maxima; CHUNK_EXP_SUM: float64 sums
+JOB_FIELDS = 12
+
+KIND_ROWS = 0  # task t: softmax_rows on rows [t * step, (t + 1) * step)
+KIND_CHUNK_MAX = 1  # task c: the max of chunk c of the wide row, to aux[c]
+KIND_CHUNK_EXP_SUM = 2  # task c: chunk_exp_sum of chunk c (shift = job_values[0]), to aux[c]
+KIND_CHUNK_NORMALISE = 3  # task c: chunk_normalise of chunk c (shift, total = job_values[0:2])
+
+
+@intrinsic
+def _pointer_to(typingctx, address, like):
+    """The int64 ``address`` as a pointer to values of ``like``'s float type (for carray)."""
+    if address != types.int64 or like not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return types.CPointer(like)(address, like), codegen
+
+
+@njit(**_JIT)
+def _run_task_typed(job, job_values, t, like):
+    n_rows, width, step = job[JOB_N_ROWS], job[JOB_WIDTH], job[JOB_STEP]
+    x = carray(_pointer_to(job[JOB_X], like), (n_rows, width))
+    out = carray(_pointer_to(job[JOB_OUT], like), (n_rows, width))
+    kind, log = job[JOB_KIND], job[JOB_LOG] != 0
+    if kind == KIND_ROWS:
+        row_max = carray(_pointer_to(job[JOB_AUX], like), (n_rows,))
+        first = t * step
+        softmax_rows(x, out, row_max, first, min(first + step, n_rows), log)
+        return
+    start = t * step
+    v = x[0, start : min(start + step, width)]
+    o = out[0, start : min(start + step, width)]
+    shift = x.dtype.type(job_values[0])
+    if kind == KIND_CHUNK_MAX:
+        carray(_pointer_to(job[JOB_AUX], like), (job[JOB_N_TASKS],))[t] = _max_of(v)
+    elif kind == KIND_CHUNK_EXP_SUM:
+        sums = carray(_pointer_to(job[JOB_AUX], job_values[0]), (job[JOB_N_TASKS],))
+        sums[t] = _exp_sum_of(v, o, shift, not log)
+    else:
+        _normalise(v, o, shift, job_values[1], log)
+
+
+@njit(**_JIT)
+def run_task(job, job_values, t):
+    """Run task ``t`` of the job described by ``job`` / ``job_values`` (see the fields above)."""
+    if job[JOB_FLOAT64] != 0:
+        _run_task_typed(job, job_values, t, np.float64(0.0))
+    else:
+        _run_task_typed(job, job_values, t, np.float32(0.0))

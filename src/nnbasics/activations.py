@@ -13,10 +13,8 @@ everything the derivative needs, so a backward pass keeps only the forward's out
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
 import numpy as np
@@ -64,23 +62,24 @@ def as_float_array(x: ArrayLike) -> FloatArray:
 #   readable definition that the tests hold the fast path to;
 # * the compiled kernel of :mod:`nnbasics._softmax_kernel` (numba), which fuses the passes over
 #   each row while the row is in the cache and has its own vectorised exp; this module only
-#   splits the rows (or the chunks of one very wide row) between two threads, the kernel
-#   releasing the GIL, and fixes up the rows that hold +inf.
+#   describes the work as a job of tasks (blocks of rows, or column chunks of one very wide row)
+#   that :mod:`nnbasics._helper_thread` runs on the calling thread and one helper thread, both in
+#   compiled code without the GIL, and fixes up the rows that hold +inf.
 #
 # The kernel module is imported on the first call, so that ``import nnbasics`` does not pay for
 # importing numba; its compiled code is cached on disk (``cache=True``), so only the very first
 # call in a fresh environment compiles (a few seconds per dtype).
-# Rows are handed to the threads in _TASKS_PER_THREAD tasks per thread (a few, so that a thread
-# the machine does not schedule leaves work to the other), of at least _TASK_BYTES of input each.
-# Every task costs a kernel dispatch under the GIL: 64 tasks of 256 KiB made the 4096x1024 float32
-# softmax 1.3 ms, 8 tasks of 2 MiB 1.0 ms.
-_TASKS_PER_THREAD = 4
+# Rows are handed to the threads in _TASKS_PER_THREAD tasks per thread (several, so that when the
+# helper starts late, or not at all on a busy machine, the caller takes over its share), of at
+# least _TASK_BYTES of input each.  A task is claimed by one compare-and-swap, so more tasks cost
+# little; 8 per thread were measured 0-25% faster than 4 on 4096x1024 float32 (4 was the best
+# when each task was a Python call).
+_TASKS_PER_THREAD = 8
 _TASK_BYTES = 1 << 18
 _WIDE_ROW_BYTES = 1 << 20  # a row wider than this is split into column chunks ...
 _WIDE_CHUNK_BYTES = 1 << 20  # ... of 1 MiB (measured: 20% faster than 256 KiB on 1x10^6)
 _PARALLEL_MIN_BYTES = 1 << 19  # below 512 KiB the thread hand-off costs more than it saves
 _N_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads working on one call, caller included
-_executor: ThreadPoolExecutor | None = None
 
 
 def _kernel() -> ModuleType:
@@ -88,38 +87,6 @@ def _kernel() -> ModuleType:
     from nnbasics import _softmax_kernel
 
     return _softmax_kernel
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=_N_THREADS - 1, thread_name_prefix="nnbasics")
-    return _executor
-
-
-def _parallel_for(task: Callable[[int], None], n_tasks: int) -> None:
-    """Run ``task(0), ..., task(n_tasks - 1)`` on the calling thread and the pool's helpers.
-
-    Tasks are handed out by a shared counter (``next`` on ``itertools.count`` is atomic under the
-    GIL), and the caller works too: on a busy machine where a helper is not scheduled, the caller
-    simply takes more tasks, so the call is never much slower than the serial loop.  Every task
-    writes its own slice of the output, so the result does not depend on the scheduling.
-    """
-    counter = itertools.count()
-
-    def drain() -> None:
-        while (i := next(counter)) < n_tasks:
-            task(i)
-
-    if _N_THREADS == 1 or n_tasks < 2:
-        drain()
-        return
-    helpers = [_pool().submit(drain) for _ in range(_N_THREADS - 1)]
-    try:
-        drain()
-    finally:
-        for helper in helpers:
-            helper.result()
 
 
 def _softmax_reference(rows: FloatArray, log: bool) -> FloatArray:
@@ -142,26 +109,61 @@ def _softmax_reference(rows: FloatArray, log: bool) -> FloatArray:
     return out
 
 
-def _softmax_rows_into(rows: FloatArray, out: FloatArray, row_max: FloatArray, log: bool) -> None:
+def _run_job(fill: Callable[[NDArray[np.int64], NDArray[np.float64]], None]) -> None:
+    """Run the tasks of the job that ``fill`` describes on the caller and the helper thread.
+
+    The job's arrays (the fields of "one task of a job" in :mod:`nnbasics._softmax_kernel`) are
+    filled by ``fill(job, job_values)``; :mod:`nnbasics._helper_thread` runs the tasks in compiled
+    code on the calling thread and its helper thread, which claim them one at a time.
+    """
+    from nnbasics import _helper_thread
+
+    _helper_thread.run_job(fill, helper=_N_THREADS > 1)
+
+
+def _softmax_rows_into(rows: FloatArray, out: FloatArray, row_max: FloatArray, log: bool) -> bool:
     """Compiled (log-)softmax of the rows of ``rows`` (N, d) into ``out``; maxima to ``row_max``.
 
     Rows go to the threads in tasks of consecutive rows; each row is computed by one call of the
-    kernel from start to end, so the result does not depend on the split.
+    kernel from start to end, so the result does not depend on the split.  Returns True if a row
+    max is +inf (those rows are to be fixed).
     """
     kernel = _kernel()
     n_rows = rows.shape[0]
     if rows.nbytes < _PARALLEL_MIN_BYTES:
-        kernel.softmax_rows(rows, out, row_max, 0, n_rows, log)
-        return
+        # The kernel reports +inf maxima itself: a NumPy reduction would add 10% to a 128x10 call.
+        return bool(kernel.softmax_rows(rows, out, row_max, 0, n_rows, log))
     row_bytes = rows.shape[1] * rows.itemsize
     task_bytes = max(_TASK_BYTES, rows.nbytes // (_TASKS_PER_THREAD * _N_THREADS))
     task_rows = max(1, task_bytes // row_bytes)
+    n_tasks = -(-n_rows // task_rows)
 
-    def task(t: int) -> None:
-        first = t * task_rows
-        kernel.softmax_rows(rows, out, row_max, first, min(first + task_rows, n_rows), log)
+    def fill(job: NDArray[np.int64], job_values: NDArray[np.float64]) -> None:
+        _fill_job(job, kernel.KIND_ROWS, rows, out, row_max, log, task_rows, n_tasks)
 
-    _parallel_for(task, -(-n_rows // task_rows))
+    _run_job(fill)
+    return _any_posinf(row_max)
+
+
+def _any_posinf(row_max: FloatArray) -> bool:
+    # fmax skips NaN, so a NaN row cannot hide a +inf row; cheaper than isposinf on every row.
+    return bool(np.fmax.reduce(row_max, axis=None) == np.inf)
+
+
+def _fill_job(job: NDArray[np.int64], kind: int, x: FloatArray, out: FloatArray, aux: NDArray,
+              log: bool, step: int, n_tasks: int) -> None:
+    """Write into ``job`` the fields of a job on C-contiguous ``x`` (N, d) or (d,) and ``out``."""
+    kernel = _kernel()
+    job[kernel.JOB_KIND] = kind
+    job[kernel.JOB_FLOAT64] = x.dtype == np.float64
+    job[kernel.JOB_LOG] = log
+    job[kernel.JOB_N_TASKS] = n_tasks
+    job[kernel.JOB_STEP] = step
+    job[kernel.JOB_N_ROWS] = x.shape[0] if x.ndim == 2 else 1
+    job[kernel.JOB_WIDTH] = x.shape[-1]
+    job[kernel.JOB_X] = x.ctypes.data
+    job[kernel.JOB_OUT] = out.ctypes.data
+    job[kernel.JOB_AUX] = aux.ctypes.data
 
 
 def _softmax_wide_row_into(row: FloatArray, out: FloatArray, log: bool) -> FloatArray:
@@ -177,28 +179,20 @@ def _softmax_wide_row_into(row: FloatArray, out: FloatArray, log: bool) -> Float
     chunk_max = np.empty(n_chunks, dtype=row.dtype)
     chunk_sum = np.empty(n_chunks, dtype=np.float64)
 
-    def cols(c: int) -> slice:
-        return slice(c * chunk, (c + 1) * chunk)
+    def fill_pass(kind: int, aux: NDArray, *values: float) -> None:
+        def fill(job: NDArray[np.int64], job_values: NDArray[np.float64]) -> None:
+            _fill_job(job, kind, row, out, aux, log, chunk, n_chunks)
+            job_values[: len(values)] = values
 
-    def find_max(c: int) -> None:
-        chunk_max[c] = kernel.chunk_max(row[cols(c)])
+        _run_job(fill)
 
-    _parallel_for(find_max, n_chunks)
+    fill_pass(kernel.KIND_CHUNK_MAX, chunk_max)
     # The max of the chunk maxima, taken as the kernel takes it (a NaN with the sign bit clear
-    # wins).
-    # Kept in the row's dtype: a Python float would make numba compute a float32 row in float64.
+    # wins).  Kept in the row's dtype, so that a float32 row is shifted by a float32 max.
     row_max = row.dtype.type(kernel.chunk_max(chunk_max))
-
-    def exp_sum(c: int) -> None:
-        chunk_sum[c] = kernel.chunk_exp_sum(row[cols(c)], out[cols(c)], row_max, log)
-
-    _parallel_for(exp_sum, n_chunks)
+    fill_pass(kernel.KIND_CHUNK_EXP_SUM, chunk_sum, row_max)
     total = float(chunk_sum.sum())  # NumPy's pairwise sum of the chunk sums: deterministic
-
-    def normalise(c: int) -> None:
-        kernel.chunk_normalise(row[cols(c)], out[cols(c)], row_max, total, log)
-
-    _parallel_for(normalise, n_chunks)
+    fill_pass(kernel.KIND_CHUNK_NORMALISE, chunk_sum, row_max, total)
     return row_max
 
 
@@ -233,11 +227,11 @@ def _softmax_impl(x: ArrayLike, axis: int, log: bool) -> FloatArray:
     n_rows, width = rows.shape
     if width * rows.itemsize > _WIDE_ROW_BYTES:
         row_max = np.array([_softmax_wide_row_into(rows[i], out[i], log) for i in range(n_rows)])
+        any_posinf_max = _any_posinf(row_max)
     else:
         row_max = np.empty(n_rows, dtype=rows.dtype)
-        _softmax_rows_into(rows, out, row_max, log)
-    # fmax skips NaN, so a NaN row cannot hide a +inf row; cheaper than isposinf on every row.
-    if np.fmax.reduce(row_max, axis=None) == np.inf:
+        any_posinf_max = _softmax_rows_into(rows, out, row_max, log)
+    if any_posinf_max:
         _fix_posinf_rows(rows, out, np.isposinf(row_max), log)
     result = out.reshape(moved.shape)
     return result if moved is arr else np.moveaxis(result, -1, axis)
