@@ -192,3 +192,46 @@ def test_job_runs_on_the_caller_when_no_thread_can_start(monkeypatch):
     with_helper = softmax(x)
     monkeypatch.setattr(_helper_thread, "_the_helper", no_thread)
     np.testing.assert_array_equal(softmax(x), with_helper)
+
+
+def test_the_helper_thread_does_take_tasks():
+    """Results alone cannot show that the helper works (the caller claims what it leaves): its
+    task counter must grow over large jobs (retried: a busy machine may not schedule it)."""
+    x = np.random.default_rng(5).standard_normal((256, 20_000)).astype(np.float32)
+    softmax(x)
+    helper = _helper_thread._the_helper()
+    before = int(helper.tasks_run[0])
+    for _ in range(50):
+        out = np.full_like(x, np.nan)
+        row_max = np.full(256, np.nan, dtype=np.float32)
+        _helper_thread.run_job(rows_job(x, out, row_max, 1), helper=True)  # 256 tasks
+        assert not np.isnan(out).any()
+        if helper.tasks_run[0] > before:
+            break
+    assert helper.tasks_run[0] > before
+
+
+def test_interrupted_caller_returns_only_after_the_helpers_last_task(monkeypatch):
+    """A KeyboardInterrupt raised as the caller's compiled share returns (before it waits for
+    the helper) must not let run_job return while the helper still writes into the arrays."""
+    publish_and_work = _helper_thread._publish_and_work
+    done_at_exit: list[tuple[int, int]] = []
+
+    def interrupted(job, job_values, generation, max_wait_spins):
+        publish_and_work(job, job_values, generation, 0)  # no waiting for the helper at all
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_helper_thread, "_publish_and_work", interrupted)
+    # tasks of a ~4 MB row each (milliseconds): the helper is mid-task when the caller is done
+    x = np.random.default_rng(6).standard_normal((8, 1_000_000)).astype(np.float32)
+    helper = _helper_thread._the_helper()
+    for _ in range(10):
+        out = np.full_like(x, np.nan)
+        row_max = np.full(8, np.nan, dtype=np.float32)
+        with pytest.raises(KeyboardInterrupt):
+            _helper_thread.run_job(rows_job(x, out, row_max, 1), helper=True)
+        done_at_exit.append((int(helper.job[JOB_DONE]), int(helper.job[JOB_N_TASKS])))
+        assert not np.isnan(out).any()  # every task finished before run_job let go
+    assert all(done == n_tasks for done, n_tasks in done_at_exit)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(softmax(x), softmax(x.copy()))  # the helper is still usable

@@ -180,12 +180,15 @@ def _claim(job, generation):
 
 @njit(nogil=True, cache=True)
 def _work(job, job_values, generation):
-    """Claim and run tasks of job ``generation`` until none is left."""
+    """Claim and run tasks of job ``generation`` until none is left; return how many ran here."""
+    n_run = 0
     task = _claim(job, generation)
     while task >= 0:
         run_task(job, job_values, task)
         _fetch_add(job, JOB_DONE, 1)
+        n_run += 1
         task = _claim(job, generation)
+    return n_run
 
 
 @njit(nogil=True, cache=True)
@@ -213,14 +216,15 @@ def _wait_done(job, max_spins):
 
 
 @njit(nogil=True, cache=True)
-def _serve(job, job_values, seen, max_idle_spins):
+def _serve(job, job_values, seen, max_idle_spins, tasks_run):
     """The helper's side: run every job published after generation ``seen``; return the last
-    generation seen once none has come for ``max_idle_spins`` polls."""
+    generation seen once none has come for ``max_idle_spins`` polls.  ``tasks_run[0]`` counts
+    the tasks run here (a diagnostic: the tests check that the helper does take work)."""
     spins = 0
     while spins < max_idle_spins:
         generation = _load_acquire(job, JOB_STATE) >> (2 * _FIELD_BITS)
         if generation != seen:
-            _work(job, job_values, generation)
+            _fetch_add(tasks_run, 0, _work(job, job_values, generation))
             seen = generation
             spins = 0
         else:
@@ -256,13 +260,14 @@ class _Helper:
     def __init__(self) -> None:
         self.busy = threading.Lock()  # held by the caller whose job is in the arrays
         self.job, self.job_values = new_job()
+        self.tasks_run = np.zeros(1, dtype=np.int64)  # tasks the helper thread has run
         self.generation = 0  # of the last job posted (written under self._cond)
         self.caller_wait_spins = _calibrate_spins(_CALLER_SPIN_S)
         self._idle_spins = _calibrate_spins(_SPIN_S)
         # Compile (or load from the cache) the helper's loop here, in the caller's thread: a
         # helper thread still inside LLVM when the interpreter exits aborts the process (seen
         # once with a cold cache: an LLVM assertion after the script's last line).
-        _serve(self.job, self.job_values, 0, 0)
+        _serve(self.job, self.job_values, 0, 0, self.tasks_run)
         self._cond = threading.Condition()
         self._pinned: set[int] | None = None
         self._started = threading.Event()
@@ -300,7 +305,8 @@ class _Helper:
             # Runs the jobs as they are published, and polls (without the GIL) until no job has
             # come for _SPIN_S.  A job posted but not published by then (its caller was
             # interrupted) counts as seen: a caller never waits for tasks we have not claimed.
-            seen_generation = _serve(self.job, self.job_values, seen_generation, self._idle_spins)
+            seen_generation = _serve(self.job, self.job_values, seen_generation, self._idle_spins,
+                                     self.tasks_run)
             if seen_generation != posted and self.generation == posted:
                 seen_generation = posted
 
@@ -395,14 +401,23 @@ def run_job(fill: Callable[[np.ndarray, np.ndarray], None], helper: bool = True)
     if not the_helper.busy.acquire(blocking=False):
         _run_alone(fill)
         return
+    job, job_values = the_helper.job, the_helper.job_values
+    published = False
     try:
-        job, job_values = the_helper.job, the_helper.job_values
         _fill_checked(fill, job, job_values)
         job[JOB_DONE] = 0
         if cpus is not None:
             the_helper.place(*cpus)
         generation = the_helper.post()
+        published = True  # from here on the helper may be writing into the caller's arrays
         if not _publish_and_work(job, job_values, generation, the_helper.caller_wait_spins):
             _sleep_until_done(job)
     finally:
+        # A signal (KeyboardInterrupt) is raised when compiled code returns, which can be right
+        # after _publish_and_work, before the sleeping wait: the helper may still be running a
+        # task that writes into arrays about to be freed, and its late JOB_DONE increment would
+        # land in the next job.  The compiled wait cannot be cut short, and it ends: once the
+        # job is published the caller has claimed every task the helper has not.
+        if published and job[JOB_STATE] >> (2 * _FIELD_BITS) == the_helper.generation:
+            _wait_done(job, 1 << 62)
         the_helper.busy.release()
