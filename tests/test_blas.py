@@ -94,6 +94,14 @@ def test_bad_arguments_are_named():
         _blas.gemm_inplace(1.0, A.astype(np.float32), B, 0.0, C)
     with pytest.raises(TypeError, match="2-D"):
         _blas.gemm_inplace(1.0, A, B, 0.0, np.zeros(8))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _blas.gemm_inplace(1, A.astype(np.int64), B.astype(np.int64), 0, C.astype(np.int64))
+    with pytest.raises(TypeError, match="NumPy arrays"):
+        _blas.gemm_inplace(1.0, A.tolist(), B, 0.0, C)
+    frozen = np.frombuffer(bytes(64), dtype=np.float64).reshape(4, 2)  # memory of a bytes object
+    with pytest.raises(ValueError, match="read-only"):
+        _blas.gemm_inplace(1.0, A, B, 0.0, frozen)
+    assert not frozen.any()
     np.testing.assert_array_equal(C, 0.0)  # nothing written by a refused call
 
 
@@ -106,6 +114,17 @@ def test_unavailable_binding_is_an_error_not_a_crash(monkeypatch):
 
 def test_only_numpys_own_blas_is_used():
     # SciPy brings a second OpenBLAS with its own threads; mixing the two pools is what made a
-    # training epoch 5-10x slower when it was tried, so only the library in numpy.libs qualifies
-    for path in _blas._numpy_blas_paths():
+    # training epoch ~5x slower when it was tried: with SciPy's library loaded, it must not be
+    # among the candidates
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    from threadpoolctl import threadpool_info
+
+    assert scipy_linalg.blas is not None  # SciPy's BLAS is loaded now
+    scipy_libs = [os.path.realpath(info["filepath"]) for info in threadpool_info()
+                  if info.get("user_api") == "blas" and "scipy" in info.get("filepath", "")
+                  and "numpy.libs" not in info.get("filepath", "")]
+    candidates = _blas._numpy_blas_paths()
+    assert scipy_libs and candidates
+    assert not set(scipy_libs) & set(candidates)
+    for path in candidates:
         assert os.path.basename(os.path.dirname(path)) == "numpy.libs"

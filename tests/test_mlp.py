@@ -103,6 +103,58 @@ def test_fused_sgd_step_equals_gradients_then_update(activation, n_rows, alpha):
         assert not np.array_equal(got, old)  # every parameter moved
 
 
+@pytest.mark.skipif(not _blas.available(np.float32), reason="no direct BLAS gemm binding")
+@pytest.mark.parametrize(("lr", "alpha", "n_rows"), [(1e-3, 1e-3, 32), (1e-3, 1e-3, 64),
+                                                     (0.1, 1e-4, 128), (0.5, 0.1, 8)])
+def test_fused_sgd_step_applies_the_l2_decay_in_float32(lr, alpha, n_rows):
+    # The decay lr*alpha/N of one step is below float32's spacing near 1 in the first three
+    # settings: folded into GEMM's beta it would be rounded to 0 or doubled.  Projected on the
+    # decay term d = -(lr alpha/N) W over every weight, the step's alpha-dependent part must be d
+    # itself (fraction 1), as it is for the two-step update; rounding noise averages out.
+    sizes = (300, 100, 10)
+    X, labels, weights, biases = _network(sizes, 9, dtype=np.float32, n_rows=n_rows)
+    X *= 0.1  # small activations: the gradient part of the step stays comparable to the decay
+
+    def fused(a):
+        w, b = [x.copy() for x in weights], [x.copy() for x in biases]
+        loss_and_sgd_update(X, labels, w, b, "tanh", Workspace(sizes, n_rows, np.float32), lr, a)
+        return w
+
+    def two_step(a):
+        w, b = [x.copy() for x in weights], [x.copy() for x in biases]
+        ws = Workspace(sizes, n_rows, np.float32)
+        loss_and_gradients(X, labels, w, b, "tanh", ws, alpha=a)
+        for p, g in zip([*w, *b], [*ws.dweights, *ws.dbiases], strict=True):
+            p -= np.float32(lr) * g
+        return w
+
+    for step in (fused, two_step):
+        with_decay, without = step(alpha), step(0.0)
+        for W, W_a, W_0 in zip(weights, with_decay, without, strict=True):
+            d = -(lr * alpha / n_rows) * W.astype(np.float64)
+            fraction = np.vdot(W_a.astype(np.float64) - W_0, d) / np.vdot(d, d)
+            assert fraction == pytest.approx(1.0, abs=0.1), (step.__name__, fraction)
+
+
+def test_fused_sgd_step_refuses_mismatched_arrays_before_updating():
+    sizes = (5, 4, 3)
+    X, labels, weights, biases = _network(sizes, 2, dtype=np.float32, n_rows=4)
+    before = [p.copy() for p in (*weights, *biases)]
+    ws = Workspace(sizes, 4, np.float32)
+    bad_inputs = [X.astype(np.float64), np.asfortranarray(X), X[:, :4], np.vstack([X, X])]
+    for bad in bad_inputs:
+        with pytest.raises(ValueError, match="X"):
+            loss_and_sgd_update(bad, labels, weights, biases, "tanh", ws, 0.1)
+    with pytest.raises(ValueError, match="weights"):
+        loss_and_sgd_update(X, labels, [weights[0].astype(np.float64), weights[1]], biases, "tanh",
+                            ws, 0.1)
+    with pytest.raises(ValueError, match=r"weights\[0\]"):
+        loss_and_sgd_update(X, labels, [np.asfortranarray(weights[0]), weights[1]], biases,
+                            "tanh", ws, 0.1)
+    for got, old in zip([*weights, *biases], before, strict=True):
+        np.testing.assert_array_equal(got, old)  # nothing was updated by a refused call
+
+
 def test_kernel_float32_close_to_float64():
     sizes = (20, 16, 10)
     X, labels, weights, biases = _network(sizes, 4, n_rows=32)

@@ -36,7 +36,12 @@ def _state(seed=0, sizes=(5, 8, 3), solver="adam"):
     rng = np.random.default_rng(seed)
     weights, biases = init_parameters(sizes, "xavier", rng, np.float32)
     params = [*weights, *biases]
-    optimizer = Adam(params, 0.01) if solver == "adam" else SGD(params, 0.1, momentum=0.9)
+    optimizer = {
+        "adam": lambda: Adam(params, 0.01),
+        "sgd": lambda: SGD(params, 0.1, momentum=0.9),
+        # plain SGD with a decay schedule: the fused update path, its step count in the file
+        "sgd-plain": lambda: SGD(params, 0.1, decay_every=5, decay_factor=0.5),
+    }[solver]()
     return TrainingState(weights, biases, optimizer, rng)
 
 
@@ -117,7 +122,7 @@ def test_divergence_is_reported():
         run_epochs(state, X, y, config)
 
 
-@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("solver", ["adam", "sgd", "sgd-plain"])
 def test_checkpoint_resume_in_process_is_bit_identical(tmp_path, solver):
     X, y = _data()
     full = _state(7, solver=solver)
@@ -400,3 +405,29 @@ def test_fused_sgd_update_follows_the_decay_schedule_and_counts_steps(monkeypatc
     np.testing.assert_allclose(loss_fused, loss_plain, rtol=1e-6)
     for got, want in zip(w_fused, w_plain, strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
+
+
+def test_sgd_epoch_refuses_labels_the_kernels_would_index_outside():
+    # the compiled gather and loss index without bounds checks: y is checked once per epoch
+    X, y = _data(n=40)
+    rng = np.random.default_rng(0)
+    weights, biases = init_parameters((5, 4, 3), "xavier", rng, np.float32)
+    ws = Workspace((5, 4, 3), 16, np.float32)
+    before = [p.copy() for p in (*weights, *biases)]
+    for bad, match in [(y[:-1], "40 integer"), (y.astype(np.float64), "integer"),
+                       (np.where(y == 0, 3, y), r"outside \[0, 3\)"),
+                       (np.where(y == 0, -1, y), "outside")]:
+        with pytest.raises(ValueError, match=match):
+            sgd_epoch(X, bad, weights, biases, "tanh", SGD([*weights, *biases], 0.1), ws, rng)
+    for got, old in zip([*weights, *biases], before, strict=True):
+        np.testing.assert_array_equal(got, old)
+
+
+def test_record_step_is_for_plain_sgd_only():
+    p = [np.zeros(3)]
+    plain, heavy = SGD(p, 0.1), SGD(p, 0.1, momentum=0.9)
+    plain.record_step()
+    assert plain.n_steps == 1
+    with pytest.raises(ValueError, match="momentum"):
+        heavy.record_step()
+    assert not hasattr(Adam(p, 0.1), "record_step")

@@ -47,6 +47,7 @@ _SYMBOLS = (
     ("scipy_cblas_{}gemm", False),
 )
 _LETTERS = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}
+_INT32_MAX = 2**31 - 1
 
 _lock = threading.Lock()
 # dtype -> (function address, 64-bit integers?); None until looked up
@@ -205,9 +206,10 @@ def gemm_inplace(alpha: float, A: np.ndarray, B: np.ndarray, beta: float, C: np.
     Raises
     ------
     ValueError
-        Shapes that do not chain, arrays that are not C-contiguous, ``C`` overlapping an operand.
+        Shapes that do not chain, arrays that are not C-contiguous, ``C`` read-only or
+        overlapping an operand, sizes beyond a 32-bit BLAS's integers.
     TypeError
-        Arrays that are not 2-D arrays of one float dtype.
+        Arguments that are not 2-D float32/float64 arrays of one dtype.
     RuntimeError
         No usable binding (check :func:`available` first).
 
@@ -215,12 +217,19 @@ def gemm_inplace(alpha: float, A: np.ndarray, B: np.ndarray, beta: float, C: np.
     -----
     With ``k = 0`` the product is empty and ``C <- beta C``, as BLAS defines it.
     """
+    if not all(isinstance(M, np.ndarray) for M in (A, B, C)):
+        raise TypeError("A, B and C must be NumPy arrays")
+    if not (A.dtype == B.dtype == C.dtype and A.ndim == B.ndim == C.ndim == 2
+            and C.dtype in _LETTERS):
+        raise TypeError(f"A, B and C must be 2-D float32 or float64 arrays of one dtype, got "
+                        f"{A.dtype} {A.shape}, {B.dtype} {B.shape}, {C.dtype} {C.shape}")
+    if not C.flags.writeable:
+        raise ValueError("C is read-only")
     bound = _lookup().get(C.dtype)
     if bound is None:
         raise RuntimeError(f"no BLAS gemm binding for {C.dtype}; check available() first")
-    if not (A.dtype == B.dtype == C.dtype and A.ndim == B.ndim == C.ndim == 2):
-        raise TypeError(f"A, B and C must be 2-D arrays of one dtype, got {A.dtype} "
-                        f"{A.shape}, {B.dtype} {B.shape}, {C.dtype} {C.shape}")
+    if not bound[1] and max(*A.shape, *B.shape) > _INT32_MAX:
+        raise ValueError(f"dimensions above {_INT32_MAX} need a 64-bit-integer BLAS")
     real = C.dtype.type
     _gemm_kernel(bound[0], bound[1], bool(trans_a), bool(trans_b), real(alpha), A, B, real(beta),
                  C)

@@ -181,9 +181,11 @@ class Workspace:
 
 
 def _activate_inplace(z: FloatArray, activation: str) -> None:
-    """``z <- f(z)`` without temporaries; the sigmoid with the training kernel's arithmetic.
+    """``z <- f(z)`` in place; the sigmoid with the training kernel's arithmetic.
 
     Inference then computes exactly the bits the training step computed for the same batch.
+    The sigmoid needs a C-contiguous ``z`` (what :func:`forward_logits` passes; ValueError
+    otherwise) and allocates only a zero bias of ``z.shape[-1]`` entries.
     """
     if activation == "sigmoid":
         rows = z.reshape(-1, z.shape[-1]) if z.ndim else z.reshape(1, 1)
@@ -272,6 +274,36 @@ def loss_and_gradients(
     return loss
 
 
+def _decay_folds_into_gemm(decay: float, dtype: np.dtype) -> bool:
+    """Whether ``W <- decay W`` may ride on the weight GEMM's ``beta`` (the L2 term of a step).
+
+    BLAS rounds ``beta`` to the array's dtype and scales ``C`` by it before it adds the product,
+    so the decay ``1 - decay`` must be far above the dtype's precision: in float32 a decay of
+    ``3e-8`` (lr 1e-3, alpha 1e-3, batch 32) would round to 0 or double.  Required here: the
+    decay is kept to about 0.1% (``1 - decay >= 1000 eps``).
+    """
+    return decay == 1.0 or 1.0 - decay >= 1000 * np.finfo(dtype).eps
+
+
+def _check_sgd_operands(X: FloatArray, weights: Sequence[FloatArray],
+                        biases: Sequence[FloatArray], ws: Workspace) -> None:
+    """ValueError unless every array the fused step touches has one dtype and is C-contiguous
+    (checked before anything is updated, so a refused call leaves the network as it was)."""
+    dtype = ws.dtype
+    arrays = [("X", X), *((f"weights[{i}]", W) for i, W in enumerate(weights)),
+              *((f"biases[{i}]", b) for i, b in enumerate(biases))]
+    for name, a in arrays:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            raise ValueError(f"{name} must be a C-contiguous {dtype} array like the workspace, "
+                             f"got {a.dtype}{'' if a.flags.c_contiguous else ' (not contiguous)'}")
+    if X.ndim != 2 or X.shape[0] > ws.batch_size or X.shape[1] != ws.layer_sizes[0]:
+        raise ValueError(f"X {X.shape} does not fit the workspace's batches "
+                         f"({ws.batch_size}, {ws.layer_sizes[0]})")
+    if not _blas.available(dtype):
+        raise ValueError(f"no direct BLAS gemm for {dtype} here: use loss_and_gradients and an "
+                         "optimiser step")
+
+
 def loss_and_sgd_update(
     X: FloatArray,
     labels: NDArray,
@@ -292,31 +324,49 @@ def loss_and_sgd_update(
                - \eta\, a_{l-1}^\top \delta_l
 
     after :math:`\delta_l W_l^\top` (which needs the old :math:`W_l`) has been taken for the
-    layer below.  Biases are updated by one pass each.  ``weights`` must be C-contiguous and
-    :func:`nnbasics._blas.available` true for their dtype; the result equals the two-step update
-    up to rounding (a few ulps per step).
+    layer below.  Biases are updated by one pass each.  When the L2 decay
+    :math:`\eta\alpha/N` is too small to survive as GEMM's ``beta`` in the weights' dtype (float32
+    with a small ``alpha``: :func:`_decay_folds_into_gemm`), the weights take the two-step road
+    instead, gradient into ``workspace.dweights`` then the update.  Either way the result
+    equals the two-step update up to rounding, and the decay is applied, not rounded away.
+
+    ``X``, ``weights`` and ``biases`` must be C-contiguous arrays of the workspace's dtype, for
+    which :func:`nnbasics._blas.available` is true (ValueError otherwise, before anything is
+    updated); ``labels`` (N,) int64 in ``[0, K)`` are not checked (as in
+    :func:`loss_and_gradients`: :func:`~nnbasics.training.sgd_epoch` checks them once an epoch).
 
     Returns
     -------
     loss : float
         :math:`J` of the batch at the parameters *before* the step.
     """
-    n_rows = X.shape[0]
     ws = workspace
+    _check_sgd_operands(X, weights, biases, ws)
+    n_rows = X.shape[0]
     backward = mlp_inner.BACKWARD_KERNELS[activation]
     loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)
     decay = 1.0
     if alpha:
         loss += _l2_penalty(weights, alpha, n_rows)
         decay = 1.0 - learning_rate * alpha / n_rows
+    fold = _decay_folds_into_gemm(decay, ws.dtype)
     delta = ws.values[-1][:n_rows]
     for layer in range(len(weights) - 1, -1, -1):
+        W = weights[layer]
         below = X if layer == 0 else ws.values[layer - 1][:n_rows]  # a_{layer-1}   (N, H_in)
         if layer > 0:  # delta_{layer} from the old W_layer, before it is updated
             dvalue = ws.deltas[layer - 1][:n_rows]
-            np.matmul(delta, weights[layer].T, out=dvalue)
+            np.matmul(delta, W.T, out=dvalue)
             backward(dvalue, below, ws.dbiases[layer - 1])
-        _blas.gemm_inplace(-learning_rate, below, delta, decay, weights[layer], trans_a=True)
+        if fold:
+            _blas.gemm_inplace(-learning_rate, below, delta, decay, W, trans_a=True)
+        else:  # the decay would be rounded in beta: gradient with its L2 term, then the step
+            dW = ws.dweights[layer]
+            np.matmul(below.T, delta, out=dW)
+            scaled = ws.weight_scratch()[layer]
+            np.multiply(W, alpha / n_rows, out=scaled)
+            dW += scaled
+            mlp_inner.sgd_update(W, dW, learning_rate)
         mlp_inner.sgd_update(biases[layer], ws.dbiases[layer], learning_rate)
         if layer > 0:
             delta = dvalue

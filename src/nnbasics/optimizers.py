@@ -59,15 +59,6 @@ class _Optimizer:
         """Update every array of ``params`` in place from ``grads`` (read only)."""
         raise NotImplementedError
 
-    def record_step(self) -> None:
-        """Count a step that the caller applied itself at :attr:`learning_rate`.
-
-        For the training loop's fused plain-SGD path
-        (:func:`nnbasics.training.fuses_sgd_update`), which updates the weights inside their
-        gradient GEMMs: the schedule and the checkpointed step count advance as with :meth:`step`.
-        """
-        self.n_steps += 1
-
     # -- checkpointing: arrays and scalars, kept apart for the .npz + JSON format --------------
 
     def state_arrays(self) -> dict[str, FloatArray]:
@@ -122,6 +113,18 @@ class SGD(_Optimizer):
                 mlp_inner.momentum_update(p, self.state["velocity"][i], g, self.momentum, lr)
             else:
                 mlp_inner.sgd_update(p, g, lr)
+        self.n_steps += 1
+
+    def record_step(self) -> None:
+        """Count a plain step (momentum 0) that the caller applied itself at
+        :attr:`learning_rate`.
+
+        For the training loop's fused path (:func:`nnbasics.training.fuses_sgd_update`), which
+        updates the weights inside their gradient GEMMs: the schedule and the checkpointed step
+        count advance as with :meth:`step`.  With momentum the velocity would be skipped: refused.
+        """
+        if self.momentum:
+            raise ValueError("record_step is for plain SGD; with momentum call step()")
         self.n_steps += 1
 
     def _reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:

@@ -138,8 +138,14 @@ def sgd_epoch(
     if inputs.dtype != X.dtype or inputs.shape[1:] != X.shape[1:] or X.ndim != 2:
         raise ValueError(f"X {X.shape} {X.dtype} does not fit the workspace's batches "
                          f"{inputs.shape} {inputs.dtype}")
+    # the compiled gather and loss index with these without bounds checks: check them once
+    n_classes = workspace.layer_sizes[-1]
+    if y.shape != (n_rows,) or y.dtype.kind not in "iu":
+        raise ValueError(f"y must be {n_rows} integer class indices, got {y.dtype} {y.shape}")
+    if n_rows and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"y holds labels outside [0, {n_classes}): {y.min()}..{y.max()}")
     gather = mlp_inner._gather_kernel  # validated above; the loop makes one call per batch
-    fused = fuses_sgd_update(optimizer, weights)
+    fused = fuses_sgd_update(optimizer, weights) and workspace.dtype == weights[0].dtype
     step = optimizer.step
     total = 0.0
     for start in range(0, n_rows, B):
