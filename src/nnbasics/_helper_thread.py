@@ -39,6 +39,11 @@ not, and waits only for tasks the helper has claimed.  A helper that is not sche
 busy machine, a forked child where the thread does not exist) costs nothing but the post.  Which
 thread runs which task changes nothing in the result: every task writes its own part of the
 output, and each task's arithmetic is fixed.
+
+The compiled loops here are cached on disk with :func:`~nnbasics._softmax_kernel.run_task` and
+the job fields compiled into them; numba's cache checks only this file's timestamp, so after an
+edit of ``_softmax_kernel.py`` this module's cache must go too (``tests/conftest.py`` removes it
+before a test session when it is older than that file).
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ workers spin after a loop and steal a core from the next BLAS call, unless the p
 see ``benchmarks/RESULTS.md``.)  The readable NumPy versions of the same formulas are
 ``_reference_step`` in :mod:`nnbasics.optimizers` and
 :func:`nnbasics.mlp.loss_and_gradients_reference`; the tests check the kernels against them.
+(The sigmoid kernel compiles ``exp_nonpositive`` of ``_softmax_kernel.py`` into this module's
+disk cache, which numba does not invalidate when that file changes: ``tests/conftest.py`` does.)
 """
 
 from __future__ import annotations
