@@ -235,3 +235,41 @@ def test_interrupted_caller_returns_only_after_the_helpers_last_task(monkeypatch
     assert all(done == n_tasks for done, n_tasks in done_at_exit)
     monkeypatch.undo()
     np.testing.assert_array_equal(softmax(x), softmax(x.copy()))  # the helper is still usable
+
+
+def test_a_failed_thread_start_is_not_retried_on_every_call(monkeypatch):
+    starts: list[int] = []
+
+    class Unstartable:
+        def __init__(self):
+            starts.append(1)
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(_helper_thread, "_Helper", Unstartable)
+    monkeypatch.setattr(_helper_thread, "_helper", None)
+    monkeypatch.setattr(_helper_thread, "_no_thread", False)
+    x = np.random.default_rng(7).standard_normal((64, 20_000)).astype(np.float32)
+    for _ in range(3):
+        out = np.full_like(x, np.nan)
+        row_max = np.full(64, np.nan, dtype=np.float32)
+        _helper_thread.run_job(rows_job(x, out, row_max, 8), helper=True)  # runs on the caller
+        assert not np.isnan(out).any()
+    assert len(starts) == 1
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"cpu.max": "50000 100000"}, 1),  # half a CPU's time: no helper
+    ({"cpu.max": "250000 100000"}, 2),
+    ({"cpu.max": "max 100000"}, None),  # no quota: the affinity set decides
+    ({"quota": "100000", "period": "100000"}, 1),  # cgroup v1
+    ({"quota": "-1", "period": "100000"}, None),
+    ({}, None),  # no cgroup files at all
+    ({"cpu.max": "garbage"}, None),
+])
+def test_usable_cpus_honours_a_cgroup_quota(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    limits = ((str(tmp_path / "cpu.max"), None),
+              (str(tmp_path / "quota"), str(tmp_path / "period")))
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert activations._usable_cpus(limits) == min(affinity, expected or affinity)

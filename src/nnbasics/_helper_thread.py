@@ -320,18 +320,28 @@ _helper: _Helper | None = None
 _helper_lock = threading.Lock()
 
 
+_no_thread = False  # set when a helper thread could not be started: do not retry every call
+
+
 def _the_helper() -> _Helper:
-    global _helper
+    global _helper, _no_thread
     with _helper_lock:
+        if _no_thread:
+            raise RuntimeError("no helper thread in this process")
         if _helper is None:
-            _helper = _Helper()
+            try:
+                _helper = _Helper()
+            except RuntimeError:  # "can't start new thread"
+                _no_thread = True
+                raise
         return _helper
 
 
 def _forget_helper_in_child() -> None:
     """After ``fork`` the helper thread does not exist in the child: start a new one on demand."""
-    global _helper, _helper_lock
+    global _helper, _helper_lock, _no_thread
     _helper = None
+    _no_thread = False
     _helper_lock = threading.Lock()
 
 
