@@ -431,3 +431,17 @@ def test_record_step_is_for_plain_sgd_only():
     with pytest.raises(ValueError, match="momentum"):
         heavy.record_step()
     assert not hasattr(Adam(p, 0.1), "record_step")
+
+
+def test_sgd_epoch_with_strided_or_mixed_parameters_takes_the_plain_path():
+    # parameters the fused step cannot take (a float64 bias with float32 weights, a strided
+    # bias) must not be refused or silently left unchanged: the generic path trains them
+    X, y = _data(n=48)
+    for make_bias in (lambda b: b.astype(np.float64), lambda b: np.repeat(b, 2)[::2]):
+        rng = np.random.default_rng(2)
+        weights, biases = init_parameters((5, 4, 3), "xavier", rng, np.float32)
+        biases = [make_bias(b) for b in biases]
+        before = [b.copy() for b in biases]
+        ws = Workspace((5, 4, 3), 16, np.float32)
+        sgd_epoch(X, y, weights, biases, "tanh", SGD([*weights, *biases], 0.1), ws, rng)
+        assert all(not np.array_equal(b, old) for b, old in zip(biases, before, strict=True))

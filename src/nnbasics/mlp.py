@@ -340,8 +340,16 @@ def loss_and_sgd_update(
     loss : float
         :math:`J` of the batch at the parameters *before* the step.
     """
-    ws = workspace
-    _check_sgd_operands(X, weights, biases, ws)
+    _check_sgd_operands(X, weights, biases, workspace)
+    return _loss_and_sgd_update(X, labels, weights, biases, activation, workspace,
+                                learning_rate, alpha)
+
+
+def _loss_and_sgd_update(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
+                         biases: Sequence[FloatArray], activation: str, ws: Workspace,
+                         learning_rate: float, alpha: float) -> float:
+    """:func:`loss_and_sgd_update` without the operand checks (the training loop makes them
+    once per epoch, on the workspace's batch buffer that every batch is a view of)."""
     n_rows = X.shape[0]
     backward = mlp_inner.BACKWARD_KERNELS[activation]
     loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from nnbasics import _blas, mlp_inner
+from nnbasics import _blas, mlp, mlp_inner
 from nnbasics.activations import FloatArray
-from nnbasics.mlp import Workspace, forward_logits, loss_and_gradients, loss_and_sgd_update
+from nnbasics.mlp import Workspace, forward_logits, loss_and_gradients
 from nnbasics.optimizers import SGD, Adam
 from nnbasics.serialization import load_arrays, save_arrays
 
@@ -145,7 +145,11 @@ def sgd_epoch(
     if n_rows and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"y holds labels outside [0, {n_classes}): {y.min()}..{y.max()}")
     gather = mlp_inner._gather_kernel  # validated above; the loop makes one call per batch
-    fused = fuses_sgd_update(optimizer, weights) and workspace.dtype == weights[0].dtype
+    fused = fuses_sgd_update(optimizer, weights) and all(
+        p.dtype == workspace.dtype and p.flags.c_contiguous for p in params
+    )
+    if fused:  # every batch below is the workspace's batch buffer or a leading view of it
+        mlp._check_sgd_operands(inputs, weights, biases, workspace)
     step = optimizer.step
     total = 0.0
     for start in range(0, n_rows, B):
@@ -154,8 +158,8 @@ def sgd_epoch(
         gather(X, y, idx, inputs, targets)
         batch, labels = (inputs, targets) if m == B else (inputs[:m], targets[:m])
         if fused:
-            total += m * loss_and_sgd_update(batch, labels, weights, biases, activation,
-                                             workspace, optimizer.learning_rate, alpha)
+            total += m * mlp._loss_and_sgd_update(batch, labels, weights, biases, activation,
+                                                  workspace, optimizer.learning_rate, alpha)
             optimizer.record_step()
         else:
             total += m * loss_and_gradients(batch, labels, weights, biases, activation,
