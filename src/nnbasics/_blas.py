@@ -29,15 +29,17 @@ plus an update pass): the same arithmetic up to rounding.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import threading
+from collections.abc import Callable
 
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["available", "gemm_inplace"]
+__all__ = ["available", "gemm_inplace", "gemm_unchecked"]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 # (symbol template, 64-bit integers?): the name says how wide the integer arguments are
@@ -187,6 +189,25 @@ def _lookup() -> dict[np.dtype, tuple[int, bool]]:
 def available(dtype: np.dtype | type) -> bool:
     """Whether :func:`gemm_inplace` can run for arrays of ``dtype`` (float32 or float64)."""
     return np.dtype(dtype) in _lookup()
+
+
+def gemm_unchecked(dtype: np.dtype) -> Callable[..., None]:
+    """``gemm(trans_a, trans_b, alpha, A, B, beta, C)`` for arrays of ``dtype``, without the
+    Python-side checks of :func:`gemm_inplace` (the compiled ones on shapes, strides and overlap
+    stay): for a loop that checked its operands once.  ``alpha`` and ``beta`` must already be
+    of ``dtype``'s scalar type.  RuntimeError if :func:`available` is false for ``dtype``.
+    """
+    dtype = np.dtype(dtype)
+    gemm = _unchecked.get(dtype)
+    if gemm is None:
+        bound = _lookup().get(dtype)
+        if bound is None:
+            raise RuntimeError(f"no BLAS gemm binding for {dtype}; check available() first")
+        gemm = _unchecked[dtype] = functools.partial(_gemm_kernel, *bound)
+    return gemm
+
+
+_unchecked: dict[np.dtype, Callable[..., None]] = {}
 
 
 def gemm_inplace(alpha: float, A: np.ndarray, B: np.ndarray, beta: float, C: np.ndarray,

@@ -249,7 +249,7 @@ def activation_backward_inplace(dvalue: np.ndarray, value: np.ndarray, activatio
     kernel(dvalue, value, bias_grad)
 
 
-@njit(nogil=True, cache=True)
+@njit(**_VECTOR_JIT)
 def _softmax_cross_entropy_kernel(logits, bias, labels, dbias):
     n_rows, n_classes = logits.shape
     total = 0.0  # float64 accumulator, rows summed in order
@@ -266,7 +266,7 @@ def _softmax_cross_entropy_kernel(logits, bias, labels, dbias):
         norm = row.dtype.type(0.0)
         true_shifted = row[labels[n]] - row_max
         for k in range(n_classes):
-            e = math.exp(row[k] - row_max)  # <= 1: no overflow
+            e = exp_nonpositive(row[k] - row_max)  # <= 1: no overflow; vectorised
             row[k] = e
             norm += e
         total += math.log(norm) - true_shifted
