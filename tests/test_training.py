@@ -373,6 +373,9 @@ def test_which_optimisers_take_the_fused_sgd_update():
     assert not fuses_sgd_update(SGD(params, 0.1, momentum=0.9), weights)
     assert not fuses_sgd_update(Adam(params, 0.1), weights)
     assert not fuses_sgd_update(Custom(params, 0.1), weights)
+    patched = SGD(params, 0.1)
+    patched.step = lambda params, grads: None  # e.g. a test double
+    assert not fuses_sgd_update(patched, weights)
     strided = [np.asfortranarray(w) for w in weights]
     assert not fuses_sgd_update(SGD(params, 0.1), strided)
     assert not fuses_sgd_update(SGD(params, 0.1), [weights[0], weights[1].astype(np.float64)])

@@ -172,13 +172,14 @@ def fuses_sgd_update(optimizer: SGD | Adam, weights: Sequence[FloatArray]) -> bo
     """Whether :func:`sgd_epoch` applies ``optimizer``'s steps inside the weight GEMMs.
 
     True for plain SGD (momentum 0, :meth:`~nnbasics.optimizers.SGD.step` not overridden by a
-    subclass) on C-contiguous weights whose dtype NumPy's BLAS can be called for directly
-    (:func:`nnbasics._blas.available`).  Momentum and Adam need the gradient itself, so they
-    keep the gradient buffers and the optimiser's fused pass.
+    subclass or on the instance) on C-contiguous weights whose dtype NumPy's BLAS can be called
+    for directly (:func:`nnbasics._blas.available`).  Momentum and Adam need the gradient
+    itself, so they keep the gradient buffers and the optimiser's fused pass.
     """
     return (
         isinstance(optimizer, SGD)
         and type(optimizer).step is SGD.step
+        and "step" not in vars(optimizer)  # nor replaced on the instance
         and optimizer.momentum == 0
         and all(W.flags.c_contiguous for W in weights)
         and len({W.dtype for W in weights}) == 1
