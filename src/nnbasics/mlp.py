@@ -230,6 +230,29 @@ def _l2_penalty(weights: Sequence[FloatArray], alpha: float, n_rows: int) -> flo
     return 0.5 * (alpha / n_rows) * sum(float(np.vdot(W, W)) for W in weights)
 
 
+def _delta_below(delta: FloatArray, W: FloatArray, below: FloatArray, layer: int,
+                 backward, ws: Workspace) -> FloatArray:
+    r""":math:`\delta_{l-1} = (\delta_l W_l^\top) \odot f'(a_{l-1})` into ``ws.deltas``; the
+    activation-backward kernel also sums its columns into ``ws.dbiases[layer - 1]``."""
+    dvalue = ws.deltas[layer - 1][: delta.shape[0]]
+    np.matmul(delta, W.T, out=dvalue)  # delta W^T                                      (N, H_in)
+    backward(dvalue, below, ws.dbiases[layer - 1])
+    return dvalue
+
+
+def _weight_gradient(below: FloatArray, delta: FloatArray, W: FloatArray, layer: int,
+                     alpha: float, ws: Workspace) -> FloatArray:
+    r""":math:`\partial J/\partial W_l = a_{l-1}^\top \delta_l + \frac{\alpha}{N} W_l` into
+    ``ws.dweights[layer]``."""
+    dW = ws.dweights[layer]
+    np.matmul(below.T, delta, out=dW)  # a^T delta                                  (H_in, H_out)
+    if alpha:
+        scaled = ws.weight_scratch()[layer]
+        np.multiply(W, alpha / below.shape[0], out=scaled)
+        dW += scaled
+    return dW
+
+
 def loss_and_gradients(
     X: FloatArray,
     labels: NDArray,
@@ -255,22 +278,14 @@ def loss_and_gradients(
     ws = workspace
     backward = mlp_inner.BACKWARD_KERNELS[activation]
     loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)
+    if alpha:
+        loss += _l2_penalty(weights, alpha, n_rows)
     delta = ws.values[-1][:n_rows]
-    # backward: the activation-backward kernel also sums delta_l's columns into dbiases[l]
     for layer in range(len(weights) - 1, -1, -1):
         below = X if layer == 0 else ws.values[layer - 1][:n_rows]  # a_{layer-1}   (N, H_in)
-        np.matmul(below.T, delta, out=ws.dweights[layer])  # a^T delta             (H_in, H_out)
+        _weight_gradient(below, delta, weights[layer], layer, alpha, ws)
         if layer > 0:  # the first layer's input gradient is never needed
-            dvalue = ws.deltas[layer - 1][:n_rows]
-            np.matmul(delta, weights[layer].T, out=dvalue)  # delta W^T              (N, H_in)
-            backward(dvalue, below, ws.dbiases[layer - 1])
-            delta = dvalue
-    if alpha:
-        scale = alpha / n_rows
-        loss += _l2_penalty(weights, alpha, n_rows)
-        for W, dW, scaled in zip(weights, ws.dweights, ws.weight_scratch(), strict=True):
-            np.multiply(W, scale, out=scaled)
-            dW += scaled
+            delta = _delta_below(delta, weights[layer], below, layer, backward, ws)
     return loss
 
 
@@ -367,22 +382,15 @@ def _loss_and_sgd_update(X: FloatArray, labels: NDArray, weights: Sequence[Float
     for layer in range(len(weights) - 1, -1, -1):
         W = weights[layer]
         below = X if layer == 0 else ws.values[layer - 1][:n_rows]  # a_{layer-1}   (N, H_in)
-        if layer > 0:  # delta_{layer} from the old W_layer, before it is updated
-            dvalue = ws.deltas[layer - 1][:n_rows]
-            np.matmul(delta, W.T, out=dvalue)
-            backward(dvalue, below, ws.dbiases[layer - 1])
+        # delta_{layer} from the old W_layer, before it is updated
+        delta_below = _delta_below(delta, W, below, layer, backward, ws) if layer > 0 else None
         if fold:  # W <- decay W - lr below^T delta
             gemm(True, False, minus_lr, below, delta, beta, W)
         else:  # the decay would be rounded in beta: gradient with its L2 term, then the step
-            dW = ws.dweights[layer]
-            np.matmul(below.T, delta, out=dW)
-            scaled = ws.weight_scratch()[layer]
-            np.multiply(W, alpha / n_rows, out=scaled)
-            dW += scaled
+            dW = _weight_gradient(below, delta, W, layer, alpha, ws)
             update(W.reshape(-1), dW.reshape(-1), lr)
         update(biases[layer], ws.dbiases[layer], lr)
-        if layer > 0:
-            delta = dvalue
+        delta = delta_below
     return loss
 
 
