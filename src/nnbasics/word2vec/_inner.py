@@ -736,22 +736,35 @@ def train_batch(
         noise_guide = build_noise_guide(noise_cum_table)
     guide, guide_shift = noise_guide
     _check_array("noise_guide[0]", guide, np.int32, 1)
-    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
-    n_threads = int(min(n_threads, max(1, n_tokens // (4 * window + 1))))
-    bounds = [n_tokens * t // n_threads for t in range(n_threads + 1)]
     head = (center_vectors, outside_vectors, tokens, sentence_ends)
     tail = (
         keep_probability, noise_cum_table, guide, int(guide_shift), bool(sg), int(window),
-        int(negative), float(alpha_start), float(alpha_end), n_tokens, seed,
+        int(negative), float(alpha_start), float(alpha_end), n_tokens,
+        int(seed) & 0xFFFFFFFFFFFFFFFF,
     )
+    return run_split(train_range, head, tail, n_tokens, window, n_threads)
+
+
+def run_split(range_kernel, head: tuple, tail: tuple, n_tokens: int, window: int,
+              n_threads: int) -> tuple[float, int, int]:
+    """Run ``range_kernel(*head, start, stop, *tail, stream)`` on contiguous token ranges.
+
+    The batch's ``n_tokens`` tokens are cut into ``n_threads`` ranges (fewer when the batch is
+    short: at least ``4 * window + 1`` tokens each); this thread runs the first, the pool the
+    others, each with its own generator stream.  Returns the summed (loss, pairs, kept words),
+    the losses added with ``math.fsum`` (independent of the order the threads finish in).
+    """
+    n_threads = int(min(n_threads, max(1, n_tokens // (4 * window + 1))))
     if n_threads == 1:
-        return train_range(*head, 0, n_tokens, *tail, 0)
+        loss, pairs, kept = range_kernel(*head, 0, n_tokens, *tail, 0)
+        return float(loss), int(pairs), int(kept)
+    bounds = [n_tokens * t // n_threads for t in range(n_threads + 1)]
     pool = _pool(n_threads - 1)
     jobs = [
-        pool.submit(train_range, *head, bounds[t], bounds[t + 1], *tail, t)
+        pool.submit(range_kernel, *head, bounds[t], bounds[t + 1], *tail, t)
         for t in range(1, n_threads)
     ]
-    results = [train_range(*head, bounds[0], bounds[1], *tail, 0)]  # this thread does slice 0
+    results = [range_kernel(*head, bounds[0], bounds[1], *tail, 0)]  # this thread: slice 0
     results += [job.result() for job in jobs]
-    loss = math.fsum(r[0] for r in results)
-    return loss, sum(int(r[1]) for r in results), sum(int(r[2]) for r in results)
+    return (math.fsum(r[0] for r in results), sum(int(r[1]) for r in results),
+            sum(int(r[2]) for r in results))

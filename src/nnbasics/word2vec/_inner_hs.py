@@ -51,7 +51,7 @@ from numpy.typing import NDArray
 
 # the thread pool (shared, lock-guarded) and the argument checks are the negative-sampling
 # kernel's; the random generator below is this kernel's own stream
-from nnbasics.word2vec._inner import _check_array, _pool
+from nnbasics.word2vec._inner import _check_array, run_split
 from nnbasics.word2vec.vocab import HuffmanTree
 
 __all__ = ["cbow_step_hs", "sg_step_hs", "train_batch_hs", "train_range_hs"]
@@ -384,19 +384,8 @@ def train_batch_hs(
     n_tokens = tokens.shape[0]
     if n_tokens == 0:
         return 0.0, 0, 0
-    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
-    n_threads = int(min(n_threads, max(1, n_tokens // (4 * window + 1))))
-    bounds = [n_tokens * t // n_threads for t in range(n_threads + 1)]
     head = (center_vectors, node_vectors, tokens, sentence_ends)
     tail = (keep_probability, tree.code_flat, tree.point_flat, tree.offsets, bool(sg),
-            int(window), float(alpha_start), float(alpha_end), n_tokens, seed)
-    if n_threads == 1:
-        loss, pairs, kept = train_range_hs(*head, 0, n_tokens, *tail, 0)
-        return float(loss), int(pairs), int(kept)
-    pool = _pool(n_threads - 1)
-    jobs = [pool.submit(train_range_hs, *head, bounds[t], bounds[t + 1], *tail, t)
-            for t in range(1, n_threads)]
-    results = [train_range_hs(*head, bounds[0], bounds[1], *tail, 0)]  # this thread: slice 0
-    results += [job.result() for job in jobs]
-    return (math.fsum(r[0] for r in results), sum(int(r[1]) for r in results),
-            sum(int(r[2]) for r in results))
+            int(window), float(alpha_start), float(alpha_end), n_tokens,
+            int(seed) & 0xFFFFFFFFFFFFFFFF)
+    return run_split(train_range_hs, head, tail, n_tokens, window, n_threads)
