@@ -145,11 +145,11 @@ def sgd_epoch(
     if n_rows and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"y holds labels outside [0, {n_classes}): {y.min()}..{y.max()}")
     gather = mlp_inner._gather_kernel  # validated above; the loop makes one call per batch
+    # what loss_and_sgd_update checks per call, checked once: the parameters here, and every
+    # batch below is the workspace's batch buffer (checked above) or a leading view of it
     fused = fuses_sgd_update(optimizer, weights) and all(
         p.dtype == workspace.dtype and p.flags.c_contiguous for p in params
     )
-    if fused:  # every batch below is the workspace's batch buffer or a leading view of it
-        mlp._check_sgd_operands(inputs, weights, biases, workspace)
     step = optimizer.step
     total = 0.0
     for start in range(0, n_rows, B):
