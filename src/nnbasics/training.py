@@ -121,7 +121,7 @@ def sgd_epoch(
     """One pass over the rows of ``X`` in the order ``rng.permutation(N)``, updating in place.
 
     ``X`` (N, D) must have the workspace's dtype and ``y`` (N,) hold int64 class indices.  Each
-    batch is gathered into the workspace's preallocated buffers
+    batch is gathered into one of the workspace's two preallocated batch buffers, in turn
     (:func:`~nnbasics.mlp_inner.gather_batch`), its gradient computed by
     :func:`~nnbasics.mlp.loss_and_gradients` and applied by ``optimizer``.  Plain SGD (no
     momentum) takes a shorter road when NumPy's BLAS can be called directly
@@ -151,12 +151,14 @@ def sgd_epoch(
         p.dtype == workspace.dtype and p.flags.c_contiguous for p in params
     )
     step = optimizer.step
+    buffers = (inputs, workspace.spare_inputs)  # even and odd batches (Workspace says why)
     total = 0.0
     for start in range(0, n_rows, B):
         idx = order[start : start + B]
         m = idx.shape[0]
-        gather(X, y, idx, inputs, targets)
-        batch, labels = (inputs, targets) if m == B else (inputs[:m], targets[:m])
+        rows = buffers[(start // B) & 1]
+        gather(X, y, idx, rows, targets)
+        batch, labels = (rows, targets) if m == B else (rows[:m], targets[:m])
         if fused:
             total += m * mlp._loss_and_sgd_update(batch, labels, weights, biases, activation,
                                                   workspace, optimizer.learning_rate, alpha)
