@@ -298,6 +298,10 @@ def test_csv_image_rows_get_an_image_shape(tmp_path):
     ("a,b\n", -1, "no data rows"),
     ("\n\n", -1, "no rows"),
     ("a,b\nnan,1\n", -1, "NaN or infinity"),
+    ("a,b\n\n\n1,2\n\nx,3\n", -1, "line 6: feature 'x' is not a number"),  # blank lines count
+    ("a,b\n1,2\n\n3\n", -1, "line 4 has 1 fields"),
+    ("a;b\n1;2\n", -1, "has one field; a CSV needs features and a label"),
+    ("a,b\n1,2\n3,99999999999999999999999\n", -1, "does not fit in a 64-bit integer"),
 ])
 def test_csv_errors(tmp_path, text, column, message):
     path = tmp_path / "d.csv"
@@ -387,3 +391,11 @@ def test_held_out_split_is_stratified_and_reproducible():
 def test_held_out_split_too_small():
     with pytest.raises(ValueError, match=r"cannot split off a test set"):
         held_out_split(np.zeros((1, 1)), np.array([0]), 0.1, seed=0)
+
+
+def test_csv_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes("label,a,b\n1,0.5,2\n0,1.5,3\n".encode("utf-8-sig"))
+    data = load_csv(path, "label")
+    np.testing.assert_array_equal(data.y, [1, 0])
+    np.testing.assert_array_equal(data.X, [[0.5, 2], [1.5, 3]])

@@ -153,6 +153,11 @@ def test_get_set_params_and_clone():
         ({"beta_2": 1.0}, "beta_2 must be in"),
         ({"epsilon": 0.0}, "epsilon must be a positive"),
         ({"resume": True}, "resume=True needs a checkpoint_dir"),
+        ({"max_iter": True}, "max_iter must be a positive integer"),  # a bool is no count
+        ({"batch_size": True}, "batch_size must be a positive integer"),
+        ({"hidden_layer_sizes": (True,)}, "positive integers"),
+        ({"tol": float("nan")}, "tol must be a finite number"),
+        ({"alpha": float("inf")}, "alpha must be a finite number"),
     ],
 )
 def test_bad_parameters_raise_on_fit(params, message):
@@ -284,3 +289,88 @@ def test_fit_refuses_a_directory_with_checkpoints_unless_resuming(tmp_path):
     for a, b in zip(full.coefs_ + full.intercepts_, resumed.coefs_ + resumed.intercepts_,
                     strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_continues_a_loaded_model(tmp_path):
+    X, y = _blobs()
+    model = MLPClassifier((12,), learning_rate_init=0.01, max_iter=30, random_state=0).fit(X, y)
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    loaded.partial_fit(X, y)  # no classes needed: the model knows them
+    assert loaded.n_iter_ == 31 and len(loaded.loss_curve_) == 31
+    # it continued from the trained weights (one more epoch from them), not from a new init
+    assert loaded.loss_ < 1.05 * model.loss_
+    fresh = MLPClassifier((12,), learning_rate_init=0.01, random_state=0)
+    fresh.partial_fit(X, y, classes=np.unique(y))
+    assert loaded.loss_ < 0.5 * fresh.loss_
+    # a fresh Adam (its moments are not saved) moves the weights a little, from where they were
+    assert np.corrcoef(loaded.coefs_[0].ravel(), model.coefs_[0].ravel())[0, 1] > 0.99
+
+
+def test_partial_fit_follows_coefs_set_by_hand_and_a_new_dtype():
+    X, y = _blobs()
+    model = MLPClassifier((6,), max_iter=5, random_state=0).fit(X, y)
+    model.coefs_ = [np.zeros_like(w) for w in model.coefs_]
+    model.intercepts_ = [np.zeros_like(b) for b in model.intercepts_]
+    model.partial_fit(X, y)
+    # from all-zero weights, one epoch moves only the output bias and, through it, nothing
+    # upstream: the hidden layer's weights stay zero (the symmetry the docs explain)
+    assert not model.coefs_[0].any()
+    model.set_params(dtype="float64")
+    model.partial_fit(X, y)
+    assert all(w.dtype == np.float64 for w in model.coefs_)
+
+
+def test_numpy_typed_parameters_survive_save_and_load(tmp_path):
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(np.int64(5),), batch_size=np.int64(16),
+                          alpha=np.float32(1e-3), random_state=np.int64(0), dtype=np.float64,
+                          max_iter=np.int64(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        model.save(tmp_path / "m.npz")
+        loaded = load_model(tmp_path / "m.npz")
+        params = loaded.get_params()
+        assert params["hidden_layer_sizes"] == (5,) and params["batch_size"] == 16
+        assert params["random_state"] == 0 and params["dtype"] == "float64"
+        assert params["alpha"] == pytest.approx(1e-3)
+        refit = clone(loaded).fit(X, y)
+    np.testing.assert_array_equal(refit.coefs_[0], model.coefs_[0])
+
+
+def test_validation_data_is_checked():
+    X, y = _blobs()
+    model = MLPClassifier((5,), max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        model.fit(X, y, validation_data=(X[:3], y[:5]))
+    with pytest.raises(ValueError, match="validation_data must be a pair"):
+        model.fit(X, y, validation_data=X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a column vector of labels is raveled, with a warning
+        column = model.fit(X, y, validation_data=(X, y[:, None])).history_.val_accuracy
+    flat = clone(model).fit(X, y, validation_data=(X, y)).history_.val_accuracy
+    assert column == flat
+
+
+def test_a_failed_fit_leaves_the_model_as_it_was():
+    X, y = _blobs()
+    model = MLPClassifier((5,), max_iter=3, random_state=0).fit(X, y)
+    before = {k: v for k, v in vars(model).items()}
+    coefs = [w.copy() for w in model.coefs_]
+    predicted = model.predict(X)
+    model.set_params(solver="sgd", momentum=0.0, learning_rate_init=1e6)
+    with pytest.raises(ValueError, match="diverged"):
+        model.fit(X * 1e6, np.char.upper(y))  # other labels, and a step that diverges
+    assert model.classes_.tolist() == ["a", "b", "c", "d"]
+    assert set(vars(model)) == set(before)
+    for w, old in zip(model.coefs_, coefs, strict=True):
+        np.testing.assert_array_equal(w, old)
+    np.testing.assert_array_equal(model.predict(X), predicted)  # old labels for old weights
+
+
+def test_float32_overflow_of_the_data_is_named():
+    X, y = _blobs()
+    with pytest.raises(ValueError, match="too large for float32"):
+        MLPClassifier((5,), max_iter=1).fit(X * 1e300, y)
+    MLPClassifier((5,), max_iter=1, dtype="float64").fit(X * 1e300, y)  # fits in float64

@@ -125,3 +125,16 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
 def test_atomic_write_into_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="directory does not exist"):
         _save(tmp_path / "no" / "f.npz")
+
+
+def test_damaged_compression_method_is_a_clear_error(tmp_path):
+    # zipfile raises NotImplementedError for an unknown compression method: still "corrupt"
+    path = _save(tmp_path / "f.npz", big=np.arange(50, dtype=np.float64))
+    data = bytearray(path.read_bytes())
+    local_header = data.find(b"PK\x03\x04")
+    data[local_header + 8] = 99  # the method field of the first member: no such method
+    central = data.find(b"PK\x01\x02")
+    data[central + 10] = 99  # and its central-directory copy
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"corrupt|not a valid"):
+        load_arrays(path)

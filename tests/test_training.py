@@ -449,3 +449,12 @@ def test_sgd_epoch_with_strided_or_mixed_parameters_takes_the_plain_path():
         ws = Workspace((5, 4, 3), 16, np.float32)
         sgd_epoch(X, y, weights, biases, "tanh", SGD([*weights, *biases], 0.1), ws, rng)
         assert all(not np.array_equal(b, old) for b, old in zip(biases, before, strict=True))
+
+
+def test_history_records_the_rate_of_each_epochs_last_step():
+    X, y = _data(n=100)
+    state = _state(solver="sgd-plain")  # lr 0.1, halved every 5 steps
+    config = LoopConfig(activation="sigmoid", batch_size=10, max_epochs=2, n_iter_no_change=100)
+    run_epochs(state, X, y, config)
+    # epoch 1: steps 0-9 (last at 0.1 * 0.5**1); epoch 2: steps 10-19 (last at 0.1 * 0.5**3)
+    assert state.history.learning_rate == [0.05, 0.0125]

@@ -364,11 +364,18 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.reader(fh, delimiter=delimiter) if r and any(f.strip() for f in r)]
-    if not rows:
+    # utf-8-sig: a byte-order mark (spreadsheet exports write one) is not part of the first name
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        numbered = [(reader.line_num, r) for r in reader if r and any(f.strip() for f in r)]
+    if not numbered:
         raise ValueError(f"{path}: no rows")
+    line_numbers = [n for n, _ in numbered]  # of the file, blank lines counted
+    rows = [r for _, r in numbered]
     first = rows[0]
+    if len(first) < 2:
+        raise ValueError(f"{path}: line {line_numbers[0]} has one field; a CSV needs features and "
+                         f"a label (is the delimiter {delimiter!r} right?)")
     if header is None:
         # a label given by name needs a header; otherwise a first line whose *feature* fields
         # are not all numbers is one (labels themselves may be words)
@@ -396,17 +403,15 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
         label_index = int(label_column) % width
     if not body:
         raise ValueError(f"{path}: no data rows")
-    first_line = 1 + bool(header)
-    for i, row in enumerate(body):
+    body_lines = line_numbers[1:] if header else line_numbers
+    for line, row in zip(body_lines, body, strict=True):
         if len(row) != width:
-            raise ValueError(
-                f"{path}: line {first_line + i} has {len(row)} fields, expected {width}"
-            )
+            raise ValueError(f"{path}: line {line} has {len(row)} fields, expected {width}")
     table = np.char.strip(np.array(body, dtype=str))  # (N, width)
     labels = table[:, label_index]
     empty = np.flatnonzero(labels == "")
     if empty.size:
-        raise ValueError(f"{path}: line {first_line + empty[0]}: the label field is empty")
+        raise ValueError(f"{path}: line {body_lines[empty[0]]}: the label field is empty")
     features = np.delete(table, label_index, axis=1)  # (N, D)
     try:
         X = features.astype(np.float64).astype(np.float32)
@@ -414,9 +419,15 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
         bad = next((i, str(f)) for i, row in enumerate(features) for f in row
                    if not _is_number(f))
         raise ValueError(
-            f"{path}: line {first_line + bad[0]}: feature {bad[1]!r} is not a number"
+            f"{path}: line {body_lines[bad[0]]}: feature {bad[1]!r} is not a number"
         ) from None
-    y = labels.astype(np.int64) if all(_is_int(v) for v in labels) else labels
+    y = labels
+    if all(_is_int(v) for v in labels):
+        try:
+            y = labels.astype(np.int64)
+        except OverflowError:
+            big = next(v for v in labels if not -2**63 <= int(v) < 2**63)
+            raise ValueError(f"{path}: label {big} does not fit in a 64-bit integer") from None
     _check_xy(X, y, str(path))
     return Dataset(X, y, str(path), _square_shape(X.shape[1]))
 

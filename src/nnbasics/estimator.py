@@ -39,6 +39,36 @@ MODEL_KIND = "mlp-classifier"
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
+def _is_count(value: Any) -> bool:
+    """A positive integer (``True`` is not a count, though Python's ``bool`` is an ``int``)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON can hold it: NumPy scalars and arrays as Python numbers and lists,
+    dtypes (``np.float32``, ``np.dtype("float32")``) by name."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray | list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    return value
+
+
+def _as_dtype(X: np.ndarray, dtype: type) -> np.ndarray:
+    """``X`` in the training dtype; values that overflow it (float64 -> float32) are refused
+    here, naming the cause, rather than training on ``inf``."""
+    with np.errstate(over="ignore"):
+        cast = X.astype(dtype, copy=False)
+    if cast is not X and not np.isfinite(cast).all():
+        raise ValueError(
+            f"X holds values too large for {np.dtype(dtype).name} (largest magnitude "
+            f"{np.abs(X).max():.3g}); scale the features or use dtype='float64'"
+        )
+    return cast
+
+
 def _resolve_dtype(dtype: Any) -> type:
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if name not in _DTYPES:
@@ -179,25 +209,26 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             sizes = tuple(sizes)
         except TypeError:
             raise ValueError(f"hidden_layer_sizes must be a tuple of ints, got {sizes!r}") from None
-        if any(not isinstance(h, int | np.integer) or h < 1 for h in sizes):
+        if any(not _is_count(h) for h in sizes):
             raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}")
         activation = check_activation(self.activation)
         if self.solver not in ("sgd", "adam"):
             raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
-        if not (isinstance(self.max_iter, int | np.integer) and self.max_iter >= 1):
+        if not _is_count(self.max_iter):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if not (self.batch_size == "auto" or (isinstance(self.batch_size, int | np.integer)
-                                              and self.batch_size >= 1)):
+        if not (self.batch_size == "auto" or _is_count(self.batch_size)):
             raise ValueError(
                 f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
             )
-        if not (self.alpha >= 0):
-            raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
+        if not (self.alpha >= 0 and np.isfinite(self.alpha)):
+            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
+        if not (self.tol >= 0 and np.isfinite(self.tol)):
+            raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r}")
         if not (0 < self.validation_fraction < 1):
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
             )
-        if not (isinstance(self.n_iter_no_change, int | np.integer) and self.n_iter_no_change >= 1):
+        if not _is_count(self.n_iter_no_change):
             raise ValueError(
                 f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"
             )
@@ -270,6 +301,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         callback : callable, optional
             ``callback(state)`` after every epoch (:class:`nnbasics.training.TrainingState`).
         """
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y, validation_data, callback)
+        except BaseException:
+            # a refused or diverged fit must not leave new classes next to old weights
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y, validation_data, callback) -> MLPClassifier:
         sizes, activation, dtype = self._check_params()
         X, y = self._validate_train(X, y, reset=True)
         self.classes_ = np.unique(y)
@@ -279,13 +320,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 f"({self.classes_[0]!r})"
             )
         rng = self._seed()
-        X = X.astype(dtype, copy=False)
+        X = _as_dtype(X, dtype)
         codes = self._encode(y)
         validation = None
         if validation_data is not None:
-            X_val, y_val = validation_data
-            X_val = validate_data(self, X_val, reset=False, dtype=(np.float64, np.float32))
-            validation = (X_val.astype(dtype, copy=False), self._encode(np.asarray(y_val)))
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+            X_val, y_val = validate_data(self, X_val, y_val, reset=False,
+                                         dtype=(np.float64, np.float32), y_numeric=False)
+            validation = (_as_dtype(X_val, dtype), self._encode(y_val))
         elif self.early_stopping:
             X, codes, validation = self._split_validation(X, codes, rng)
         state = self._initialise(X.shape[1], sizes, dtype, rng)
@@ -310,7 +355,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if not state.stopped and state.epoch >= self.max_iter and self.max_iter > 1:
             warnings.warn(
                 f"MLPClassifier: maximum iterations ({self.max_iter}) reached and the optimisation "
-                "hasn't converged yet.", ConvergenceWarning, stacklevel=2,
+                "hasn't converged yet.", ConvergenceWarning, stacklevel=3,
             )
         return self
 
@@ -319,9 +364,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
         ``classes`` (every label that will ever occur) is required on the first call.
         """
-        first = not hasattr(self, "_state")
+        first = not hasattr(self, "coefs_")
         sizes, activation, dtype = self._check_params()
         X, y = self._validate_train(X, y, reset=first)
+        if not first and not self._state_is_current(dtype):
+            self._state = self._state_from_coefs(dtype)
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
@@ -341,9 +388,35 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         config = LoopConfig(**{**config.__dict__, "early_stopping": False,
                                "max_epochs": state.epoch + 1})
         state.stopped = False
-        run_epochs(state, X.astype(dtype, copy=False), codes, config, n_epochs=1)
+        run_epochs(state, _as_dtype(X, dtype), codes, config, n_epochs=1)
         self._store(state)
         return self
+
+    def _state_is_current(self, dtype: type) -> bool:
+        """Whether ``_state`` trains the arrays of ``coefs_``/``intercepts_``, in ``dtype``."""
+        state = getattr(self, "_state", None)
+        return (
+            state is not None
+            and state.weights is self.coefs_ and state.biases is self.intercepts_
+            and all(w.dtype == dtype for w in state.weights)
+        )
+
+    def _state_from_coefs(self, dtype: type) -> TrainingState:
+        """A training state that continues from ``coefs_``/``intercepts_`` (a loaded model, or
+        parameters set by hand, or ``dtype`` changed): copies in ``dtype``, the epoch count and
+        history kept, and a fresh optimiser (its moments are not part of a saved model)."""
+        weights = [np.array(w, dtype=dtype, order="C") for w in self.coefs_]
+        biases = [np.array(b, dtype=dtype, order="C") for b in self.intercepts_]
+        optimizer = make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
+                                   float(self.momentum), self.lr_decay_steps,
+                                   float(self.lr_decay_factor), beta_1=float(self.beta_1),
+                                   beta_2=float(self.beta_2), epsilon=float(self.epsilon))
+        state = TrainingState(weights, biases, optimizer, self._seed())
+        state.epoch = int(getattr(self, "n_iter_", 0))
+        history = getattr(self, "history_", None)
+        if history is not None:
+            state.history = History.from_dict(history.to_dict())
+        return state
 
     def _split_validation(self, X, codes, rng):
         from sklearn.model_selection import train_test_split
@@ -443,6 +516,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         params = self.get_params()
         if not isinstance(params["random_state"], int | np.integer | None):
             params["random_state"] = None  # a generator object is no reproducible setting
+        params = {name: _plain(value) for name, value in params.items()}
         params = json.loads(json.dumps(params, default=str))
         meta = {
             "params": params,

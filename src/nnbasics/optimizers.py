@@ -51,9 +51,13 @@ class _Optimizer:
     @property
     def learning_rate(self) -> float:
         """:math:`\\eta_t` for the next step (see the module docstring)."""
+        return self.learning_rate_at(self.n_steps)
+
+    def learning_rate_at(self, step: int) -> float:
+        """:math:`\\eta_t` of step ``t = step`` (counted from 0), whatever the current step."""
         if self.decay_every is None:
             return self.learning_rate_init
-        return self.learning_rate_init * self.decay_factor ** (self.n_steps // self.decay_every)
+        return self.learning_rate_init * self.decay_factor ** (step // self.decay_every)
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         """Update every array of ``params`` in place from ``grads`` (read only)."""

@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,8 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None,
         raise ValueError(
             f"{path} is not a valid nnbasics file (truncated or corrupt: {exc})"
         ) from None
-    except (EOFError, OSError) as exc:
+    except (EOFError, OSError, NotImplementedError, zlib.error) as exc:
+        # NotImplementedError: zipfile's answer to a damaged compression or encryption field
         if isinstance(exc, FileNotFoundError):
             raise
         raise ValueError(f"{path} could not be read (truncated or corrupt: {exc})") from None

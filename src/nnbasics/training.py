@@ -240,7 +240,6 @@ def run_epochs(
     workspace = Workspace(sizes, min(config.batch_size, X.shape[0]), X.dtype)
     last = config.max_epochs if n_epochs is None else min(config.max_epochs, state.epoch + n_epochs)
     while state.epoch < last and not state.stopped:
-        lr = state.optimizer.learning_rate
         loss = sgd_epoch(X, y, state.weights, state.biases, config.activation, state.optimizer,
                          workspace, state.rng, config.alpha)
         if not np.isfinite(loss):
@@ -258,7 +257,8 @@ def run_epochs(
         h.train_accuracy.append(train_acc)
         h.val_loss.append(float(val_loss))
         h.val_accuracy.append(float(val_acc))
-        h.learning_rate.append(float(lr))
+        # the rate of the epoch's last step (the schedule may have moved during the epoch)
+        h.learning_rate.append(float(state.optimizer.learning_rate_at(state.optimizer.n_steps - 1)))
         state.epoch += 1
         _update_stopping(state, config, -val_acc if config.early_stopping else loss)
         if checkpoint_dir is not None:

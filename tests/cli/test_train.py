@@ -163,6 +163,8 @@ def test_a_wrong_gradient_stops_the_run(tmp_path, capsys, monkeypatch):
     (["--test-fraction", "1.5"], "--test-fraction must be in (0, 1)"),
     (["--save", "/no/such/dir/m.npz"], "--save: directory /no/such/dir does not exist"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--seed", "-1"], "--seed must be in [0, 4294967294], got -1"),
+    (["--seed", str(2**32)], "--seed must be in [0, 4294967294]"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, args, message):
     assert main(["train", "--no-progress", "--report", str(tmp_path / "r"), *args]) == 2
@@ -327,3 +329,16 @@ def test_defaults_are_the_estimators():
              "validation_fraction": "validation_fraction"}
     for ours, theirs in pairs.items():
         assert getattr(config, ours) == model[theirs], f"--{ours} default differs from {theirs}"
+
+
+def test_out_of_memory_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    import nnbasics.datasets
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(nnbasics.datasets, "load_dataset", exhausted)
+    assert main(["train", "--no-progress", "--report", str(tmp_path / "r")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("nnbasics: error: out of memory")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err

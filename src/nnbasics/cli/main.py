@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nnbasics: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("nnbasics: error: out of memory (a smaller network, batch or data set may fit)",
+              file=sys.stderr)
+        return 2
     except (UsageError, ValueError, TypeError, OSError, KeyError, EOFError) as exc:
         message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0])
         if isinstance(exc, OSError) and exc.filename and exc.strerror:

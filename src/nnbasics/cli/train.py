@@ -165,6 +165,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ValueError(f"--test-fraction must be in (0, 1), got {cfg.test_fraction}")
     if not 0 < cfg.validation_fraction < 1:
         raise ValueError(f"--validation-fraction must be in (0, 1), got {cfg.validation_fraction}")
+    if not 0 <= cfg.seed < 2**32 - 1:  # the splits add 1 to it; NumPy's seeds are < 2**32
+        raise ValueError(f"--seed must be in [0, {2**32 - 2}], got {cfg.seed}")
     if cfg.resume and not cfg.checkpoint_dir:
         raise ValueError("--resume needs --checkpoint-dir")
     if cfg.checkpoint_dir and Path(cfg.checkpoint_dir).exists() \
