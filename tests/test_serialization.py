@@ -66,7 +66,7 @@ def test_not_a_zip(tmp_path):
 def test_foreign_npz(tmp_path):
     path = tmp_path / "f.npz"
     np.savez(path, X=np.zeros(3))
-    with pytest.raises(ValueError, match="not an nnbasics one"):
+    with pytest.raises(ValueError, match="not an nnbasics file"):
         load_arrays(path)
 
 

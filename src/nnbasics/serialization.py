@@ -124,6 +124,48 @@ def _check_member_sizes(zf: zipfile.ZipFile, path: Path) -> None:
             )
 
 
+def read_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
+             what: str = "nnbasics file") -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, read without pickle after checking its structure.
+
+    Every member must be a ``.npy`` whose header declares no more data than the member holds
+    (a crafted header cannot make us allocate), none may hold Python objects, and the members
+    named in ``required`` (``"name.npy"``) must be present.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        A directory, not a zip, truncated or corrupted (CRC, compression fields), a member that
+        is not a plain ``.npy``, or a required member missing (``what`` names the expected kind
+        of file in that message).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not an {what}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            missing = [name for name in required if name not in names]
+            if missing:
+                raise ValueError(f"{path} is a .npz file but not an {what} (no "
+                                 f"{', '.join(name.removesuffix('.npy') for name in missing)} "
+                                 "entry)")
+            _check_member_sizes(zf, path)
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{path} is not a valid {what} (truncated or corrupt: {exc})") from None
+    except (EOFError, OSError, NotImplementedError, zlib.error) as exc:
+        # NotImplementedError: zipfile's answer to a damaged compression or encryption field
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} could not be read (truncated or corrupt: {exc})") from None
+
+
 def load_arrays(path: str | os.PathLike, kind: str | None = None,
                 max_version: int = 1) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a file written by :func:`save_arrays`: ``(arrays, metadata)``.
@@ -145,29 +187,7 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None,
         kind, of a newer version, or holding object arrays.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, not an nnbasics .npz file")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if f"{_METADATA_KEY}.npy" not in names:
-                raise ValueError(
-                    f"{path} is a .npz file but not an nnbasics one (no {_METADATA_KEY} entry)"
-                )
-            _check_member_sizes(zf, path)
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except zipfile.BadZipFile as exc:
-        raise ValueError(
-            f"{path} is not a valid nnbasics file (truncated or corrupt: {exc})"
-        ) from None
-    except (EOFError, OSError, NotImplementedError, zlib.error) as exc:
-        # NotImplementedError: zipfile's answer to a damaged compression or encryption field
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"{path} could not be read (truncated or corrupt: {exc})") from None
+    arrays = read_npz(path, required=(f"{_METADATA_KEY}.npy",))
     text = arrays.pop(_METADATA_KEY)
     try:
         meta = json.loads(str(text[()]))

@@ -131,7 +131,7 @@ def test_foreign_npz_is_refused(tmp_path, capsys):
     path = tmp_path / "foreign.npz"
     np.savez(path, X=np.zeros((2, 2)))
     assert main(["evaluate", str(path)]) == 2
-    assert "not an nnbasics one" in capsys.readouterr().err
+    assert "not an nnbasics file" in capsys.readouterr().err
 
 
 def test_data_that_does_not_fit_the_model(trained, tmp_path, capsys):

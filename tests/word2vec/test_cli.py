@@ -117,11 +117,22 @@ def test_plot(workdir, tmp_path, capsys):
     (["similar", "{workdir}/v.bin", "no-such-word"], "'no-such-word' not in vocabulary"),
     (["analogy", "{workdir}/v.bin", "g0w0", "zzz", "g1w0"], "'zzz' not in vocabulary"),
     (["evaluate", "{workdir}/v.bin", "--pairs", "{tmp}/nope.tsv"], "No such file"),
-    (["similar", "{workdir}/v.bin", "g0w0", "--format", "model"], "not a readable .npz"),
+    (["similar", "{workdir}/v.bin", "g0w0", "--format", "model"], "not a valid nnbasics word2vec"),
+    (["similar", "{tmp}/junk.npz", "g0w0"], "not a valid nnbasics word2vec model"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--window", "99999999999999999999"],
+     "window must be an integer in [1, 2147483647]"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--negative", "99999999999999999999"],
+     "negative must be an integer in [0, 2147483647]"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--sample", "inf"], "sample must be a finite"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--alpha", "inf"], "alpha > 0"),
+    (["train", "{corpus}", "--out", "{tmp}/same", "--save-model", "{tmp}/same"],
+     "--out and --save-model both name"),
+    (["train", "{corpus}", "--out", "{tmp}", "--force"], "is a directory; give a file name"),
 ])
 def test_errors_are_one_line(workdir, tmp_path, capsys, args, message):
     (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
     (tmp_path / "latin1.txt").write_bytes("g0w0 g0w1\ncaf\xe9 g0w2\n".encode("latin-1"))
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04junk")
     args = [a.format(corpus=workdir / "corpus.txt", tmp=tmp_path, workdir=workdir) for a in args]
     assert main(["word2vec", *args]) == 2
     err = capsys.readouterr().err

@@ -102,6 +102,7 @@ def test_huge_header_is_refused_before_allocating(tmp_path, binary, monkeypatch)
     (b"2 2\na 1 2\nb 1 zz\n", "not a number"),
     (b"1 2\n\xff 1 2\n", "not valid UTF-8"),
     (b"1 2\na 1 2\nb 3 4\n", "data after"),
+    (b"1 2\na 1 2\n\n\nb\n", "data after"),
     (b"2 2\na 1 2\na 3 4\n", "appears twice"),
 ])
 def test_corrupt_text_files(tmp_path, content, match):
@@ -149,3 +150,34 @@ def test_trained_model_file_equals_gensims_with_counts(tmp_path):
         model.wv.save_word2vec_format(ours, binary=binary)
         ref.save_word2vec_format(str(theirs), binary=binary)
         assert ours.read_bytes() == theirs.read_bytes()
+
+
+@pytest.mark.parametrize("content", [
+    b"2 1\na 1\nb 2",  # no newline after the last vector (gensim reads it)
+    b"2 1\na 1\nb 2\n\n\n",  # blank lines after it
+])
+def test_text_files_without_final_newline_or_with_blank_lines_after_read(tmp_path, content):
+    path = tmp_path / "v.txt"
+    path.write_bytes(content)
+    keys, vectors = read_word2vec_format(path, binary=False)
+    assert keys == ["a", "b"]
+    np.testing.assert_array_equal(vectors, [[1.0], [2.0]])
+
+
+def test_a_directory_as_target_is_named_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError, match="target"):
+        write_word2vec_format(target, ["a"], np.ones((1, 2)))
+    assert os.listdir(tmp_path) == ["target"] and os.listdir(target) == []
+
+
+def test_a_failed_rename_removes_the_temporary_file_and_names_the_target(tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", src)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError) as caught:
+        write_word2vec_format(tmp_path / "v.txt", ["a"], np.ones((1, 2)))
+    assert caught.value.filename == str(tmp_path / "v.txt")
+    assert os.listdir(tmp_path) == []

@@ -152,7 +152,7 @@ def test_load_rejects_foreign_and_pickled_files(tmp_path):
         Word2Vec.load(pickled)
     other = tmp_path / "o.npz"
     np.savez(other, x=np.zeros(3))
-    with pytest.raises(ValueError, match="missing"):
+    with pytest.raises(ValueError, match="not an nnbasics word2vec model"):
         Word2Vec.load(other)
     junk = tmp_path / "j.npz"
     junk.write_bytes(b"not a zip file")
@@ -382,3 +382,44 @@ def test_a_reiterable_that_comes_back_empty_is_an_error():
     with pytest.raises(ValueError, match=r"no words in epoch 1.*re-iterable that runs only once"):
         model.train(RunsOnce(CORPUS))
     assert model.epochs_trained == 0
+
+
+def test_learning_rate_never_falls_below_min_alpha_on_a_longer_corpus(monkeypatch):
+    model = Word2Vec(**{**SMALL, "epochs": 2, "batch_words": 200})
+    model.build_vocab(CORPUS[:40])
+    alphas = []
+
+    def recording_kernel(*args):
+        alphas.append(args[9:11])  # alpha at the batch's start and end
+        return 0.0, 0, 0
+
+    monkeypatch.setattr(model, "_kernel", lambda: (recording_kernel, 1))
+    model.train(CORPUS[:40] * 5, epochs=2)  # five times the words the scan counted
+    start, end = model.config.alpha, model.config.min_alpha
+    floor = end - 1e-15  # start - (start - end) * 1.0 may round an ulp below end
+    assert all(floor <= a <= start for pair in alphas for a in pair)
+    assert alphas[-1][1] == pytest.approx(end)
+    alphas.clear()
+    # told how many sentences there are, the decay spans them all (gensim's total_examples)
+    model.train(CORPUS[:40] * 5, total_examples=200, epochs=2)
+    assert all(floor <= a <= start for pair in alphas for a in pair)
+    assert alphas[len(alphas) // 2][0] > 0.4 * start  # half-way, not already at the floor
+    assert alphas[-1][1] == pytest.approx(end, abs=0.01 * start)
+
+
+def test_a_none_token_is_refused_like_any_other_non_string():
+    with pytest.raises(TypeError, match="words must be str, got NoneType None"):
+        Word2Vec([["a", None, "b"]] * 5, **SMALL)
+
+
+def test_a_corrupt_model_file_is_a_value_error(tmp_path):
+    model = Word2Vec(CORPUS[:20], **SMALL)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    data = bytearray(path.read_bytes())
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(ValueError, match=r"truncated or corrupt|not a valid"):
+        Word2Vec.load(path)
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04junk")
+    with pytest.raises(ValueError, match="not a valid nnbasics word2vec model"):
+        Word2Vec.load(tmp_path / "junk.npz")

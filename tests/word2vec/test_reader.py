@@ -122,3 +122,14 @@ def test_word_table_numbers_words_in_order_and_rejects_non_tokens():
     for bad in (["a", "a"], ["a b"], [""]):
         with pytest.raises(ValueError, match="distinct tokens"):
             WordTable(bad)
+
+
+def test_a_line_of_many_chunks_comes_whole(tmp_path):
+    from nnbasics.word2vec._reader import read_chunks
+
+    words = " ".join(f"w{i}" for i in range(5000))
+    path = tmp_path / "long.txt"
+    path.write_text(f"{words}\nshort line\n{words}", encoding="utf-8")
+    chunks = list(read_chunks(path, chunk_bytes=64))
+    assert b"".join(chunks) == path.read_bytes()
+    assert all(c.endswith(b"\n") for c in chunks[:-1])  # whole lines only

@@ -87,6 +87,8 @@ def _refuse_overwrite(path: str | None, force: bool) -> None:
     """Refuse an existing output file without ``--force``, and a missing directory at once."""
     if not path:
         return
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory; give a file name")
     if os.path.exists(path) and not force:
         raise ValueError(f"{path} exists; pass --force to overwrite it")
     directory = os.path.dirname(os.path.abspath(path))
@@ -112,6 +114,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     _refuse_overwrite(args.out, args.force)
     _refuse_overwrite(args.save_model, args.force)
+    if args.save_model and os.path.abspath(args.save_model) == os.path.abspath(args.out):
+        raise ValueError(f"--out and --save-model both name {args.out}: give two files")
     LineSentences(args.corpus)  # a missing corpus is reported before anything else happens
     config = Word2VecConfig(
         vector_size=args.size, window=args.window, min_count=args.min_count, sg=args.sg,

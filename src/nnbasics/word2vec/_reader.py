@@ -340,21 +340,24 @@ def read_chunks(path: str | os.PathLike, chunk_bytes: int = CHUNK_BYTES) -> Iter
     """The file as chunks of whole lines (the last may lack its newline), checked as UTF-8."""
     path = os.fspath(path)
     first_line = 1
-    carry = b""
+    # the start of an unfinished line, in pieces: a line of many chunks (text8 is one 100 MB
+    # line) is joined once, not copied and searched again at every read
+    pieces: list[bytes] = []
     with open(path, "rb") as handle:
         while True:
             data = handle.read(chunk_bytes)
             if not data:
-                if carry:
-                    _check_utf8(path, carry, first_line)
-                    yield carry
+                if pieces:
+                    rest = b"".join(pieces)
+                    _check_utf8(path, rest, first_line)
+                    yield rest
                 return
-            data = carry + data if carry else data
-            cut = data.rfind(b"\n") + 1
+            cut = data.rfind(b"\n") + 1  # searched in the new data only
             if cut == 0:  # no line ends in this chunk yet: read on
-                carry = data
+                pieces.append(data)
                 continue
-            chunk, carry = data[:cut], data[cut:]
+            chunk = b"".join([*pieces, data[:cut]]) if pieces else data[:cut]
+            pieces = [data[cut:]] if cut < len(data) else []
             _check_utf8(path, chunk, first_line)
             first_line += chunk.count(b"\n")
             yield chunk

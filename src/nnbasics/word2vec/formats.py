@@ -16,6 +16,7 @@ naming the problem.  Writers write atomically (a temporary file in the same dire
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ class atomic_write:
         self.path = os.fspath(path)
 
     def __enter__(self):
+        if os.path.isdir(self.path):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", self.path)
         directory = os.path.dirname(os.path.abspath(self.path))
         fd, self.tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
         umask = os.umask(0)
@@ -45,10 +48,14 @@ class atomic_write:
         return self.handle
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.handle.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
+        try:
+            self.handle.close()
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+        except OSError as error:  # e.g. a full disk, or the target became a directory
+            os.unlink(self.tmp)
+            raise OSError(error.errno, error.strerror, self.path) from None
+        if exc_type is not None:
             os.unlink(self.tmp)
 
 
@@ -84,9 +91,13 @@ def read_word2vec_format(
     with open(path, "rb") as handle:
         n_words, dim = _read_header(handle, path)
         remaining = os.fstat(handle.fileno()).st_size - handle.tell()
-        # The smallest possible entry is a 1-byte word plus a separator and its values:
-        # refuse a header that the file cannot hold before allocating anything for it.
-        smallest = n_words * (2 + dim * (_FLOAT.itemsize if binary else 2))
+        # The smallest possible entry is a 1-byte word plus a separator and its values (text: a
+        # digit and a separator each, and a newline but after the last): refuse a header that
+        # the file cannot hold before allocating anything for it.
+        if binary:
+            smallest = n_words * (2 + dim * _FLOAT.itemsize)
+        else:
+            smallest = n_words * (2 + 2 * dim) - 1
         if smallest > remaining:
             raise ValueError(
                 f"{path}: header claims {n_words} vectors of size {dim}, which needs at least "
@@ -143,8 +154,9 @@ def _read_text(handle, path: str, vectors: NDArray[np.float32]) -> list[str]:
         except ValueError:
             raise ValueError(f"{path}: line {i + 2} holds a value that is not a number") from None
         keys.append(parts[0])
-    if handle.read(1):
-        raise ValueError(f"{path}: data after the {n_words} vectors the header announces")
+    while chunk := handle.read(1 << 16):  # blank lines after the last vector are fine
+        if chunk.strip():
+            raise ValueError(f"{path}: data after the {n_words} vectors the header announces")
     return keys
 
 

@@ -30,6 +30,7 @@ from functools import partial
 
 import numpy as np
 
+from nnbasics.serialization import read_npz
 from nnbasics.word2vec import reference
 from nnbasics.word2vec._reader import WordTable, count_file, iter_file_batches
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
@@ -73,6 +74,9 @@ def _finished(future: Future | None) -> bool:
     return future is None or future.done()
 
 
+_INT32_MAX = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class Word2VecConfig:
     """The settings of a model, with gensim 4's names and meanings (see :class:`Word2Vec`)."""
@@ -95,8 +99,10 @@ class Word2VecConfig:
     def __post_init__(self) -> None:
         def integer(name: str, low: int) -> None:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                    or not low <= value <= _INT32_MAX):  # the kernels take 32-bit sizes
+                raise ValueError(f"{name} must be an integer in [{low}, {_INT32_MAX}], "
+                                 f"got {value!r}")
 
         for name, low in (("vector_size", 1), ("window", 1), ("min_count", 0), ("negative", 0),
                           ("epochs", 1), ("workers", 1), ("seed", 0), ("batch_words", 1)):
@@ -107,9 +113,9 @@ class Word2VecConfig:
             raise ValueError(f"sg must be 1 (skip-gram) or 0 (CBOW), got {self.sg!r}")
         if isinstance(self.hs, bool) or self.hs not in (0, 1):
             raise ValueError(f"hs must be 0 or 1 (hierarchical softmax), got {self.hs!r}")
-        if not (self.sample >= 0):
-            raise ValueError(f"sample must be >= 0, got {self.sample!r}")
-        if not (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha):
+        if not (self.sample >= 0 and np.isfinite(self.sample)):
+            raise ValueError(f"sample must be a finite number >= 0, got {self.sample!r}")
+        if not (np.isfinite(self.alpha) and self.alpha > 0 and 0 <= self.min_alpha <= self.alpha):
             raise ValueError(
                 f"need alpha > 0 and 0 <= min_alpha <= alpha, got alpha={self.alpha!r}, "
                 f"min_alpha={self.min_alpha!r}"
@@ -294,7 +300,9 @@ class Word2Vec:
 
         The learning rate falls linearly from ``start_alpha`` (default ``alpha``) to
         ``end_alpha`` (default ``min_alpha``) over ``epochs * total_words`` words (default: the
-        word count of the vocabulary scan).  Training can be continued after :meth:`load`.
+        word count of the vocabulary scan; given ``total_examples`` sentences instead, that count
+        scaled by ``total_examples / corpus_count``), and stays at ``end_alpha`` should the
+        corpus hold more words than that.  Training can be continued after :meth:`load`.
 
         Returns
         -------
@@ -307,8 +315,10 @@ class Word2Vec:
         epochs = cfg.epochs if epochs is None else int(epochs)
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
+        if total_words is None and total_examples is not None and self.corpus_count:
+            # progress is counted in words: the scan's words per sentence, times the sentences
+            total_words = round(self.corpus_total_words * int(total_examples) / self.corpus_count)
         total_words = int(total_words or self.corpus_total_words)
-        del total_examples  # accepted for gensim compatibility; progress is counted in words
         start_alpha = cfg.alpha if start_alpha is None else float(start_alpha)
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
         kernel, n_parallel = self._kernel()
@@ -347,7 +357,9 @@ class Word2Vec:
                 epoch_sums[:] = [0.0, 0]
                 epoch_start = done
                 for batch_index, batch in enumerate(read_batches()):
-                    fraction = (done / planned, min(1.0, (done + batch.raw_words) / planned))
+                    # capped: more words than planned train at end_alpha, never below it
+                    fraction = (min(1.0, done / planned),
+                                min(1.0, (done + batch.raw_words) / planned))
                     done += batch.raw_words
                     future = None
                     if batch.tokens.size:
@@ -474,22 +486,11 @@ class Word2Vec:
     def load(cls, path: str | os.PathLike) -> Word2Vec:
         """Load a model written by :meth:`save` (no pickle); ``ValueError`` if it is invalid."""
         path = os.fspath(path)
-        with open(path, "rb") as handle:  # np.load would call any other file "pickled data"
-            if handle.read(4) != b"PK\x03\x04":
-                raise ValueError(f"{path}: not a readable .npz model (not a zip archive)")
-        try:
-            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
-                missing = {"vectors", "syn1neg", "counts", "metadata"} - set(archive.files)
-                if missing:
-                    raise ValueError(f"{path}: not an nnbasics word2vec model (missing "
-                                     f"{', '.join(sorted(missing))})")
-                vectors, syn1neg = archive["vectors"], archive["syn1neg"]
-                counts, blob = archive["counts"], archive["metadata"]
-                syn1 = archive["syn1"] if "syn1" in archive.files else None  # only with hs=1
-        except (OSError, EOFError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise ValueError(f"{path}: not a readable .npz model ({exc})") from None
+        archive = read_npz(path, required=("vectors.npy", "syn1neg.npy", "counts.npy",
+                                           "metadata.npy"), what="nnbasics word2vec model")
+        vectors, syn1neg = archive["vectors"], archive["syn1neg"]
+        counts, blob = archive["counts"], archive["metadata"]
+        syn1 = archive.get("syn1")  # only with hs=1
         try:
             metadata = json.loads(blob.tobytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):

@@ -117,12 +117,12 @@ def build_vocabulary(raw: RawCounts, min_count: int) -> Vocabulary:
     """
     if raw.total_words == 0:
         raise ValueError("the corpus is empty: it holds no words")
-    not_text = next((w for w in raw.counts if not isinstance(w, str)), None)
-    if not_text is not None:
-        raise TypeError(
-            f"words must be str, got {type(not_text).__name__} {not_text!r}; "
-            "convert the tokens first (e.g. [str(t) for t in sentence])"
-        )
+    for word in raw.counts:  # once per distinct word (None included: it is no str either)
+        if not isinstance(word, str):
+            raise TypeError(
+                f"words must be str, got {type(word).__name__} {word!r}; "
+                "convert the tokens first (e.g. [str(t) for t in sentence])"
+            )
     kept = [(word, n) for word, n in raw.counts.items() if n >= min_count]
     if not kept:
         top = max(raw.counts.values(), default=0)
