@@ -340,6 +340,9 @@ def test_npz_with_images_and_test_split(tmp_path, rng):
     ({"X": np.array([["a", "b"]]), "y": np.zeros(1)}, "X must be numeric"),
     ({"X": np.zeros((3, 2)), "y": np.zeros(3), "X_test": np.zeros((2, 5)),
       "y_test": np.zeros(2)}, "X has 2 features but X_test 5"),
+    ({"X": np.zeros((3, 2)), "y": np.zeros(3), "X_test": np.zeros((2, 2))},
+     "holds X_test without y_test"),
+    ({"X": np.full((3, 2), 1e300), "y": np.zeros(3)}, "too large for float32"),
 ])
 def test_npz_errors(tmp_path, arrays, message):
     path = tmp_path / "d.npz"

@@ -374,3 +374,20 @@ def test_float32_overflow_of_the_data_is_named():
     with pytest.raises(ValueError, match="too large for float32"):
         MLPClassifier((5,), max_iter=1).fit(X * 1e300, y)
     MLPClassifier((5,), max_iter=1, dtype="float64").fit(X * 1e300, y)  # fits in float64
+
+
+@pytest.mark.parametrize("field, value", [("history", 5), ("n_layers", "two"),
+                                          ("params", {"no_such_parameter": 1})])
+def test_load_model_refuses_crafted_metadata(tmp_path, field, value):
+    from nnbasics.serialization import load_arrays, save_arrays
+
+    X, y = _blobs(10)
+    path = tmp_path / "m.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((3,), max_iter=2).fit(X, y).save(path)
+    arrays, meta = load_arrays(path)
+    meta[field] = value
+    save_arrays(path, arrays, meta, kind=meta["kind"])
+    with pytest.raises(ValueError, match="incomplete or inconsistent"):
+        load_model(path)

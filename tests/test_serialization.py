@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -137,4 +138,35 @@ def test_damaged_compression_method_is_a_clear_error(tmp_path):
     data[central + 10] = 99  # and its central-directory copy
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=r"corrupt|not a valid"):
+        load_arrays(path)
+
+
+def test_atomic_file_refuses_a_directory_and_names_the_target_of_a_failed_rename(tmp_path,
+                                                                                monkeypatch):
+    from nnbasics.serialization import atomic_file
+
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError):
+        with atomic_file(tmp_path / "d") as fh:
+            fh.write(b"x")
+    assert os.listdir(tmp_path) == ["d"]
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", src)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError) as caught:
+        with atomic_file(tmp_path / "f.bin") as fh:
+            fh.write(b"x")
+    assert caught.value.filename == str(tmp_path / "f.bin")
+    assert os.listdir(tmp_path) == ["d"]  # no temporary file left
+
+
+@pytest.mark.parametrize("version", [True, 0, -1, "1"])
+def test_versions_that_are_not_positive_integers_are_refused(tmp_path, version):
+    path = _save(tmp_path / "f.npz", a=np.zeros(2))
+    arrays, meta = load_arrays(path)
+    meta["version"] = version
+    np.savez(path, __metadata__=np.array(json.dumps(meta)), **arrays)
+    with pytest.raises(ValueError, match="format version"):
         load_arrays(path)

@@ -20,7 +20,6 @@ import hashlib
 import math
 import os
 import urllib.request
-import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnbasics.serialization import atomic_write
+from nnbasics.serialization import atomic_write, read_npz
 
 __all__ = [
     "MNIST_FILES",
@@ -461,10 +460,9 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    try:
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    try:  # member sizes checked before anything is allocated, no pickle
+        arrays = read_npz(path, what=".npz data set")
+    except ValueError as exc:
         raise ValueError(f"{path}: not a readable .npz of numeric arrays ({exc})") from None
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
@@ -476,12 +474,23 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         X = np.asarray(X)
         if X.dtype.kind not in "iufb":
             raise ValueError(f"{path}: X must be numeric, got dtype {X.dtype}")
-        return X.reshape(X.shape[0], -1).astype(np.float32) if X.ndim == 3 else X.astype(np.float32)
+        if X.ndim == 3:  # images: one row each
+            X = X.reshape(X.shape[0], -1)
+        with np.errstate(over="ignore"):
+            X32 = X.astype(np.float32)
+        if X.dtype.kind == "f" and X.dtype.itemsize > 4 and np.isfinite(X).all() \
+                and not np.isfinite(X32).all():
+            raise ValueError(f"{path}: X holds values too large for float32 (largest magnitude "
+                             f"{np.abs(X).max():.3g})")
+        return X32
 
     X, y = flat(arrays["X"]), arrays["y"]
     _check_xy(X, y, str(path))
     X_test = y_test = None
-    if "X_test" in arrays and "y_test" in arrays:
+    if ("X_test" in arrays) != ("y_test" in arrays):
+        raise ValueError(f"{path}: holds {'X_test' if 'X_test' in arrays else 'y_test'} without "
+                         f"{'y_test' if 'X_test' in arrays else 'X_test'}; give both or neither")
+    if "X_test" in arrays:
         X_test, y_test = flat(arrays["X_test"]), arrays["y_test"]
         _check_xy(X_test, y_test, f"{path} (test)")
         if X_test.shape[1] != X.shape[1]:

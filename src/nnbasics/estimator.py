@@ -551,7 +551,7 @@ def load_model(path) -> MLPClassifier:
         model.n_features_in_ = int(meta["n_features_in"])
         model.n_iter_ = int(meta["n_iter"])
         model.history_ = History.from_dict(meta["history"])
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: model file is incomplete or inconsistent ({exc!r})") from None
     dims = [model.n_features_in_]
     for i, (w, b) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):

@@ -18,38 +18,52 @@ anything is allocated.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["FORMAT_NAME", "atomic_write", "load_arrays", "save_arrays"]
+__all__ = ["FORMAT_NAME", "atomic_file", "atomic_write", "load_arrays", "read_npz", "save_arrays"]
 
 FORMAT_NAME = "nnbasics"
 _METADATA_KEY = "__metadata__"
 
 
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it to ``path``.
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s new content into; renamed to ``path`` when the block
+    ends without an error, removed otherwise (``path`` is then untouched).
 
-    The temporary file is removed if ``write`` raises; ``path`` is untouched in that case.
+    A directory at ``path`` or a missing parent directory is refused before anything is
+    written; an error of the final rename names ``path``, not the temporary file.
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"directory does not exist: {directory}")
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(fd, 0o666 & ~umask)  # mkstemp creates 0600; the file gets the usual permissions
     try:
         with os.fdopen(fd, "wb") as fh:
-            write(fh)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
+        try:
+            os.replace(tmp_name, path)
+        except OSError as error:  # e.g. the target became a directory meanwhile
+            raise OSError(error.errno, error.strerror, str(path)) from None
     except BaseException:
         try:
             os.unlink(tmp_name)
@@ -57,7 +71,14 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
             pass
         raise
     _fsync_directory(directory)
-    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it to ``path``
+    (:func:`atomic_file`); ``path`` is untouched if ``write`` raises."""
+    with atomic_file(path) as fh:
+        write(fh)
+    return Path(path)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -198,7 +219,7 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None,
     if kind is not None and meta.get("kind") != kind:
         raise ValueError(f"{path} holds a {meta.get('kind')!r}, not a {kind!r}")
     version = meta.get("version")
-    if not isinstance(version, int) or version > max_version:
+    if type(version) is not int or not 1 <= version <= max_version:  # bool is no version
         raise ValueError(
             f"{path} has format version {version!r}; this nnbasics reads up to {max_version}"
         )

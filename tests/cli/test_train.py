@@ -342,3 +342,14 @@ def test_out_of_memory_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert captured.err.startswith("nnbasics: error: out of memory")
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+
+
+def test_report_or_checkpoint_dir_under_a_file_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    for option in ("--report", "--checkpoint-dir"):
+        args = ["train", "--no-progress", "--report", str(tmp_path / "r"), option,
+                str(tmp_path / "afile" / "sub")]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"{option} " in err and "afile exists and is not a directory" in err
+    assert not (tmp_path / "r").exists()  # refused before any work

@@ -128,6 +128,7 @@ def test_plot(workdir, tmp_path, capsys):
     (["train", "{corpus}", "--out", "{tmp}/same", "--save-model", "{tmp}/same"],
      "--out and --save-model both name"),
     (["train", "{corpus}", "--out", "{tmp}", "--force"], "is a directory; give a file name"),
+    (["train", "{corpus}", "--out", "{tmp}/v.npz"], "save the whole model with --save-model"),
 ])
 def test_errors_are_one_line(workdir, tmp_path, capsys, args, message):
     (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")

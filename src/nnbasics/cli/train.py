@@ -169,11 +169,13 @@ def validate(cfg: TrainConfig) -> None:
         raise ValueError(f"--seed must be in [0, {2**32 - 2}], got {cfg.seed}")
     if cfg.resume and not cfg.checkpoint_dir:
         raise ValueError("--resume needs --checkpoint-dir")
-    if cfg.checkpoint_dir and Path(cfg.checkpoint_dir).exists() \
-            and not Path(cfg.checkpoint_dir).is_dir():
-        raise ValueError(f"--checkpoint-dir {cfg.checkpoint_dir} exists and is not a directory")
-    if Path(cfg.report).exists() and not Path(cfg.report).is_dir():
-        raise ValueError(f"--report {cfg.report} exists and is not a directory")
+    for option, directory in (("--report", cfg.report), ("--checkpoint-dir", cfg.checkpoint_dir)):
+        if directory:
+            # the directory or any of its parents being a file would fail only after training
+            blocker = next((p for p in (Path(directory), *Path(directory).parents)
+                            if p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                raise ValueError(f"{option} {directory}: {blocker} exists and is not a directory")
     if cfg.save:
         save = Path(cfg.save)
         if save.is_dir():

@@ -114,6 +114,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     _refuse_overwrite(args.out, args.force)
     _refuse_overwrite(args.save_model, args.force)
+    if os.path.splitext(args.out)[1].lower() == ".npz":
+        raise ValueError(f"--out {args.out}: vectors are written in word2vec's text or binary "
+                         "format (.txt, .bin); save the whole model with --save-model m.npz")
     if args.save_model and os.path.abspath(args.save_model) == os.path.abspath(args.out):
         raise ValueError(f"--out and --save-model both name {args.out}: give two files")
     LineSentences(args.corpus)  # a missing corpus is reported before anything else happens
@@ -203,7 +206,7 @@ def run_plot(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nnbasics.word2vec.formats import atomic_write
+    from nnbasics.serialization import atomic_file
 
     fig, ax = plt.subplots(figsize=(6, 5))
     ax.scatter(coords[:, 0], coords[:, 1], color="tab:red", s=12)
@@ -214,7 +217,7 @@ def run_plot(args: argparse.Namespace) -> int:
     ax.set_ylabel("PC 2")
     fig.tight_layout()
     image_format = os.path.splitext(args.out)[1].lstrip(".").lower() or "png"
-    with atomic_write(args.out) as handle:
+    with atomic_file(args.out) as handle:
         fig.savefig(handle, format=image_format, dpi=120)
     plt.close(fig)
     print(f"wrote {args.out}")

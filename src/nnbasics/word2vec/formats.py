@@ -16,47 +16,18 @@ naming the problem.  Writers write atomically (a temporary file in the same dire
 
 from __future__ import annotations
 
-import errno
 import os
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["atomic_write", "read_word2vec_format", "write_word2vec_format"]
+from nnbasics.serialization import atomic_file
+
+__all__ = ["read_word2vec_format", "write_word2vec_format"]
 
 _FLOAT = np.dtype("<f4")
 _CHUNK = 1 << 20
-
-
-class atomic_write:
-    """Context manager yielding a binary file; on success it replaces ``path``, else vanishes."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = os.fspath(path)
-
-    def __enter__(self):
-        if os.path.isdir(self.path):
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", self.path)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, self.tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(fd, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        self.handle = os.fdopen(fd, "wb")
-        return self.handle
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.handle.close()
-            if exc_type is None:
-                os.replace(self.tmp, self.path)
-        except OSError as error:  # e.g. a full disk, or the target became a directory
-            os.unlink(self.tmp)
-            raise OSError(error.errno, error.strerror, self.path) from None
-        if exc_type is not None:
-            os.unlink(self.tmp)
 
 
 def write_word2vec_format(
@@ -71,7 +42,7 @@ def write_word2vec_format(
         # a tab or a no-break space included, reads back unchanged, in gensim as here
         if not key or " " in key or "\n" in key:
             raise ValueError(f"word {key!r} cannot be written: empty, or holds a space or newline")
-    with atomic_write(path) as out:
+    with atomic_file(path) as out:
         out.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
         if binary:
             little = vectors.astype(_FLOAT, copy=False)

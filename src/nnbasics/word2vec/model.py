@@ -30,11 +30,10 @@ from functools import partial
 
 import numpy as np
 
-from nnbasics.serialization import read_npz
+from nnbasics.serialization import atomic_file, read_npz
 from nnbasics.word2vec import reference
 from nnbasics.word2vec._reader import WordTable, count_file, iter_file_batches
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
-from nnbasics.word2vec.formats import atomic_write
 from nnbasics.word2vec.hierarchical import hs_batch_trainer
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.vocab import (
@@ -478,7 +477,7 @@ class Word2Vec:
         }
         blob = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
         hs_state = {} if self.syn1 is None else {"syn1": self.syn1}
-        with atomic_write(path) as handle:
+        with atomic_file(path) as handle:
             np.savez(handle, vectors=self.wv.vectors, syn1neg=self.syn1neg, counts=self.wv.counts,
                      metadata=blob, **hs_state)
 
