@@ -391,3 +391,42 @@ def test_load_model_refuses_crafted_metadata(tmp_path, field, value):
     save_arrays(path, arrays, meta, kind=meta["kind"])
     with pytest.raises(ValueError, match="incomplete or inconsistent"):
         load_model(path)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_after_load_trains_on_as_in_memory(tmp_path, solver):
+    # full batches: the batch order cannot matter, so the two runs differ only by rounding
+    X, y = _blobs(10)
+    params = dict(hidden_layer_sizes=(6,), solver=solver, batch_size=len(X), max_iter=3,
+                  learning_rate_init=0.1 if solver == "sgd" else 0.01, lr_decay_steps=1,
+                  lr_decay_factor=0.5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        in_memory = MLPClassifier(**params).fit(X, y)
+    in_memory.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    in_memory.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    # the schedule goes on (0.1 * 0.5**3 for SGD), and the velocity or moments with it
+    assert loaded.history_.learning_rate == in_memory.history_.learning_rate
+    for a, b in zip(loaded.coefs_, in_memory.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_coefs_set_by_hand_are_checked_and_used_by_a_first_partial_fit():
+    X, y = _blobs()
+    model = MLPClassifier((3,), random_state=0)
+    rng = np.random.default_rng(0)
+    model.coefs_ = [rng.standard_normal((2, 3)), rng.standard_normal((3, 4))]
+    model.intercepts_ = [np.zeros(3), np.zeros(4)]
+    start = [w.copy() for w in model.coefs_]
+    model.partial_fit(X, y, classes=np.unique(y))
+    assert model.n_iter_ == 1
+    assert np.abs(model.coefs_[0] - start[0]).max() < 0.1  # one epoch from the given weights
+    model.coefs_ = [np.zeros((2, 5)), np.zeros((3, 4))]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] \(2, 5\) and intercepts_\[0\] \(3,\)"):
+        model.partial_fit(X, y)
+    model.coefs_ = [np.zeros((2, 3)), np.zeros((3, 2))]
+    model.intercepts_ = [np.zeros(3), np.zeros(2)]
+    with pytest.raises(ValueError, match="2 outputs for 4 classes"):
+        model.partial_fit(X, y)

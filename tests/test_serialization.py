@@ -170,3 +170,22 @@ def test_versions_that_are_not_positive_integers_are_refused(tmp_path, version):
     np.savez(path, __metadata__=np.array(json.dumps(meta)), **arrays)
     with pytest.raises(ValueError, match="format version"):
         load_arrays(path)
+
+
+def test_atomic_file_takes_the_umask_or_the_replaced_files_mode(tmp_path):
+    from nnbasics.serialization import atomic_file
+
+    old_umask = os.umask(0o077)
+    try:
+        with atomic_file(tmp_path / "new.bin") as fh:
+            assert os.umask(0o077) == 0o077  # the process umask is never changed meanwhile
+            fh.write(b"x")
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o600
+    shared = tmp_path / "shared.bin"
+    shared.write_bytes(b"old")
+    shared.chmod(0o644)
+    with atomic_file(shared) as fh:
+        fh.write(b"new")
+    assert shared.read_bytes() == b"new" and shared.stat().st_mode & 0o777 == 0o644

@@ -458,3 +458,14 @@ def test_history_records_the_rate_of_each_epochs_last_step():
     run_epochs(state, X, y, config)
     # epoch 1: steps 0-9 (last at 0.1 * 0.5**1); epoch 2: steps 10-19 (last at 0.1 * 0.5**3)
     assert state.history.learning_rate == [0.05, 0.0125]
+
+
+def test_an_epoch_of_one_batch_uses_one_buffer():
+    X, y = _data(n=40)
+    state = _state(sizes=(5, 8, 3), solver="sgd-plain")
+    ws = Workspace((5, 8, 3), 64, np.float32)
+    sgd_epoch(X, y, state.weights, state.biases, "relu", state.optimizer, ws, state.rng)
+    assert ws._spare_inputs is None  # a full-batch run on a big data set does not pay twice
+    ws_small = Workspace((5, 8, 3), 16, np.float32)
+    sgd_epoch(X, y, state.weights, state.biases, "relu", state.optimizer, ws_small, state.rng)
+    assert ws_small._spare_inputs is not None

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from nnbasics.serialization import atomic_write, read_npz
 
@@ -358,7 +359,8 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
         non-numeric field other than the label is a header).
     delimiter : str, default ","
 
-    Labels are kept as written: integers when every label is an integer, else strings.
+    Labels are kept as written: integers when every label is an integer (that fits in 64 bits),
+    else strings.
     """
     path = Path(path)
     if not path.is_file():
@@ -424,9 +426,8 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
     if all(_is_int(v) for v in labels):
         try:
             y = labels.astype(np.int64)
-        except OverflowError:
-            big = next(v for v in labels if not -2**63 <= int(v) < 2**63)
-            raise ValueError(f"{path}: label {big} does not fit in a 64-bit integer") from None
+        except OverflowError:  # integers beyond 64 bits (identifiers, say): kept as written
+            y = labels
     _check_xy(X, y, str(path))
     return Dataset(X, y, str(path), _square_shape(X.shape[1]))
 
@@ -452,6 +453,36 @@ def _square_shape(n_features: int) -> tuple[int, int] | None:
     return (side, side) if side * side == n_features and side > 1 else None
 
 
+def cast_features(X: np.ndarray, dtype: DTypeLike, name: str = "X") -> np.ndarray:
+    """``X`` in ``dtype`` (no copy if it is already), refusing finite values the cast overflows.
+
+    Parameters
+    ----------
+    X : ndarray of numbers
+    dtype : float dtype, e.g. ``np.float32``
+    name : str
+        How the messages name ``X``.
+
+    Returns
+    -------
+    ndarray of ``dtype``, ``X``'s shape
+
+    Raises
+    ------
+    ValueError
+        A finite value beyond the range of ``dtype`` (``1e300`` in float32 would become ``inf``
+        and train as such).
+    """
+    with np.errstate(over="ignore"):
+        cast = X.astype(dtype, copy=False)
+    if cast is not X and not np.isfinite(cast).all() and np.isfinite(X).all():
+        raise ValueError(
+            f"{name} holds values too large for {np.dtype(dtype).name} (largest magnitude "
+            f"{np.abs(X).max():.3g}); scale the features or use float64"
+        )
+    return cast
+
+
 def load_npz(path: str | os.PathLike) -> Dataset:
     """An ``.npz`` holding arrays ``X`` (N, D) and ``y`` (N,) (optionally ``X_test``, ``y_test``).
 
@@ -460,10 +491,8 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    try:  # member sizes checked before anything is allocated, no pickle
-        arrays = read_npz(path, what=".npz data set")
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a readable .npz of numeric arrays ({exc})") from None
+    # member sizes checked before anything is allocated, no pickle; errors name the file
+    arrays = read_npz(path, what=".npz of numeric arrays")
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
         raise ValueError(f"{path}: missing array(s) {missing}; expected 'X' and 'y' "
@@ -476,13 +505,7 @@ def load_npz(path: str | os.PathLike) -> Dataset:
             raise ValueError(f"{path}: X must be numeric, got dtype {X.dtype}")
         if X.ndim == 3:  # images: one row each
             X = X.reshape(X.shape[0], -1)
-        with np.errstate(over="ignore"):
-            X32 = X.astype(np.float32)
-        if X.dtype.kind == "f" and X.dtype.itemsize > 4 and np.isfinite(X).all() \
-                and not np.isfinite(X32).all():
-            raise ValueError(f"{path}: X holds values too large for float32 (largest magnitude "
-                             f"{np.abs(X).max():.3g})")
-        return X32
+        return cast_features(X, np.float32, f"{path}: X")
 
     X, y = flat(arrays["X"]), arrays["y"]
     _check_xy(X, y, str(path))

@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnbasics.activations import softmax
+from nnbasics.datasets import cast_features
 from nnbasics.mlp import check_activation, forward_logits, init_parameters
 from nnbasics.optimizers import make_optimizer
 from nnbasics.serialization import load_arrays, save_arrays
@@ -54,19 +55,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
         return np.dtype(value).name
     return value
-
-
-def _as_dtype(X: np.ndarray, dtype: type) -> np.ndarray:
-    """``X`` in the training dtype; values that overflow it (float64 -> float32) are refused
-    here, naming the cause, rather than training on ``inf``."""
-    with np.errstate(over="ignore"):
-        cast = X.astype(dtype, copy=False)
-    if cast is not X and not np.isfinite(cast).all():
-        raise ValueError(
-            f"X holds values too large for {np.dtype(dtype).name} (largest magnitude "
-            f"{np.abs(X).max():.3g}); scale the features or use dtype='float64'"
-        )
-    return cast
 
 
 def _resolve_dtype(dtype: Any) -> type:
@@ -283,11 +271,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         layer_sizes = (n_features, *sizes, len(self.classes_))
         weights, biases = init_parameters(layer_sizes, self.init, rng, dtype)
         self.first_layer_init_ = weights[0].copy()
-        optimizer = make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
-                                   float(self.momentum), self.lr_decay_steps,
-                                   float(self.lr_decay_factor), beta_1=float(self.beta_1),
-                                   beta_2=float(self.beta_2), epsilon=float(self.epsilon))
-        return TrainingState(weights, biases, optimizer, rng)
+        return TrainingState(weights, biases, self._new_optimizer(weights, biases), rng)
+
+    def _new_optimizer(self, weights, biases):
+        """The optimiser the parameters ask for, over ``weights`` and ``biases``, at step 0."""
+        return make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
+                              float(self.momentum), self.lr_decay_steps,
+                              float(self.lr_decay_factor), beta_1=float(self.beta_1),
+                              beta_2=float(self.beta_2), epsilon=float(self.epsilon))
 
     def fit(self, X, y, validation_data=None, callback=None) -> MLPClassifier:
         """Train on ``(X, y)`` from a fresh initialisation (or from a checkpoint, with ``resume``).
@@ -320,7 +311,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 f"({self.classes_[0]!r})"
             )
         rng = self._seed()
-        X = _as_dtype(X, dtype)
+        X = cast_features(X, dtype)
         codes = self._encode(y)
         validation = None
         if validation_data is not None:
@@ -330,7 +321,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError("validation_data must be a pair (X_val, y_val)") from None
             X_val, y_val = validate_data(self, X_val, y_val, reset=False,
                                          dtype=(np.float64, np.float32), y_numeric=False)
-            validation = (_as_dtype(X_val, dtype), self._encode(y_val))
+            validation = (cast_features(X_val, dtype, "X_val"), self._encode(y_val))
         elif self.early_stopping:
             X, codes, validation = self._split_validation(X, codes, rng)
         state = self._initialise(X.shape[1], sizes, dtype, rng)
@@ -362,13 +353,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def partial_fit(self, X, y, classes=None) -> MLPClassifier:
         """One epoch over ``(X, y)``, continuing the current training.
 
-        ``classes`` (every label that will ever occur) is required on the first call.
+        ``classes`` (every label that will ever occur) is required on the first call.  A model
+        from :func:`load_model`, or one whose ``coefs_``/``intercepts_`` were set by hand, trains
+        on from those arrays, with the optimiser's state (step count, velocity or moments) that
+        was saved or is in memory when the solver is unchanged, else a fresh optimiser.
         """
-        first = not hasattr(self, "coefs_")
+        first = not hasattr(self, "classes_")
         sizes, activation, dtype = self._check_params()
         X, y = self._validate_train(X, y, reset=first)
-        if not first and not self._state_is_current(dtype):
-            self._state = self._state_from_coefs(dtype)
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
@@ -377,18 +369,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "MLPClassifier needs at least 2 classes; only one class is present"
                 )
-            self._state = self._initialise(X.shape[1], sizes, dtype, self._seed())
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
                 f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
             )
+        if not self._state_is_current(dtype):
+            self._state = (self._state_from_coefs(dtype) if hasattr(self, "coefs_")
+                           else self._initialise(X.shape[1], sizes, dtype, self._seed()))
         codes = self._encode(y)
         state = self._state
         config = self._loop_config(activation, X.shape[0])
         config = LoopConfig(**{**config.__dict__, "early_stopping": False,
                                "max_epochs": state.epoch + 1})
         state.stopped = False
-        run_epochs(state, _as_dtype(X, dtype), codes, config, n_epochs=1)
+        run_epochs(state, cast_features(X, dtype), codes, config, n_epochs=1)
         self._store(state)
         return self
 
@@ -404,19 +398,48 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _state_from_coefs(self, dtype: type) -> TrainingState:
         """A training state that continues from ``coefs_``/``intercepts_`` (a loaded model, or
         parameters set by hand, or ``dtype`` changed): copies in ``dtype``, the epoch count and
-        history kept, and a fresh optimiser (its moments are not part of a saved model)."""
+        history kept, and the optimiser's state when it fits (:meth:`_optimizer_state`)."""
+        if len(self.coefs_) != len(self.intercepts_):
+            raise ValueError(f"{len(self.coefs_)} coefs_ but {len(self.intercepts_)} intercepts_")
         weights = [np.array(w, dtype=dtype, order="C") for w in self.coefs_]
         biases = [np.array(b, dtype=dtype, order="C") for b in self.intercepts_]
-        optimizer = make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
-                                   float(self.momentum), self.lr_decay_steps,
-                                   float(self.lr_decay_factor), beta_1=float(self.beta_1),
-                                   beta_2=float(self.beta_2), epsilon=float(self.epsilon))
+        width = self.n_features_in_
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            if w.ndim != 2 or w.shape[0] != width or b.shape != (w.shape[1],):
+                raise ValueError(f"coefs_[{i}] {w.shape} and intercepts_[{i}] {b.shape} do not "
+                                 f"fit: expected ({width}, n) and (n,)")
+            width = w.shape[1]
+        if width != len(self.classes_):
+            raise ValueError(f"the last layer has {width} outputs for {len(self.classes_)} "
+                             "classes")
+        optimizer = self._new_optimizer(weights, biases)
+        saved = self._optimizer_state()
+        if saved is not None:
+            steps, arrays = saved
+            own = optimizer.state_arrays()
+            if set(arrays) == set(own) and all(arrays[k].shape == own[k].shape for k in own):
+                optimizer.load_state_arrays(arrays)  # copied into place, in the new dtype
+                optimizer.n_steps = steps
         state = TrainingState(weights, biases, optimizer, self._seed())
         state.epoch = int(getattr(self, "n_iter_", 0))
         history = getattr(self, "history_", None)
         if history is not None:
             state.history = History.from_dict(history.to_dict())
         return state
+
+    def _optimizer_state(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        """``(steps, state arrays)`` of the optimiser that trained ``coefs_``: the one in memory,
+        else the one :func:`load_model` read.  None when ``coefs_`` was replaced since (its
+        moments belong to other parameters) or nothing is known."""
+        state = getattr(self, "_state", None)
+        if state is not None:
+            if state.weights is not self.coefs_:
+                return None
+            return state.optimizer.n_steps, state.optimizer.state_arrays()
+        loaded = getattr(self, "_loaded_optimizer", None)
+        if loaded is None or loaded[2] is not self.coefs_:
+            return None
+        return loaded[0], loaded[1]
 
     def _split_validation(self, X, codes, rng):
         from sklearn.model_selection import train_test_split
@@ -513,6 +536,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         arrays = {"classes": classes, "first_layer_init": self.first_layer_init_}
         for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
             arrays[f"coef_{i}"], arrays[f"intercept_{i}"] = w, b
+        # the optimiser's state too, so that partial_fit after load_model trains on as it would
+        # have in memory (velocity, or Adam's two moments: the file grows by 1-2x the weights)
+        optimizer_steps, optimizer_arrays = self._optimizer_state() or (0, {})
+        for name, a in optimizer_arrays.items():
+            arrays[f"optimizer_{name}"] = a
         params = self.get_params()
         if not isinstance(params["random_state"], int | np.integer | None):
             params["random_state"] = None  # a generator object is no reproducible setting
@@ -523,6 +551,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             "n_features_in": int(self.n_features_in_),
             "n_layers": len(self.coefs_),
             "n_iter": int(self.n_iter_),
+            "optimizer_steps": int(optimizer_steps),
             "history": self.history_.to_dict(),
             "extra": extra_metadata or {},
         }
@@ -551,6 +580,12 @@ def load_model(path) -> MLPClassifier:
         model.n_features_in_ = int(meta["n_features_in"])
         model.n_iter_ = int(meta["n_iter"])
         model.history_ = History.from_dict(meta["history"])
+        prefix = "optimizer_"
+        optimizer_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        steps = int(meta.get("optimizer_steps", 0))  # files written before it was saved: 0
+        if steps < 0:
+            raise ValueError(f"optimizer_steps {steps} < 0")
+        model._loaded_optimizer = (steps, optimizer_arrays, model.coefs_)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: model file is incomplete or inconsistent ({exc!r})") from None
     dims = [model.n_features_in_]

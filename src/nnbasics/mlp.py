@@ -146,10 +146,11 @@ class Workspace:
     ----------
     inputs, spare_inputs : ndarray (batch_size, D)
         Where the training loop gathers a batch's rows: even batches into ``inputs``, odd ones
-        into ``spare_inputs``.  Two buffers, because the rows of the batch just stepped are
-        still in the cache of the BLAS thread that read them for the weight gradient: writing
-        the next batch over them first takes each cache line back from that core (measured on
-        a 784-256-10 network, 2 cores: 27 -> 19 ms of gather an epoch).
+        into ``spare_inputs`` (allocated on first use, so an epoch of one batch never pays for
+        it).  Two buffers, because the rows of the batch just stepped are still in the cache of
+        the BLAS thread that read them for the weight gradient: writing the next batch over
+        them first takes each cache line back from that core (measured on a 784-256-10 network,
+        2 cores: 27 -> 19 ms of gather an epoch).
     targets : ndarray of int64 (batch_size,)
         Where it gathers the batch's labels.
     values : list of L arrays (batch_size, H_l)
@@ -167,7 +168,7 @@ class Workspace:
         self.dtype = np.dtype(dtype)
         B = self.batch_size
         self.inputs = np.empty((B, self.layer_sizes[0]), dtype=self.dtype)
-        self.spare_inputs = np.empty_like(self.inputs)
+        self._spare_inputs: FloatArray | None = None
         self.targets = np.empty(B, dtype=np.int64)
         self.values = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:]]
         self.deltas = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:-1]]
@@ -177,6 +178,13 @@ class Workspace:
         ]
         self.dbiases = [np.empty(o, dtype=self.dtype) for o in self.layer_sizes[1:]]
         self._weight_scratch: list[FloatArray] | None = None
+
+    @property
+    def spare_inputs(self) -> FloatArray:
+        """The second batch buffer, like ``inputs`` (allocated on first use)."""
+        if self._spare_inputs is None:
+            self._spare_inputs = np.empty_like(self.inputs)
+        return self._spare_inputs
 
     def weight_scratch(self) -> list[FloatArray]:
         """Buffers shaped like the weights (for the L2 term), allocated on first use."""
@@ -272,7 +280,7 @@ def loss_and_gradients(
     Same mathematics and arguments as :func:`loss_and_gradients_reference` (``activation`` must
     be canonical: "sigmoid", "tanh" or "relu"), but nothing is allocated beyond a few (N,)
     vectors: ``X`` (N ≤ ``workspace.batch_size`` rows, C-contiguous, the workspace dtype) and
-    ``labels`` (int, (N,)) are typically views of ``workspace.inputs`` / ``workspace.targets``.
+    ``labels`` (int, (N,)) are typically views of a workspace batch buffer / ``targets``.
 
     Returns
     -------

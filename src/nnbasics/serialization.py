@@ -22,7 +22,7 @@ import contextlib
 import errno
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -39,11 +39,26 @@ _METADATA_KEY = "__metadata__"
 
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """A binary file to write ``path``'s new content into; renamed to ``path`` when the block
-    ends without an error, removed otherwise (``path`` is then untouched).
+    """A binary file for ``path``'s new content, renamed to ``path`` when the block succeeds.
 
-    A directory at ``path`` or a missing parent directory is refused before anything is
-    written; an error of the final rename names ``path``, not the temporary file.
+    Parameters
+    ----------
+    path : str or path-like
+        The file to create or replace.  Its directory must exist; a directory at ``path`` is
+        refused before anything is written.
+
+    Yields
+    ------
+    file : binary file object
+        A new file beside ``path`` (same directory, so the rename is atomic).  When the
+        ``with`` block ends without an error it is flushed, synced and renamed over ``path``;
+        when the block raises, it is removed and ``path`` is untouched.
+
+    Notes
+    -----
+    The new file gets the permissions ``open()`` would give it (``0o666`` minus the umask, which
+    the kernel applies: the process umask is never changed), or those of the file it replaces.
+    An error of the final rename names ``path``, not the temporary file.
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
@@ -51,11 +66,18 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
         raise FileNotFoundError(f"directory does not exist: {directory}")
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(fd, 0o666 & ~umask)  # mkstemp creates 0600; the file gets the usual permissions
+    while True:  # a fresh name, created exclusively (what mkstemp does, but with mode 0o666)
+        tmp_name = str(directory / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
+        try:
+            os.chmod(fd, os.stat(path).st_mode & 0o7777)  # a replaced file keeps its mode
+        except (FileNotFoundError, NotImplementedError, PermissionError):
+            pass
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
@@ -151,7 +173,20 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
 
     Every member must be a ``.npy`` whose header declares no more data than the member holds
     (a crafted header cannot make us allocate), none may hold Python objects, and the members
-    named in ``required`` (``"name.npy"``) must be present.
+    named in ``required`` must be present.
+
+    Parameters
+    ----------
+    path : str or path-like
+    required : tuple of str
+        Member names that must be present, with their ``.npy`` suffix (``"vectors.npy"``).
+    what : str
+        What the file should be, for the messages (``"nnbasics word2vec model"``).
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+        Every member, by name without the suffix.
 
     Raises
     ------

@@ -144,14 +144,18 @@ def sgd_epoch(
         raise ValueError(f"y must be {n_rows} integer class indices, got {y.dtype} {y.shape}")
     if n_rows and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"y holds labels outside [0, {n_classes}): {y.min()}..{y.max()}")
+    # even and odd batches go to two buffers in turn (Workspace says why); one batch, one buffer
+    buffers = (inputs, workspace.spare_inputs if n_rows > B else inputs)
+    if buffers[1].shape != inputs.shape or buffers[1].dtype != inputs.dtype:
+        raise ValueError(f"the workspace's spare batch buffer {buffers[1].shape} "
+                         f"{buffers[1].dtype} differs from its inputs {inputs.shape}")
     gather = mlp_inner._gather_kernel  # validated above; the loop makes one call per batch
     # what loss_and_sgd_update checks per call, checked once: the parameters here, and every
-    # batch below is the workspace's batch buffer (checked above) or a leading view of it
+    # batch below is one of the two batch buffers (checked above) or a leading view of it
     fused = fuses_sgd_update(optimizer, weights) and all(
         p.dtype == workspace.dtype and p.flags.c_contiguous for p in params
     )
     step = optimizer.step
-    buffers = (inputs, workspace.spare_inputs)  # even and odd batches (Workspace says why)
     total = 0.0
     for start in range(0, n_rows, B):
         idx = order[start : start + B]

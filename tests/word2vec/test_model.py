@@ -423,3 +423,13 @@ def test_a_corrupt_model_file_is_a_value_error(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04junk")
     with pytest.raises(ValueError, match="not a valid nnbasics word2vec model"):
         Word2Vec.load(tmp_path / "junk.npz")
+
+
+def test_seeds_beyond_32_bits_and_bad_totals():
+    model = Word2Vec(CORPUS[:20], **{**SMALL, "seed": 2**31 + 7})  # seeds only NumPy's generators
+    assert model.config.seed == 2**31 + 7
+    for bad in (0, -5):
+        with pytest.raises(ValueError, match="total_examples must be >= 1"):
+            model.train(CORPUS[:20], total_examples=bad, epochs=1)
+    with pytest.raises(ValueError, match="total_words must be >= 1"):
+        model.train(CORPUS[:20], total_words=-1, epochs=1)

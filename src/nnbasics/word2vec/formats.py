@@ -24,7 +24,10 @@ from numpy.typing import NDArray
 
 from nnbasics.serialization import atomic_file
 
-__all__ = ["read_word2vec_format", "write_word2vec_format"]
+__all__ = ["atomic_write", "read_word2vec_format", "write_word2vec_format"]
+
+#: the context manager that writes these files atomically (kept under its former name here)
+atomic_write = atomic_file
 
 _FLOAT = np.dtype("<f4")
 _CHUNK = 1 << 20

@@ -46,6 +46,7 @@ from nnbasics.word2vec.vocab import (
 
 __all__ = ["Word2Vec", "Word2VecConfig", "select_kernel"]
 
+_INT32_MAX = 2**31 - 1  # the compiled kernels take 32-bit sizes
 _FORMAT = "nnbasics.word2vec"
 _FORMAT_VERSION = 1
 
@@ -73,9 +74,6 @@ def _finished(future: Future | None) -> bool:
     return future is None or future.done()
 
 
-_INT32_MAX = 2**31 - 1
-
-
 @dataclass(frozen=True)
 class Word2VecConfig:
     """The settings of a model, with gensim 4's names and meanings (see :class:`Word2Vec`)."""
@@ -96,16 +94,18 @@ class Word2VecConfig:
     batch_words: int = 10_000
 
     def __post_init__(self) -> None:
-        def integer(name: str, low: int) -> None:
+        def integer(name: str, low: int, high: int | None = _INT32_MAX) -> None:
             value = getattr(self, name)
             if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                    or not low <= value <= _INT32_MAX):  # the kernels take 32-bit sizes
-                raise ValueError(f"{name} must be an integer in [{low}, {_INT32_MAX}], "
-                                 f"got {value!r}")
+                    or value < low or (high is not None and value > high)):
+                bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
+                raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
 
+        # sizes go to the kernels as 32-bit integers; the seed only seeds NumPy's generators
         for name, low in (("vector_size", 1), ("window", 1), ("min_count", 0), ("negative", 0),
-                          ("epochs", 1), ("workers", 1), ("seed", 0), ("batch_words", 1)):
+                          ("epochs", 1), ("workers", 1), ("batch_words", 1)):
             integer(name, low)
+        integer("seed", 0, high=None)
         if self.max_vocab_size is not None:
             integer("max_vocab_size", 1)
         if self.sg not in (0, 1):
@@ -314,6 +314,9 @@ class Word2Vec:
         epochs = cfg.epochs if epochs is None else int(epochs)
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
+        for name, count in (("total_examples", total_examples), ("total_words", total_words)):
+            if count is not None and not count >= 1:
+                raise ValueError(f"{name} must be >= 1, got {count!r}")
         if total_words is None and total_examples is not None and self.corpus_count:
             # progress is counted in words: the scan's words per sentence, times the sentences
             total_words = round(self.corpus_total_words * int(total_examples) / self.corpus_count)
