@@ -44,6 +44,8 @@ def test_full_softmax_learns_the_groups_too(sg):
         group = word.split("w")[0]
         neighbours = [w for w, _ in model.wv.most_similar(word, topn=4)]
         assert all(w.startswith(group + "w") for w in neighbours), (word, neighbours)
-    # the loss per pair falls towards log 5, the entropy of a uniform choice within a group
+    # the loss per pair falls (from about log 20 at the start: the first epoch's mean is well
+    # above the last) towards log 5, the entropy of a uniform choice within a group
     per_pair = np.array(model.epoch_losses) / np.array(model.epoch_pairs)
-    assert per_pair[0] > 2.3 and per_pair[-1] < 1.8 and per_pair[-1] > np.log(5) - 0.05
+    assert per_pair[0] > per_pair[-1] + 0.5
+    assert np.log(5) - 0.05 < per_pair[-1] < 1.8

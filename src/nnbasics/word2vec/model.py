@@ -252,8 +252,10 @@ class Word2Vec:
     ) -> None:
         """Count the corpus, keep the words seen ``min_count`` times, initialise the vectors.
 
-        The word vectors start uniform in ``[-0.5/d, 0.5/d)`` (word2vec.c's range), the output
-        vectors at 0.  ``ValueError`` for an empty corpus or an empty vocabulary.
+        The word vectors start uniform in ``[-1/d, 1/d)``, gensim 4's range (word2vec.c's is
+        half as wide; with it, CBOW trained measurably slower than gensim at equal epochs:
+        ``benchmarks/RESULTS.md``), the output vectors at 0.  ``ValueError`` for an empty corpus
+        or an empty vocabulary.
         """
         source = self._source(corpus_iterable, corpus_file)
         if isinstance(source, LineSentences) and self.config.max_vocab_size is None:
@@ -265,7 +267,8 @@ class Word2Vec:
         d = self.config.vector_size
         shape = (len(vocab), d)
         vectors = rng.random(shape, dtype=np.float32)  # in place below: no V x d temporaries
-        vectors -= np.float32(0.5)
+        vectors *= np.float32(2.0)
+        vectors -= np.float32(1.0)
         vectors /= np.float32(d)
         self.wv = KeyedVectors(vocab.index_to_key, vectors, counts=vocab.counts)
         self.syn1neg = np.zeros(shape, dtype=np.float32)
