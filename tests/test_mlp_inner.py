@@ -200,3 +200,13 @@ def test_gather_batch_refuses_buffers_that_do_not_fit():
         mlp_inner.gather_batch(X, y, np.arange(5), np.empty((4, 3), np.float32), np.empty(5))
     with pytest.raises(ValueError, match="cannot gather"):
         mlp_inner.gather_batch(X, y, np.arange(2), np.empty((4, 3), np.float64), np.empty(5))
+
+
+def test_softmax_cross_entropy_counts_rows_whose_first_largest_logit_is_the_label(rng):
+    logits = rng.integers(-2, 3, size=(200, 4)).astype(np.float32)  # many ties
+    labels = rng.integers(0, 4, size=200)
+    counter = np.zeros(1, dtype=np.int64)
+    mlp_inner.softmax_cross_entropy_inplace(logits.copy(), labels, n_correct=counter)
+    assert counter[0] == np.sum(np.argmax(logits, axis=1) == labels)
+    mlp_inner.softmax_cross_entropy_inplace(logits.copy(), labels, n_correct=counter)
+    assert counter[0] == 2 * np.sum(np.argmax(logits, axis=1) == labels)  # it adds up

@@ -469,3 +469,18 @@ def test_an_epoch_of_one_batch_uses_one_buffer():
     ws_small = Workspace((5, 8, 3), 16, np.float32)
     sgd_epoch(X, y, state.weights, state.biases, "relu", state.optimizer, ws_small, state.rng)
     assert ws_small._spare_inputs is not None
+
+
+@pytest.mark.parametrize("solver", ["sgd-plain", "adam"])
+def test_training_accuracy_is_counted_during_the_epoch(solver):
+    # a step far below the weights' precision changes nothing: the epoch's running accuracy is
+    # then exactly the accuracy of the starting network on all rows
+    X, y = _data(n=100)
+    state = _state(solver=solver)
+    state.optimizer.learning_rate_init = 1e-30
+    from nnbasics.training import evaluate
+
+    _, before = evaluate(X, y, state.weights, state.biases, "sigmoid")
+    config = LoopConfig(activation="sigmoid", batch_size=16, max_epochs=1, n_iter_no_change=100)
+    run_epochs(state, X, y, config)
+    assert state.history.train_accuracy == [before]

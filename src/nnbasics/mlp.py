@@ -160,6 +160,10 @@ class Workspace:
         :math:`\\delta_l` of the hidden layers.
     dweights, dbiases : lists of L arrays
         The gradients of the last call of :func:`loss_and_gradients`.
+    n_correct : ndarray of int64 (1,)
+        Rows predicted right (largest logit = label) by the forward passes since it was last
+        set to 0: :func:`nnbasics.training.sgd_epoch` zeroes it, so afterwards it counts the
+        epoch's rows predicted right before their step (the training accuracy, for free).
     """
 
     def __init__(self, layer_sizes: Sequence[int], batch_size: int, dtype: DTypeLike = np.float32):
@@ -170,6 +174,7 @@ class Workspace:
         self.inputs = np.empty((B, self.layer_sizes[0]), dtype=self.dtype)
         self._spare_inputs: FloatArray | None = None
         self.targets = np.empty(B, dtype=np.int64)
+        self.n_correct = np.zeros(1, dtype=np.int64)
         self.values = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:]]
         self.deltas = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:-1]]
         self.dweights = [
@@ -235,7 +240,7 @@ def _forward_to_output_delta(
     delta = ws.values[-1][:n_rows]
     np.matmul(inputs, weights[-1], out=delta)  # the last layer's bias is added by the loss
     return float(mlp_inner._softmax_cross_entropy_kernel(delta, biases[-1], labels,
-                                                         ws.dbiases[-1]))
+                                                         ws.dbiases[-1], ws.n_correct))
 
 
 def _l2_penalty(weights: Sequence[FloatArray], alpha: float, n_rows: int) -> float:

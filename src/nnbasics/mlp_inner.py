@@ -250,7 +250,7 @@ def activation_backward_inplace(dvalue: np.ndarray, value: np.ndarray, activatio
 
 
 @njit(**_VECTOR_JIT)
-def _softmax_cross_entropy_kernel(logits, bias, labels, dbias):
+def _softmax_cross_entropy_kernel(logits, bias, labels, dbias, n_correct):
     n_rows, n_classes = logits.shape
     total = 0.0  # float64 accumulator, rows summed in order
     scale = logits.dtype.type(1.0 / n_rows)
@@ -260,9 +260,13 @@ def _softmax_cross_entropy_kernel(logits, bias, labels, dbias):
         for k in range(n_classes):
             row[k] += bias[k]
         row_max = row[0]
+        predicted = 0  # the first largest logit, as np.argmax picks it
         for k in range(1, n_classes):
             if row[k] > row_max:
                 row_max = row[k]
+                predicted = k
+        if predicted == labels[n]:
+            n_correct[0] += 1
         norm = row.dtype.type(0.0)
         true_shifted = row[labels[n]] - row_max
         for k in range(n_classes):
@@ -281,7 +285,8 @@ def _softmax_cross_entropy_kernel(logits, bias, labels, dbias):
 
 def softmax_cross_entropy_inplace(logits: np.ndarray, labels: np.ndarray,
                                   bias: np.ndarray | None = None,
-                                  bias_grad: np.ndarray | None = None) -> float:
+                                  bias_grad: np.ndarray | None = None,
+                                  n_correct: np.ndarray | None = None) -> float:
     """Mean cross-entropy of ``softmax(logits + bias)``; overwrites ``logits`` (N, K) with
     ``(p - y)/N``.
 
@@ -290,10 +295,14 @@ def softmax_cross_entropy_inplace(logits: np.ndarray, labels: np.ndarray,
     before ``exp`` (so nothing overflows) and the loss of a row is
     ``log(sum_k exp(z_k - max)) - (z_y - max)``.  ``bias_grad`` (K,), when given, receives the
     column sums of ``(p - y)/N`` added row after row (``np.sum(..., axis=0)``): the output
-    layer's bias gradient.
+    layer's bias gradient.  ``n_correct`` (int64, (1,)), when given, is increased by the number
+    of rows whose largest logit (the first, on a tie, as ``np.argmax``) is the label's: the
+    batch's correct predictions, counted for free in the pass that finds each row's maximum.
     """
     if bias is None:
         bias = np.zeros(logits.shape[1], dtype=logits.dtype)
     if bias_grad is None:
         bias_grad = np.empty(logits.shape[1], dtype=logits.dtype)
-    return float(_softmax_cross_entropy_kernel(logits, bias, labels, bias_grad))
+    if n_correct is None:
+        n_correct = np.zeros(1, dtype=np.int64)
+    return float(_softmax_cross_entropy_kernel(logits, bias, labels, bias_grad, n_correct))

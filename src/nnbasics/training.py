@@ -56,9 +56,10 @@ _KEEP_CHECKPOINTS = 2
 
 @dataclass
 class History:
-    """Per-epoch curves: mean training loss over the epoch's batches, accuracy on the whole
-    training set after the epoch, validation loss and accuracy (NaN without validation data) and
-    the learning rate of the epoch's last step."""
+    """Per-epoch curves: the training loss and accuracy over the epoch's batches (each batch
+    scored by the forward pass of its own step, before the step, as Keras reports them),
+    validation loss and accuracy after the epoch (NaN without validation data), and the learning
+    rate of the epoch's last step."""
 
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
@@ -127,7 +128,9 @@ def sgd_epoch(
     momentum) takes a shorter road when NumPy's BLAS can be called directly
     (:func:`fuses_sgd_update`): :func:`~nnbasics.mlp.loss_and_sgd_update` lets each weight
     gradient's GEMM add itself to the weights, the same step up to rounding.
-    Returns the mean of the batch losses weighted by batch size (the epoch's training loss).
+    Returns the mean of the batch losses weighted by batch size (the epoch's training loss);
+    ``workspace.n_correct[0]`` then counts the rows each batch predicted right before its step
+    (so ``n_correct[0] / N`` is the epoch's training accuracy, measured as its loss is).
     """
     n_rows = X.shape[0]
     B = workspace.batch_size
@@ -156,6 +159,7 @@ def sgd_epoch(
         p.dtype == workspace.dtype and p.flags.c_contiguous for p in params
     )
     step = optimizer.step
+    workspace.n_correct[0] = 0
     total = 0.0
     for start in range(0, n_rows, B):
         idx = order[start : start + B]
@@ -251,7 +255,9 @@ def run_epochs(
                 f"training diverged at epoch {state.epoch + 1} (loss {loss}); "
                 "lower the learning rate"
             )
-        _, train_acc = evaluate(X, y, state.weights, state.biases, config.activation)
+        # measured during the epoch, as the loss is: a second pass over X would cost a third of
+        # the epoch's matrix products on a large data set
+        train_acc = int(workspace.n_correct[0]) / max(X.shape[0], 1)
         val_loss, val_acc = np.nan, np.nan
         if validation is not None:
             val_loss, val_acc = evaluate(*validation, state.weights, state.biases,
