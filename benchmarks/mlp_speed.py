@@ -15,7 +15,8 @@ Each peer is timed ``--repeats`` times (default 5, round-robin) and the best tim
 Prints samples/s and the ratios the issue targets: nnbasics ≥ 1.3× torch, ≥ 2× sklearn, and
 nnbasics' time within 1.5× of the GEMM floor; exits with status 1 when a target is missed.
 
-Run: ``python benchmarks/mlp_speed.py [--repeats 3] [--no-sklearn] [--no-torch]``
+Run: ``python benchmarks/mlp_speed.py [--repeats 3] [--no-sklearn] [--no-torch] [--fit-epochs 3]``
+(``--fit-epochs``: also whole ``MLPClassifier.fit`` calls against scikit-learn's, no target).
 
 BLAS: the line "blas:" names the OpenBLAS kernel NumPy runs.  On machines where
 ``OPENBLAS_CORETYPE`` is set to an older core type, NumPy's GEMMs (and so nnbasics and the floor)
@@ -99,6 +100,30 @@ def time_sklearn(X, y) -> float:
     return time.perf_counter() - start
 
 
+def time_fits(X, y, epochs: int) -> tuple[float, float]:
+    """Whole ``fit`` calls of ``epochs`` epochs, same settings: (nnbasics s, scikit-learn s).
+
+    Not a target of the issue: what a user of the estimators sees, input checks, the per-epoch
+    bookkeeping (history, stopping rule) and all included.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    from nnbasics import MLPClassifier
+
+    settings = dict(hidden_layer_sizes=(N_HIDDEN,), activation="logistic", solver="sgd",
+                    momentum=0.0, learning_rate_init=LR, batch_size=BATCH, max_iter=epochs,
+                    alpha=0.0, tol=0.0, n_iter_no_change=epochs + 1, random_state=1)
+    times = []
+    for estimator in (MLPClassifier, SkMLPClassifier):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator(**settings).fit(X, y)
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
 def time_gemm_floor(X) -> float:
     rng = np.random.default_rng(2)
     W1 = rng.random((N_FEATURES, N_HIDDEN), dtype=np.float32)
@@ -132,6 +157,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--fit-epochs", type=int, default=0,
+                        help="also time whole MLPClassifier.fit calls of this many epochs against "
+                             "scikit-learn's (no target; 0: skip)")
     args = parser.parse_args()
 
     X, y = make_data()
@@ -179,6 +207,12 @@ def main() -> int:
     if "sklearn" in best:
         report("nnbasics / sklearn speed:", best["sklearn"] / ours, 2.0, at_least=True)
     report("nnbasics time / GEMM floor:", ours / best["GEMM floor"], 1.5, at_least=False)
+    if args.fit_epochs > 0:
+        fits = [time_fits(X, y, args.fit_epochs) for _ in range(args.repeats)]
+        ours_fit, theirs_fit = min(f[0] for f in fits), min(f[1] for f in fits)
+        print(f"fit, {args.fit_epochs} epochs (best of {args.repeats}): nnbasics "
+              f"{ours_fit:.3f} s, sklearn {theirs_fit:.3f} s, sklearn/nnbasics "
+              f"{theirs_fit / ours_fit:.2f}x (no target)")
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     if missed:
         print("targets missed: " + ", ".join(m.rstrip(":") for m in missed))
