@@ -410,7 +410,8 @@ def test_hs_batches_follow_the_schedule_and_add_both_losses(monkeypatch):
     assert len(hs_calls) == len(neg_calls) > 2
     np.testing.assert_allclose([c[:2] for c in hs_calls], [c[:2] for c in neg_calls])
     a0 = np.array([c[0] for c in hs_calls])
-    assert a0[0] == pytest.approx(0.05) and hs_calls[-1][1] == pytest.approx(0.001)
+    assert all(c[0] == c[1] for c in hs_calls)  # one rate a batch, as the negative pass
+    assert a0[0] == pytest.approx(0.05) and 0.001 < a0[-1] < 0.01  # the last: one step to go
     assert np.all(np.diff(a0) < 0)
     assert all(c[3] is model.hs_tree for c in hs_calls)
     # the hierarchical pass draws from its own seed, every batch a different one

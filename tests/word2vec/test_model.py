@@ -119,9 +119,14 @@ def test_learning_rate_schedule_and_batch_seeds(monkeypatch):
                      **{**SMALL, "epochs": 2})
     a0 = np.array([c[1] for c in calls])
     a1 = np.array([c[2] for c in calls])
-    assert a0[0] == pytest.approx(0.05) and a1[-1] == pytest.approx(0.001)
-    np.testing.assert_allclose(a0[1:], a1[:-1])  # continuous across batches and epochs
-    assert np.all(np.diff(a0) < 0)
+    np.testing.assert_array_equal(a0, a1)  # one rate a batch (gensim's and word2vec.c's steps)
+    assert a0[0] == pytest.approx(0.05) and np.all(np.diff(a0) < 0)
+    # each step is the batch's share of the planned words (min_count 1: every word trains)
+    planned = 2 * model.corpus_total_words
+    steps = -np.diff(a0)
+    np.testing.assert_allclose(steps, 0.049 * np.array([c[0] for c in calls[:-1]]) / planned,
+                               rtol=1e-9)
+    assert a0[-1] - 0.001 == pytest.approx(0.049 * calls[-1][0] / planned)  # one step to go
     assert len({c[3] for c in calls}) == len(calls)  # every batch its own seed
     assert model.epoch_losses == [len(calls) / 2] * 2
 
@@ -404,7 +409,7 @@ def test_learning_rate_never_falls_below_min_alpha_on_a_longer_corpus(monkeypatc
     model.train(CORPUS[:40] * 5, total_examples=200, epochs=2)
     assert all(floor <= a <= start for pair in alphas for a in pair)
     assert alphas[len(alphas) // 2][0] > 0.4 * start  # half-way, not already at the floor
-    assert alphas[-1][1] == pytest.approx(end, abs=0.01 * start)
+    assert alphas[-1][1] < 0.1 * start  # the last batch: one batch's step above the floor
 
 
 def test_a_none_token_is_refused_like_any_other_non_string():
@@ -433,3 +438,25 @@ def test_seeds_beyond_32_bits_and_bad_totals():
             model.train(CORPUS[:20], total_examples=bad, epochs=1)
     with pytest.raises(ValueError, match="total_words must be >= 1"):
         model.train(CORPUS[:20], total_words=-1, epochs=1)
+
+
+def test_each_batch_trains_at_its_start_rate_unless_it_is_one_long_line(monkeypatch):
+    # gensim and word2vec.c hold the rate over each ~batch_words words; a constant rate per batch
+    # matters on small corpora (a half-batch lag was ~3% less learning at 35 batches in all)
+    model = Word2Vec(**{**SMALL, "batch_words": 50})
+    model.build_vocab(CORPUS[:40])
+    alphas = []
+
+    def recording_kernel(*args):
+        alphas.append((args[2].size, args[9], args[10]))
+        return 0.0, 0, 0
+
+    monkeypatch.setattr(model, "_kernel", lambda: (recording_kernel, 1))
+    model.train(CORPUS[:40], epochs=2)
+    assert all(a == b for _, a, b in alphas)
+    starts = [a for _, a, _ in alphas]
+    assert starts == sorted(starts, reverse=True) and starts[0] == model.config.alpha
+    alphas.clear()
+    model.train([[w for s in CORPUS[:40] for w in s]], epochs=1)  # one line of all their words
+    (size, a, b), = alphas
+    assert size > 2 * 50 and b < a  # decays inside the one long batch

@@ -155,7 +155,8 @@ class Word2Vec:
     sample : float, default 1e-3
         Frequent-word subsampling threshold (0 disables).
     alpha, min_alpha : float, default 0.025 and 0.0001
-        Learning rate, decayed linearly from ``alpha`` to ``min_alpha`` over all epochs.
+        Learning rate, decayed linearly from ``alpha`` to ``min_alpha`` over all epochs, in
+        steps of a batch (``batch_words``) as gensim and word2vec.c (:meth:`train`).
     epochs : int, default 5
     workers : int, default 3
         Threads training batches in parallel with the compiled kernel (each takes whole
@@ -304,7 +305,10 @@ class Word2Vec:
         ``end_alpha`` (default ``min_alpha``) over ``epochs * total_words`` words (default: the
         word count of the vocabulary scan; given ``total_examples`` sentences instead, that count
         scaled by ``total_examples / corpus_count``), and stays at ``end_alpha`` should the
-        corpus hold more words than that.  Training can be continued after :meth:`load`.
+        corpus hold more words than that.  As in gensim and word2vec.c it moves in steps: each
+        batch of about ``batch_words`` words trains at the rate of its first word (a batch of
+        one line over ``2 * batch_words`` words decays inside, linearly).  Training can be
+        continued after :meth:`load`.
 
         Returns
         -------
@@ -365,6 +369,10 @@ class Word2Vec:
                     # capped: more words than planned train at end_alpha, never below it
                     fraction = (min(1.0, done / planned),
                                 min(1.0, (done + batch.raw_words) / planned))
+                    # the rate is the batch's start value throughout it, as gensim and
+                    # word2vec.c hold it over each ~10,000 words; a batch of one long line
+                    # (gensim would cut it) decays inside instead, from start to end value
+                    long_line = int(batch.raw_words > 2 * cfg.batch_words)
                     done += batch.raw_words
                     future = None
                     if batch.tokens.size:
@@ -375,7 +383,7 @@ class Word2Vec:
                             batch.sentence_ends, self.keep_probability, self.cum_table,
                             bool(cfg.sg), cfg.window, cfg.negative,
                             start_alpha - (start_alpha - end_alpha) * fraction[0],
-                            start_alpha - (start_alpha - end_alpha) * fraction[1],
+                            start_alpha - (start_alpha - end_alpha) * fraction[long_line],
                             self._batch_seed(batch_index), n_parallel if big else 1,
                         )
                     pending.append((future, batch.raw_words))
