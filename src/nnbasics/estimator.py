@@ -57,6 +57,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _check_layers(coefs: list[np.ndarray], intercepts: list[np.ndarray], n_features: int,
+                  n_classes: int) -> None:
+    """ValueError unless the layers chain from ``n_features`` inputs to ``n_classes`` outputs:
+    ``coefs[i]`` (H_{i-1}, H_i) with ``intercepts[i]`` (H_i,)."""
+    if len(coefs) != len(intercepts):
+        raise ValueError(f"{len(coefs)} coefs_ but {len(intercepts)} intercepts_")
+    width = n_features
+    for i, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        if w.ndim != 2 or w.shape[0] != width or b.shape != (w.shape[1],):
+            raise ValueError(f"coefs_[{i}] {w.shape} and intercepts_[{i}] {b.shape} do not "
+                             f"fit: expected ({width}, n) and (n,)")
+        width = w.shape[1]
+    if width != n_classes:
+        raise ValueError(f"the last layer has {width} outputs for {n_classes} classes")
+
+
 def _resolve_dtype(dtype: Any) -> type:
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if name not in _DTYPES:
@@ -399,19 +415,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """A training state that continues from ``coefs_``/``intercepts_`` (a loaded model, or
         parameters set by hand, or ``dtype`` changed): copies in ``dtype``, the epoch count and
         history kept, and the optimiser's state when it fits (:meth:`_optimizer_state`)."""
-        if len(self.coefs_) != len(self.intercepts_):
-            raise ValueError(f"{len(self.coefs_)} coefs_ but {len(self.intercepts_)} intercepts_")
         weights = [np.array(w, dtype=dtype, order="C") for w in self.coefs_]
         biases = [np.array(b, dtype=dtype, order="C") for b in self.intercepts_]
-        width = self.n_features_in_
-        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            if w.ndim != 2 or w.shape[0] != width or b.shape != (w.shape[1],):
-                raise ValueError(f"coefs_[{i}] {w.shape} and intercepts_[{i}] {b.shape} do not "
-                                 f"fit: expected ({width}, n) and (n,)")
-            width = w.shape[1]
-        if width != len(self.classes_):
-            raise ValueError(f"the last layer has {width} outputs for {len(self.classes_)} "
-                             "classes")
+        _check_layers(weights, biases, self.n_features_in_, len(self.classes_))
         optimizer = self._new_optimizer(weights, biases)
         saved = self._optimizer_state()
         if saved is not None:
@@ -588,13 +594,10 @@ def load_model(path) -> MLPClassifier:
         model._loaded_optimizer = (steps, optimizer_arrays, model.coefs_)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: model file is incomplete or inconsistent ({exc!r})") from None
-    dims = [model.n_features_in_]
-    for i, (w, b) in enumerate(zip(model.coefs_, model.intercepts_, strict=True)):
-        if w.ndim != 2 or w.shape[0] != dims[-1] or b.shape != (w.shape[1],):
-            raise ValueError(f"{path}: layer {i} has inconsistent shapes {w.shape} and {b.shape}")
-        dims.append(w.shape[1])
-    if dims[-1] != len(model.classes_):
-        raise ValueError(f"{path}: {dims[-1]} outputs but {len(model.classes_)} classes")
+    try:
+        _check_layers(model.coefs_, model.intercepts_, model.n_features_in_, len(model.classes_))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if "feature_names_in" in arrays:
         model.feature_names_in_ = arrays["feature_names_in"].astype(object)
     model.loss_curve_ = list(model.history_.train_loss)
