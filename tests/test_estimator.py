@@ -283,6 +283,9 @@ def test_fit_refuses_a_directory_with_checkpoints_unless_resuming(tmp_path):
     with pytest.raises(ValueError, match="different"):  # other settings: not this run
         MLPClassifier(hidden_layer_sizes=(5,), max_iter=6, random_state=2, alpha=0.5,
                       n_iter_no_change=100, checkpoint_dir=tmp_path, resume=True).fit(X, y)
+    with pytest.raises(ValueError, match="different random_state"):  # another seed's run
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=6, random_state=3,
+                      n_iter_no_change=100, checkpoint_dir=tmp_path, resume=True).fit(X, y)
     resumed = MLPClassifier(hidden_layer_sizes=(5,), max_iter=6, random_state=2,
                             n_iter_no_change=100, checkpoint_dir=tmp_path, resume=True).fit(X, y)
     assert resumed.n_iter_ == 6
@@ -430,3 +433,14 @@ def test_coefs_set_by_hand_are_checked_and_used_by_a_first_partial_fit():
     model.intercepts_ = [np.zeros(3), np.zeros(2)]
     with pytest.raises(ValueError, match="2 outputs for 4 classes"):
         model.partial_fit(X, y)
+
+
+def test_an_unseeded_run_resumes_from_the_generator_state_it_saved(tmp_path):
+    # random_state=None cannot be compared across processes: the checkpoint's generator
+    # state continues the run, so the resumed run equals one uninterrupted run of that state
+    X, y = _blobs()
+    MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, n_iter_no_change=100,
+                  checkpoint_dir=tmp_path).fit(X, y)
+    resumed = MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, n_iter_no_change=100,
+                            checkpoint_dir=tmp_path, resume=True).fit(X, y)
+    assert resumed.n_iter_ == 4

@@ -210,3 +210,56 @@ def test_softmax_cross_entropy_counts_rows_whose_first_largest_logit_is_the_labe
     assert counter[0] == np.sum(np.argmax(logits, axis=1) == labels)
     mlp_inner.softmax_cross_entropy_inplace(logits.copy(), labels, n_correct=counter)
     assert counter[0] == 2 * np.sum(np.argmax(logits, axis=1) == labels)  # it adds up
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_activation_backward_equals_numpy_in_the_arrays_dtype_bit_for_bit(dtype, activation):
+    # the kernel multiplies in the arrays' dtype, as dvalue * f'(a) does in NumPy (no float64
+    # intermediate, no fused multiply-add)
+    rng = np.random.default_rng(8)
+    value = ACTIVATIONS[activation](rng.standard_normal((19, 35))).astype(dtype)
+    dvalue = rng.standard_normal((19, 35)).astype(dtype)
+    got = dvalue.copy()
+    mlp_inner.activation_backward_inplace(got, value, activation)
+    np.testing.assert_array_equal(got, dvalue * DERIVATIVES[activation](value))
+    assert got.dtype == dtype
+
+
+def _softmax_cross_entropy_rows(logits, labels):
+    """Row-by-row float64 reference: mean loss, (p - y)/N, the row argmax."""
+    z = logits.astype(np.float64)
+    loss, dlogits = softmax_cross_entropy(z, labels, reduction="mean")
+    return loss, dlogits, np.argmax(z, axis=1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_rows", "n_classes"), [(1, 1), (1, 10), (5, 2), (17, 3), (128, 10),
+                                                   (33, 100), (3, 1000)])
+def test_softmax_cross_entropy_kernel_any_shape(dtype, n_rows, n_classes):
+    # the kernel runs its passes down the rows of a transposed copy: shapes with few or many
+    # rows and classes, and N not a multiple of the SIMD width
+    rng = np.random.default_rng(n_rows * 1000 + n_classes)
+    logits = (rng.standard_normal((n_rows, n_classes)) * 5).astype(dtype)
+    labels = rng.integers(0, n_classes, n_rows)
+    loss, dlogits, argmax = _softmax_cross_entropy_rows(logits, labels)
+    got, bias_grad = logits.copy(), np.full(n_classes, np.nan, dtype=dtype)
+    counter = np.zeros(1, dtype=np.int64)
+    got_loss = mlp_inner.softmax_cross_entropy_inplace(got, labels, bias_grad=bias_grad,
+                                                       n_correct=counter)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert got_loss == pytest.approx(loss, rel=rtol, abs=rtol)
+    np.testing.assert_allclose(got, dlogits, rtol=rtol, atol=10 * np.finfo(dtype).eps / n_rows)
+    np.testing.assert_array_equal(bias_grad, np.sum(got, axis=0))
+    assert counter[0] == np.sum(argmax == labels)
+
+
+def test_softmax_cross_entropy_kernel_row_with_nan_is_nan_and_others_are_untouched():
+    logits = np.array([[1.0, np.nan, 0.0], [2.0, 1.0, 0.0]], dtype=np.float32)
+    labels = np.array([0, 0])
+    got = logits.copy()
+    loss = mlp_inner.softmax_cross_entropy_inplace(got, labels)
+    assert np.isnan(loss)
+    assert np.isnan(got[0]).all()
+    _, expected, _ = _softmax_cross_entropy_rows(logits[1:], labels[1:])
+    np.testing.assert_allclose(got[1], expected[0] / 2, rtol=1e-6)  # (p - y)/N with N = 2

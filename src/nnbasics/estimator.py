@@ -471,7 +471,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 "n_iter_no_change", "init", "dtype")
         fp = {k: params[k] for k in keep}
         fp["dtype"] = np.dtype(_resolve_dtype(fp["dtype"])).name
+        # an integer seed fixes the run (initial weights, order of the batches): resuming another
+        # seed's checkpoint would silently continue that other run.  None or a generator object
+        # cannot be compared across processes: such a run resumes from the state it saved.
+        seed = self.random_state
+        seeded = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
         fp.update(hidden_layer_sizes=list(sizes), activation=activation,
+                  random_state=int(seed) if seeded else None,
                   data_sha256=data_fingerprint(X, codes))
         return json.loads(json.dumps(fp, default=str))
 

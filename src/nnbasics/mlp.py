@@ -164,6 +164,8 @@ class Workspace:
         Rows predicted right (largest logit = label) by the forward passes since it was last
         set to 0: :func:`nnbasics.training.sgd_epoch` zeroes it, so afterwards it counts the
         epoch's rows predicted right before their step (the training accuracy, for free).
+    loss_columns, predicted : ndarray (K + 2, batch_size) and int64 (batch_size,)
+        Work arrays of the softmax cross-entropy kernel (:func:`nnbasics.mlp_inner.loss_scratch`).
     """
 
     def __init__(self, layer_sizes: Sequence[int], batch_size: int, dtype: DTypeLike = np.float32):
@@ -175,6 +177,8 @@ class Workspace:
         self._spare_inputs: FloatArray | None = None
         self.targets = np.empty(B, dtype=np.int64)
         self.n_correct = np.zeros(1, dtype=np.int64)
+        self.loss_columns, self.predicted = mlp_inner.loss_scratch(B, self.layer_sizes[-1],
+                                                                   self.dtype)
         self.values = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:]]
         self.deltas = [np.empty((B, h), dtype=self.dtype) for h in self.layer_sizes[1:-1]]
         self.dweights = [
@@ -240,7 +244,8 @@ def _forward_to_output_delta(
     delta = ws.values[-1][:n_rows]
     np.matmul(inputs, weights[-1], out=delta)  # the last layer's bias is added by the loss
     return float(mlp_inner._softmax_cross_entropy_kernel(delta, biases[-1], labels,
-                                                         ws.dbiases[-1], ws.n_correct))
+                                                         ws.dbiases[-1], ws.n_correct,
+                                                         ws.loss_columns, ws.predicted))
 
 
 def _l2_penalty(weights: Sequence[FloatArray], alpha: float, n_rows: int) -> float:

@@ -199,24 +199,34 @@ def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> No
         raise ValueError(f"unknown activation {activation!r}")
 
 
-@njit(nogil=True, cache=True)
+# No fused multiply-add here (no ``contract``): the bias gradient must be the plain column sums
+# of the stored result, bit for bit.  The constant 1 has the arrays' dtype: an integer or float64
+# literal would make the float32 product a float64 one (slower, and rounded differently from
+# the NumPy reference ``dvalue * sigmoid_grad(a)`` in float32).
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
 def _sigmoid_backward(dvalue, value, dbias):
+    one = dvalue.dtype.type(1.0)
     dbias[:] = 0.0
     for n in range(dvalue.shape[0]):
         for h in range(dvalue.shape[1]):
             a = value[n, h]
-            dvalue[n, h] *= (1 - a) * a
-            dbias[h] += dvalue[n, h]
+            g = dvalue[n, h] * ((one - a) * a)
+            dvalue[n, h] = g
+            dbias[h] += g
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, boundscheck=False)
 def _tanh_backward(dvalue, value, dbias):
+    one = dvalue.dtype.type(1.0)
     dbias[:] = 0.0
     for n in range(dvalue.shape[0]):
         for h in range(dvalue.shape[1]):
             a = value[n, h]
-            dvalue[n, h] *= 1 - a * a
-            dbias[h] += dvalue[n, h]
+            g = dvalue[n, h] * (one - a * a)
+            dvalue[n, h] = g
+            dbias[h] += g
 
 
 @njit(nogil=True, cache=True)
@@ -250,36 +260,58 @@ def activation_backward_inplace(dvalue: np.ndarray, value: np.ndarray, activatio
 
 
 @njit(**_VECTOR_JIT)
-def _softmax_cross_entropy_kernel(logits, bias, labels, dbias, n_correct):
+def _softmax_cross_entropy_kernel(logits, bias, labels, dbias, n_correct, columns, predicted):
+    # Row by row, a row of K = 10 logits is too short for SIMD and its argmax is a chain of
+    # unpredictable branches.  The logits are copied transposed into ``columns`` (K + 2, N) so
+    # that every pass runs down the N rows, 16 at a time: the same operations in the same order
+    # on each row, so the same bits, in half the time (128 x 10: 6.7 -> 3.4 us, measured).
+    # columns[:K] holds the shifted exponentials, columns[K] the row maxima, columns[K + 1] the
+    # normalisers; ``predicted`` (N,) int64 the argmax.
     n_rows, n_classes = logits.shape
-    total = 0.0  # float64 accumulator, rows summed in order
+    row_max, norm = columns[n_classes], columns[n_classes + 1]
+    zero = logits.dtype.type(0.0)
     scale = logits.dtype.type(1.0 / n_rows)
-    dbias[:] = 0.0
     for n in range(n_rows):
-        row = logits[n]
         for k in range(n_classes):
-            row[k] += bias[k]
-        row_max = row[0]
-        predicted = 0  # the first largest logit, as np.argmax picks it
-        for k in range(1, n_classes):
-            if row[k] > row_max:
-                row_max = row[k]
-                predicted = k
-        if predicted == labels[n]:
-            n_correct[0] += 1
-        norm = row.dtype.type(0.0)
-        true_shifted = row[labels[n]] - row_max
+            columns[k, n] = logits[n, k] + bias[k]
+    for n in range(n_rows):
+        row_max[n] = columns[0, n]
+        predicted[n] = 0
+    for k in range(1, n_classes):  # the first largest logit, as np.argmax picks it
+        for n in range(n_rows):
+            value = columns[k, n]
+            larger = value > row_max[n]  # False for NaN: a NaN logit is never the max
+            row_max[n] = value if larger else row_max[n]
+            predicted[n] = k if larger else predicted[n]
+    for n in range(n_rows):
+        norm[n] = zero
+    for k in range(n_classes):
+        for n in range(n_rows):
+            e = exp_nonpositive(columns[k, n] - row_max[n])  # <= 1: no overflow
+            columns[k, n] = e
+            norm[n] += e
+    total = 0.0  # float64 accumulator, rows summed in order
+    correct = 0
+    for n in range(n_rows):
+        label = labels[n]
+        correct += predicted[n] == label
+        true_shifted = (logits[n, label] + bias[label]) - row_max[n]
+        total += math.log(norm[n]) - true_shifted
+    n_correct[0] += correct
+    for n in range(n_rows):
+        norm[n] = scale / norm[n]
+    for k in range(n_classes):
+        for n in range(n_rows):
+            columns[k, n] *= norm[n]
+    for n in range(n_rows):
+        columns[labels[n], n] -= scale
+    # back to row-major, the column sums added row after row (as np.sum(axis=0) does)
+    dbias[:] = zero
+    for n in range(n_rows):
         for k in range(n_classes):
-            e = exp_nonpositive(row[k] - row_max)  # <= 1: no overflow; vectorised
-            row[k] = e
-            norm += e
-        total += math.log(norm) - true_shifted
-        inv = scale / norm
-        for k in range(n_classes):
-            row[k] *= inv
-        row[labels[n]] -= scale
-        for k in range(n_classes):
-            dbias[k] += row[k]
+            value = columns[k, n]
+            logits[n, k] = value
+            dbias[k] += value
     return total / n_rows
 
 
@@ -305,4 +337,14 @@ def softmax_cross_entropy_inplace(logits: np.ndarray, labels: np.ndarray,
         bias_grad = np.empty(logits.shape[1], dtype=logits.dtype)
     if n_correct is None:
         n_correct = np.zeros(1, dtype=np.int64)
-    return float(_softmax_cross_entropy_kernel(logits, bias, labels, bias_grad, n_correct))
+    columns, predicted = loss_scratch(logits.shape[0], logits.shape[1], logits.dtype)
+    return float(_softmax_cross_entropy_kernel(logits, bias, labels, bias_grad, n_correct,
+                                               columns, predicted))
+
+
+def loss_scratch(n_rows: int, n_classes: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The work arrays of the softmax-CE kernel for ``n_rows`` x ``n_classes`` logits:
+    ``(n_classes + 2, n_rows)`` of ``dtype`` (the transposed exponentials, row maxima and
+    normalisers) and ``(n_rows,)`` int64 (each row's argmax)."""
+    return (np.empty((n_classes + 2, n_rows), dtype=dtype),
+            np.empty(n_rows, dtype=np.int64))
