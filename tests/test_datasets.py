@@ -407,3 +407,90 @@ def test_csv_integer_labels_beyond_64_bits_are_kept_as_written(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b\n1,2\n3,99999999999999999999999\n", encoding="utf-8")
     assert load_csv(path).y.tolist() == ["2", "99999999999999999999999"]
+
+
+def test_csv_whole_number_labels_are_one_class_whatever_their_spelling(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("0.5,1\n0.25,1.0\n0.1,2\n0.3,2.0\n0.2,1e0\n")
+    ds = load_csv(path)
+    assert ds.y.dtype == np.int64
+    np.testing.assert_array_equal(ds.y, [1, 1, 2, 2, 1])
+
+
+def test_csv_numeric_labels_that_are_not_whole_stay_numbers(tmp_path):
+    # a continuous target: numbers, so that a classifier refuses it as continuous, not dozens
+    # of string classes
+    path = tmp_path / "d.csv"
+    path.write_text("1,0.5\n2,0.25\n3,1\n")
+    ds = load_csv(path)
+    assert ds.y.dtype == np.float64
+    np.testing.assert_array_equal(ds.y, [0.5, 0.25, 1.0])
+
+
+def test_csv_header_of_numbered_columns_is_a_header(tmp_path):
+    # what pandas writes for DataFrame(X).assign(label=y).to_csv(index=False)
+    path = tmp_path / "d.csv"
+    path.write_text("0,1,label\n0.5,0.25,3\n0.1,0.2,4\n")
+    ds = load_csv(path)
+    assert ds.X.shape == (2, 2)
+    np.testing.assert_array_equal(ds.y, [3, 4])
+
+
+def test_csv_string_labels_keep_the_first_line_as_data(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("0.5,0.25,cat\n0.1,0.2,dog\n")
+    assert load_csv(path).X.shape == (2, 2)
+
+
+@pytest.mark.parametrize("text, match", [
+    ('1.0,2.0,0\n1.0,2.0,"oops\n0.5,0.25,1\n', r"line \d+"),  # a quote left open
+    ('1.0,"2.0\n3.0",0\n1.0,2.0,1\n', "spans several lines"),  # a quoted field across lines
+    ("1," + "9" * 200_000 + ",0\n1,2,1\n", r"line 1: field larger than field limit"),
+])
+def test_csv_bad_quoting_and_huge_fields_are_value_errors_naming_the_line(tmp_path, text, match):
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_csv(path)
+
+
+def test_csv_not_utf8_and_features_beyond_float32_are_named(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("0.5,caf\xe9\n0.25,th\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1\.csv: not UTF-8"):
+        load_csv(path)
+    path = tmp_path / "big.csv"
+    path.write_text("1e39,0\n1,1\n")
+    with pytest.raises(ValueError, match="too large for float32"):
+        load_csv(path)
+
+
+def test_held_out_split_with_more_classes_than_held_out_rows_shuffles(rng):
+    # 60 classes of 10 rows: a 10% split holds 60 rows (stratified), a 5% one 30 (shuffled)
+    y = np.arange(600) % 60
+    X = rng.standard_normal((600, 2))
+    *_, y_held = held_out_split(X, y, 0.1, seed=0)
+    assert len(np.unique(y_held)) == 60
+    _, y_rest, _, y_held = held_out_split(X, y, 0.05, seed=0)
+    assert len(y_held) == 30 and len(y_rest) == 570
+    again = held_out_split(X, y, 0.05, seed=0)
+    np.testing.assert_array_equal(again[3], y_held)  # still a function of the seed
+
+
+def test_idx_multi_member_gzip_is_read_whole(tmp_path):
+    # `cat a.gz b.gz` (or bgzip) makes a valid gzip whose trailer holds only the last member's
+    # size: the size check counts every member instead of refusing the file
+    raw = _idx_bytes(0x08, (10, 6), bytes(range(60)))
+    path = tmp_path / "x.idx.gz"
+    path.write_bytes(gzip.compress(raw[:25], mtime=0) + gzip.compress(raw[25:], mtime=0))
+    np.testing.assert_array_equal(load_idx(path), np.arange(60, dtype=np.uint8).reshape(10, 6))
+    path.write_bytes(gzip.compress(raw[:25], mtime=0) + gzip.compress(raw[25:-1], mtime=0))
+    with pytest.raises(ValueError, match=r"60 bytes\) but the file holds 59 bytes"):
+        load_idx(path)
+
+
+def test_mnist_with_no_images_says_so(tmp_path):
+    save_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((0, 4, 3), np.uint8))
+    save_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(0, np.uint8))
+    with pytest.raises(ValueError, match="no images"):
+        load_mnist(tmp_path)

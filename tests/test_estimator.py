@@ -444,3 +444,15 @@ def test_an_unseeded_run_resumes_from_the_generator_state_it_saved(tmp_path):
     resumed = MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, n_iter_no_change=100,
                             checkpoint_dir=tmp_path, resume=True).fit(X, y)
     assert resumed.n_iter_ == 4
+
+
+def test_a_refused_first_partial_fit_leaves_the_estimator_as_it_was():
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    with pytest.raises(ValueError):
+        model.partial_fit(X, np.full(len(y), 7), classes=np.unique(y))  # labels not in classes
+    assert not hasattr(model, "classes_") and not hasattr(model, "coefs_")
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        model.partial_fit(X, y, classes=[0])
+    model.partial_fit(X, y, classes=np.unique(y))  # a clean first call after the refusals
+    assert model.n_iter_ == 1

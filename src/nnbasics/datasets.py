@@ -129,6 +129,19 @@ def _gzip_declared_size(path: Path) -> int:
         return int.from_bytes(fh.read(4), "little")
 
 
+def _gzip_stream_size(path: Path, limit: int) -> int:
+    """Bytes a gzip file decompresses to (every member, as ``gzip.open`` reads them), counted in
+    chunks without keeping them, and no more than ``limit``."""
+    total = 0
+    with gzip.open(path, "rb") as fh:
+        while total < limit:
+            chunk = fh.read(min(_READ_CHUNK, limit - total))
+            if not chunk:
+                break
+            total += len(chunk)
+    return total
+
+
 def _read_exactly(fh, n_bytes: int) -> bytes:
     """Read ``n_bytes`` in chunks (so a lying header cannot make us allocate it up front)."""
     chunks, remaining = [], n_bytes
@@ -186,6 +199,9 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
             if gzipped:
                 available = isize - header_bytes
                 matches = available % (1 << 32) == n_bytes % (1 << 32)
+                if not matches:  # ISIZE is the last member's: count a multi-member file's bytes
+                    available = _gzip_stream_size(path, header_bytes + n_bytes + 1) - header_bytes
+                    matches = available == n_bytes
             else:
                 available = path.stat().st_size - header_bytes
                 matches = available == n_bytes
@@ -251,7 +267,9 @@ def _images_and_labels(images_path: Path, labels_path: Path):
             f"{images_path} holds {images.shape[0]} images but {labels_path} holds "
             f"{labels.shape[0]} labels"
         )
-    X = images.reshape(images.shape[0], -1).astype(np.float32)
+    if images.shape[0] == 0:
+        raise ValueError(f"{images_path}: no images (the IDX file declares 0 of them)")
+    X = images.reshape(images.shape[0], images.shape[1] * images.shape[2]).astype(np.float32)
     if images.dtype == np.uint8:
         X /= 255.0  # bytes 0..255 -> [0, 1]
     return X, labels.astype(np.int64), (images.shape[1], images.shape[2])
@@ -355,20 +373,38 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
     label_column : str or int, default -1 (the last column)
         The label column's name (needs a header line) or its index (negative counts from the end).
     header : bool or None, default None
-        Whether the first line holds column names; ``None`` guesses (a first line with a
-        non-numeric field other than the label is a header).
+        Whether the first line holds column names; ``None`` guesses: a first line with a
+        non-numeric field other than the label is a header, and so is one whose only
+        non-numeric field is the label's when every label below it is a number (pandas writes
+        ``0,1,...,label``).
     delimiter : str, default ","
 
-    Labels are kept as written: integers when every label is an integer (that fits in 64 bits),
-    else strings.
+    Labels: int64 when every label is a whole number (``3`` and ``3.0`` are one class), float64
+    when they are numbers but not all whole (continuous targets, which a classifier refuses),
+    else strings as written.  A quote left open, a field across lines, text that is not UTF-8
+    and features beyond float32's range are errors naming the file and line.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     # utf-8-sig: a byte-order mark (spreadsheet exports write one) is not part of the first name
+    numbered = []
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        numbered = [(reader.line_num, r) for r in reader if r and any(f.strip() for f in r)]
+        # strict: a quote left open is an error, not a field that swallows the rest of the file
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        try:
+            for row in reader:
+                if row and any(f.strip() for f in row):
+                    numbered.append((reader.line_num, row))
+        except csv.Error as error:  # bad quoting, a field beyond the csv module's size limit
+            raise ValueError(f"{path}: line {reader.line_num}: {error}") from None
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start} of "
+                             "a block)") from None
+    for line, row in numbered:
+        if any("\n" in f or "\r" in f for f in row):  # a quoted field across lines
+            raise ValueError(f"{path}: line {line}: a field spans several lines (a quote left "
+                             "open?)")
     if not numbered:
         raise ValueError(f"{path}: no rows")
     line_numbers = [n for n, _ in numbered]  # of the file, blank lines counted
@@ -386,6 +422,12 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
             label_at = int(label_column) % len(first) if -len(first) <= int(label_column) < len(
                 first) else None
             header = not all(_is_number(f) for i, f in enumerate(first) if i != label_at)
+            # a header of numbered columns (pandas writes "0,1,...,label"): all numbers but the
+            # label's name, above labels that are all numbers
+            if not header and label_at is not None and not _is_number(first[label_at]):
+                header = len(rows) > 1 and all(
+                    len(r) == len(first) and _is_number(r[label_at]) for r in rows[1:]
+                )
     names = [f.strip() for f in first] if header else None
     body = rows[1:] if header else rows
     width = len(first)
@@ -415,21 +457,37 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
         raise ValueError(f"{path}: line {body_lines[empty[0]]}: the label field is empty")
     features = np.delete(table, label_index, axis=1)  # (N, D)
     try:
-        X = features.astype(np.float64).astype(np.float32)
+        X = cast_features(features.astype(np.float64), np.float32, f"{path}: features")
     except ValueError:
+        if all(_is_number(f) for f in features.flat):  # numbers, too large for float32
+            raise
         bad = next((i, str(f)) for i, row in enumerate(features) for f in row
                    if not _is_number(f))
         raise ValueError(
             f"{path}: line {body_lines[bad[0]]}: feature {bad[1]!r} is not a number"
         ) from None
-    y = labels
-    if all(_is_int(v) for v in labels):
-        try:
-            y = labels.astype(np.int64)
-        except OverflowError:  # integers beyond 64 bits (identifiers, say): kept as written
-            y = labels
+    y = _parse_labels(labels)
     _check_xy(X, y, str(path))
     return Dataset(X, y, str(path), _square_shape(X.shape[1]))
+
+
+def _parse_labels(labels: np.ndarray) -> np.ndarray:
+    """CSV label fields as int64 when they are all whole numbers (``3`` and ``3.0`` alike, so
+    they are one class), float64 when they are all numbers but some are not whole (the estimator
+    then refuses them as continuous), else the strings as written.  Integers beyond 64 bits
+    (identifiers, say) stay strings."""
+    if all(_is_int(v) for v in labels):
+        try:
+            return labels.astype(np.int64)
+        except OverflowError:
+            return labels
+    if not all(_is_number(v) for v in labels):
+        return labels
+    values = labels.astype(np.float64)
+    whole = np.isfinite(values).all() and (values == np.round(values)).all()
+    if whole and np.abs(values).max() < 2.0**63:
+        return values.astype(np.int64)
+    return values
 
 
 def _is_number(field: str) -> bool:
@@ -544,14 +602,18 @@ def load_dataset(spec: str, label_column: str | int = -1) -> Dataset:
 def held_out_split(X: np.ndarray, y: np.ndarray, fraction: float, seed: int, what: str = "test"):
     """Split off ``fraction`` of the rows: ``(X_rest, y_rest, X_held, y_held)``.
 
-    Stratified by label when every class has at least 2 rows (else a plain shuffle), seeded by
-    ``seed`` (scikit-learn's ``train_test_split``): the same data, fraction and seed always give
-    the same rows, which is how ``nnbasics evaluate`` finds the test rows of a training run.
+    Stratified by label when every class has at least 2 rows and both parts have room for a
+    row of every class (else a plain shuffle: 60 classes and a held-out part of 45 rows cannot
+    be stratified), seeded by ``seed`` (scikit-learn's ``train_test_split``): the same data,
+    fraction and seed always give the same rows, which is how ``nnbasics evaluate`` finds the
+    test rows of a training run.
     """
     from sklearn.model_selection import train_test_split
 
     _, counts = np.unique(y, return_counts=True)
-    stratify = y if counts.min() >= 2 else None
+    n_held = math.ceil(fraction * len(y))  # as train_test_split rounds a fraction
+    fits = min(n_held, len(y) - n_held) >= len(counts)
+    stratify = y if counts.min() >= 2 and fits else None
     try:
         X_rest, X_held, y_rest, y_held = train_test_split(
             X, y, test_size=fraction, random_state=seed, stratify=stratify

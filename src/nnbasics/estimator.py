@@ -308,11 +308,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         callback : callable, optional
             ``callback(state)`` after every epoch (:class:`nnbasics.training.TrainingState`).
         """
+        return self._all_or_nothing(self._fit, X, y, validation_data, callback)
+
+    def _all_or_nothing(self, method, *args) -> MLPClassifier:
+        """``method(*args)``, and if it raises, the estimator's attributes as they were before:
+        a refused or diverged call must not leave new classes next to old weights, nor a first
+        ``partial_fit`` half done."""
         before = dict(self.__dict__)
         try:
-            return self._fit(X, y, validation_data, callback)
+            return method(*args)
         except BaseException:
-            # a refused or diverged fit must not leave new classes next to old weights
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
@@ -324,7 +329,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(
                 f"MLPClassifier needs at least 2 classes to train; only one class is present "
-                f"({self.classes_[0]!r})"
+                f"({self.classes_[0].tolist()!r})"
             )
         rng = self._seed()
         X = cast_features(X, dtype)
@@ -373,7 +378,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         from :func:`load_model`, or one whose ``coefs_``/``intercepts_`` were set by hand, trains
         on from those arrays, with the optimiser's state (step count, velocity or moments) that
         was saved or is in memory when the solver is unchanged, else a fresh optimiser.
+        A call refused before training (labels outside ``classes``, say) changes nothing.
         """
+        return self._all_or_nothing(self._partial_fit, X, y, classes)
+
+    def _partial_fit(self, X, y, classes) -> MLPClassifier:
         first = not hasattr(self, "classes_")
         sizes, activation, dtype = self._check_params()
         X, y = self._validate_train(X, y, reset=first)

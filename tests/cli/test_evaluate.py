@@ -174,3 +174,15 @@ def test_format_confusion_matrix():
     assert text.splitlines() == ["          a    bb",
                                  "    a     3     0",
                                  "   bb     1 12345"]
+
+
+def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, capfd):
+    # `nnbasics evaluate m.npz | head -1`: the pipe closes under the command's output
+    from nnbasics.cli import evaluate as evaluate_command
+
+    def closed_pipe(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(evaluate_command, "run", closed_pipe)
+    assert main(["evaluate", "model.npz"]) == 141
+    assert "error" not in capfd.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Sub-command modules under nnbasics.cli, in the order ``--help`` lists them.
@@ -54,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nnbasics: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``nnbasics evaluate m.npz | head -3``): not an error to print;
+        # stdout goes to devnull so that Python's final flush does not raise again
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # no file descriptor behind sys.stdout
+            pass
+        return 128 + 13  # as a process killed by SIGPIPE
     except MemoryError:
         print("nnbasics: error: out of memory (a smaller network, batch or data set may fit)",
               file=sys.stderr)
