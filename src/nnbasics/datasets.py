@@ -378,6 +378,7 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
         non-numeric field is the label's when every label below it is a number (pandas writes
         ``0,1,...,label``).
     delimiter : str, default ","
+        One character (``";"`` or a tab for the files some spreadsheets export).
 
     Labels: int64 when every label is a whole number (``3`` and ``3.0`` are one class), float64
     when they are numbers but not all whole (continuous targets, which a classifier refuses),
@@ -385,6 +386,9 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
     and features beyond float32's range are errors naming the file and line.
     """
     path = Path(path)
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise ValueError(f"the CSV delimiter must be one character other than a quote or a line "
+                         f"break, got {delimiter!r}")
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     # utf-8-sig: a byte-order mark (spreadsheet exports write one) is not part of the first name
@@ -579,8 +583,20 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     return Dataset(X, y, str(path), image_shape or _square_shape(X.shape[1]), X_test, y_test)
 
 
-def load_dataset(spec: str, label_column: str | int = -1) -> Dataset:
-    """``"digits"``, a directory of MNIST IDX files, a ``.csv`` or a ``.npz`` file."""
+def load_dataset(spec: str, label_column: str | int = -1, delimiter: str = ",") -> Dataset:
+    """``"digits"``, a directory of MNIST IDX files, a ``.csv`` or a ``.npz`` file.
+
+    ``label_column`` and ``delimiter`` are the CSV reader's (:func:`load_csv`); other than their
+    defaults they are refused for the other formats, whose labels are not a column.
+    """
+    is_csv = spec != "digits" and Path(spec).suffix.lower() == ".csv" and not Path(spec).is_dir()
+    if not is_csv:
+        if str(label_column) != "-1":
+            raise ValueError(f"a label column ({label_column!r}) applies to CSV files only, not "
+                             f"to {spec}")
+        if delimiter != ",":
+            raise ValueError(f"a delimiter ({delimiter!r}) applies to CSV files only, not to "
+                             f"{spec}")
     if spec == "digits":
         return load_digits()
     path = Path(spec)
@@ -591,7 +607,7 @@ def load_dataset(spec: str, label_column: str | int = -1) -> Dataset:
                                 "files, a .csv or a .npz)")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return load_csv(path, label_column)
+        return load_csv(path, label_column, delimiter=delimiter)
     if suffix == ".npz":
         return load_npz(path)
     raise ValueError(

@@ -9,6 +9,7 @@ interactive session does not disturb it.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -35,7 +36,11 @@ def _new_figure(width: float, height: float):
 
 
 def _save(fig, path: str | os.PathLike) -> Path:
-    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
+    with warnings.catch_warnings():
+        # very long class names leave the layout engine no room: the figure is still drawn,
+        # only less tidily, which is not worth a warning on the user's terminal
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
+        return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
 
 
 def plot_history(history, path: str | os.PathLike, title: str = "training") -> Path:

@@ -45,7 +45,7 @@ def test_run_succeeds_and_prints_its_steps(run):
     assert out.startswith("nnbasics train: resolved configuration\n")
     settings = dict(re.findall(r"^  (\w+) += (.*)$", out, flags=re.MULTILINE))
     assert settings["hidden"] == "(16,)" and settings["epochs"] == "8" and settings["lr"] == "0.01"
-    assert settings["seed"] == "3" and settings["lr_sweep"] == "True" and len(settings) == 23
+    assert settings["seed"] == "3" and settings["lr_sweep"] == "True" and len(settings) == 24
     assert "1212 train, 135 validation, 450 test rows, 64 features, 10 classes" in out
     check = next(line for line in out.splitlines() if line.startswith("gradient check"))
     assert "64-16-10 relu: 4 parameter arrays" in check and check.endswith("passed")
@@ -353,3 +353,37 @@ def test_report_or_checkpoint_dir_under_a_file_is_refused_before_training(tmp_pa
         err = capsys.readouterr().err
         assert f"{option} " in err and "afile exists and is not a directory" in err
     assert not (tmp_path / "r").exists()  # refused before any work
+
+
+def test_semicolon_csv_with_delimiter_option_trains_and_evaluates(tmp_path, capsys, rng):
+    # spreadsheets in many locales export ';'-separated files; evaluate reuses the delimiter
+    lines = []
+    for i in range(90):
+        label = i % 3
+        x = np.eye(3)[label] * 3 + 0.3 * rng.standard_normal(3)
+        lines.append(";".join(f"{v:.4f}" for v in x) + f";{label}")
+    data = tmp_path / "semi.csv"
+    data.write_text("\n".join(lines) + "\n")
+    assert main(["train", "--data", str(data), "--delimiter", ";", "--hidden", "6", "--epochs",
+                 "20", "--lr", "0.02", "--batch-size", "8", "--no-progress", "--report",
+                 str(tmp_path / "r"), "--save", str(tmp_path / "m.npz")]) == 0
+    assert "3 features, 3 classes" in capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path / "m.npz")]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--label-column", "0"], "a label column (0) applies to CSV files only"),
+    (["--delimiter", ";"], "a delimiter (';') applies to CSV files only"),
+])
+def test_csv_options_on_other_data_are_refused(tmp_path, capsys, args, message):
+    assert main(["train", *SMALL, "--report", str(tmp_path / "r"), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_continuous_labels_are_refused_in_one_short_line(tmp_path, capsys, rng):
+    path = tmp_path / "regression.npz"
+    np.savez(path, X=rng.random((500, 3)), y=rng.random(500))
+    assert main(["train", *SMALL, "--data", str(path), "--report", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "the labels are continuous numbers" in err and len(err) < 300

@@ -6,6 +6,8 @@ import argparse
 
 import numpy as np
 
+from nnbasics.cli.train import parse_delimiter
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -22,6 +24,8 @@ def register(subparsers) -> None:
                    help="'digits', an MNIST directory, a .csv or a .npz "
                         "(default: the model's training data)")
     p.add_argument("--label-column", default=None, help="CSV label column: a name or an index")
+    p.add_argument("--delimiter", default=None, type=parse_delimiter,
+                   help="CSV field delimiter (default: the training run's, else ',')")
     p.add_argument("--all-rows", action="store_true", help="evaluate on every row of the data")
     p.set_defaults(func=run)
 
@@ -94,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
         label_column: str | int = int(label_text)
     except ValueError:
         label_column = label_text
-    dataset = load_dataset(data, label_column)
+    delimiter = args.delimiter if args.delimiter is not None else \
+        str(extra.get("delimiter", ","))
+    dataset = load_dataset(data, label_column, delimiter)
     X, y, which = _rows(dataset, extra, data, args.all_rows)
     if X.shape[1] != model.n_features_in_:
         raise ValueError(f"the data has {X.shape[1]} features but the model expects "

@@ -36,6 +36,7 @@ class TrainConfig:
 
     data: str = "digits"
     label_column: str = "-1"
+    delimiter: str = ","
     # model and optimiser defaults are MLPClassifier's (a test keeps them equal)
     hidden: tuple[int, ...] = (512,)
     activation: str = "relu"
@@ -88,6 +89,8 @@ def register(subparsers) -> None:
                    help="'digits', a directory of MNIST IDX files, a .csv or a .npz (X, y)")
     p.add_argument("--label-column", default=defaults.label_column,
                    help="CSV label column: a name or an index")
+    p.add_argument("--delimiter", default=defaults.delimiter, type=parse_delimiter,
+                   help="CSV field delimiter (one character; 'tab' for a tab)")
     p.add_argument("--hidden", type=int, nargs="*", default=list(defaults.hidden), metavar="H",
                    help="units of each hidden layer (none: softmax regression)")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=defaults.activation,
@@ -131,7 +134,8 @@ def register(subparsers) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` of parsed arguments; ValueError naming a bad setting."""
     cfg = TrainConfig(
-        data=args.data, label_column=str(args.label_column), hidden=tuple(args.hidden),
+        data=args.data, label_column=str(args.label_column), delimiter=args.delimiter,
+        hidden=tuple(args.hidden),
         activation=args.activation, solver=args.solver, init=args.init, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, momentum=args.momentum, alpha=args.alpha,
         lr_decay_steps=args.lr_decay_steps, lr_decay_factor=args.lr_decay_factor, seed=args.seed,
@@ -184,6 +188,22 @@ def validate(cfg: TrainConfig) -> None:
             raise ValueError(f"--save {save} exists; pass --overwrite to replace it")
         if not save.parent.is_dir():
             raise ValueError(f"--save: directory {save.parent} does not exist")
+
+
+def parse_delimiter(text: str) -> str:
+    """``--delimiter``: one character, or ``tab`` (a tab is awkward to type in a shell)."""
+    return "\t" if text.lower() in ("tab", "\\t") else text
+
+
+def check_class_labels(y: np.ndarray, name: str) -> None:
+    """Refuse labels that are continuous numbers (a regression target, not classes)."""
+    if y.dtype.kind == "f":
+        finite = np.isfinite(y)
+        fractional = finite & (y != np.round(np.where(finite, y, 0)))
+        if not finite.all() or fractional.any():
+            example = y[~finite][0] if not finite.all() else y[fractional][0]
+            raise ValueError(f"{name}: the labels are continuous numbers (e.g. {example.item()!r})"
+                             "; a classifier needs class labels")
 
 
 def _label_column(text: str) -> str | int:
@@ -352,7 +372,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     print("nnbasics train: resolved configuration\n" + cfg.describe(), flush=True)
-    dataset = load_dataset(cfg.data, _label_column(cfg.label_column))
+    dataset = load_dataset(cfg.data, _label_column(cfg.label_column), cfg.delimiter)
+    check_class_labels(dataset.y, dataset.name)
     splits = split_data(dataset, cfg)
     (X_train, y_train), (X_val, y_val), (_, y_test) = splits
     classes = np.unique(y_train)
@@ -391,6 +412,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.save:
         extra = {"data": _data_spec(cfg.data), "seed": cfg.seed,
                  "test_fraction": cfg.test_fraction, "label_column": cfg.label_column,
+                 "delimiter": cfg.delimiter,
                  "test_accuracy": accuracies["test"]}
         if Path(cfg.save).exists() and not cfg.overwrite:  # appeared while we trained
             raise ValueError(f"--save {cfg.save} exists; pass --overwrite to replace it")
