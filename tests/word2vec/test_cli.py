@@ -129,6 +129,12 @@ def test_plot(workdir, tmp_path, capsys):
      "--out and --save-model both name"),
     (["train", "{corpus}", "--out", "{tmp}", "--force"], "is a directory; give a file name"),
     (["train", "{corpus}", "--out", "{tmp}/v.npz"], "save the whole model with --save-model"),
+    (["train", "{corpus}", "--out", ""], "--out is empty; give a file name"),
+    (["train", "{corpus}", "--out", "{tmp}/o.bin", "--save-model", " "],
+     "--save-model is empty"),
+    (["plot", "{workdir}/v.bin", "g0w0", "--out", ""], "--out is empty"),
+    (["evaluate", "{workdir}/v.bin", "--pairs", "{tmp}/latin1.txt"],
+     "latin1.txt: line 2 is not valid UTF-8"),
 ])
 def test_errors_are_one_line(workdir, tmp_path, capsys, args, message):
     (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")

@@ -263,3 +263,63 @@ def test_evaluate_word_pairs_equals_gensims(tmp_path, kwargs):
     assert pearson.statistic == pytest.approx(ref_pearson.statistic, rel=1e-6)
     assert spearman.pvalue == pytest.approx(ref_spearman.pvalue, rel=1e-6)
     assert oov == pytest.approx(ref_oov, rel=1e-12) and oov > 0
+
+
+def test_gensim_query_methods_match_gensim(kv):
+    ref = gensim_kv(kv)
+    assert kv.distance("king", "queen") == pytest.approx(ref.distance("king", "queen"), abs=1e-6)
+    np.testing.assert_allclose(kv.distances("king"), ref.distances("king"), atol=1e-6)
+    np.testing.assert_allclose(kv.distances("king", ["man", "rome"]),
+                               ref.distances("king", ["man", "rome"]), atol=1e-6)
+    assert kv.n_similarity(["king", "man"], ["queen", "woman"]) == pytest.approx(
+        ref.n_similarity(["king", "man"], ["queen", "woman"]), abs=1e-6)
+    for word, other in (("king", "queen"), ("paris", "apple"), ("man", "King")):
+        assert kv.closer_than(word, other) == ref.closer_than(word, other)
+        assert kv.rank(word, other) == ref.rank(word, other)
+    assert [w for w, _ in kv.similar_by_word("paris", topn=3)] == \
+        [w for w, _ in ref.similar_by_word("paris", topn=3)]
+    vector = kv["rome"] + kv["france"]
+    assert [w for w, _ in kv.similar_by_vector(vector, topn=4)] == \
+        [w for w, _ in ref.similar_by_vector(vector, topn=4)]
+    # an index is a word (as gensim), alone or in a list
+    assert kv.most_similar(0, topn=3) == kv.most_similar("king", topn=3)
+    assert kv.most_similar(np.int64(0), topn=3) == kv.most_similar(["king"], topn=3)
+    assert [w for w, _ in kv.most_similar(0, topn=3)] == [w for w, _ in ref.most_similar(0, topn=3)]
+
+
+def test_has_index_for_and_counts_as_gensim(kv):
+    assert kv.has_index_for("king") and kv.has_index_for(3)
+    assert not kv.has_index_for("nope") and not kv.has_index_for(len(kv))
+    with pytest.raises(KeyError, match="no counts"):
+        kv.get_vecattr("king", "count")
+    counted = KeyedVectors(["a", "b"], np.eye(2), counts=[7, 3])
+    assert counted.get_vecattr("b", "count") == 3
+    with pytest.raises(KeyError, match="only 'count'"):
+        counted.get_vecattr("b", "sample_int")
+    with pytest.raises(ValueError, match="non-empty"):
+        kv.n_similarity([], ["king"])
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_load_word2vec_format_limit_reads_the_first_vectors(kv, tmp_path, binary):
+    path = tmp_path / ("v.bin" if binary else "v.txt")
+    kv.save_word2vec_format(path, binary=binary)
+    part = KeyedVectors.load_word2vec_format(path, binary=binary, limit=4)
+    assert part.index_to_key == WORDS[:4]
+    np.testing.assert_array_equal(part.vectors, kv.vectors[:4])
+    ref = pytest.importorskip("gensim").models.KeyedVectors.load_word2vec_format(
+        str(path), binary=binary, limit=4)
+    np.testing.assert_array_equal(part.vectors, ref.vectors)
+    whole = KeyedVectors.load_word2vec_format(path, binary=binary, limit=100)
+    assert whole.index_to_key == WORDS
+    with pytest.raises(ValueError, match="limit must be a positive integer"):
+        KeyedVectors.load_word2vec_format(path, binary=binary, limit=0)
+
+
+@pytest.mark.parametrize("method", ["evaluate_word_analogies", "evaluate_word_pairs"])
+def test_evaluation_files_that_are_not_utf8_name_the_file_and_line(kv, tmp_path, method):
+    path = tmp_path / "eval.txt"
+    path.write_bytes(b": s\nking queen man woman\n\xff\xfe a b c\n" if method.endswith("analogies")
+                     else b"king\tqueen\t5.0\n\xff\xfe\tman\t3.0\n")
+    with pytest.raises(ValueError, match=r"eval\.txt: line \d is not valid UTF-8"):
+        getattr(kv, method)(path)

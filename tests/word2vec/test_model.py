@@ -460,3 +460,71 @@ def test_each_batch_trains_at_its_start_rate_unless_it_is_one_long_line(monkeypa
     model.train([[w for s in CORPUS[:40] for w in s]], epochs=1)  # one line of all their words
     (size, a, b), = alphas
     assert size > 2 * 50 and b < a  # decays inside the one long batch
+
+
+def test_settings_assigned_as_attributes_are_used_as_in_gensim():
+    base = Word2Vec(**SMALL, seed=3)
+    base.build_vocab(CORPUS)
+    base.train(CORPUS, epochs=1)
+    changed = Word2Vec(**SMALL, seed=3)
+    changed.window = 1  # gensim users set these on the model
+    changed.negative = 3
+    changed.build_vocab(CORPUS)
+    changed.train(CORPUS, epochs=1)
+    assert changed.window == 1 and changed.config.negative == 3
+    assert not np.array_equal(base.wv.vectors, changed.wv.vectors)
+    direct = Word2Vec(**{**SMALL, "window": 1, "negative": 3}, seed=3)
+    direct.build_vocab(CORPUS)
+    direct.train(CORPUS, epochs=1)
+    np.testing.assert_array_equal(changed.wv.vectors, direct.wv.vectors)
+    with pytest.raises(ValueError, match="window must be an integer"):
+        changed.window = 0  # validated as in the constructor
+    with pytest.raises(ValueError, match="vector_size cannot change after build_vocab"):
+        changed.vector_size = 16
+    changed.sample = 1e-5  # the subsampling table follows
+    assert changed.keep_probability.min() < 1.0
+
+
+def test_a_later_train_calls_only_its_own_callbacks_as_gensim():
+    calls = []
+
+    class Recorder:
+        def __init__(self, name):
+            self.name = name
+
+        def on_epoch_end(self, model):
+            calls.append(self.name)
+
+    model = Word2Vec(CORPUS, callbacks=[Recorder("constructor")], **{**SMALL, "epochs": 2})
+    assert calls == ["constructor"] * 2
+    model.train(CORPUS, epochs=1, callbacks=[Recorder("later")])
+    assert calls == ["constructor"] * 2 + ["later"]
+
+
+def test_compute_loss_is_accepted_and_the_loss_is_there():
+    model = Word2Vec(CORPUS, compute_loss=True, **SMALL)
+    model.train(CORPUS, epochs=1, compute_loss=True)
+    assert model.get_latest_training_loss() > 0
+
+
+def test_a_huge_window_allocates_only_what_sentences_can_hold():
+    model = Word2Vec(CORPUS, **{**SMALL, "window": 2**31 - 1})
+    assert np.isfinite(model.wv.vectors).all()
+
+
+def test_numpy_string_tokens_give_str_keys():
+    model = Word2Vec([np.array(s) for s in CORPUS], **SMALL)
+    assert all(type(k) is str for k in model.wv.index_to_key)
+
+
+@pytest.mark.parametrize("bad", [None, 3])
+def test_a_sentence_that_is_not_a_list_of_tokens_is_named(bad):
+    with pytest.raises(TypeError, match=r"sentence 2 is .* not a list of tokens"):
+        Word2Vec([CORPUS[0], bad], **SMALL)
+
+
+def test_max_vocab_size_that_prunes_everything_is_named():
+    # each sentence 20 new words, each once: the second prune (counts below 2) drops them all
+    corpus = [[f"a{i}" for i in range(20)], [f"b{i}" for i in range(20)]]
+    with pytest.raises(ValueError, match="max_vocab_size pruned every word"):
+        Word2Vec(corpus, **{**SMALL, "max_vocab_size": 5})

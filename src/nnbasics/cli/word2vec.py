@@ -83,10 +83,12 @@ def register(subparsers) -> None:
     f.set_defaults(func=run_plot)
 
 
-def _refuse_overwrite(path: str | None, force: bool) -> None:
+def _refuse_overwrite(path: str | None, force: bool, option: str) -> None:
     """Refuse an existing output file without ``--force``, and a missing directory at once."""
-    if not path:
+    if path is None:
         return
+    if not path.strip():
+        raise ValueError(f"{option} is empty; give a file name")
     if os.path.isdir(path):
         raise ValueError(f"{path} is a directory; give a file name")
     if os.path.exists(path) and not force:
@@ -112,8 +114,8 @@ def run_train(args: argparse.Namespace) -> int:
     from nnbasics.word2vec import Word2Vec, Word2VecConfig
     from nnbasics.word2vec.corpus import LineSentences
 
-    _refuse_overwrite(args.out, args.force)
-    _refuse_overwrite(args.save_model, args.force)
+    _refuse_overwrite(args.out, args.force, "--out")
+    _refuse_overwrite(args.save_model, args.force, "--save-model")
     if os.path.splitext(args.out)[1].lower() == ".npz":
         raise ValueError(f"--out {args.out}: vectors are written in word2vec's text or binary "
                          "format (.txt, .bin); save the whole model with --save-model m.npz")
@@ -186,7 +188,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_plot(args: argparse.Namespace) -> int:
     import numpy as np
 
-    _refuse_overwrite(args.out, args.force)
+    _refuse_overwrite(args.out, args.force, "--out")
     kv = load_vectors(args.vectors, args.format)
     missing = [w for w in args.words if w not in kv]
     if missing:

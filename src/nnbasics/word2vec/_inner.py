@@ -512,12 +512,15 @@ def train_range(
     state = _seed_state(seed, stream)
     kept = np.empty(max(stop - start, 1), dtype=np.int32)  # kept words of the current sentence
     kept_pos = np.empty(max(stop - start, 1), dtype=np.int64)  # and their batch positions
-    contexts = np.empty(2 * window, dtype=np.int32)
+    # a window holds at most 2 * window words and never more than the range has: a huge window
+    # setting must not allocate for contexts no sentence can hold
+    max_contexts = max(min(2 * window, stop - start - 1), 1)
+    contexts = np.empty(max_contexts, dtype=np.int32)
     plan_b = np.empty(_RING, dtype=np.int64)
     plan_targets = np.empty((_RING, negative + 1), dtype=np.int32)
     plan_n_targets = np.empty(_RING, dtype=np.int64)
-    coef = np.empty((2 * window, negative + 1), dtype=np.float32)
-    dinputs = np.empty((2 * window, d), dtype=np.float32)
+    coef = np.empty((max_contexts, negative + 1), dtype=np.float32)
+    dinputs = np.empty((max_contexts, d), dtype=np.float32)
     hidden = np.empty(d, dtype=np.float32)
     dhidden = np.empty(d, dtype=np.float32)
     alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)

@@ -232,7 +232,8 @@ def train_range_hs(
     state = _seed_state(seed, stream)
     kept = np.empty(max(stop - start, 1), dtype=np.int32)  # kept words of the current sentence
     kept_pos = np.empty(max(stop - start, 1), dtype=np.int64)  # and their batch positions
-    contexts = np.empty(2 * window, dtype=np.int32)
+    # at most 2 * window context words, and never more than the range holds
+    contexts = np.empty(max(min(2 * window, stop - start - 1), 1), dtype=np.int32)
     hidden = np.empty(d, dtype=np.float32)
     dhidden = np.empty(d, dtype=np.float32)
     alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)

@@ -58,12 +58,21 @@ def write_word2vec_format(
 
 
 def read_word2vec_format(
-    path: str | os.PathLike, binary: bool = False
+    path: str | os.PathLike, binary: bool = False, limit: int | None = None
 ) -> tuple[list[str], NDArray[np.float32]]:
-    """Read a word2vec text or binary file into ``(keys, vectors (V, d) float32)``."""
+    """Read a word2vec text or binary file into ``(keys, vectors (V, d) float32)``.
+
+    ``limit``: read only the first ``limit`` vectors (the most frequent words, in files written
+    by word2vec.c or gensim), as gensim's ``limit``; the rest of the file is not read.
+    """
     path = os.fspath(path)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer))
+                              or limit < 1):
+        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
     with open(path, "rb") as handle:
         n_words, dim = _read_header(handle, path)
+        whole = limit is None or limit >= n_words
+        n_words = n_words if whole else int(limit)
         remaining = os.fstat(handle.fileno()).st_size - handle.tell()
         # The smallest possible entry is a 1-byte word plus a separator and its values (text: a
         # digit and a separator each, and a newline but after the last): refuse a header that
@@ -80,7 +89,7 @@ def read_word2vec_format(
             )
         vectors = np.empty((n_words, dim), dtype=np.float32)
         reader = _read_binary if binary else _read_text
-        keys = reader(handle, path, vectors)
+        keys = reader(handle, path, vectors, whole)
     if len(set(keys)) != len(keys):
         seen: set[str] = set()
         dup = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
@@ -111,7 +120,7 @@ def _decode_word(raw: bytes, path: str, entry: int) -> str:
         ) from None
 
 
-def _read_text(handle, path: str, vectors: NDArray[np.float32]) -> list[str]:
+def _read_text(handle, path: str, vectors: NDArray[np.float32], to_end: bool = True) -> list[str]:
     n_words, dim = vectors.shape
     keys = []
     for i in range(n_words):
@@ -128,13 +137,14 @@ def _read_text(handle, path: str, vectors: NDArray[np.float32]) -> list[str]:
         except ValueError:
             raise ValueError(f"{path}: line {i + 2} holds a value that is not a number") from None
         keys.append(parts[0])
-    while chunk := handle.read(1 << 16):  # blank lines after the last vector are fine
+    while to_end and (chunk := handle.read(1 << 16)):  # blank lines after the last are fine
         if chunk.strip():
             raise ValueError(f"{path}: data after the {n_words} vectors the header announces")
     return keys
 
 
-def _read_binary(handle, path: str, vectors: NDArray[np.float32]) -> list[str]:
+def _read_binary(handle, path: str, vectors: NDArray[np.float32],
+                 to_end: bool = True) -> list[str]:
     n_words, dim = vectors.shape
     n_bytes = dim * _FLOAT.itemsize
     keys = []
@@ -162,6 +172,8 @@ def _read_binary(handle, path: str, vectors: NDArray[np.float32]) -> list[str]:
         vectors[len(keys)] = np.frombuffer(buffer, dtype=_FLOAT, count=dim, offset=space + 1)
         keys.append(word)
         start = space + 1 + n_bytes
+    if not to_end:
+        return keys
     rest = buffer[start:] + handle.read()
     if rest.strip(b"\n"):
         raise ValueError(

@@ -181,6 +181,68 @@ class KeyedVectors:
         best = [(self.index_to_key[i], float(sims[i])) for i in top.tolist() if i not in exclude]
         return best[:topn]
 
+    def similar_by_word(self, word: Key, topn: int | None = 10,
+                        restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+        """``most_similar(positive=[word], ...)`` (gensim's name)."""
+        return self.most_similar([word], topn=topn, restrict_vocab=restrict_vocab)
+
+    def similar_by_vector(self, vector: ArrayLike, topn: int | None = 10,
+                          restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+        """The words closest to a raw vector (d,) (gensim's name); no word is left out."""
+        return self.most_similar([np.asarray(vector, dtype=np.float32)], topn=topn,
+                                 restrict_vocab=restrict_vocab)
+
+    def distance(self, w1: Key, w2: Key) -> float:
+        """Cosine distance ``1 - similarity(w1, w2)``."""
+        return 1.0 - self.similarity(w1, w2)
+
+    def distances(self, word_or_vector: Key | ArrayLike,
+                  other_words: Sequence[Key] = ()) -> NDArray[np.float32]:
+        """Cosine distances from a word or vector to ``other_words`` (all words if empty)."""
+        if isinstance(word_or_vector, (str, int, np.integer)):
+            query = self.get_vector(word_or_vector, norm=True)
+        else:
+            query = _unit_rows(np.asarray(word_or_vector, dtype=np.float32))
+        normed = self.get_normed_vectors()
+        rows = normed if not other_words else normed[[self.get_index(w) for w in other_words]]
+        return (1.0 - rows @ query).astype(np.float32)
+
+    def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
+        """Cosine similarity of the means of two sets of words' vectors (as gensim: the raw
+        vectors are averaged, then the means compared)."""
+        if not len(ws1) or not len(ws2):
+            raise ValueError("n_similarity: both lists of words must be non-empty")
+        mean1 = np.mean(self[list(ws1)], axis=0)
+        mean2 = np.mean(self[list(ws2)], axis=0)
+        return float(_unit_rows(mean1) @ _unit_rows(mean2))
+
+    def closer_than(self, key1: Key, key2: Key) -> list[str]:
+        """The words closer to ``key1`` than ``key2`` is (``key1`` itself left out)."""
+        distances = self.distances(key1)
+        first, second = self.get_index(key1), self.get_index(key2)
+        closer = np.flatnonzero(distances < distances[second])
+        return [self.index_to_key[i] for i in closer.tolist() if i != first]
+
+    def rank(self, key1: Key, key2: Key) -> int:
+        """Rank of ``key2`` among the words by closeness to ``key1`` (1: the closest)."""
+        return len(self.closer_than(key1, key2)) + 1
+
+    def has_index_for(self, key: object) -> bool:
+        """Whether ``key`` has a vector (a word of the vocabulary, or an index in range)."""
+        try:
+            self.get_index(key)
+        except KeyError:
+            return False
+        return True
+
+    def get_vecattr(self, key: Key, attr: str) -> int:
+        """A per-word attribute, as gensim's: only ``"count"`` (the corpus count) is kept."""
+        if attr != "count":
+            raise KeyError(f"no attribute {attr!r}: KeyedVectors keeps only 'count'")
+        if self.counts is None:
+            raise KeyError("these vectors have no counts (word2vec files do not hold them)")
+        return int(self.counts[self.get_index(key)])
+
     def doesnt_match(self, words: Sequence[Key]) -> str:
         """The word of ``words`` farthest from their mean (out-of-vocabulary words ignored)."""
         used = [w for w in words if w in self]
@@ -230,7 +292,7 @@ class KeyedVectors:
         questions: list[tuple[dict, tuple[str, str, str, str], tuple[int, int, int] | None]] = []
         with open(analogies, "rb") as handle:
             for line_no, raw in enumerate(handle):
-                line = raw.decode("utf-8")
+                line = _decode_line(raw, analogies, line_no)
                 if line.startswith(": "):
                     if section:
                         sections.append(section)
@@ -308,8 +370,9 @@ class KeyedVectors:
         gold: list[float] = []
         model: list[float] = []
         oov = 0
-        with open(pairs, encoding="utf-8") as handle:
-            for line in handle:
+        with open(pairs, "rb") as handle:
+            for line_no, raw in enumerate(handle):
+                line = _decode_line(raw, pairs, line_no)
                 if not line or line.startswith("#"):
                     continue
                 try:
@@ -339,20 +402,35 @@ class KeyedVectors:
         write_word2vec_format(fname, self.index_to_key, self.vectors, binary=binary)
 
     @classmethod
-    def load_word2vec_format(cls, fname: str | os.PathLike, binary: bool = False) -> KeyedVectors:
-        """Read vectors from word2vec's text or binary format; ``ValueError`` if corrupt."""
-        keys, vectors = read_word2vec_format(fname, binary=binary)
+    def load_word2vec_format(cls, fname: str | os.PathLike, binary: bool = False,
+                             limit: int | None = None) -> KeyedVectors:
+        """Read vectors from word2vec's text or binary format; ``ValueError`` if corrupt.
+
+        ``limit``: only the first ``limit`` vectors (gensim's option, for large pretrained sets).
+        """
+        keys, vectors = read_word2vec_format(fname, binary=binary, limit=limit)
         return cls(keys, vectors)
 
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} words, vector_size={self.vector_size})"
 
 
+def _decode_line(raw: bytes, path: str | os.PathLike, line_no: int) -> str:
+    """Line ``line_no`` (0-based) of an evaluation file as text; ValueError naming the file and
+    line if it is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{os.fspath(path)}: line {line_no + 1} is not valid UTF-8 "
+                         f"(byte {error.start + 1})") from None
+
+
 def _as_list(items) -> list:
     if items is None:
         return []
-    if isinstance(items, str) or (isinstance(items, np.ndarray) and items.ndim == 1):
-        return [items]
+    if isinstance(items, (str, int, np.integer)) or (isinstance(items, np.ndarray)
+                                                    and items.ndim == 1):
+        return [items]  # one word, one word's index, or one vector
     return list(items)
 
 

@@ -25,7 +25,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -169,11 +169,16 @@ class Word2Vec:
         Limit on distinct words held while counting (rare words are pruned, as gensim).
     callbacks : sequence, default ()
         Objects with any of ``on_train_begin(model)``, ``on_epoch_begin(model)``,
-        ``on_epoch_end(model)``, ``on_train_end(model)`` (gensim's ``CallbackAny2Vec`` works).
+        ``on_epoch_end(model)``, ``on_train_end(model)`` (gensim's ``CallbackAny2Vec`` works),
+        called by the training the constructor runs; a later :meth:`train` calls the ones it
+        is given, as in gensim.
     batch_words : int, default 10000
         Tokens per batch handed to the kernel (whole sentences; never truncated).
     progress : bool or None, default None
         Show a progress bar (words/s and running loss); ``None``: only when stderr is a terminal.
+    compute_loss : bool, default False
+        Accepted for gensim's signature (also by :meth:`train`); the loss is computed either way
+        (it costs nothing extra in these kernels), see :meth:`get_latest_training_loss`.
 
     Attributes
     ----------
@@ -209,6 +214,7 @@ class Word2Vec:
         callbacks: Sequence = (),
         batch_words: int = 10_000,
         progress: bool | None = None,
+        compute_loss: bool = False,
     ):
         self.config = Word2VecConfig(
             vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
@@ -228,14 +234,30 @@ class Word2Vec:
         self.epoch_pairs: list[int] = []
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file)
-            self.train(sentences, corpus_file=corpus_file)
+            self.train(sentences, corpus_file=corpus_file, callbacks=self.callbacks)
 
-    # gensim exposes the settings as attributes
+    # gensim exposes the settings as attributes, read and written
     def __getattr__(self, name: str):
         config = self.__dict__.get("config")
         if config is not None and name in Word2VecConfig.__dataclass_fields__:
             return getattr(config, name)
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value) -> None:
+        config = self.__dict__.get("config")
+        if config is None or name not in Word2VecConfig.__dataclass_fields__:
+            object.__setattr__(self, name, value)
+            return
+        # ``model.window = 2`` as in gensim: the next build_vocab/train uses it (validated as
+        # in the constructor).  What the built vocabulary's arrays depend on cannot change
+        # under them; the subsampling table follows ``sample``.
+        if self.__dict__.get("wv") is not None and name in ("vector_size", "hs"):
+            raise ValueError(f"{name} cannot change after build_vocab (the vectors are "
+                             f"allocated for {name}={getattr(config, name)!r}); set it before, "
+                             "or build a new model")
+        object.__setattr__(self, "config", replace(config, **{name: value}))
+        if name == "sample" and self.__dict__.get("wv") is not None:
+            self._derive_tables()
 
     # -- vocabulary ---------------------------------------------------------------------------
 
@@ -298,6 +320,7 @@ class Word2Vec:
         start_alpha: float | None = None,
         end_alpha: float | None = None,
         callbacks: Sequence = (),
+        compute_loss: bool = False,
     ) -> tuple[int, int]:
         """Train for ``epochs`` passes over the corpus (default: the model's ``epochs``).
 
@@ -332,7 +355,7 @@ class Word2Vec:
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
         kernel, n_parallel = self._kernel()
         read_batches = self._batch_reader(source)
-        callbacks = self.callbacks + tuple(callbacks)
+        callbacks = tuple(callbacks)  # as in gensim: the constructor's ran with its own training
         planned = max(1, epochs * total_words)
         done = 0
         effective_total = 0

@@ -68,8 +68,14 @@ def count_words(sentences: Iterable[Sequence[str]], max_vocab_size: int | None =
                 "each sentence must be a list of tokens, got a str; split your text first "
                 "(e.g. line.split())"
             )
-        counts.update(sentence)  # counting happens in C, not in a Python loop over words
-        total_words += len(sentence)
+        try:
+            counts.update(sentence)  # counting happens in C, not in a Python loop over words
+            total_words += len(sentence)
+        except TypeError:  # None, a number: not a sequence of tokens
+            raise TypeError(
+                f"sentence {n_sentences + 1} is {type(sentence).__name__} {sentence!r:.60}, not a "
+                "list of tokens"
+            ) from None
         n_sentences += 1
         if max_vocab_size is not None and len(counts) > max_vocab_size:
             for word in [w for w, n in counts.items() if n < min_reduce]:
@@ -123,7 +129,14 @@ def build_vocabulary(raw: RawCounts, min_count: int) -> Vocabulary:
                 f"words must be str, got {type(word).__name__} {word!r}; "
                 "convert the tokens first (e.g. [str(t) for t in sentence])"
             )
-    kept = [(word, n) for word, n in raw.counts.items() if n >= min_count]
+    # str(word): a NumPy string token (np.str_) becomes a plain str key, as after save/load
+    kept = [(str(word), n) for word, n in raw.counts.items() if n >= min_count]
+    if not raw.counts:  # the corpus had words, the max_vocab_size pruning dropped them all
+        raise ValueError(
+            f"max_vocab_size pruned every word while counting ({raw.total_words} words read, "
+            f"pruning at counts below {raw.min_reduce - 1}): the vocabulary would be empty; "
+            "raise max_vocab_size or leave it None"
+        )
     if not kept:
         top = max(raw.counts.values(), default=0)
         raise ValueError(
