@@ -528,3 +528,31 @@ def test_max_vocab_size_that_prunes_everything_is_named():
     corpus = [[f"a{i}" for i in range(20)], [f"b{i}" for i in range(20)]]
     with pytest.raises(ValueError, match="max_vocab_size pruned every word"):
         Word2Vec(corpus, **{**SMALL, "max_vocab_size": 5})
+
+
+@pytest.mark.parametrize("max_final_vocab", [1, 5, 12, 1000])
+def test_max_final_vocab_keeps_gensims_vocabulary(max_final_vocab):
+    gensim = pytest.importorskip("gensim")
+    ours = Word2Vec(**{**SMALL, "min_count": 2}, max_final_vocab=max_final_vocab)
+    ours.build_vocab(CORPUS)
+    theirs = gensim.models.Word2Vec(vector_size=8, min_count=2, max_final_vocab=max_final_vocab,
+                                    workers=1)
+    theirs.build_vocab(CORPUS)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    assert ours.effective_min_count == theirs.effective_min_count
+
+
+@pytest.mark.parametrize("ns_exponent", [0.0, 0.5, 1.0, -0.5])
+def test_ns_exponent_gives_gensims_noise_table(ns_exponent):
+    gensim = pytest.importorskip("gensim")
+    ours = Word2Vec(**SMALL, ns_exponent=ns_exponent)
+    ours.build_vocab(CORPUS)
+    theirs = gensim.models.Word2Vec(vector_size=8, min_count=1, ns_exponent=ns_exponent,
+                                    workers=1)
+    theirs.build_vocab(CORPUS)
+    np.testing.assert_array_equal(ours.cum_table, theirs.cum_table)
+    before = ours.cum_table
+    ours.ns_exponent = 0.75  # assigned later: the table follows
+    assert not np.array_equal(before, ours.cum_table) or ns_exponent == 0.75
+    with pytest.raises(ValueError, match="ns_exponent must be a finite number"):
+        Word2Vec(ns_exponent=float("nan"))

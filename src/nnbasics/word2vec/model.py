@@ -70,6 +70,15 @@ def select_kernel(negative: int, prefer: str = "auto"):
     return train_batch
 
 
+def _effective_min_count(counts: dict, min_count: int, max_final_vocab: int | None) -> int:
+    """``min_count``, raised (as gensim's ``prepare_vocab``) so that at most ``max_final_vocab``
+    words reach it: one more than the count of the word ranked ``max_final_vocab + 1``."""
+    if max_final_vocab is None or max_final_vocab >= len(counts):
+        return min_count
+    ranked = np.sort(np.fromiter(counts.values(), dtype=np.int64, count=len(counts)))[::-1]
+    return max(min_count, int(ranked[max_final_vocab]) + 1)
+
+
 def _finished(future: Future | None) -> bool:
     return future is None or future.done()
 
@@ -92,6 +101,8 @@ class Word2VecConfig:
     seed: int = 1
     max_vocab_size: int | None = None
     batch_words: int = 10_000
+    ns_exponent: float = 0.75
+    max_final_vocab: int | None = None
 
     def __post_init__(self) -> None:
         def integer(name: str, low: int, high: int | None = _INT32_MAX) -> None:
@@ -108,6 +119,12 @@ class Word2VecConfig:
         integer("seed", 0, high=None)
         if self.max_vocab_size is not None:
             integer("max_vocab_size", 1)
+        if self.max_final_vocab is not None:
+            integer("max_final_vocab", 1)
+        if isinstance(self.ns_exponent, bool) or not (
+                isinstance(self.ns_exponent, (int, float, np.integer, np.floating))
+                and np.isfinite(self.ns_exponent)):
+            raise ValueError(f"ns_exponent must be a finite number, got {self.ns_exponent!r}")
         if self.sg not in (0, 1):
             raise ValueError(f"sg must be 1 (skip-gram) or 0 (CBOW), got {self.sg!r}")
         if isinstance(self.hs, bool) or self.hs not in (0, 1):
@@ -179,6 +196,12 @@ class Word2Vec:
     compute_loss : bool, default False
         Accepted for gensim's signature (also by :meth:`train`); the loss is computed either way
         (it costs nothing extra in these kernels), see :meth:`get_latest_training_loss`.
+    ns_exponent : float, default 0.75
+        The exponent of the negative-sampling distribution, :math:`P_n(w) \\propto n_w^{e}`
+        (gensim's name: 0.75 is word2vec's; 0 samples uniformly, 1 by frequency).
+    max_final_vocab : int, optional
+        Keep at most this many words: ``min_count`` is raised, as gensim does, to one more than
+        the count of the word just past the limit (ties are all dropped, so fewer may remain).
 
     Attributes
     ----------
@@ -215,12 +238,14 @@ class Word2Vec:
         batch_words: int = 10_000,
         progress: bool | None = None,
         compute_loss: bool = False,
+        ns_exponent: float = 0.75,
+        max_final_vocab: int | None = None,
     ):
         self.config = Word2VecConfig(
             vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
             negative=negative, hs=int(hs), sample=sample, alpha=alpha, min_alpha=min_alpha,
             epochs=epochs, workers=workers, seed=seed, max_vocab_size=max_vocab_size,
-            batch_words=batch_words,
+            batch_words=batch_words, ns_exponent=ns_exponent, max_final_vocab=max_final_vocab,
         )
         self.callbacks = tuple(callbacks)
         self.progress = progress
@@ -232,6 +257,7 @@ class Word2Vec:
         self.epochs_trained = 0
         self.epoch_losses: list[float] = []
         self.epoch_pairs: list[int] = []
+        self.effective_min_count: int | None = None  # min_count after max_final_vocab
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file)
             self.train(sentences, corpus_file=corpus_file, callbacks=self.callbacks)
@@ -256,7 +282,7 @@ class Word2Vec:
                              f"allocated for {name}={getattr(config, name)!r}); set it before, "
                              "or build a new model")
         object.__setattr__(self, "config", replace(config, **{name: value}))
-        if name == "sample" and self.__dict__.get("wv") is not None:
+        if name in ("sample", "ns_exponent") and self.__dict__.get("wv") is not None:
             self._derive_tables()
 
     # -- vocabulary ---------------------------------------------------------------------------
@@ -285,7 +311,9 @@ class Word2Vec:
             raw = count_file(source.path)  # compiled scan, same counts
         else:
             raw = count_words(source, self.config.max_vocab_size)
-        vocab = build_vocabulary(raw, self.config.min_count)
+        self.effective_min_count = _effective_min_count(raw.counts, self.config.min_count,
+                                                        self.config.max_final_vocab)
+        vocab = build_vocabulary(raw, self.effective_min_count)
         rng = np.random.default_rng(self.config.seed)
         d = self.config.vector_size
         shape = (len(vocab), d)
@@ -305,7 +333,7 @@ class Word2Vec:
     def _derive_tables(self) -> None:
         counts = self.wv.counts
         self.keep_probability = keep_probabilities(counts, self.config.sample)
-        self.cum_table = noise_cum_table(counts)
+        self.cum_table = noise_cum_table(counts, self.config.ns_exponent)
         self.hs_tree = huffman_tree(counts) if self.config.hs else None
 
     # -- training -----------------------------------------------------------------------------
@@ -557,6 +585,7 @@ class Word2Vec:
         model.config = config
         model.callbacks = ()
         model.progress = None
+        model.effective_min_count = None  # not saved: the vocabulary is
         model.wv = KeyedVectors(keys, vectors, counts=counts)
         model.syn1neg = np.ascontiguousarray(syn1neg)
         model.syn1 = np.ascontiguousarray(syn1) if config.hs else None
