@@ -556,3 +556,34 @@ def test_ns_exponent_gives_gensims_noise_table(ns_exponent):
     assert not np.array_equal(before, ours.cum_table) or ns_exponent == 0.75
     with pytest.raises(ValueError, match="ns_exponent must be a finite number"):
         Word2Vec(ns_exponent=float("nan"))
+
+
+@pytest.mark.parametrize("max_vocab_size", [None, 6])
+def test_trim_rule_keeps_and_discards_as_gensim(max_vocab_size):
+    gensim = pytest.importorskip("gensim")
+    from gensim import utils
+
+    from nnbasics.word2vec.vocab import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP
+
+    assert (RULE_DEFAULT, RULE_DISCARD, RULE_KEEP) == (
+        utils.RULE_DEFAULT, utils.RULE_DISCARD, utils.RULE_KEEP)
+    top = Word2Vec(**SMALL)
+    top.build_vocab(CORPUS)
+    frequent, rare = top.wv.index_to_key[0], top.wv.index_to_key[-1]
+
+    def rule(word, count, min_count):
+        if word == frequent:
+            return RULE_DISCARD
+        if word == rare:
+            return RULE_KEEP
+        return RULE_DEFAULT
+
+    ours = Word2Vec(**{**SMALL, "min_count": 3, "max_vocab_size": max_vocab_size})
+    ours.build_vocab(CORPUS, trim_rule=rule)
+    theirs = gensim.models.Word2Vec(vector_size=8, min_count=3, max_vocab_size=max_vocab_size,
+                                    workers=1)
+    theirs.build_vocab(CORPUS, trim_rule=rule)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    assert frequent not in ours.wv and rare in ours.wv
+    made = Word2Vec(CORPUS, trim_rule=rule, **{**SMALL, "min_count": 3})  # constructor too
+    assert frequent not in made.wv and rare in made.wv

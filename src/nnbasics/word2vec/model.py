@@ -202,6 +202,10 @@ class Word2Vec:
     max_final_vocab : int, optional
         Keep at most this many words: ``min_count`` is raised, as gensim does, to one more than
         the count of the word just past the limit (ties are all dropped, so fewer may remain).
+    trim_rule : callable, optional
+        ``trim_rule(word, count, min_count)`` returning ``RULE_KEEP``, ``RULE_DISCARD`` or
+        ``RULE_DEFAULT`` (gensim's values 2, 1, 0, also in :mod:`nnbasics.word2vec.vocab`):
+        used by the vocabulary the constructor builds (see :meth:`build_vocab`).
 
     Attributes
     ----------
@@ -240,6 +244,7 @@ class Word2Vec:
         compute_loss: bool = False,
         ns_exponent: float = 0.75,
         max_final_vocab: int | None = None,
+        trim_rule=None,
     ):
         self.config = Word2VecConfig(
             vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
@@ -259,7 +264,7 @@ class Word2Vec:
         self.epoch_pairs: list[int] = []
         self.effective_min_count: int | None = None  # min_count after max_final_vocab
         if sentences is not None or corpus_file is not None:
-            self.build_vocab(sentences, corpus_file=corpus_file)
+            self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
             self.train(sentences, corpus_file=corpus_file, callbacks=self.callbacks)
 
     # gensim exposes the settings as attributes, read and written
@@ -297,9 +302,12 @@ class Word2Vec:
 
     def build_vocab(
         self, corpus_iterable: Iterable[Sequence[str]] | None = None,
-        corpus_file: str | os.PathLike | None = None,
+        corpus_file: str | os.PathLike | None = None, trim_rule=None,
     ) -> None:
         """Count the corpus, keep the words seen ``min_count`` times, initialise the vectors.
+
+        ``trim_rule(word, count, min_count)``, as gensim's, may keep or discard words whatever
+        their counts (:func:`nnbasics.word2vec.vocab.keep_word`); it is not saved with the model.
 
         The word vectors start uniform in ``[-1/d, 1/d)``, gensim 4's range (word2vec.c's is
         half as wide; with it, CBOW trained measurably slower than gensim at equal epochs:
@@ -310,10 +318,10 @@ class Word2Vec:
         if isinstance(source, LineSentences) and self.config.max_vocab_size is None:
             raw = count_file(source.path)  # compiled scan, same counts
         else:
-            raw = count_words(source, self.config.max_vocab_size)
+            raw = count_words(source, self.config.max_vocab_size, trim_rule)
         self.effective_min_count = _effective_min_count(raw.counts, self.config.min_count,
                                                         self.config.max_final_vocab)
-        vocab = build_vocabulary(raw, self.effective_min_count)
+        vocab = build_vocabulary(raw, self.effective_min_count, trim_rule)
         rng = np.random.default_rng(self.config.seed)
         d = self.config.vector_size
         shape = (len(vocab), d)

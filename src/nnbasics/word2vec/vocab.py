@@ -41,7 +41,27 @@ class RawCounts:
     min_reduce: int  # the count below which words were pruned during the scan (1 if never)
 
 
-def count_words(sentences: Iterable[Sequence[str]], max_vocab_size: int | None = None) -> RawCounts:
+#: the answers of a ``trim_rule(word, count, min_count)``, gensim's values (``gensim.utils``)
+RULE_DEFAULT, RULE_DISCARD, RULE_KEEP = 0, 1, 2
+
+
+def keep_word(word: str, count: int, min_count: int, trim_rule=None) -> bool:
+    """Whether a word stays: ``count >= min_count`` unless ``trim_rule`` says otherwise.
+
+    ``trim_rule(word, count, min_count)`` (gensim's hook) returns :data:`RULE_KEEP`,
+    :data:`RULE_DISCARD` or :data:`RULE_DEFAULT` (then the count decides).
+    """
+    if trim_rule is not None:
+        answer = trim_rule(word, count, min_count)
+        if answer == RULE_KEEP:
+            return True
+        if answer == RULE_DISCARD:
+            return False
+    return count >= min_count
+
+
+def count_words(sentences: Iterable[Sequence[str]], max_vocab_size: int | None = None,
+                trim_rule=None) -> RawCounts:
     """Count the words of a corpus in one pass, pruning rare words if the count table grows large.
 
     Parameters
@@ -51,6 +71,8 @@ def count_words(sentences: Iterable[Sequence[str]], max_vocab_size: int | None =
         As gensim's: whenever the table holds more than this many distinct words (checked after
         each sentence), every word with a count below ``min_reduce`` is dropped and ``min_reduce``
         (starting at 1) grows by one.  Pruned words may come back later with a fresh count.
+    trim_rule : callable, optional
+        Consulted for each word the pruning would drop, as in gensim (:func:`keep_word`).
 
     Returns
     -------
@@ -78,7 +100,8 @@ def count_words(sentences: Iterable[Sequence[str]], max_vocab_size: int | None =
             ) from None
         n_sentences += 1
         if max_vocab_size is not None and len(counts) > max_vocab_size:
-            for word in [w for w, n in counts.items() if n < min_reduce]:
+            for word in [w for w, n in counts.items()
+                         if not keep_word(w, n, min_reduce, trim_rule)]:
                 del counts[word]
             min_reduce += 1
     return RawCounts(dict(counts), total_words, n_sentences, min_reduce)
@@ -111,8 +134,11 @@ class Vocabulary:
         return len(self.index_to_key)
 
 
-def build_vocabulary(raw: RawCounts, min_count: int) -> Vocabulary:
+def build_vocabulary(raw: RawCounts, min_count: int, trim_rule=None) -> Vocabulary:
     """Keep the words counted at least ``min_count`` times, sorted by descending count.
+
+    ``trim_rule(word, count, min_count)``, if given, may keep or discard a word whatever its
+    count (:func:`keep_word`, gensim's semantics).
 
     Raises
     ------
@@ -130,7 +156,8 @@ def build_vocabulary(raw: RawCounts, min_count: int) -> Vocabulary:
                 "convert the tokens first (e.g. [str(t) for t in sentence])"
             )
     # str(word): a NumPy string token (np.str_) becomes a plain str key, as after save/load
-    kept = [(str(word), n) for word, n in raw.counts.items() if n >= min_count]
+    kept = [(str(word), n) for word, n in raw.counts.items()
+            if keep_word(word, n, min_count, trim_rule)]
     if not raw.counts:  # the corpus had words, the max_vocab_size pruning dropped them all
         raise ValueError(
             f"max_vocab_size pruned every word while counting ({raw.total_words} words read, "
