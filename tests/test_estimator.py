@@ -456,3 +456,43 @@ def test_a_refused_first_partial_fit_leaves_the_estimator_as_it_was():
         model.partial_fit(X, y, classes=[0])
     model.partial_fit(X, y, classes=np.unique(y))  # a clean first call after the refusals
     assert model.n_iter_ == 1
+
+
+def test_a_diverged_partial_fit_leaves_parameters_and_optimiser_as_they_were():
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(4,), random_state=0, solver="sgd")
+    model.partial_fit(X, y, classes=np.unique(y))
+    before = [a.copy() for a in model.coefs_ + model.intercepts_]
+    model.set_params(learning_rate_init=1e10)
+    with pytest.raises(ValueError, match="diverged"):
+        model.partial_fit(X * 1e30, y)
+    assert model.n_iter_ == 1
+    for a, b in zip(model.coefs_ + model.intercepts_, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    model.set_params(learning_rate_init=1e-3)
+    model.partial_fit(X, y)  # trains on from the old state, as if the failed call never was
+    twin = MLPClassifier(hidden_layer_sizes=(4,), random_state=0, solver="sgd")
+    twin.partial_fit(X, y, classes=np.unique(y))
+    twin.partial_fit(X, y)
+    for a, b in zip(model.coefs_ + model.intercepts_, twin.coefs_ + twin.intercepts_,
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_checkpoint_without_random_state_in_its_fingerprint_resumes(tmp_path):
+    # checkpoints written before the fingerprint held random_state: unknown, not different
+    import json
+
+    from nnbasics.serialization import load_arrays, save_arrays
+    from nnbasics.training import CHECKPOINT_KIND
+
+    X, y = _blobs()
+    MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=2, n_iter_no_change=100,
+                  checkpoint_dir=tmp_path).fit(X, y)
+    for path in tmp_path.glob("epoch-*.npz"):
+        arrays, meta = load_arrays(path, kind=CHECKPOINT_KIND)
+        del meta["fingerprint"]["random_state"]
+        save_arrays(path, arrays, json.loads(json.dumps(meta)), kind=CHECKPOINT_KIND)
+    resumed = MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, random_state=2,
+                            n_iter_no_change=100, checkpoint_dir=tmp_path, resume=True).fit(X, y)
+    assert resumed.n_iter_ == 4

@@ -313,7 +313,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _all_or_nothing(self, method, *args) -> MLPClassifier:
         """``method(*args)``, and if it raises, the estimator's attributes as they were before:
         a refused or diverged call must not leave new classes next to old weights, nor a first
-        ``partial_fit`` half done."""
+        ``partial_fit`` half done.  (Arrays changed in place are ``partial_fit``'s to restore:
+        :func:`_snapshot`.)"""
         before = dict(self.__dict__)
         try:
             return method(*args)
@@ -378,7 +379,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         from :func:`load_model`, or one whose ``coefs_``/``intercepts_`` were set by hand, trains
         on from those arrays, with the optimiser's state (step count, velocity or moments) that
         was saved or is in memory when the solver is unchanged, else a fresh optimiser.
-        A call refused before training (labels outside ``classes``, say) changes nothing.
+        A call that fails (labels outside ``classes``, a diverged or interrupted epoch) changes
+        nothing: parameters, optimiser state and generator are as before it.
         """
         return self._all_or_nothing(self._partial_fit, X, y, classes)
 
@@ -407,7 +409,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         config = LoopConfig(**{**config.__dict__, "early_stopping": False,
                                "max_epochs": state.epoch + 1})
         state.stopped = False
-        run_epochs(state, cast_features(X, dtype), codes, config, n_epochs=1)
+        # the epoch updates the parameters, the optimiser's state and the generator in place:
+        # keep a copy, so that a diverged or interrupted call leaves the model as it was
+        saved = _snapshot(state)
+        try:
+            run_epochs(state, cast_features(X, dtype), codes, config, n_epochs=1)
+        except BaseException:
+            _restore_snapshot(state, saved)
+            raise
         self._store(state)
         return self
 
@@ -622,3 +631,26 @@ def load_model(path) -> MLPClassifier:
     model.out_activation_ = "softmax"
     model.extra_metadata_ = meta.get("extra", {})
     return model
+
+
+def _snapshot(state: TrainingState) -> dict[str, Any]:
+    """Copies of what an epoch changes in place: parameters, optimiser state, generator, counts."""
+    return {
+        "arrays": [a.copy() for a in (*state.weights, *state.biases)],
+        "optimizer": {k: a.copy() for k, a in state.optimizer.state_arrays().items()},
+        "optimizer_steps": state.optimizer.n_steps,
+        "rng": state.rng.bit_generator.state,
+        "epoch": state.epoch,
+        "history": state.history.to_dict(),
+    }
+
+
+def _restore_snapshot(state: TrainingState, saved: dict[str, Any]) -> None:
+    """Put back what :func:`_snapshot` copied, into the same arrays."""
+    for own, copy in zip((*state.weights, *state.biases), saved["arrays"], strict=True):
+        own[...] = copy
+    state.optimizer.load_state_arrays(saved["optimizer"])
+    state.optimizer.n_steps = saved["optimizer_steps"]
+    state.rng.bit_generator.state = saved["rng"]
+    state.epoch = saved["epoch"]
+    state.history = History.from_dict(saved["history"])

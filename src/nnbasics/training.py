@@ -386,9 +386,13 @@ def load_latest_checkpoint(state: TrainingState, directory: str | Path,
             continue  # unreadable: fall back to the previous epoch's checkpoint
         saved = meta.get("fingerprint", {})
         fingerprint = json.loads(json.dumps(fingerprint))  # tuples -> lists, as saved
+        # a setting the checkpoint does not record (written by an older nnbasics, before the
+        # fingerprint held it) is unknown, not different
+        fingerprint = {k: v for k, v in fingerprint.items() if k in saved}
         if saved != fingerprint:
             keys = set(saved) | set(fingerprint)
-            diff = sorted(k for k in keys if saved.get(k) != fingerprint.get(k))
+            diff = sorted(k for k in keys if k not in fingerprint
+                          or saved.get(k) != fingerprint.get(k))
             raise ValueError(
                 f"checkpoint {path} was made by a run with different {', '.join(diff)}; "
                 "use another --checkpoint-dir or the same settings and data"

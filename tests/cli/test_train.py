@@ -387,3 +387,17 @@ def test_continuous_labels_are_refused_in_one_short_line(tmp_path, capsys, rng):
     assert main(["train", *SMALL, "--data", str(path), "--report", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "the labels are continuous numbers" in err and len(err) < 300
+
+
+def test_a_model_trained_on_a_csv_evaluates_on_other_data(tmp_path, capsys, rng):
+    # the training run's label column and delimiter are the CSV's: evaluating the model on
+    # digits (same 64 features) must not pass them to the digits loader
+    header = ";".join([f"p{i}" for i in range(64)] + ["label"])
+    rows = [";".join(f"{v:.3f}" for v in rng.random(64)) + f";{i % 10}" for i in range(120)]
+    data = tmp_path / "d.csv"
+    data.write_text("\n".join([header, *rows]) + "\n")
+    assert main(["train", *SMALL, "--data", str(data), "--label-column", "label", "--delimiter",
+                 ";", "--report", str(tmp_path / "r"), "--save", str(tmp_path / "m.npz")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "m.npz"), "--data", "digits"]) == 0
+    assert "1797 rows of digits" in capsys.readouterr().out

@@ -273,6 +273,9 @@ def test_gensim_query_methods_match_gensim(kv):
                                ref.distances("king", ["man", "rome"]), atol=1e-6)
     assert kv.n_similarity(["king", "man"], ["queen", "woman"]) == pytest.approx(
         ref.n_similarity(["king", "man"], ["queen", "woman"]), abs=1e-6)
+    # words without a vector are left out, as gensim does
+    assert kv.n_similarity(["king", "zz"], ["queen"]) == pytest.approx(
+        ref.n_similarity(["king", "zz"], ["queen"]), abs=1e-6)
     for word, other in (("king", "queen"), ("paris", "apple"), ("man", "King")):
         assert kv.closer_than(word, other) == ref.closer_than(word, other)
         assert kv.rank(word, other) == ref.rank(word, other)
@@ -296,8 +299,10 @@ def test_has_index_for_and_counts_as_gensim(kv):
     assert counted.get_vecattr("b", "count") == 3
     with pytest.raises(KeyError, match="only 'count'"):
         counted.get_vecattr("b", "sample_int")
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="has a vector"):
         kv.n_similarity([], ["king"])
+    with pytest.raises(ValueError, match="has a vector"):
+        kv.n_similarity(["zz"], ["king"])
 
 
 @pytest.mark.parametrize("binary", [False, True])

@@ -587,3 +587,17 @@ def test_trim_rule_keeps_and_discards_as_gensim(max_vocab_size):
     assert frequent not in ours.wv and rare in ours.wv
     made = Word2Vec(CORPUS, trim_rule=rule, **{**SMALL, "min_count": 3})  # constructor too
     assert frequent not in made.wv and rare in made.wv
+
+
+def test_numpy_scalar_settings_are_saved_as_plain_numbers(tmp_path):
+    model = Word2Vec(CORPUS, **{**SMALL, "window": np.int64(3)}, ns_exponent=np.float32(0.5))
+    model.sample = np.float64(1e-4)
+    model.save(tmp_path / "m.npz")
+    loaded = Word2Vec.load(tmp_path / "m.npz")
+    assert loaded.window == 3 and type(loaded.window) is int
+    assert loaded.ns_exponent == 0.5 and loaded.sample == 1e-4
+
+
+def test_an_ns_exponent_that_overflows_is_named():
+    with pytest.raises(ValueError, match="overflows with the exponent 500"):
+        Word2Vec(CORPUS, **SMALL, ns_exponent=500)

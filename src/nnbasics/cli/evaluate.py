@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
@@ -92,14 +93,17 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     extra = getattr(model, "extra_metadata_", {})
     data = args.data or extra.get("data") or "digits"
-    label_text = args.label_column if args.label_column is not None else \
-        str(extra.get("label_column", "-1"))
+    # the training run's CSV options apply to CSV data only (a model trained on a CSV can be
+    # evaluated on digits or an .npz); options given here are always passed, and checked
+    is_csv = data != "digits" and os.path.splitext(data)[1].lower() == ".csv"
+    saved_label, saved_delimiter = (extra.get("label_column", "-1"), extra.get("delimiter", ",")) \
+        if is_csv else ("-1", ",")
+    label_text = args.label_column if args.label_column is not None else str(saved_label)
     try:
         label_column: str | int = int(label_text)
     except ValueError:
         label_column = label_text
-    delimiter = args.delimiter if args.delimiter is not None else \
-        str(extra.get("delimiter", ","))
+    delimiter = args.delimiter if args.delimiter is not None else str(saved_delimiter)
     dataset = load_dataset(data, label_column, delimiter)
     X, y, which = _rows(dataset, extra, data, args.all_rows)
     if X.shape[1] != model.n_features_in_:

@@ -209,12 +209,14 @@ class KeyedVectors:
 
     def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
         """Cosine similarity of the means of two sets of words' vectors (as gensim: the raw
-        vectors are averaged, then the means compared)."""
-        if not len(ws1) or not len(ws2):
-            raise ValueError("n_similarity: both lists of words must be non-empty")
-        mean1 = np.mean(self[list(ws1)], axis=0)
-        mean2 = np.mean(self[list(ws2)], axis=0)
-        return float(_unit_rows(mean1) @ _unit_rows(mean2))
+        vectors are averaged, words without a vector left out, then the means compared)."""
+        means = []
+        for words in (ws1, ws2):
+            known = [w for w in words if self.has_index_for(w)]
+            if not known:
+                raise ValueError(f"n_similarity: no word of {list(words)!r} has a vector")
+            means.append(np.mean(self[known], axis=0))
+        return float(_unit_rows(means[0]) @ _unit_rows(means[1]))
 
     def closer_than(self, key1: Key, key2: Key) -> list[str]:
         """The words closer to ``key1`` than ``key2`` is (``key1`` itself left out)."""

@@ -105,6 +105,15 @@ class Word2VecConfig:
     max_final_vocab: int | None = None
 
     def __post_init__(self) -> None:
+        # NumPy scalars (np.int64(3), np.float32(0.5)) as plain Python numbers: the settings
+        # are saved as JSON
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, np.integer):
+                object.__setattr__(self, name, int(value))
+            elif isinstance(value, np.floating):
+                object.__setattr__(self, name, float(value))
+
         def integer(name: str, low: int, high: int | None = _INT32_MAX) -> None:
             value = getattr(self, name)
             if (isinstance(value, bool) or not isinstance(value, (int, np.integer))

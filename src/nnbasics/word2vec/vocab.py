@@ -231,9 +231,14 @@ def noise_cum_table(counts: NDArray[np.integer], power: float = 0.75) -> NDArray
     ``[0, table[-1])`` (:func:`sample_negatives`): word :math:`i` is drawn with probability
     :math:`(t_i - t_{i-1})/t_{V-1} \approx P_n(i)`.  Same table as gensim's ``cum_table``.
     """
-    weights = np.asarray(counts, dtype=np.float64) ** power
-    if weights.size == 0 or not weights.sum() > 0:
+    with np.errstate(over="ignore"):
+        weights = np.asarray(counts, dtype=np.float64) ** power
+        total = weights.sum()
+    if weights.size == 0 or not total > 0:
         raise ValueError("the noise distribution needs at least one word with a positive count")
+    if not np.isfinite(total):
+        raise ValueError(f"the noise distribution overflows with the exponent {power!r} "
+                         "(ns_exponent): counts**ns_exponent must stay below 1e308")
     cumulative = np.cumsum(weights) / weights.sum()
     table = np.round(cumulative * NOISE_TABLE_DOMAIN).astype(np.int64)
     table[-1] = NOISE_TABLE_DOMAIN  # exact, whatever the rounding of the cumulative sum
