@@ -167,6 +167,11 @@ def test_class_indices():
         class_indices(np.array([2, 3]), classes)
     with pytest.raises(ValueError, match="label 10 is not"):
         class_indices(np.array([10]), classes)  # past the last class
+    # classes saved as text ("1.0"), labels read as numbers: compared as numbers
+    np.testing.assert_array_equal(class_indices(np.array([2, 1]), np.array(["1.0", "2.0"])),
+                                  [1, 0])
+    with pytest.raises(ValueError, match="label 'x' is not"):
+        class_indices(np.array(["x"]), classes)
 
 
 def test_format_confusion_matrix():

@@ -601,3 +601,8 @@ def test_numpy_scalar_settings_are_saved_as_plain_numbers(tmp_path):
 def test_an_ns_exponent_that_overflows_is_named():
     with pytest.raises(ValueError, match="overflows with the exponent 500"):
         Word2Vec(CORPUS, **SMALL, ns_exponent=500)
+
+
+def test_an_empty_vocabulary_names_trim_rule_as_a_cause():
+    with pytest.raises(ValueError, match=r"vocabulary would be empty.*trim_rule discarded words"):
+        Word2Vec(CORPUS, **SMALL, trim_rule=lambda word, count, min_count: 1)  # discard all

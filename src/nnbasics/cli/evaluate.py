@@ -59,10 +59,18 @@ def _rows(dataset, extra: dict, data: str, all_rows: bool):
 def class_indices(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Index of each label of ``y`` in ``classes``; ValueError naming a label not among them.
 
-    Numbers are compared as numbers (a label 3 matches a class 3.0), anything else as text.
+    Numbers are compared as numbers (a label 3 matches a class 3.0), also when one side holds
+    them as text (a model whose classes were read as "1.0", "2.0", evaluated on labels the CSV
+    reader now reads as int64); anything else as text.
     """
-    numeric = y.dtype.kind in "iufb" and classes.dtype.kind in "iufb"
-    keys, table = (y, classes) if numeric else (y.astype(str), classes.astype(str))
+    keys, table = y, classes
+    if (y.dtype.kind in "iufb") != (classes.dtype.kind in "iufb"):
+        try:  # the text side as numbers, if every entry is one
+            keys, table = y.astype(np.float64), classes.astype(np.float64)
+        except (ValueError, TypeError):
+            pass
+    if not (keys.dtype.kind in "iufb" and table.dtype.kind in "iufb"):
+        keys, table = y.astype(str), classes.astype(str)
     order = np.argsort(table, kind="stable")
     position = np.searchsorted(table, keys, sorter=order)
     position = np.minimum(position, len(table) - 1)

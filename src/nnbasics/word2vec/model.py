@@ -330,7 +330,18 @@ class Word2Vec:
             raw = count_words(source, self.config.max_vocab_size, trim_rule)
         self.effective_min_count = _effective_min_count(raw.counts, self.config.min_count,
                                                         self.config.max_final_vocab)
-        vocab = build_vocabulary(raw, self.effective_min_count, trim_rule)
+        try:
+            vocab = build_vocabulary(raw, self.effective_min_count, trim_rule)
+        except ValueError as error:  # name what raised min_count or dropped words besides it
+            causes = []
+            if self.effective_min_count != self.config.min_count:
+                causes.append(f"max_final_vocab={self.config.max_final_vocab} raised min_count "
+                              f"from {self.config.min_count} to {self.effective_min_count}")
+            if trim_rule is not None:
+                causes.append("trim_rule discarded words")
+            if not causes:
+                raise
+            raise ValueError(f"{error} ({'; '.join(causes)})") from None
         rng = np.random.default_rng(self.config.seed)
         d = self.config.vector_size
         shape = (len(vocab), d)
