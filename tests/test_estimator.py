@@ -496,3 +496,24 @@ def test_a_checkpoint_without_random_state_in_its_fingerprint_resumes(tmp_path):
     resumed = MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, random_state=2,
                             n_iter_no_change=100, checkpoint_dir=tmp_path, resume=True).fit(X, y)
     assert resumed.n_iter_ == 4
+
+
+def test_warm_start_trains_on_from_the_fitted_parameters():
+    X, y = _blobs()
+    settings = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0, n_iter_no_change=100,
+                    solver="sgd", momentum=0.0)
+    model = MLPClassifier(**settings, warm_start=True).fit(X, y)
+    first = [a.copy() for a in model.coefs_]
+    model.fit(X, y)
+    assert model.n_iter_ == 6 and len(model.loss_curve_) == 6
+    assert not np.array_equal(first[0], model.coefs_[0])
+    cold = MLPClassifier(**settings).fit(X, y)
+    np.testing.assert_array_equal(cold.coefs_[0], first[0])  # the first fit was a cold one
+    assert model.loss_curve_[-1] < model.loss_curve_[2]  # and the second went on from it
+    with pytest.raises(ValueError, match="warm_start needs the classes of the previous fit"):
+        model.fit(X[y != y[0]], y[y != y[0]])
+    assert model.n_iter_ == 6  # the refused fit changed nothing
+    with pytest.raises(ValueError):
+        model.fit(np.hstack([X, X]), y)  # other features: the fitted layers do not fit
+    off = MLPClassifier(**settings).fit(X, y).fit(X, y)  # warm_start=False: a fresh fit
+    assert off.n_iter_ == 3

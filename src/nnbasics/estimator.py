@@ -127,6 +127,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Write a checkpoint there after every epoch.
     resume : bool, default False
         Continue from the newest valid checkpoint in ``checkpoint_dir`` (if there is one).
+    warm_start : bool, default False
+        As scikit-learn's: ``fit`` on a fitted model starts from its ``coefs_``/``intercepts_``
+        (and optimiser state) and trains ``max_iter`` more epochs, instead of a fresh
+        initialisation.  The classes, features and layer sizes must be those of the last fit.
 
     Notes
     -----
@@ -176,6 +180,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         dtype="float32",
         checkpoint_dir=None,
         resume=False,
+        warm_start=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -200,6 +205,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.dtype = dtype
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------------------------------
     # validation
@@ -325,12 +331,19 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, validation_data, callback) -> MLPClassifier:
         sizes, activation, dtype = self._check_params()
+        warm = bool(self.warm_start) and hasattr(self, "coefs_") and hasattr(self, "classes_")
+        previous_classes = self.classes_ if warm else None
         X, y = self._validate_train(X, y, reset=True)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"MLPClassifier needs at least 2 classes to train; only one class is present "
                 f"({self.classes_[0].tolist()!r})"
+            )
+        if warm and not np.array_equal(self.classes_, previous_classes):
+            raise ValueError(
+                f"warm_start needs the classes of the previous fit {previous_classes.tolist()}, "
+                f"got {self.classes_.tolist()}"
             )
         rng = self._seed()
         X = cast_features(X, dtype)
@@ -346,7 +359,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             validation = (cast_features(X_val, dtype, "X_val"), self._encode(y_val))
         elif self.early_stopping:
             X, codes, validation = self._split_validation(X, codes, rng)
-        state = self._initialise(X.shape[1], sizes, dtype, rng)
+        if warm:  # on from the fitted parameters: max_iter more epochs, a fresh stopping rule
+            state = self._state_from_coefs(dtype)
+            state.rng = rng
+        else:
+            state = self._initialise(X.shape[1], sizes, dtype, rng)
+        first_epoch = state.epoch
         fingerprint = None
         if self.checkpoint_dir is not None:
             fingerprint = self._fingerprint(X, codes, sizes, activation)
@@ -361,11 +379,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                     f"({found[0].name}); resume from them or choose an empty directory"
                 )
         config = self._loop_config(activation, X.shape[0])
+        if warm:
+            config = LoopConfig(**{**config.__dict__, "max_epochs": first_epoch + self.max_iter})
         run_epochs(state, X, codes, config, validation, self.checkpoint_dir, fingerprint,
                    self._epoch_callback(callback))
         self._state = state  # partial_fit continues from here
         self._store(state)
-        if not state.stopped and state.epoch >= self.max_iter and self.max_iter > 1:
+        if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:
             warnings.warn(
                 f"MLPClassifier: maximum iterations ({self.max_iter}) reached and the optimisation "
                 "hasn't converged yet.", ConvergenceWarning, stacklevel=3,
