@@ -517,3 +517,17 @@ def test_warm_start_trains_on_from_the_fitted_parameters():
         model.fit(np.hstack([X, X]), y)  # other features: the fitted layers do not fit
     off = MLPClassifier(**settings).fit(X, y).fit(X, y)  # warm_start=False: a fresh fit
     assert off.n_iter_ == 3
+
+
+def test_shuffle_false_keeps_the_rows_in_order():
+    # without shuffling, the row order is the data's: the same rows reordered train otherwise,
+    # and a fit does not depend on how the generator would have shuffled
+    X, y = _blobs()
+    settings = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0, n_iter_no_change=100,
+                    batch_size=16, shuffle=False)
+    a = MLPClassifier(**settings).fit(X, y)
+    b = MLPClassifier(**settings).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    reverse = MLPClassifier(**settings).fit(X[::-1], y[::-1])
+    assert not np.array_equal(a.coefs_[0], reverse.coefs_[0])
+    assert MLPClassifier().get_params()["shuffle"] is True

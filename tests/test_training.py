@@ -484,3 +484,25 @@ def test_training_accuracy_is_counted_during_the_epoch(solver):
     config = LoopConfig(activation="sigmoid", batch_size=16, max_epochs=1, n_iter_no_change=100)
     run_epochs(state, X, y, config)
     assert state.history.train_accuracy == [before]
+
+
+def test_an_epoch_without_shuffling_is_the_epoch_over_the_permuted_rows():
+    # sgd_epoch(shuffle=True) visits X[rng.permutation(N)]; the same rows given in that order
+    # with shuffle=False make bit for bit the same step, and draw nothing from the generator
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((50, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+    results = []
+    for shuffle in (True, False):
+        weights, biases = init_parameters((5, 8, 3), "xavier", np.random.default_rng(1),
+                                          np.float32)
+        optimizer = SGD([*weights, *biases], learning_rate=0.1, momentum=0.9)
+        order_rng = np.random.default_rng(7)
+        rows = np.arange(50) if shuffle else np.random.default_rng(7).permutation(50)
+        before = order_rng.bit_generator.state
+        sgd_epoch(X[rows], y[rows], weights, biases, "tanh", optimizer,
+                  Workspace((5, 8, 3), 16, np.float32), order_rng, shuffle=shuffle)
+        assert (order_rng.bit_generator.state == before) is (not shuffle)
+        results.append([*weights, *biases])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)

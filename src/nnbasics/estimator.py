@@ -131,6 +131,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         As scikit-learn's: ``fit`` on a fitted model starts from its ``coefs_``/``intercepts_``
         (and optimiser state) and trains ``max_iter`` more epochs, instead of a fresh
         initialisation.  The classes, features and layer sizes must be those of the last fit.
+    shuffle : bool, default True
+        Draw a new order of the rows every epoch (scikit-learn's option); ``False`` keeps
+        the rows in their given order.
 
     Notes
     -----
@@ -181,6 +184,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         checkpoint_dir=None,
         resume=False,
         warm_start=False,
+        shuffle=True,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -206,6 +210,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.warm_start = warm_start
+        self.shuffle = shuffle
 
     # ------------------------------------------------------------------------------------------
     # validation
@@ -287,6 +292,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             tol=float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change),
             early_stopping=bool(self.early_stopping),
+            shuffle=bool(self.shuffle),
         )
 
     def _initialise(self, n_features: int, sizes, dtype, rng) -> TrainingState:
@@ -506,7 +512,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         keep = ("solver", "alpha", "batch_size", "learning_rate_init", "momentum", "beta_1",
                 "beta_2", "epsilon", "lr_decay_steps",
                 "lr_decay_factor", "early_stopping", "validation_fraction", "tol",
-                "n_iter_no_change", "init", "dtype")
+                "n_iter_no_change", "init", "dtype", "shuffle")
         fp = {k: params[k] for k in keep}
         fp["dtype"] = np.dtype(_resolve_dtype(fp["dtype"])).name
         # an integer seed fixes the run (initial weights, order of the batches): resuming another

@@ -5,7 +5,8 @@ Shape letters: ``N`` training rows, ``D`` features; labels are class indices ``0
 Sampling rule: every epoch draws one permutation of the ``N`` rows from the run's
 ``np.random.Generator`` (``rng.permutation(N)``) and walks it in consecutive batches of
 ``batch_size`` rows (the last batch may be smaller): each row is used exactly once per epoch,
-without replacement.  The generator is the only source of randomness, so a run is a function of
+without replacement.  With ``shuffle=False`` (scikit-learn's option) the rows go in their own
+order every epoch.  The generator is the only source of randomness, so a run is a function of
 its seed.
 
 Checkpoints: with a ``checkpoint_dir``, the complete state (parameters, optimiser state, the
@@ -89,6 +90,7 @@ class LoopConfig:
     tol: float = 1e-4
     n_iter_no_change: int = 10
     early_stopping: bool = False
+    shuffle: bool = True
 
 
 @dataclass
@@ -118,8 +120,10 @@ def sgd_epoch(
     workspace: Workspace,
     rng: np.random.Generator,
     alpha: float = 0.0,
+    shuffle: bool = True,
 ) -> float:
-    """One pass over the rows of ``X`` in the order ``rng.permutation(N)``, updating in place.
+    """One pass over the rows of ``X`` in the order ``rng.permutation(N)`` (in their own order
+    with ``shuffle=False``, drawing nothing from ``rng``), updating in place.
 
     ``X`` (N, D) must have the workspace's dtype and ``y`` (N,) hold int64 class indices.  Each
     batch is gathered into one of the workspace's two preallocated batch buffers, in turn
@@ -134,7 +138,7 @@ def sgd_epoch(
     """
     n_rows = X.shape[0]
     B = workspace.batch_size
-    order = rng.permutation(n_rows)
+    order = rng.permutation(n_rows) if shuffle else np.arange(n_rows)
     params = [*weights, *biases]
     grads = [*workspace.dweights, *workspace.dbiases]
     inputs, targets = workspace.inputs, workspace.targets
@@ -249,7 +253,7 @@ def run_epochs(
     last = config.max_epochs if n_epochs is None else min(config.max_epochs, state.epoch + n_epochs)
     while state.epoch < last and not state.stopped:
         loss = sgd_epoch(X, y, state.weights, state.biases, config.activation, state.optimizer,
-                         workspace, state.rng, config.alpha)
+                         workspace, state.rng, config.alpha, config.shuffle)
         if not np.isfinite(loss):
             raise ValueError(
                 f"training diverged at epoch {state.epoch + 1} (loss {loss}); "
