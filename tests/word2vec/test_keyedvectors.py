@@ -328,3 +328,33 @@ def test_evaluation_files_that_are_not_utf8_name_the_file_and_line(kv, tmp_path,
                      else b"king\tqueen\t5.0\n\xff\xfe\tman\t3.0\n")
     with pytest.raises(ValueError, match=r"eval\.txt: line \d is not valid UTF-8"):
         getattr(kv, method)(path)
+
+
+def test_save_and_load_round_trip_without_pickle(kv, tmp_path):
+    path = tmp_path / "vectors.kv"
+    kv.save(path)
+    loaded = KeyedVectors.load(path)
+    assert loaded.index_to_key == kv.index_to_key and loaded.counts is None
+    np.testing.assert_array_equal(loaded.vectors, kv.vectors)
+    assert loaded.most_similar("king", topn=3) == kv.most_similar("king", topn=3)
+    with np.load(path, allow_pickle=False) as archive:  # plain arrays only
+        assert set(archive.files) == {"vectors", "metadata"}
+    counted = KeyedVectors(["a", "b"], np.eye(2), counts=[5, 2])
+    counted.save(tmp_path / "c.kv")
+    assert KeyedVectors.load(tmp_path / "c.kv").get_vecattr("a", "count") == 5
+
+
+def test_load_refuses_other_and_damaged_files(kv, tmp_path):
+    from nnbasics.word2vec import Word2Vec
+
+    model = Word2Vec([["a", "b", "c"]] * 20, vector_size=4, min_count=1, workers=1, epochs=1)
+    model.save(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match="not an nnbasics KeyedVectors file"):
+        KeyedVectors.load(tmp_path / "model.npz")
+    kv.save(tmp_path / "v.kv")
+    data = (tmp_path / "v.kv").read_bytes()
+    (tmp_path / "cut.kv").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError):
+        KeyedVectors.load(tmp_path / "cut.kv")
+    with pytest.raises(FileNotFoundError):
+        KeyedVectors.load(tmp_path / "missing.kv")
