@@ -6,7 +6,6 @@ Shape letters: ``V`` words, ``d`` vector size.  Similarities are cosines
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from itertools import chain
@@ -14,12 +13,11 @@ from itertools import chain
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from nnbasics.serialization import atomic_file, read_npz
+from nnbasics.serialization import load_arrays, save_arrays
 from nnbasics.word2vec.correlation import CorrelationResult, pearson, spearman
 from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
 
-_FORMAT = "nnbasics.keyedvectors"
-_FORMAT_VERSION = 1
+_KIND = "keyedvectors"  # the kind of nnbasics file :meth:`KeyedVectors.save` writes
 
 __all__ = ["KeyedVectors"]
 
@@ -419,38 +417,27 @@ class KeyedVectors:
         return cls(keys, vectors)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save words, vectors and counts to one ``.npz`` (arrays plus JSON; no pickle, unlike
-        gensim's ``KeyedVectors.save``), written atomically; :meth:`load` reads it back."""
-        metadata = {"format": _FORMAT, "version": _FORMAT_VERSION,
-                    "index_to_key": self.index_to_key}
-        blob = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
-        counts = {} if self.counts is None else {"counts": self.counts}
-        with atomic_file(path) as handle:
-            np.savez(handle, vectors=self.vectors, metadata=blob, **counts)
+        """Save words, vectors and counts to one ``.npz`` (arrays plus JSON metadata, no pickle,
+        unlike gensim's ``KeyedVectors.save``), written atomically; :meth:`load` reads it."""
+        arrays = {"vectors": self.vectors}
+        if self.counts is not None:
+            arrays["counts"] = self.counts
+        save_arrays(path, arrays, {"index_to_key": self.index_to_key}, kind=_KIND)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> KeyedVectors:
-        """Read what :meth:`save` wrote (no pickle); ``ValueError`` if the file is not that."""
-        path = os.fspath(path)
-        what = "nnbasics KeyedVectors file"
-        arrays = read_npz(path, required=("vectors.npy", "metadata.npy"), what=what)
-        try:
-            metadata = json.loads(arrays["metadata"].tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ValueError(f"{path}: metadata is not valid JSON") from None
-        if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
-            raise ValueError(f"{path}: not an {what}")
-        if metadata.get("version") != _FORMAT_VERSION:
-            raise ValueError(f"{path}: format version {metadata.get('version')!r} is not "
-                             f"supported (this nnbasics reads version {_FORMAT_VERSION})")
-        keys = metadata.get("index_to_key")
-        vectors, counts = arrays["vectors"], arrays.get("counts")
+        """Read what :meth:`save` wrote (no pickle, sizes checked before allocating);
+        ``ValueError`` for a damaged file or one of another kind."""
+        arrays, metadata = load_arrays(path, kind=_KIND)
+        keys, vectors, counts = metadata.get("index_to_key"), arrays.get("vectors"), \
+            arrays.get("counts")
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise ValueError(f"{path}: invalid metadata (index_to_key)")
-        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[0] != len(keys):
-            raise ValueError(f"{path}: vectors do not match the {len(keys)} words")
+        if vectors is None or vectors.dtype != np.float32 or vectors.ndim != 2 \
+                or vectors.shape[0] != len(keys):
+            raise ValueError(f"{path}: the vectors do not match the {len(keys)} words")
         if counts is not None and (counts.dtype.kind != "i" or counts.shape != (len(keys),)):
-            raise ValueError(f"{path}: counts do not match the {len(keys)} words")
+            raise ValueError(f"{path}: the counts do not match the {len(keys)} words")
         return cls(keys, vectors, counts=counts)
 
     def __repr__(self) -> str:
