@@ -606,3 +606,35 @@ def test_an_ns_exponent_that_overflows_is_named():
 def test_an_empty_vocabulary_names_trim_rule_as_a_cause():
     with pytest.raises(ValueError, match=r"vocabulary would be empty.*trim_rule discarded words"):
         Word2Vec(CORPUS, **SMALL, trim_rule=lambda word, count, min_count: 1)  # discard all
+
+
+def _full_window_pairs(sentences, window):
+    """Skip-gram (center, context) pairs with every window whole: sum over words of the
+    neighbours within ``window`` in the same sentence."""
+    total = 0
+    for sentence in sentences:
+        n = len(sentence)
+        total += sum(min(p, window) + min(n - 1 - p, window) for p in range(n))
+    return total
+
+
+@pytest.mark.parametrize("kind", ["negative", "hs", "full softmax"])
+def test_shrink_windows_false_trains_every_pair_of_the_whole_window(kind):
+    # no subsampling: with whole windows the pairs of an epoch are a count, not a draw
+    settings = {**SMALL, "window": 3, "epochs": 1}
+    if kind == "hs":
+        settings.update(hs=1, negative=0)
+    elif kind == "full softmax":
+        settings.update(negative=0)
+    whole = Word2Vec(CORPUS, **settings, shrink_windows=False)
+    assert whole.epoch_pairs == [_full_window_pairs(CORPUS, 3)]
+    shrunk = Word2Vec(CORPUS, **settings)
+    assert shrunk.epoch_pairs[0] < whole.epoch_pairs[0]  # reduced windows hold fewer pairs
+
+
+def test_shrink_windows_is_a_saved_setting(tmp_path):
+    model = Word2Vec(CORPUS, **SMALL, shrink_windows=False)
+    model.save(tmp_path / "m.npz")
+    assert Word2Vec.load(tmp_path / "m.npz").shrink_windows is False
+    with pytest.raises(ValueError, match="shrink_windows must be True or False"):
+        Word2Vec(shrink_windows="no")

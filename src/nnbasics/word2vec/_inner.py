@@ -454,7 +454,7 @@ _RING = 8  # slots of the plan ring, a power of two > _LOOKAHEAD
 @njit(nogil=True, cache=True, inline="always")
 def _plan_window(
     c, kept, n_kept, window, negative, noise_cum_table, guide, guide_shift, state, plan_b,
-    plan_targets, plan_n_targets, center_vectors, outside_vectors,
+    plan_targets, plan_n_targets, center_vectors, outside_vectors, shrink_windows,
 ):
     """Draw center ``c``'s reduced window and negatives into its plan slot; prefetch its rows.
 
@@ -463,7 +463,10 @@ def _plan_window(
     of the word ``window`` places ahead (the farthest context this window or the next can use).
     """
     slot = c & (_RING - 1)
-    plan_b[slot] = 1 + np.int64(_next_u64(state) % _U64(window))  # uniform in [1, window]
+    if shrink_windows:
+        plan_b[slot] = 1 + np.int64(_next_u64(state) % _U64(window))  # uniform in [1, window]
+    else:  # gensim's shrink_windows=False: the whole window, no draw
+        plan_b[slot] = window
     if n_kept < 2:  # no context word: nothing to train, no negatives drawn
         plan_n_targets[slot] = 0
         return
@@ -496,6 +499,7 @@ def train_range(
     alpha_end: float,
     n_batch_tokens: int,
     seed: int,
+    shrink_windows: bool,
     stream: int,
 ) -> tuple[float, int, int]:
     """Train on ``tokens[start:stop]``; return (loss sum, positive pairs, kept words).
@@ -547,13 +551,14 @@ def train_range(
             _plan_window(
                 c, kept, n_kept, window, negative, noise_cum_table, guide, guide_shift, state,
                 plan_b, plan_targets, plan_n_targets, center_vectors, outside_vectors,
+                shrink_windows,
             )
         for c in range(n_kept):
             if c + _LOOKAHEAD < n_kept:
                 _plan_window(
                     c + _LOOKAHEAD, kept, n_kept, window, negative, noise_cum_table, guide,
                     guide_shift, state, plan_b, plan_targets, plan_n_targets, center_vectors,
-                    outside_vectors,
+                    outside_vectors, shrink_windows,
                 )
             slot = c & (_RING - 1)
             b = plan_b[slot]
@@ -679,6 +684,7 @@ def train_batch(
     seed: int,
     n_threads: int,
     noise_guide: tuple[NDArray[np.int32], int] | None = None,
+    shrink_windows: bool = True,
 ) -> tuple[float, int, int]:
     """Train on one batch of sentences with negative sampling, updating both matrices in place.
 
@@ -712,6 +718,9 @@ def train_batch(
         Threads sharing the batch (contiguous token ranges) and the vectors, lock-free.
     noise_guide : (ndarray of int32, int), optional
         ``build_noise_guide(noise_cum_table)``, to save building it per batch (O(V)).
+    shrink_windows : bool, default True
+        Each center's window uniform in ``[1, window]`` (word2vec's), or always ``window``
+        (gensim's ``shrink_windows=False``, no draw).
 
     Returns
     -------
@@ -743,7 +752,7 @@ def train_batch(
     tail = (
         keep_probability, noise_cum_table, guide, int(guide_shift), bool(sg), int(window),
         int(negative), float(alpha_start), float(alpha_end), n_tokens,
-        int(seed) & 0xFFFFFFFFFFFFFFFF,
+        int(seed) & 0xFFFFFFFFFFFFFFFF, bool(shrink_windows),
     )
     return run_split(train_range, head, tail, n_tokens, window, n_threads)
 

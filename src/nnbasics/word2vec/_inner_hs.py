@@ -221,6 +221,7 @@ def train_range_hs(
     alpha_end: float,
     n_batch_tokens: int,
     seed: int,
+    shrink_windows: bool,
     stream: int,
 ) -> tuple[float, int, int]:
     """Train on ``tokens[start:stop]``; return (loss sum, positive pairs, kept words).
@@ -257,7 +258,8 @@ def train_range_hs(
                 n_kept += 1
         n_kept_total += n_kept
         for c in range(n_kept):
-            b = 1 + np.int64(_next_u64(state) % _U64(window))  # reduced window, uniform [1, window]
+            # reduced window, uniform in [1, window]; gensim's shrink_windows=False: no draw
+            b = 1 + np.int64(_next_u64(state) % _U64(window)) if shrink_windows else window
             n_ctx = 0
             for j in range(max(c - b, 0), min(c + b + 1, n_kept)):
                 if j != c:
@@ -346,6 +348,7 @@ def train_batch_hs(
     alpha_end: float,
     seed: int,
     n_threads: int = 1,
+    shrink_windows: bool = True,
 ) -> tuple[float, int, int]:
     """Train on one batch with hierarchical softmax, updating both matrices in place.
 
@@ -388,5 +391,5 @@ def train_batch_hs(
     head = (center_vectors, node_vectors, tokens, sentence_ends)
     tail = (keep_probability, tree.code_flat, tree.point_flat, tree.offsets, bool(sg),
             int(window), float(alpha_start), float(alpha_end), n_tokens,
-            int(seed) & 0xFFFFFFFFFFFFFFFF)
+            int(seed) & 0xFFFFFFFFFFFFFFFF, bool(shrink_windows))
     return run_split(train_range_hs, head, tail, n_tokens, window, n_threads)

@@ -73,15 +73,17 @@ def hs_batch_trainer(
 
     def train_batch(center_vectors, outside_vectors, tokens, sentence_ends, keep_probability,
                     noise_cum_table, sg, window, negative, alpha_start, alpha_end, seed,
-                    n_threads=1):
+                    n_threads=1, shrink_windows=True):
         loss, pairs, kept = hs_kernel(
             center_vectors, node_vectors, tokens, sentence_ends, keep_probability, tree, sg,
             window, alpha_start, alpha_end, hs_seed(seed), n_threads,
+            **({} if shrink_windows else {"shrink_windows": False}),
         )
         if neg_kernel is not None and negative > 0:
             neg_loss, pairs, kept = neg_kernel(
                 center_vectors, outside_vectors, tokens, sentence_ends, keep_probability,
                 noise_cum_table, sg, window, negative, alpha_start, alpha_end, seed, n_threads,
+                **({} if shrink_windows else {"shrink_windows": False}),
             )
             loss += neg_loss
         return float(loss), int(pairs), int(kept)

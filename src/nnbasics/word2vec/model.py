@@ -103,6 +103,7 @@ class Word2VecConfig:
     batch_words: int = 10_000
     ns_exponent: float = 0.75
     max_final_vocab: int | None = None
+    shrink_windows: bool = True
 
     def __post_init__(self) -> None:
         # NumPy scalars (np.int64(3), np.float32(0.5)) as plain Python numbers: the settings
@@ -130,6 +131,9 @@ class Word2VecConfig:
             integer("max_vocab_size", 1)
         if self.max_final_vocab is not None:
             integer("max_final_vocab", 1)
+        if not isinstance(self.shrink_windows, bool | np.bool_):
+            raise ValueError(f"shrink_windows must be True or False, got {self.shrink_windows!r}")
+        object.__setattr__(self, "shrink_windows", bool(self.shrink_windows))
         if isinstance(self.ns_exponent, bool) or not (
                 isinstance(self.ns_exponent, (int, float, np.integer, np.floating))
                 and np.isfinite(self.ns_exponent)):
@@ -215,6 +219,9 @@ class Word2Vec:
         ``trim_rule(word, count, min_count)`` returning ``RULE_KEEP``, ``RULE_DISCARD`` or
         ``RULE_DEFAULT`` (gensim's values 2, 1, 0, also in :mod:`nnbasics.word2vec.vocab`):
         used by the vocabulary the constructor builds (see :meth:`build_vocab`).
+    shrink_windows : bool, default True
+        Each center's window drawn uniform in ``[1, window]`` (word2vec's, which weights near
+        words more), or always the whole ``window`` (gensim's ``shrink_windows=False``).
 
     Attributes
     ----------
@@ -254,12 +261,14 @@ class Word2Vec:
         ns_exponent: float = 0.75,
         max_final_vocab: int | None = None,
         trim_rule=None,
+        shrink_windows: bool = True,
     ):
         self.config = Word2VecConfig(
             vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
             negative=negative, hs=int(hs), sample=sample, alpha=alpha, min_alpha=min_alpha,
             epochs=epochs, workers=workers, seed=seed, max_vocab_size=max_vocab_size,
             batch_words=batch_words, ns_exponent=ns_exponent, max_final_vocab=max_final_vocab,
+            shrink_windows=shrink_windows,
         )
         self.callbacks = tuple(callbacks)
         self.progress = progress
@@ -410,6 +419,8 @@ class Word2Vec:
         start_alpha = cfg.alpha if start_alpha is None else float(start_alpha)
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
         kernel, n_parallel = self._kernel()
+        # passed only when set, so that a kernel of the plain train_batch signature still fits
+        window_option = {} if cfg.shrink_windows else {"shrink_windows": False}
         read_batches = self._batch_reader(source)
         callbacks = tuple(callbacks)  # as in gensim: the constructor's ran with its own training
         planned = max(1, epochs * total_words)
@@ -464,6 +475,7 @@ class Word2Vec:
                             start_alpha - (start_alpha - end_alpha) * fraction[0],
                             start_alpha - (start_alpha - end_alpha) * fraction[long_line],
                             self._batch_seed(batch_index), n_parallel if big else 1,
+                            **window_option,
                         )
                     pending.append((future, batch.raw_words))
                     while pending and (len(pending) > 2 * n_parallel or _finished(pending[0][0])):

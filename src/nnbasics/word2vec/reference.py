@@ -65,6 +65,7 @@ def train_batch(
     alpha_end: float,
     seed: int,
     n_threads: int = 1,
+    shrink_windows: bool = True,
 ) -> tuple[float, int, int]:
     r"""Train both vector sets in place on one batch of sentences (the explicit reference path).
 
@@ -121,7 +122,7 @@ def train_batch(
     return _train_windows(
         center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, sg, window,
         alpha_start, alpha_end, rng,
-        lambda target: _objective(target, negative, noise_cum_table, rng),
+        lambda target: _objective(target, negative, noise_cum_table, rng), shrink_windows,
     )
 
 
@@ -138,6 +139,7 @@ def train_batch_hs(
     alpha_end: float,
     seed: int,
     n_threads: int = 1,
+    shrink_windows: bool = True,
 ) -> tuple[float, int, int]:
     r"""Train the word vectors and the tree's node vectors on one batch, hierarchical softmax.
 
@@ -177,12 +179,13 @@ def train_batch_hs(
     return _train_windows(
         center_vectors, node_vectors, tokens, sentence_ends, keep_probability, sg, window,
         alpha_start, alpha_end, np.random.default_rng(seed), lambda target: objective,
+        shrink_windows,
     )
 
 
 def _train_windows(
     center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, sg, window,
-    alpha_start, alpha_end, rng: np.random.Generator, objective_for,
+    alpha_start, alpha_end, rng: np.random.Generator, objective_for, shrink_windows=True,
 ) -> tuple[float, int, int]:
     """The walk shared by both paths; ``objective_for(target)`` gives each update's objective."""
     n = tokens.size
@@ -196,7 +199,8 @@ def _train_windows(
         positions = positions[kept]  # subsampled words are removed before windows are formed
         words = tokens[positions]
         n_kept += words.size
-        windows = reduced_windows(words.size, window, rng)
+        windows = (reduced_windows(words.size, window, rng) if shrink_windows
+                   else np.full(words.size, window))  # gensim's shrink_windows=False: no draw
         for p in range(words.size):
             alpha = alpha_start + (alpha_end - alpha_start) * positions[p] / n
             b = int(windows[p])
