@@ -129,8 +129,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Continue from the newest valid checkpoint in ``checkpoint_dir`` (if there is one).
     warm_start : bool, default False
         As scikit-learn's: ``fit`` on a fitted model starts from its ``coefs_``/``intercepts_``
-        (and optimiser state) and trains ``max_iter`` more epochs, instead of a fresh
-        initialisation.  The classes, features and layer sizes must be those of the last fit.
+        instead of a fresh initialisation, and trains ``max_iter`` more epochs.  The classes,
+        features and layer sizes must be those of the fitted model.  Unlike scikit-learn, the
+        optimiser's state (step count, velocity or moments) carries over, as in
+        :meth:`partial_fit`, and ``n_iter_`` counts every epoch of the model (scikit-learn's
+        restarts at each ``fit``; ``loss_curve_`` holds every epoch in both).
     shuffle : bool, default True
         Draw a new order of the rows every epoch (scikit-learn's option); ``False`` keeps
         the rows in their given order.
@@ -251,6 +254,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs a checkpoint_dir")
+        for name in ("shuffle", "warm_start"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         return tuple(int(h) for h in sizes), activation, _resolve_dtype(self.dtype)
 
     def _seed(self) -> np.random.Generator:
@@ -339,6 +345,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         sizes, activation, dtype = self._check_params()
         warm = bool(self.warm_start) and hasattr(self, "coefs_") and hasattr(self, "classes_")
         previous_classes = self.classes_ if warm else None
+        if warm:  # the fitted network must be the one asked for
+            fitted = tuple(int(W.shape[1]) for W in self.coefs_[:-1])
+            if fitted != tuple(sizes):
+                raise ValueError(f"warm_start needs the hidden_layer_sizes of the fitted network "
+                                 f"{fitted}, got {tuple(sizes)}; set warm_start=False to refit")
+            n_features = np.shape(X)[1] if np.ndim(X) == 2 else None
+            if n_features is not None and n_features != self.n_features_in_:
+                raise ValueError(f"X has {n_features} features, but the fitted model (warm_start) "
+                                 f"expects {self.n_features_in_}")
         X, y = self._validate_train(X, y, reset=True)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:

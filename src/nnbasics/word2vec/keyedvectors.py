@@ -419,6 +419,9 @@ class KeyedVectors:
     def save(self, path: str | os.PathLike) -> None:
         """Save words, vectors and counts to one ``.npz`` (arrays plus JSON metadata, no pickle,
         unlike gensim's ``KeyedVectors.save``), written atomically; :meth:`load` reads it."""
+        bad = next((k for k in self.index_to_key if not isinstance(k, str)), None)
+        if bad is not None:
+            raise TypeError(f"save stores str keys (JSON), got {type(bad).__name__} {bad!r}")
         arrays = {"vectors": self.vectors}
         if self.counts is not None:
             arrays["counts"] = self.counts

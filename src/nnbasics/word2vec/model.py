@@ -41,6 +41,7 @@ from nnbasics.word2vec.vocab import (
     count_words,
     huffman_tree,
     keep_probabilities,
+    keep_word,
     noise_cum_table,
 )
 
@@ -221,7 +222,9 @@ class Word2Vec:
         used by the vocabulary the constructor builds (see :meth:`build_vocab`).
     shrink_windows : bool, default True
         Each center's window drawn uniform in ``[1, window]`` (word2vec's, which weights near
-        words more), or always the whole ``window`` (gensim's ``shrink_windows=False``).
+        words more), or always the whole ``window`` (gensim's ``shrink_windows=False``).  Either
+        way, a line so long that its batch is split among ``workers`` threads (4 x
+        ``batch_words`` tokens or more) has its windows cut where the threads' ranges meet.
 
     Attributes
     ----------
@@ -346,8 +349,11 @@ class Word2Vec:
             if self.effective_min_count != self.config.min_count:
                 causes.append(f"max_final_vocab={self.config.max_final_vocab} raised min_count "
                               f"from {self.config.min_count} to {self.effective_min_count}")
-            if trim_rule is not None:
-                causes.append("trim_rule discarded words")
+            if trim_rule is not None and any(
+                    n >= self.effective_min_count
+                    and not keep_word(w, n, self.effective_min_count, trim_rule)
+                    for w, n in raw.counts.items()):
+                causes.append("trim_rule discarded words that reach min_count")
             if not causes:
                 raise
             raise ValueError(f"{error} ({'; '.join(causes)})") from None
