@@ -31,7 +31,9 @@ from nnbasics.training import (
     data_fingerprint,
     latest_checkpoints,
     load_latest_checkpoint,
+    restore,
     run_epochs,
+    snapshot,
 )
 
 __all__ = ["MLPClassifier", "load_model"]
@@ -332,7 +334,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """``method(*args)``, and if it raises, the estimator's attributes as they were before:
         a refused or diverged call must not leave new classes next to old weights, nor a first
         ``partial_fit`` half done.  (Arrays changed in place are ``partial_fit``'s to restore:
-        :func:`_snapshot`.)"""
+        :func:`nnbasics.training.snapshot`.)"""
         before = dict(self.__dict__)
         try:
             return method(*args)
@@ -344,17 +346,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, validation_data, callback) -> MLPClassifier:
         sizes, activation, dtype = self._check_params()
         warm = bool(self.warm_start) and hasattr(self, "coefs_") and hasattr(self, "classes_")
-        previous_classes = self.classes_ if warm else None
         if warm:  # the fitted network must be the one asked for
             fitted = tuple(int(W.shape[1]) for W in self.coefs_[:-1])
             if fitted != tuple(sizes):
                 raise ValueError(f"warm_start needs the hidden_layer_sizes of the fitted network "
                                  f"{fitted}, got {tuple(sizes)}; set warm_start=False to refit")
-            n_features = np.shape(X)[1] if np.ndim(X) == 2 else None
-            if n_features is not None and n_features != self.n_features_in_:
-                raise ValueError(f"X has {n_features} features, but the fitted model (warm_start) "
-                                 f"expects {self.n_features_in_}")
+            previous_classes, previous_features = self.classes_, self.n_features_in_
         X, y = self._validate_train(X, y, reset=True)
+        if warm and X.shape[1] != previous_features:
+            raise ValueError(f"X has {X.shape[1]} features, but the fitted model (warm_start) "
+                             f"expects {previous_features}")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(
@@ -452,11 +453,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         state.stopped = False
         # the epoch updates the parameters, the optimiser's state and the generator in place:
         # keep a copy, so that a diverged or interrupted call leaves the model as it was
-        saved = _snapshot(state)
+        saved = snapshot(state)
         try:
             run_epochs(state, cast_features(X, dtype), codes, config, n_epochs=1)
         except BaseException:
-            _restore_snapshot(state, saved)
+            restore(state, saved)
             raise
         self._store(state)
         return self
@@ -672,26 +673,3 @@ def load_model(path) -> MLPClassifier:
     model.out_activation_ = "softmax"
     model.extra_metadata_ = meta.get("extra", {})
     return model
-
-
-def _snapshot(state: TrainingState) -> dict[str, Any]:
-    """Copies of what an epoch changes in place: parameters, optimiser state, generator, counts."""
-    return {
-        "arrays": [a.copy() for a in (*state.weights, *state.biases)],
-        "optimizer": {k: a.copy() for k, a in state.optimizer.state_arrays().items()},
-        "optimizer_steps": state.optimizer.n_steps,
-        "rng": state.rng.bit_generator.state,
-        "epoch": state.epoch,
-        "history": state.history.to_dict(),
-    }
-
-
-def _restore_snapshot(state: TrainingState, saved: dict[str, Any]) -> None:
-    """Put back what :func:`_snapshot` copied, into the same arrays."""
-    for own, copy in zip((*state.weights, *state.biases), saved["arrays"], strict=True):
-        own[...] = copy
-    state.optimizer.load_state_arrays(saved["optimizer"])
-    state.optimizer.n_steps = saved["optimizer_steps"]
-    state.rng.bit_generator.state = saved["rng"]
-    state.epoch = saved["epoch"]
-    state.history = History.from_dict(saved["history"])

@@ -311,11 +311,9 @@ def latest_checkpoints(directory: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
-def save_checkpoint(state: TrainingState, directory: str | Path,
-                    fingerprint: dict[str, Any]) -> Path:
-    """Write ``state`` to ``directory/epoch-NNNNNN.npz`` atomically; keep the two newest."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+def _contents(state: TrainingState) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """What a checkpoint holds of ``state``: its arrays (the live ones, not copies) and the
+    rest as JSON-ready metadata; :func:`_restore` puts both back."""
     arrays: dict[str, np.ndarray] = {}
     for i, (w, b) in enumerate(zip(state.weights, state.biases, strict=True)):
         arrays[f"weight_{i}"], arrays[f"bias_{i}"] = w, b
@@ -332,8 +330,29 @@ def save_checkpoint(state: TrainingState, directory: str | Path,
         "best_score": state.best_score,
         "n_bad_epochs": state.n_bad_epochs,
         "stopped": state.stopped,
-        "fingerprint": fingerprint,
     }
+    return arrays, metadata
+
+
+def snapshot(state: TrainingState) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """A copy of everything an epoch changes in ``state``, in memory (a checkpoint's contents);
+    :func:`restore` puts it back, into the same arrays."""
+    arrays, metadata = _contents(state)
+    return {name: a.copy() for name, a in arrays.items()}, metadata
+
+
+def restore(state: TrainingState, saved: tuple[dict[str, np.ndarray], dict[str, Any]]) -> None:
+    """Undo what happened to ``state`` since :func:`snapshot` returned ``saved``."""
+    _restore(state, *saved)
+
+
+def save_checkpoint(state: TrainingState, directory: str | Path,
+                    fingerprint: dict[str, Any]) -> Path:
+    """Write ``state`` to ``directory/epoch-NNNNNN.npz`` atomically; keep the two newest."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays, metadata = _contents(state)
+    metadata["fingerprint"] = fingerprint
     path = save_arrays(directory / f"epoch-{state.epoch:06d}.npz", arrays, metadata,
                        kind=CHECKPOINT_KIND)
     for old in latest_checkpoints(directory)[_KEEP_CHECKPOINTS:]:
