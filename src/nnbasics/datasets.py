@@ -34,9 +34,11 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_MIRRORS",
     "Dataset",
+    "cast_features",
     "download_mnist",
     "file_sha256",
     "held_out_split",
+    "is_csv",
     "load_csv",
     "load_dataset",
     "load_digits",
@@ -583,14 +585,19 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     return Dataset(X, y, str(path), image_shape or _square_shape(X.shape[1]), X_test, y_test)
 
 
+def is_csv(spec: str) -> bool:
+    """Whether :func:`load_dataset` reads ``spec`` as a CSV file (a ``.csv`` name, not a
+    directory): the data whose label column and delimiter can be chosen."""
+    return spec != "digits" and Path(spec).suffix.lower() == ".csv" and not Path(spec).is_dir()
+
+
 def load_dataset(spec: str, label_column: str | int = -1, delimiter: str = ",") -> Dataset:
     """``"digits"``, a directory of MNIST IDX files, a ``.csv`` or a ``.npz`` file.
 
     ``label_column`` and ``delimiter`` are the CSV reader's (:func:`load_csv`); other than their
     defaults they are refused for the other formats, whose labels are not a column.
     """
-    is_csv = spec != "digits" and Path(spec).suffix.lower() == ".csv" and not Path(spec).is_dir()
-    if not is_csv:
+    if not is_csv(spec):
         if str(label_column) != "-1":
             raise ValueError(f"a label column ({label_column!r}) applies to CSV files only, not "
                              f"to {spec}")

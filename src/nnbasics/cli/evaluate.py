@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
@@ -95,7 +94,7 @@ def format_confusion_matrix(matrix: np.ndarray, classes) -> str:
 def run(args: argparse.Namespace) -> int:
     from sklearn.metrics import confusion_matrix
 
-    from nnbasics.datasets import load_dataset
+    from nnbasics.datasets import is_csv, load_dataset
     from nnbasics.estimator import load_model
 
     model = load_model(args.model)
@@ -103,9 +102,8 @@ def run(args: argparse.Namespace) -> int:
     data = args.data or extra.get("data") or "digits"
     # the training run's CSV options apply to CSV data only (a model trained on a CSV can be
     # evaluated on digits or an .npz); options given here are always passed, and checked
-    is_csv = data != "digits" and os.path.splitext(data)[1].lower() == ".csv"
     saved_label, saved_delimiter = (extra.get("label_column", "-1"), extra.get("delimiter", ",")) \
-        if is_csv else ("-1", ",")
+        if is_csv(data) else ("-1", ",")
     label_text = args.label_column if args.label_column is not None else str(saved_label)
     try:
         label_column: str | int = int(label_text)

@@ -239,7 +239,7 @@ def noise_cum_table(counts: NDArray[np.integer], power: float = 0.75) -> NDArray
     if not np.isfinite(total):
         raise ValueError(f"the noise distribution overflows with the exponent {power!r} "
                          "(ns_exponent): counts**ns_exponent must stay below 1e308")
-    cumulative = np.cumsum(weights) / weights.sum()
+    cumulative = np.cumsum(weights) / total
     table = np.round(cumulative * NOISE_TABLE_DOMAIN).astype(np.int64)
     table[-1] = NOISE_TABLE_DOMAIN  # exact, whatever the rounding of the cumulative sum
     return table
