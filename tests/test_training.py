@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from nnbasics import _blas_worker, mlp, training
 from nnbasics.mlp import Workspace, init_parameters
 from nnbasics.optimizers import SGD, Adam
 from nnbasics.training import (
@@ -67,7 +68,8 @@ def test_each_epoch_uses_every_row_once():
             batch = (ws.inputs, ws.spare_inputs)[len(batch_sizes) % 2]  # the buffers in turn
             rows = batch[:m, 0].astype(np.int64)
             np.testing.assert_array_equal(batch[:m], X[rows])  # whole rows
-            np.testing.assert_array_equal(ws.targets[:m], y[rows])  # with their labels
+            labels = (ws.targets, ws.spare_targets)[len(batch_sizes) % 2]
+            np.testing.assert_array_equal(labels[:m], y[rows])  # with their labels
             seen.extend(rows.tolist())
             batch_sizes.append(m)
             super().step(params, grads)
@@ -76,6 +78,76 @@ def test_each_epoch_uses_every_row_once():
     assert seen == order.tolist()
     assert sorted(seen) == list(range(len(y)))
     assert batch_sizes == [16] * 7 + [8]
+
+
+def _epoch_with(monkeypatch, worker, X, y, solver, dtype=np.float32, batch_size=16):
+    """One epoch from a fixed start, the next batch gathered on a BLAS worker or not."""
+    monkeypatch.setattr(_blas_worker, "enabled", worker)
+    state = _state(7, solver=solver)
+    weights = [w.astype(dtype) for w in state.weights]
+    biases = [b.astype(dtype) for b in state.biases]
+    optimizer = {"adam": lambda p: Adam(p, 0.01), "sgd": lambda p: SGD(p, 0.1, momentum=0.9),
+                 "sgd-plain": lambda p: SGD(p, 0.1)}[solver]([*weights, *biases])
+    ws = Workspace((5, 8, 3), batch_size, dtype)
+    loss = sgd_epoch(X.astype(dtype, copy=False), y, weights, biases, "sigmoid", optimizer, ws,
+                     state.rng)
+    return loss, ws.n_correct[0], [*weights, *biases]
+
+
+@pytest.mark.parametrize("solver", ["sgd-plain", "sgd", "adam"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gathering_on_a_blas_worker_changes_no_bit(monkeypatch, solver, dtype):
+    X, y = _data(n=150)  # 9 batches of 16 and one of 6
+    posts = []
+    post = training._Prefetcher.post
+    monkeypatch.setattr(training._Prefetcher, "post", lambda self: posts.append(1) or post(self))
+    plain = _epoch_with(monkeypatch, False, X, y, solver, dtype)
+    assert posts == []
+    prefetched = _epoch_with(monkeypatch, True, X, y, solver, dtype)
+    if _blas_worker.available():
+        assert len(posts) == 9  # every batch after the first came from the worker
+    assert plain[:2] == prefetched[:2]
+    for a, b in zip(plain[2], prefetched[2], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_layouts_the_gather_job_cannot_read_are_gathered_here(monkeypatch):
+    X, y = _data(n=90)
+    reference = _epoch_with(monkeypatch, True, X, y, "sgd-plain")
+    for X_other, y_other in ((np.asfortranarray(X), y), (X, y.astype(np.int32)),
+                             (X[::1], y.astype(np.uint8))):
+        other = _epoch_with(monkeypatch, True, X_other, y_other, "sgd-plain")
+        assert other[:2] == reference[:2]
+        for a, b in zip(reference[2], other[2], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_an_interrupted_step_leaves_no_gather_running(monkeypatch):
+    if not _blas_worker.available():
+        pytest.skip("no OpenBLAS worker thread here")
+    jobs = []
+
+    class Recorded(_blas_worker.Job):
+        def __init__(self):
+            super().__init__()
+            jobs.append(self)
+
+    monkeypatch.setattr(_blas_worker, "Job", Recorded)
+    step = mlp._loss_and_sgd_update
+    calls = []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 3:  # the next batch's gather is posted, then the step fails
+            args[-1]()
+            raise KeyboardInterrupt
+        return step(*args)
+
+    monkeypatch.setattr(mlp, "_loss_and_sgd_update", interrupted)
+    X, y = _data(n=150)
+    with pytest.raises(KeyboardInterrupt):
+        _epoch_with(monkeypatch, True, X, y, "sgd-plain")
+    assert len(jobs) == 1 and not jobs[0].pending  # waited for before the error went up
 
 
 def test_same_seed_same_parameters_and_history():
@@ -466,6 +538,7 @@ def test_an_epoch_of_one_batch_uses_one_buffer():
     ws = Workspace((5, 8, 3), 64, np.float32)
     sgd_epoch(X, y, state.weights, state.biases, "relu", state.optimizer, ws, state.rng)
     assert ws._spare_inputs is None  # a full-batch run on a big data set does not pay twice
+    assert ws._spare_targets is None
     ws_small = Workspace((5, 8, 3), 16, np.float32)
     sgd_epoch(X, y, state.weights, state.biases, "relu", state.optimizer, ws_small, state.rng)
     assert ws_small._spare_inputs is not None

@@ -29,7 +29,7 @@ Two implementations of the same gradient live here:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -147,12 +147,15 @@ class Workspace:
     inputs, spare_inputs : ndarray (batch_size, D)
         Where the training loop gathers a batch's rows: even batches into ``inputs``, odd ones
         into ``spare_inputs`` (allocated on first use, so an epoch of one batch never pays for
-        it).  Two buffers, because the rows of the batch just stepped are still in the cache of
-        the BLAS thread that read them for the weight gradient: writing the next batch over
-        them first takes each cache line back from that core (measured on a 784-256-10 network,
-        2 cores: 27 -> 19 ms of gather an epoch).
-    targets : ndarray of int64 (batch_size,)
-        Where it gathers the batch's labels.
+        it).  Two buffers: the next batch is gathered (on an OpenBLAS worker thread, where one
+        is available) while the step of the current one still reads it; and the rows of the
+        batch just stepped are still in the cache of the BLAS thread that read them for the
+        weight gradient, so writing the next batch over them would first take each cache line
+        back from that core (measured on a 784-256-10 network, 2 cores: 27 -> 19 ms of gather
+        an epoch).
+    targets, spare_targets : ndarray of int64 (batch_size,)
+        Where it gathers the batch's labels (``spare_targets`` with ``spare_inputs``, allocated
+        with it).
     values : list of L arrays (batch_size, H_l)
         Layer outputs: hidden activations :math:`a_l`, then the logits (overwritten by
         :math:`\\delta_L` in the backward pass).
@@ -176,6 +179,7 @@ class Workspace:
         self.inputs = np.empty((B, self.layer_sizes[0]), dtype=self.dtype)
         self._spare_inputs: FloatArray | None = None
         self.targets = np.empty(B, dtype=np.int64)
+        self._spare_targets: NDArray[np.int64] | None = None
         self.n_correct = np.zeros(1, dtype=np.int64)
         self.loss_columns, self.predicted = mlp_inner.loss_scratch(B, self.layer_sizes[-1],
                                                                    self.dtype)
@@ -194,6 +198,13 @@ class Workspace:
         if self._spare_inputs is None:
             self._spare_inputs = np.empty_like(self.inputs)
         return self._spare_inputs
+
+    @property
+    def spare_targets(self) -> NDArray[np.int64]:
+        """The labels of the second batch buffer, like ``targets`` (allocated on first use)."""
+        if self._spare_targets is None:
+            self._spare_targets = np.empty_like(self.targets)
+        return self._spare_targets
 
     def weight_scratch(self) -> list[FloatArray]:
         """Buffers shaped like the weights (for the L2 term), allocated on first use."""
@@ -228,21 +239,27 @@ def _forward_to_output_delta(
     biases: Sequence[FloatArray],
     activation: str,
     ws: Workspace,
+    after_first_product: Callable[[], None] | None = None,
 ) -> float:
     r"""Forward pass into ``ws.values``; returns the mean cross-entropy.
 
     Afterwards ``ws.values[l][:N]`` holds :math:`a_{l+1}` for the hidden layers and the last one
     :math:`\delta_L = (\hat y - y)/N`, and ``ws.dbiases[-1]`` its column sums.
+    ``after_first_product`` is called once ``X @ W_1`` is taken: the training loop starts
+    gathering the next batch into its other batch buffer there, while this one computes on.
     """
     n_rows = X.shape[0]
     inputs = X
-    for layer in range(len(weights) - 1):  # values[l] = f(values[l-1] @ W_l + b_l)
+    for layer in range(len(weights)):  # values[l] = f(values[l-1] @ W_l + b_l)
         out = ws.values[layer][:n_rows]
         np.matmul(inputs, weights[layer], out=out)
+        if layer == 0 and after_first_product is not None:
+            after_first_product()
+        if layer == len(weights) - 1:  # the logits: the last layer's bias is added by the loss
+            break
         mlp_inner.bias_activation_inplace(out, biases[layer], activation)
         inputs = out
     delta = ws.values[-1][:n_rows]
-    np.matmul(inputs, weights[-1], out=delta)  # the last layer's bias is added by the loss
     return float(mlp_inner._softmax_cross_entropy_kernel(delta, biases[-1], labels,
                                                          ws.dbiases[-1], ws.n_correct,
                                                          ws.loss_columns, ws.predicted))
@@ -297,10 +314,18 @@ def loss_and_gradients(
     loss : float
         :math:`J` of the module docstring.
     """
+    return _loss_and_gradients(X, labels, weights, biases, activation, workspace, alpha)
+
+
+def _loss_and_gradients(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
+                        biases: Sequence[FloatArray], activation: str, ws: Workspace,
+                        alpha: float = 0.0,
+                        after_first_product: Callable[[], None] | None = None) -> float:
+    """:func:`loss_and_gradients`, with the hook of :func:`_forward_to_output_delta`."""
     n_rows = X.shape[0]
-    ws = workspace
     backward = mlp_inner.BACKWARD_KERNELS[activation]
-    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)
+    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws,
+                                    after_first_product)
     if alpha:
         loss += _l2_penalty(weights, alpha, n_rows)
     delta = ws.values[-1][:n_rows]
@@ -385,12 +410,15 @@ def loss_and_sgd_update(
 
 def _loss_and_sgd_update(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                          biases: Sequence[FloatArray], activation: str, ws: Workspace,
-                         learning_rate: float, alpha: float) -> float:
+                         learning_rate: float, alpha: float,
+                         after_first_product: Callable[[], None] | None = None) -> float:
     """:func:`loss_and_sgd_update` without the operand checks (the training loop makes them
-    once per epoch, on the workspace's batch buffer that every batch is a view of)."""
+    once per epoch, on the workspace's batch buffer that every batch is a view of), with the
+    hook of :func:`_forward_to_output_delta`."""
     n_rows = X.shape[0]
     backward = mlp_inner.BACKWARD_KERNELS[activation]
-    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)
+    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws,
+                                    after_first_product)
     decay = 1.0
     if alpha:
         loss += _l2_penalty(weights, alpha, n_rows)
