@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -148,6 +149,37 @@ def test_an_interrupted_step_leaves_no_gather_running(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         _epoch_with(monkeypatch, True, X, y, "sgd-plain")
     assert len(jobs) == 1 and not jobs[0].pending  # waited for before the error went up
+
+
+def test_two_threads_training_at_once_share_the_blas_worker(monkeypatch):
+    # Both loops hand gathers to the same OpenBLAS worker that their threaded GEMMs use: each
+    # must finish, with the parameters it gets alone.
+    rng = np.random.default_rng(0)
+    X = rng.random((2000, 96), dtype=np.float32)
+    y = rng.integers(0, 10, 2000)
+    sizes = (96, 160, 10)
+
+    def train(seed, results):
+        rng = np.random.default_rng(seed)
+        weights, biases = init_parameters(sizes, "xavier", rng, np.float32)
+        optimizer = SGD([*weights, *biases], 0.1)
+        ws = Workspace(sizes, 128, np.float32)
+        for _ in range(2):
+            sgd_epoch(X, y, weights, biases, "sigmoid", optimizer, ws, rng)
+        results[seed] = [*weights, *biases]
+
+    alone, together = {}, {}
+    for seed in (1, 2):
+        train(seed, alone)
+    threads = [threading.Thread(target=train, args=(seed, together)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    for seed in (1, 2):
+        for a, b in zip(alone[seed], together[seed], strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_same_seed_same_parameters_and_history():

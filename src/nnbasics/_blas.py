@@ -128,22 +128,24 @@ def _gemm_kernel(address, wide, trans_a, trans_b, alpha, A, B, beta, C):
                          C.ctypes.data, np.int32(ldc))
 
 
-def _numpy_blas_paths() -> list[str]:
-    """File paths of the BLAS libraries loaded in this process that belong to NumPy."""
+@functools.cache
+def _numpy_blas_paths() -> tuple[str, ...]:
+    """File paths of the BLAS libraries loaded in this process that belong to NumPy (looked up
+    once: NumPy loads its BLAS when it is imported)."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return []
+        return ()
     numpy_libs = os.path.join(
         os.path.dirname(os.path.dirname(os.path.realpath(np.__file__))), "numpy.libs"
     )
     # NumPy's wheels keep their BLAS in site-packages/numpy.libs; SciPy's (a different copy,
     # with its own threads) lives in scipy.libs and is not used
-    return [
+    return tuple(
         os.path.realpath(info["filepath"]) for info in threadpool_info()
         if info.get("user_api") == "blas"
         and os.path.dirname(os.path.realpath(info.get("filepath", ""))) == numpy_libs
-    ]
+    )
 
 
 def _bind(path: str, dtype: np.dtype) -> tuple[int, bool] | None:
