@@ -5,7 +5,9 @@ passes over memory that NumPy can only do one ufunc at a time, each a full read 
 arrays, plus a fixed cost per call.  Here they are single loops:
 
 * :func:`gather_batch`: a mini-batch's rows and labels copied into the preallocated batch
-  buffers, eight rows per loop so that eight streams of cache misses overlap;
+  buffers, eight rows per loop so that eight streams of cache misses overlap; the same loop as
+  a C routine (:func:`gather_job`) is what the training loop hands to an OpenBLAS worker thread
+  to gather the next batch during the current step (:mod:`nnbasics._blas_worker`);
 * :func:`sgd_update`, :func:`momentum_update`, :func:`adam_update`: a parameter update in one
   pass over the parameter, its gradient and its optimiser state (NumPy needs 2, 4 and ~10);
 * :func:`softmax_cross_entropy_inplace`: the fused bias add + softmax + cross-entropy of a
