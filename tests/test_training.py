@@ -82,8 +82,10 @@ def test_each_epoch_uses_every_row_once():
 
 
 def _epoch_with(monkeypatch, worker, X, y, solver, dtype=np.float32, batch_size=16):
-    """One epoch from a fixed start, the next batch gathered on a BLAS worker or not."""
+    """One epoch from a fixed start, the next batch gathered on a BLAS worker or not (also for
+    the small batches here, which would otherwise be gathered on the caller's thread)."""
     monkeypatch.setattr(_blas_worker, "enabled", worker)
+    monkeypatch.setattr(training, "_MIN_PREFETCH_BYTES", 0)
     state = _state(7, solver=solver)
     weights = [w.astype(dtype) for w in state.weights]
     biases = [b.astype(dtype) for b in state.biases]
@@ -110,6 +112,20 @@ def test_gathering_on_a_blas_worker_changes_no_bit(monkeypatch, solver, dtype):
     assert plain[:2] == prefetched[:2]
     for a, b in zip(plain[2], prefetched[2], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_small_batches_are_gathered_here(monkeypatch):
+    posts = []
+    post = training._Prefetcher.post
+    monkeypatch.setattr(training._Prefetcher, "post", lambda self: posts.append(1) or post(self))
+    X, y = _data(n=150)
+    state = _state(7, solver="sgd-plain")
+    ws = Workspace((5, 8, 3), 16, np.float32)  # 320 bytes a batch: not worth a hand-over
+    sgd_epoch(X, y, state.weights, state.biases, "sigmoid", state.optimizer, ws, state.rng)
+    assert posts == []
+    monkeypatch.setattr(training, "_MIN_PREFETCH_BYTES", 16 * 5 * 4)  # just enough
+    sgd_epoch(X, y, state.weights, state.biases, "sigmoid", state.optimizer, ws, state.rng)
+    assert len(posts) == (9 if _blas_worker.available() else 0)
 
 
 def test_layouts_the_gather_job_cannot_read_are_gathered_here(monkeypatch):
@@ -168,6 +184,7 @@ def test_two_threads_training_at_once_share_the_blas_worker(monkeypatch):
             sgd_epoch(X, y, weights, biases, "sigmoid", optimizer, ws, rng)
         results[seed] = [*weights, *biases]
 
+    monkeypatch.setattr(training, "_MIN_PREFETCH_BYTES", 0)  # 49 KiB batches would do anyway
     alone, together = {}, {}
     for seed in (1, 2):
         train(seed, alone)
