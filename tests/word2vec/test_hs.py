@@ -287,6 +287,25 @@ def test_cbow_kernel_step_is_gensims_step_on_the_objective(target, vectors):
                                atol=1e-6)
 
 
+@pytest.mark.parametrize("target", [1, 5])
+def test_cbow_sum_kernel_step_is_gensims_step_on_the_objective(target, vectors):
+    """cbow_mean=0: h is the sum of the contexts.  Node rows: exactly -alpha * gradient; context
+    rows: -alpha * gradient / m (the step at h shared by the m contexts, as gensim)."""
+    center, nodes = _float32(vectors)
+    alpha = 0.07
+    c, u = center.copy(), nodes.copy()
+    contexts = np.array(CONTEXT, dtype=np.int32)
+    loss = cbow_step_hs(c, u, contexts, contexts.size, TREE.code_flat, TREE.point_flat,
+                        TREE.offsets[target], TREE.offsets[target + 1], alpha,
+                        np.empty(D, np.float32), np.empty(D, np.float32), False)
+    ref_loss, grad_center, grad_nodes = cbow(
+        target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS, mean=False)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c, center - alpha * grad_center / len(CONTEXT), rtol=1e-5,
+                               atol=1e-6)
+
+
 def _batch(rng, n_sentences=40, length=2):
     tokens = rng.integers(0, V, n_sentences * length).astype(np.int32)
     ends = np.arange(length, tokens.size + 1, length, dtype=np.int64)

@@ -44,7 +44,7 @@ def _sg_step(center, outside, contexts, target, negatives, alpha):
     return loss, center, outside
 
 
-def _cbow_step(center, outside, contexts, target, negatives, alpha):
+def _cbow_step(center, outside, contexts, target, negatives, alpha, cbow_mean=True):
     center, outside = center.copy(), outside.copy()
     contexts = np.asarray(contexts, dtype=np.int32)
     targets = np.asarray([target, *negatives], dtype=np.int32)
@@ -53,7 +53,7 @@ def _cbow_step(center, outside, contexts, target, negatives, alpha):
     coef = np.empty(targets.size, dtype=np.float32)
     loss = cbow_window_step(
         center, outside, contexts, contexts.size, targets, targets.size, alpha, hidden, dhidden,
-        coef,
+        coef, cbow_mean,
     )
     return loss, center, outside
 
@@ -76,9 +76,10 @@ def _reference_sg(center, outside, contexts, target, negatives):
     return loss, grad_center, grad_outside
 
 
-def _reference_cbow(center, outside, contexts, target, negatives):
+def _reference_cbow(center, outside, contexts, target, negatives, mean=True):
     objective = functools.partial(neg_sampling_loss_and_gradient, negative_indices=negatives)
-    return cbow(target, contexts, center.astype(np.float64), outside.astype(np.float64), objective)
+    return cbow(target, contexts, center.astype(np.float64), outside.astype(np.float64), objective,
+                mean=mean)
 
 
 # A window with a repeated context word and a repeated negative: both must accumulate.
@@ -122,6 +123,30 @@ def test_cbow_step_is_gensims_step_on_the_reference_objective(rng, contexts, tar
     np.testing.assert_allclose(
         center_after, center - alpha * m * grad_center, rtol=1e-5, atol=1e-6
     )
+
+
+@pytest.mark.parametrize(("contexts", "target", "negatives"), WINDOWS)
+def test_cbow_sum_step_is_gensims_step_on_the_reference_objective(rng, contexts, target,
+                                                                  negatives):
+    """cbow_mean=0: input h = the sum of the contexts.  Outside rows: exactly -alpha * gradient.
+    Context rows: -alpha * gradient / m, the step at h shared by the m contexts, as gensim's
+    cbow_mean=0 applies it."""
+    center, outside = _vectors(rng)
+    alpha = 0.07
+    loss, center_after, outside_after = _cbow_step(
+        center, outside, contexts, target, negatives, alpha, cbow_mean=False
+    )
+    ref_loss, grad_center, grad_outside = _reference_cbow(
+        center, outside, contexts, target, negatives, mean=False
+    )
+    m = len(contexts)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(outside_after, outside - alpha * grad_outside, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        center_after, center - alpha * grad_center / m, rtol=1e-5, atol=1e-6
+    )
+    mean_loss = _cbow_step(center, outside, contexts, target, negatives, alpha)[0]
+    assert m == 1 or loss != pytest.approx(mean_loss)  # the sum is another input than the mean
 
 
 def _implied_gradient(step, contexts, target, negatives, alpha=1e-3):

@@ -49,3 +49,22 @@ def test_full_softmax_learns_the_groups_too(sg):
     per_pair = np.array(model.epoch_losses) / np.array(model.epoch_pairs)
     assert per_pair[0] > per_pair[-1] + 0.5
     assert np.log(5) - 0.05 < per_pair[-1] < 1.8
+
+
+@pytest.mark.parametrize("kind", ["negative", "hs", "full softmax"])
+def test_cbow_from_the_summed_context_learns_the_groups(kind):
+    """cbow_mean=0 (the input is the sum of the context vectors) on every training path."""
+    settings = {"negative": 5}
+    if kind == "hs":
+        settings = {"hs": 1, "negative": 0}
+    elif kind == "full softmax":
+        settings = {"negative": 0, "sample": 0}
+    corpus = grouped_corpus(n_sentences=600, n_groups=4, group_size=5, length=8)
+    model = Word2Vec(corpus, vector_size=12, window=2, min_count=1, sg=0, cbow_mean=0,
+                     alpha=0.05, epochs=6, workers=1, seed=1, **settings)
+    for word in model.wv.index_to_key:
+        group = word.split("w")[0]
+        neighbours = [w for w, _ in model.wv.most_similar(word, topn=4)]
+        assert all(w.startswith(group + "w") for w in neighbours), (kind, word, neighbours)
+    per_pair = np.array(model.epoch_losses) / np.array(model.epoch_pairs)
+    assert per_pair[-1] < per_pair[0]

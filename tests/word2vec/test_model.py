@@ -188,6 +188,9 @@ def test_progress_bar_shows_words_per_second_and_loss(capsys):
     (dict(sentences=CORPUS, vector_size=0), ValueError, "vector_size"),
     (dict(sentences=CORPUS, hs=2), ValueError, "hierarchical softmax"),
     (dict(sentences=CORPUS, sg=2), ValueError, "sg"),
+    (dict(sentences=CORPUS, cbow_mean=2), ValueError, "cbow_mean"),
+    (dict(sentences=CORPUS, cbow_mean=0.5), ValueError, "cbow_mean"),
+    (dict(sentences=CORPUS, cbow_mean="sum"), ValueError, "cbow_mean"),
     (dict(sentences=CORPUS, alpha=-1), ValueError, "alpha"),
     (dict(sentences=(s for s in CORPUS)), TypeError, "one-shot generator"),
     (dict(sentences=CORPUS, corpus_file="x.txt"), ValueError, "exactly one"),
@@ -638,3 +641,21 @@ def test_shrink_windows_is_a_saved_setting(tmp_path):
     assert Word2Vec.load(tmp_path / "m.npz").shrink_windows is False
     with pytest.raises(ValueError, match="shrink_windows must be True or False"):
         Word2Vec(shrink_windows="no")
+
+
+def test_cbow_mean_is_a_saved_setting_that_changes_training(tmp_path):
+    settings = {**SMALL, "sg": 0, "epochs": 2}
+    summed = Word2Vec(CORPUS, **settings, cbow_mean=0)
+    averaged = Word2Vec(CORPUS, **settings)
+    assert summed.cbow_mean == 0 and averaged.cbow_mean == 1
+    assert not np.allclose(summed.wv.vectors, averaged.wv.vectors)
+    summed.save(tmp_path / "m.npz")
+    assert Word2Vec.load(tmp_path / "m.npz").cbow_mean == 0
+    assigned = Word2Vec(**settings)  # model.cbow_mean = 0 before training, as in gensim
+    assigned.cbow_mean = np.int64(0)
+    assigned.build_vocab(CORPUS)
+    assigned.train(CORPUS, total_examples=assigned.corpus_count, epochs=assigned.epochs)
+    np.testing.assert_array_equal(assigned.wv.vectors, summed.wv.vectors)
+    skipgram = Word2Vec(CORPUS, **{**settings, "sg": 1})
+    assert np.array_equal(Word2Vec(CORPUS, **{**settings, "sg": 1}, cbow_mean=0).wv.vectors,
+                          skipgram.wv.vectors)  # skip-gram has no context average

@@ -136,7 +136,12 @@ def test_pair_objective_bad_input(bad, vectors):
 CONTEXT = [1, 4, 4, 5]  # word 4 twice
 
 
-@pytest.mark.parametrize("model", [skipgram, cbow])
+def cbow_sum(*args, **kwargs):
+    """CBOW from the sum of the context vectors (gensim's ``cbow_mean=0``)."""
+    return cbow(*args, **kwargs, mean=False)
+
+
+@pytest.mark.parametrize("model", [skipgram, cbow, cbow_sum])
 @pytest.mark.parametrize("name", list(OBJECTIVES))
 @pytest.mark.parametrize("wrt", ["center", "outside"])
 def test_window_model_gradcheck(model, name, wrt, vectors):
@@ -173,6 +178,18 @@ def test_cbow_predicts_from_the_mean_of_the_context(vectors):
     np.testing.assert_allclose(gC[[0, 2, 3]], 0.0)
 
 
+def test_cbow_sum_predicts_from_the_sum_of_the_context(vectors):
+    center_vectors, U = vectors
+    loss, gC, gU = cbow(2, CONTEXT, center_vectors, U, naive_softmax_loss_and_gradient, mean=False)
+    h = center_vectors[CONTEXT].sum(axis=0)
+    l_h, g_h, gU_h = naive_softmax_loss_and_gradient(h, 2, U)
+    assert loss == pytest.approx(l_h)
+    np.testing.assert_allclose(gU, gU_h)
+    np.testing.assert_allclose(gC[4], 2 * g_h)  # repeated context word: twice the gradient
+    np.testing.assert_allclose(gC[1], g_h)
+    np.testing.assert_allclose(gC[[0, 2, 3]], 0.0)
+
+
 def test_window_models_bad_input(vectors):
     center_vectors, U = vectors
     with pytest.raises(ValueError, match="at least one context"):
@@ -200,10 +217,12 @@ def _torch_losses(torch, C, U, model, name):
 
     if model is skipgram:
         return sum(pair(C[0], o) for o in CONTEXT)
+    if model is cbow_sum:
+        return pair(C[CONTEXT].sum(dim=0), 0)
     return pair(C[CONTEXT].mean(dim=0), 0)
 
 
-@pytest.mark.parametrize("model", [skipgram, cbow])
+@pytest.mark.parametrize("model", [skipgram, cbow, cbow_sum])
 @pytest.mark.parametrize("name", list(OBJECTIVES))
 def test_window_models_match_torch_autograd(model, name, vectors):
     torch = pytest.importorskip("torch")

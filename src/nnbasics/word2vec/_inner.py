@@ -356,12 +356,15 @@ def cbow_window_step(
     hidden: NDArray[np.float32],
     dhidden: NDArray[np.float32],
     coef: NDArray[np.float32],
+    cbow_mean: bool = True,
 ) -> float:
     """One CBOW window (mean of the contexts), in place; return its loss (float64).
 
     ``h = mean_j center_vectors[contexts[j]]`` (d,), ``g_k = alpha (label_k - sigmoid(u_k . h))``;
     ``u_k += g_k h`` and each context vector gets ``sum_k g_k u_k`` (old ``u_k``): the step at
     ``h``, not divided by ``m`` (word2vec.c and gensim's ``cbow_mean=1``; see the module notes).
+    With ``cbow_mean=False`` (gensim's ``cbow_mean=0``) ``h`` is the *sum* of the contexts and
+    each context vector gets ``(sum_k g_k u_k) / m``, as gensim applies it.
     Every score is taken with the vectors before the step.  Scratch: ``hidden``, ``dhidden`` (d,)
     and ``coef`` (>= T,) float32.
     """
@@ -374,8 +377,9 @@ def cbow_window_step(
         for i in range(d):
             hidden[i] += center_vectors[xr, i]
     inv_m = np.float32(1.0 / n_contexts)
-    for i in range(d):
-        hidden[i] *= inv_m
+    if cbow_mean:
+        for i in range(d):
+            hidden[i] *= inv_m
     loss = 0.0
     for k in range(n_targets):  # scores and dh = sum_k g_k u_k, all with the old u_k
         ur = targets[k]
@@ -393,6 +397,9 @@ def cbow_window_step(
         g = coef[k]
         for i in range(d):
             outside_vectors[ur, i] += g * hidden[i]
+    if not cbow_mean:  # gensim's cbow_mean=0: the step at the sum, shared by the m contexts
+        for i in range(d):
+            dhidden[i] *= inv_m
     for j in range(n_contexts):
         xr = contexts[j]
         for i in range(d):
@@ -500,6 +507,7 @@ def train_range(
     n_batch_tokens: int,
     seed: int,
     shrink_windows: bool,
+    cbow_mean: bool,
     stream: int,
 ) -> tuple[float, int, int]:
     """Train on ``tokens[start:stop]``; return (loss sum, positive pairs, kept words).
@@ -581,7 +589,7 @@ def train_range(
             else:
                 loss += cbow_window_step(
                     center_vectors, outside_vectors, contexts, n_ctx, targets, n_targets, alpha,
-                    hidden, dhidden, coef[0],
+                    hidden, dhidden, coef[0], cbow_mean,
                 )
                 n_pairs += 1
         begin = end
@@ -685,6 +693,7 @@ def train_batch(
     n_threads: int,
     noise_guide: tuple[NDArray[np.int32], int] | None = None,
     shrink_windows: bool = True,
+    cbow_mean: bool = True,
 ) -> tuple[float, int, int]:
     """Train on one batch of sentences with negative sampling, updating both matrices in place.
 
@@ -721,6 +730,9 @@ def train_batch(
     shrink_windows : bool, default True
         Each center's window uniform in ``[1, window]`` (word2vec's), or always ``window``
         (gensim's ``shrink_windows=False``, no draw).
+    cbow_mean : bool, default True
+        CBOW from the mean of the contexts (gensim's ``cbow_mean=1``) or their sum
+        (``cbow_mean=0``; :func:`cbow_window_step`).  Skip-gram ignores it.
 
     Returns
     -------
@@ -752,7 +764,7 @@ def train_batch(
     tail = (
         keep_probability, noise_cum_table, guide, int(guide_shift), bool(sg), int(window),
         int(negative), float(alpha_start), float(alpha_end), n_tokens,
-        int(seed) & 0xFFFFFFFFFFFFFFFF, bool(shrink_windows),
+        int(seed) & 0xFFFFFFFFFFFFFFFF, bool(shrink_windows), bool(cbow_mean),
     )
     return run_split(train_range, head, tail, n_tokens, window, n_threads)
 

@@ -162,11 +162,14 @@ def cbow_step_hs(
     alpha: float,
     hidden: NDArray[np.float32],
     dhidden: NDArray[np.float32],
+    cbow_mean: bool = True,
 ) -> float:
     """One CBOW window, in place: input ``h = mean_j center_vectors[contexts[j]]``; return loss.
 
     ``u_{n_j} += g_j h`` and every context vector gets ``sum_j g_j u_{n_j}`` (old ``u``), the
-    whole step at ``h`` (gensim's ``cbow_mean=1``).  Scratch: ``hidden``, ``dhidden`` (d,).
+    whole step at ``h`` (gensim's ``cbow_mean=1``).  With ``cbow_mean=False`` (gensim's
+    ``cbow_mean=0``) ``h`` is the sum of the contexts and each gets ``sum_j g_j u_{n_j} / m``.
+    Scratch: ``hidden``, ``dhidden`` (d,).
     """
     d = center_vectors.shape[1]
     for i in range(d):
@@ -177,8 +180,9 @@ def cbow_step_hs(
         for i in range(d):
             hidden[i] += center_vectors[row, i]
     inv_m = np.float32(1.0 / n_contexts)
-    for i in range(d):
-        hidden[i] *= inv_m
+    if cbow_mean:
+        for i in range(d):
+            hidden[i] *= inv_m
     loss = 0.0
     for b in range(path_start, path_stop):
         node = point_flat[b]
@@ -191,6 +195,9 @@ def cbow_step_hs(
         for i in range(d):
             dhidden[i] += g * node_vectors[node, i]
             node_vectors[node, i] += g * hidden[i]
+    if not cbow_mean:  # gensim's cbow_mean=0: the step at the sum, shared by the m contexts
+        for i in range(d):
+            dhidden[i] *= inv_m
     for j in range(n_contexts):  # a context word that occurs twice gets the step twice
         row = contexts[j]
         for i in range(d):
@@ -222,6 +229,7 @@ def train_range_hs(
     n_batch_tokens: int,
     seed: int,
     shrink_windows: bool,
+    cbow_mean: bool,
     stream: int,
 ) -> tuple[float, int, int]:
     """Train on ``tokens[start:stop]``; return (loss sum, positive pairs, kept words).
@@ -277,7 +285,8 @@ def train_range_hs(
                 n_pairs += n_ctx
             else:
                 loss += cbow_step_hs(center_vectors, node_vectors, contexts, n_ctx, code_flat,
-                                     point_flat, path_start, path_stop, alpha, hidden, dhidden)
+                                     point_flat, path_start, path_stop, alpha, hidden, dhidden,
+                                     cbow_mean)
                 n_pairs += 1
         begin = end
     return loss, n_pairs, n_kept_total
@@ -349,6 +358,7 @@ def train_batch_hs(
     seed: int,
     n_threads: int = 1,
     shrink_windows: bool = True,
+    cbow_mean: bool = True,
 ) -> tuple[float, int, int]:
     """Train on one batch with hierarchical softmax, updating both matrices in place.
 
@@ -373,6 +383,10 @@ def train_batch_hs(
         Learning rate at the batch's first and last token, linear in between.
     seed : int
     n_threads : int >= 1
+    shrink_windows : bool, default True
+        Each center's window uniform in ``[1, window]``, or always ``window``.
+    cbow_mean : bool, default True
+        CBOW from the mean of the contexts or (False) their sum (:func:`cbow_step_hs`).
 
     Returns
     -------
@@ -391,5 +405,5 @@ def train_batch_hs(
     head = (center_vectors, node_vectors, tokens, sentence_ends)
     tail = (keep_probability, tree.code_flat, tree.point_flat, tree.offsets, bool(sg),
             int(window), float(alpha_start), float(alpha_end), n_tokens,
-            int(seed) & 0xFFFFFFFFFFFFFFFF, bool(shrink_windows))
+            int(seed) & 0xFFFFFFFFFFFFFFFF, bool(shrink_windows), bool(cbow_mean))
     return run_split(train_range_hs, head, tail, n_tokens, window, n_threads)

@@ -101,3 +101,8 @@ def _check_skipgram() -> GradCheckResult:
 @register("word2vec CBOW")
 def _check_cbow() -> GradCheckResult:
     return _window_check(cbow, 14)
+
+
+@register("word2vec CBOW, summed context")
+def _check_cbow_sum() -> GradCheckResult:
+    return _window_check(partial(cbow, mean=False), 16)

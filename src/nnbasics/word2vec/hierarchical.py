@@ -22,7 +22,17 @@ from numpy.typing import NDArray
 from nnbasics.word2vec import reference
 from nnbasics.word2vec.vocab import HuffmanTree
 
-__all__ = ["hs_batch_trainer", "hs_seed", "select_hs_kernel"]
+__all__ = ["hs_batch_trainer", "hs_seed", "select_hs_kernel", "window_options"]
+
+
+def window_options(shrink_windows: bool, cbow_mean: bool) -> dict[str, bool]:
+    """The batch trainers' keyword options that differ from their defaults (both True).
+
+    Only those are passed, so a trainer with the plain ``train_batch`` signature (a test double,
+    an older kernel) still runs every default setting.
+    """
+    return {name: False for name, value in (("shrink_windows", shrink_windows),
+                                            ("cbow_mean", cbow_mean)) if not value}
 
 
 def select_hs_kernel(prefer: str = "auto") -> Callable:
@@ -73,17 +83,17 @@ def hs_batch_trainer(
 
     def train_batch(center_vectors, outside_vectors, tokens, sentence_ends, keep_probability,
                     noise_cum_table, sg, window, negative, alpha_start, alpha_end, seed,
-                    n_threads=1, shrink_windows=True):
+                    n_threads=1, shrink_windows=True, cbow_mean=True):
+        options = window_options(shrink_windows, cbow_mean)
         loss, pairs, kept = hs_kernel(
             center_vectors, node_vectors, tokens, sentence_ends, keep_probability, tree, sg,
-            window, alpha_start, alpha_end, hs_seed(seed), n_threads,
-            **({} if shrink_windows else {"shrink_windows": False}),
+            window, alpha_start, alpha_end, hs_seed(seed), n_threads, **options,
         )
         if neg_kernel is not None and negative > 0:
             neg_loss, pairs, kept = neg_kernel(
                 center_vectors, outside_vectors, tokens, sentence_ends, keep_probability,
                 noise_cum_table, sg, window, negative, alpha_start, alpha_end, seed, n_threads,
-                **({} if shrink_windows else {"shrink_windows": False}),
+                **options,
             )
             loss += neg_loss
         return float(loss), int(pairs), int(kept)

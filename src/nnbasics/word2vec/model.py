@@ -34,7 +34,7 @@ from nnbasics.serialization import atomic_file, read_npz
 from nnbasics.word2vec import reference
 from nnbasics.word2vec._reader import WordTable, count_file, iter_file_batches
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
-from nnbasics.word2vec.hierarchical import hs_batch_trainer
+from nnbasics.word2vec.hierarchical import hs_batch_trainer, window_options
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.vocab import (
     build_vocabulary,
@@ -105,6 +105,7 @@ class Word2VecConfig:
     ns_exponent: float = 0.75
     max_final_vocab: int | None = None
     shrink_windows: bool = True
+    cbow_mean: int = 1
 
     def __post_init__(self) -> None:
         # NumPy scalars (np.int64(3), np.float32(0.5)) as plain Python numbers: the settings
@@ -141,6 +142,10 @@ class Word2VecConfig:
             raise ValueError(f"ns_exponent must be a finite number, got {self.ns_exponent!r}")
         if self.sg not in (0, 1):
             raise ValueError(f"sg must be 1 (skip-gram) or 0 (CBOW), got {self.sg!r}")
+        if self.cbow_mean not in (0, 1) or isinstance(self.cbow_mean, float):
+            raise ValueError(f"cbow_mean must be 1 (mean of the context vectors) or 0 (their "
+                             f"sum), got {self.cbow_mean!r}")
+        object.__setattr__(self, "cbow_mean", int(self.cbow_mean))
         if isinstance(self.hs, bool) or self.hs not in (0, 1):
             raise ValueError(f"hs must be 0 or 1 (hierarchical softmax), got {self.hs!r}")
         if not (self.sample >= 0 and np.isfinite(self.sample)):
@@ -175,7 +180,8 @@ class Word2Vec:
     min_count : int, default 5
         Words with fewer occurrences are dropped.
     sg : {1, 0}, default 1
-        1 for skip-gram, 0 for CBOW (mean of the context vectors, gensim's ``cbow_mean=1``).
+        1 for skip-gram, 0 for CBOW (from the mean of the context vectors, or their sum: see
+        ``cbow_mean``).
     negative : int, default 5
         Negative samples per positive pair (drawn from unigram^0.75).  With ``hs=0``,
         0 trains with the full softmax, whose cost grows with the vocabulary: small vocabularies
@@ -225,6 +231,12 @@ class Word2Vec:
         words more), or always the whole ``window`` (gensim's ``shrink_windows=False``).  Either
         way, a line so long that its batch is split among ``workers`` threads (4 x
         ``batch_words`` tokens or more) has its windows cut where the threads' ranges meet.
+    cbow_mean : {1, 0}, default 1
+        CBOW only: predict the center word from the mean of the context vectors (1) or from
+        their sum (0), as gensim.  Either way each context vector takes the step computed at
+        that input, as gensim applies it: the whole step with the mean, a ``1/C`` share of it
+        with the sum of ``C`` vectors (the compiled kernels; the explicit ``negative=0`` path
+        takes exact gradients, :func:`nnbasics.word2vec.objectives.cbow`).
 
     Attributes
     ----------
@@ -265,13 +277,14 @@ class Word2Vec:
         max_final_vocab: int | None = None,
         trim_rule=None,
         shrink_windows: bool = True,
+        cbow_mean: int = 1,
     ):
         self.config = Word2VecConfig(
             vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
             negative=negative, hs=int(hs), sample=sample, alpha=alpha, min_alpha=min_alpha,
             epochs=epochs, workers=workers, seed=seed, max_vocab_size=max_vocab_size,
             batch_words=batch_words, ns_exponent=ns_exponent, max_final_vocab=max_final_vocab,
-            shrink_windows=shrink_windows,
+            shrink_windows=shrink_windows, cbow_mean=cbow_mean,
         )
         self.callbacks = tuple(callbacks)
         self.progress = progress
@@ -426,7 +439,7 @@ class Word2Vec:
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
         kernel, n_parallel = self._kernel()
         # passed only when set, so that a kernel of the plain train_batch signature still fits
-        window_option = {} if cfg.shrink_windows else {"shrink_windows": False}
+        window_option = window_options(cfg.shrink_windows, bool(cfg.cbow_mean))
         read_batches = self._batch_reader(source)
         callbacks = tuple(callbacks)  # as in gensim: the constructor's ran with its own training
         planned = max(1, epochs * total_words)

@@ -337,10 +337,13 @@ def cbow(
     center_vectors: ArrayLike,
     outside_vectors: ArrayLike,
     loss_and_gradient: LossAndGradient = naive_softmax_loss_and_gradient,
+    mean: bool = True,
 ) -> tuple[float, FloatArray, FloatArray]:
-    r"""CBOW over one window: predict the center word from the *mean* of the context vectors.
+    r"""CBOW over one window: predict the center word from the *mean* (or the sum) of the
+    context vectors.
 
     ``h = mean(center_vectors[outside_idxs]); loss = loss_and_gradient(h, center_idx, U)[0]``
+    (``h = sum(...)`` with ``mean=False``, gensim's ``cbow_mean=0``)
 
     Parameters
     ----------
@@ -353,25 +356,30 @@ def cbow(
         Input and output vectors, as in :func:`skipgram`.
     loss_and_gradient : callable
         A per-pair objective, as in :func:`skipgram`.
+    mean : bool, default True
+        Average the context vectors (gensim's default ``cbow_mean=1``) or add them up
+        (``cbow_mean=0``).
 
     Returns
     -------
     loss : float
     grad_center_vectors : ndarray, shape (V, d)
-        Each context row :math:`w` gets :math:`\partial J/\partial h \,/\, C` per occurrence.
+        Each context row :math:`w` gets :math:`\partial J/\partial h \,/\, C` per occurrence
+        (the whole :math:`\partial J/\partial h` with ``mean=False``).
     grad_outside_vectors : ndarray, shape (V, d)
 
     Notes
     -----
     :math:`h = \frac1C\sum_{w} v_w`, so :math:`\partial J/\partial v_w = \frac1C
     \partial J/\partial h` for every occurrence of :math:`w` in the context (repeats accumulate,
-    with ``np.add.at``).
+    with ``np.add.at``).  With the sum :math:`h = \sum_w v_w`,
+    :math:`\partial J/\partial v_w = \partial J/\partial h`.
     """
     c, context, V_in, U = _check_window(center_idx, outside_idxs, center_vectors, outside_vectors)
     if context.size == 0:
         raise ValueError("cbow needs at least one context word")
-    h = V_in[context].mean(axis=0)  # (d,)
+    h = V_in[context].mean(axis=0) if mean else V_in[context].sum(axis=0)  # (d,)
     loss, grad_h, grad_outside_vectors = loss_and_gradient(h, c, U)
     grad_center_vectors = np.zeros_like(V_in)
-    np.add.at(grad_center_vectors, context, grad_h / context.size)
+    np.add.at(grad_center_vectors, context, grad_h / context.size if mean else grad_h)
     return loss, grad_center_vectors, grad_outside_vectors

@@ -66,6 +66,7 @@ def train_batch(
     seed: int,
     n_threads: int = 1,
     shrink_windows: bool = True,
+    cbow_mean: bool = True,
 ) -> tuple[float, int, int]:
     r"""Train both vector sets in place on one batch of sentences (the explicit reference path).
 
@@ -99,6 +100,11 @@ def train_batch(
         Seeds this call's generator (subsampling, windows, negatives).
     n_threads : int
         Accepted for signature compatibility; the reference path runs on one thread.
+    shrink_windows : bool, default True
+        Draw each center's window in ``[1, window]``, or (False) always use ``window``.
+    cbow_mean : bool, default True
+        CBOW from the mean of the context vectors, or (False) their sum (``cbow(mean=False)``,
+        gensim's ``cbow_mean=0``), with the exact gradient either way.
 
     Returns
     -------
@@ -123,6 +129,7 @@ def train_batch(
         center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, sg, window,
         alpha_start, alpha_end, rng,
         lambda target: _objective(target, negative, noise_cum_table, rng), shrink_windows,
+        cbow_mean,
     )
 
 
@@ -140,6 +147,7 @@ def train_batch_hs(
     seed: int,
     n_threads: int = 1,
     shrink_windows: bool = True,
+    cbow_mean: bool = True,
 ) -> tuple[float, int, int]:
     r"""Train the word vectors and the tree's node vectors on one batch, hierarchical softmax.
 
@@ -179,13 +187,14 @@ def train_batch_hs(
     return _train_windows(
         center_vectors, node_vectors, tokens, sentence_ends, keep_probability, sg, window,
         alpha_start, alpha_end, np.random.default_rng(seed), lambda target: objective,
-        shrink_windows,
+        shrink_windows, cbow_mean,
     )
 
 
 def _train_windows(
     center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, sg, window,
     alpha_start, alpha_end, rng: np.random.Generator, objective_for, shrink_windows=True,
+    cbow_mean=True,
 ) -> tuple[float, int, int]:
     """The walk shared by both paths; ``objective_for(target)`` gives each update's objective."""
     n = tokens.size
@@ -217,7 +226,8 @@ def _train_windows(
                     n_pairs += 1
             elif context.size:
                 loss, grad_center, grad_outside = cbow(
-                    center, context, center_vectors, outside_vectors, objective_for(center)
+                    center, context, center_vectors, outside_vectors, objective_for(center),
+                    mean=cbow_mean,
                 )
                 _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside, alpha)
                 loss_sum += loss
