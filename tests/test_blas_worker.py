@@ -111,5 +111,10 @@ def test_gather_job_args_refuses_what_the_job_cannot_read():
         with pytest.raises(ValueError):
             mlp_inner.gather_job_args(args, *arrays)
     with pytest.raises(ValueError):
-        mlp_inner.gather_job_args(np.zeros(4, dtype=np.int64), X, y, rows, X_out, y_out)
+        mlp_inner.gather_job_args(np.zeros(8, dtype=np.int64), X, y, rows, X_out, y_out)
+    with pytest.raises(ValueError):  # rows the job cannot read
+        mlp_inner.gather_job_args(args, X.astype(np.float16), y, rows, X_out.astype(np.float16),
+                                  y_out)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        mlp_inner.gather_job(np.float16)
     assert mlp_inner.gather_job_args(args, X, y, rows, X_out, y_out) is args

@@ -105,48 +105,43 @@ def _void_pointer(typingctx, address):
 
 # The batch gather as a job for an OpenBLAS worker thread (:mod:`nnbasics._blas_worker`): the
 # training loop gathers the next batch there while it computes the rest of the current step.
-# ``args`` holds the addresses and sizes that :func:`_gather_job_args` packs.
+# ``args`` holds the addresses, sizes and item size that :func:`_gather_job_args` packs.
 @njit(nogil=True, cache=True)
 def _gather_job_args(args, X, y, rows, X_out, y_out):
     args[0], args[1], args[2] = X.ctypes.data, X.shape[0], X.shape[1]
     args[3], args[4], args[5] = y.ctypes.data, rows.ctypes.data, rows.shape[0]
-    args[6], args[7] = X_out.ctypes.data, y_out.ctypes.data
+    args[6], args[7], args[8] = X_out.ctypes.data, y_out.ctypes.data, X.itemsize
     return args
 
 
 @cfunc(types.void(types.CPointer(types.int64)), nopython=True, cache=True)
-def _gather_job_float32(args):
+def _gather_job(args):
     n_rows, n_columns, n_gathered = args[1], args[2], args[5]
-    _gather_kernel(carray(_void_pointer(args[0]), (n_rows, n_columns), np.float32),
-                   carray(_void_pointer(args[3]), (n_rows,), np.int64),
-                   carray(_void_pointer(args[4]), (n_gathered,), np.int64),
-                   carray(_void_pointer(args[6]), (n_gathered, n_columns), np.float32),
-                   carray(_void_pointer(args[7]), (n_gathered,), np.int64))
-
-
-@cfunc(types.void(types.CPointer(types.int64)), nopython=True, cache=True)
-def _gather_job_float64(args):
-    n_rows, n_columns, n_gathered = args[1], args[2], args[5]
-    _gather_kernel(carray(_void_pointer(args[0]), (n_rows, n_columns), np.float64),
-                   carray(_void_pointer(args[3]), (n_rows,), np.int64),
-                   carray(_void_pointer(args[4]), (n_gathered,), np.int64),
-                   carray(_void_pointer(args[6]), (n_gathered, n_columns), np.float64),
-                   carray(_void_pointer(args[7]), (n_gathered,), np.int64))
+    y = carray(_void_pointer(args[3]), (n_rows,), np.int64)
+    rows = carray(_void_pointer(args[4]), (n_gathered,), np.int64)
+    y_out = carray(_void_pointer(args[7]), (n_gathered,), np.int64)
+    if args[8] == 8:
+        _gather_kernel(carray(_void_pointer(args[0]), (n_rows, n_columns), np.float64), y, rows,
+                       carray(_void_pointer(args[6]), (n_gathered, n_columns), np.float64), y_out)
+    else:
+        _gather_kernel(carray(_void_pointer(args[0]), (n_rows, n_columns), np.float32), y, rows,
+                       carray(_void_pointer(args[6]), (n_gathered, n_columns), np.float32), y_out)
 
 
 def gather_job(dtype: np.dtype) -> int:
     """Address of ``void gather(int64 *args)``: :func:`gather_batch` as a C routine reading
     the arrays from ``args`` as packed by :func:`gather_job_args` (float32 or float64 ``X``)."""
-    return {np.dtype(np.float32): _gather_job_float32,
-            np.dtype(np.float64): _gather_job_float64}[np.dtype(dtype)].address
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"the gather job reads float32 or float64 rows, not {np.dtype(dtype)}")
+    return _gather_job.address
 
 
 def gather_job_args(args: np.ndarray, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
                     X_out: np.ndarray, y_out: np.ndarray) -> np.ndarray:
     """Pack the arrays of ``gather_batch(X, y, rows, X_out, y_out)`` into ``args`` (int64, at
-    least 8 words) for :func:`gather_job`; checks what :func:`gather_batch` checks, plus the
-    layouts the job assumes (C-contiguous ``X`` and ``X_out``, int64 ``y``, ``rows``, ``y_out``).
-    Returns ``args``."""
+    least 9 words) for :func:`gather_job`; checks what :func:`gather_batch` checks, plus the
+    layouts the job assumes (C-contiguous float32 or float64 ``X`` and ``X_out``, int64 ``y``,
+    ``rows``, ``y_out``).  Returns ``args``."""
     m = rows.shape[0]
     if not (0 <= m <= X_out.shape[0] and X_out.shape[1:] == X.shape[1:] and X.ndim == 2
             and X_out.dtype == X.dtype and y_out.shape[0] >= m and y.shape == X.shape[:1]):
@@ -154,8 +149,9 @@ def gather_job_args(args: np.ndarray, X: np.ndarray, y: np.ndarray, rows: np.nda
     if not (X.flags.c_contiguous and X_out.flags.c_contiguous and rows.flags.c_contiguous
             and y.flags.c_contiguous and y_out.flags.c_contiguous
             and y.dtype == rows.dtype == y_out.dtype == np.int64 and args.dtype == np.int64
-            and args.shape[0] >= 8):
-        raise ValueError("the gather job needs C-contiguous arrays and int64 rows and labels")
+            and args.shape[0] >= 9 and X.dtype in (np.float32, np.float64)):
+        raise ValueError("the gather job needs C-contiguous float32/float64 rows, int64 row "
+                         "indices and labels")
     return _gather_job_args(args, X, y, rows, X_out, y_out)
 
 

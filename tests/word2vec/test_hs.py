@@ -269,41 +269,24 @@ def test_sg_kernel_step_is_one_sgd_step_on_the_objective(target, vectors):
 
 
 @pytest.mark.parametrize("target", [1, 5])
-def test_cbow_kernel_step_is_gensims_step_on_the_objective(target, vectors):
-    """Node rows: exactly -alpha * gradient; context rows: -alpha * m * gradient (the whole step
-    at the mean h, gensim's cbow_mean=1), a repeated context word twice."""
+@pytest.mark.parametrize("cbow_mean", [True, False], ids=["mean", "sum"])
+def test_cbow_kernel_step_is_gensims_step_on_the_objective(target, cbow_mean, vectors):
+    """Node rows: exactly -alpha * gradient.  Context rows, gensim's rule: with the mean h
+    (cbow_mean=1) -alpha * m * gradient, the whole step at h; with the sum (cbow_mean=0)
+    -alpha * gradient / m, the step at h shared by the m contexts (a repeated word twice)."""
     center, nodes = _float32(vectors)
     alpha = 0.07
     c, u = center.copy(), nodes.copy()
     contexts = np.array(CONTEXT, dtype=np.int32)
     loss = cbow_step_hs(c, u, contexts, contexts.size, TREE.code_flat, TREE.point_flat,
                         TREE.offsets[target], TREE.offsets[target + 1], alpha,
-                        np.empty(D, np.float32), np.empty(D, np.float32))
+                        np.empty(D, np.float32), np.empty(D, np.float32), cbow_mean)
     ref_loss, grad_center, grad_nodes = cbow(
-        target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS)
+        target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS, mean=cbow_mean)
+    share = len(CONTEXT) if cbow_mean else 1 / len(CONTEXT)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(c, center - alpha * len(CONTEXT) * grad_center, rtol=1e-5,
-                               atol=1e-6)
-
-
-@pytest.mark.parametrize("target", [1, 5])
-def test_cbow_sum_kernel_step_is_gensims_step_on_the_objective(target, vectors):
-    """cbow_mean=0: h is the sum of the contexts.  Node rows: exactly -alpha * gradient; context
-    rows: -alpha * gradient / m (the step at h shared by the m contexts, as gensim)."""
-    center, nodes = _float32(vectors)
-    alpha = 0.07
-    c, u = center.copy(), nodes.copy()
-    contexts = np.array(CONTEXT, dtype=np.int32)
-    loss = cbow_step_hs(c, u, contexts, contexts.size, TREE.code_flat, TREE.point_flat,
-                        TREE.offsets[target], TREE.offsets[target + 1], alpha,
-                        np.empty(D, np.float32), np.empty(D, np.float32), False)
-    ref_loss, grad_center, grad_nodes = cbow(
-        target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS, mean=False)
-    assert loss == pytest.approx(ref_loss, rel=1e-5)
-    np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(c, center - alpha * grad_center / len(CONTEXT), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(c, center - alpha * share * grad_center, rtol=1e-5, atol=1e-6)
 
 
 def _batch(rng, n_sentences=40, length=2):
