@@ -24,8 +24,11 @@ def test_found_with_numpy_wheels_on_a_multicore_linux():
         pytest.skip("the job queue's layout is known for x86-64 Linux only")
     if not glob.glob(os.path.join(libs, "libscipy_openblas*")):
         pytest.skip("NumPy here is not a pip wheel with scipy-openblas")
-    if (os.cpu_count() or 1) < 2 or os.environ.get("OPENBLAS_NUM_THREADS", "") == "1":
-        pytest.skip("OpenBLAS runs without worker threads here")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    numpy_blas = [p for p in threadpoolctl.threadpool_info()
+                  if p.get("user_api") == "blas" and "numpy.libs" in p.get("filepath", "")]
+    if not numpy_blas or numpy_blas[0].get("num_threads", 1) < 2:
+        pytest.skip("NumPy's OpenBLAS runs without worker threads here")
     assert _blas_worker.available()
 
 
@@ -118,3 +121,37 @@ def test_gather_job_args_refuses_what_the_job_cannot_read():
     with pytest.raises(TypeError, match="float32 or float64"):
         mlp_inner.gather_job(np.float16)
     assert mlp_inner.gather_job_args(args, X, y, rows, X_out, y_out) is args
+
+
+def test_a_first_lookup_without_workers_is_tried_again(monkeypatch):
+    if not _blas_worker.available():
+        pytest.skip("no worker here anyway")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(_blas_worker, "_binding", None)  # as in a fresh process
+    monkeypatch.setattr(_blas_worker, "_looked_up", False)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert not _blas_worker.available()  # nothing to test the binding on yet
+    assert _blas_worker.available()
+
+
+@needs_worker
+def test_a_job_interrupted_as_it_is_posted_is_still_waited_for(monkeypatch):
+    # A signal is raised when the compiled post returns, with the job already queued.
+    post = _blas_worker._post
+
+    def post_then_interrupt(*args):
+        post(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_blas_worker, "_post", post_then_interrupt)
+    X, y = np.ones((40, 8), dtype=np.float32), np.arange(40)
+    X_out, y_out = np.zeros((4, 8), dtype=np.float32), np.zeros(4, dtype=np.int64)
+    job = _blas_worker.Job()
+    args = mlp_inner.gather_job_args(job.args, X, y, np.arange(4), X_out, y_out)
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            job.post(mlp_inner.gather_job(np.float32), args)
+        finally:
+            assert job.pending  # so the caller's cleanup waits for it
+            job.wait()
+    np.testing.assert_array_equal(y_out, np.arange(4))

@@ -101,7 +101,7 @@ class _Binding:
     get_num_threads: Callable[[], int]
 
 
-def _symbol(library: ctypes.CDLL, *names: str):
+def _symbol(library: ctypes.CDLL, *names: str) -> ctypes._CFuncPtr | None:
     for name in names:
         found = getattr(library, name, None)
         if found is not None:
@@ -124,8 +124,8 @@ def _bind(path: str) -> _Binding | None:
                           "openblas_get_num_threads")
     if None in (post, wait, config, parallel, num_threads):
         return None
-    config.restype, parallel.restype, num_threads.restype = ctypes.c_char_p, ctypes.c_int, \
-        ctypes.c_int
+    config.restype = ctypes.c_char_p
+    parallel.restype = num_threads.restype = ctypes.c_int
     config.argtypes = parallel.argtypes = num_threads.argtypes = []
     version = (config() or b"").decode("ascii", "replace")
     if not version.startswith("OpenBLAS 0.3.") or parallel() != 1:  # 1: the pthreads server
@@ -157,29 +157,48 @@ def _self_test(binding: _Binding) -> bool:
     rows = np.array([7, 2, 5], dtype=np.int64)
     X_out, y_out = np.zeros((3, 5), dtype=np.float32), np.zeros(3, dtype=np.int64)
     job = Job(binding)
-    job.post(mlp_inner.gather_job(X.dtype), mlp_inner.gather_job_args(job.args, X, y, rows,
-                                                                      X_out, y_out))
-    job.wait()
+    try:
+        job.post(mlp_inner.gather_job(X.dtype),
+                 mlp_inner.gather_job_args(job.args, X, y, rows, X_out, y_out))
+    finally:
+        job.wait()  # also when interrupted: the job writes into these arrays
     return bool(np.array_equal(X_out, X[rows]) and np.array_equal(y_out, y[rows]))
 
 
 def _lookup() -> _Binding | None:
+    """The proven binding, or None.  A binding that cannot be tested now (OpenBLAS has no
+    worker thread at the moment, or the test was interrupted) is tried again on the next call;
+    only a definite failure (another platform or library, a wrong result) is final."""
     global _binding, _looked_up
     with _lock:
-        if not _looked_up:
-            _looked_up = True
-            if sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64"):
-                for path in _blas._numpy_blas_paths():
-                    binding = _bind(path)
-                    if binding is not None and _has_workers(binding) and _self_test(binding):
-                        _binding = binding
-                        break
+        if _binding is None and not _looked_up:
+            if not (sys.platform.startswith("linux")
+                    and platform.machine() in ("x86_64", "AMD64")):
+                _looked_up = True
+                return None
+            candidates = [b for b in map(_bind, _blas._numpy_blas_paths()) if b is not None]
+            if not candidates:
+                _looked_up = True
+            for binding in candidates:
+                if not _has_workers(binding):
+                    break  # no worker to run the test on: try again later
+                if _self_test(binding):
+                    _binding = binding
+                    break
+                _looked_up = True  # the job gave a wrong result: never again here
         return _binding
 
 
 def available() -> bool:
-    """Whether a :class:`Job` can run now: the binding is proven (module docstring) and
-    OpenBLAS may use a worker thread at this moment."""
+    """Whether a :class:`Job` can run now.
+
+    Returns
+    -------
+    bool
+        True if the module is ``enabled``, the binding is proven (module docstring), and
+        OpenBLAS has a worker thread and may use it at this moment (its thread setting is 2 or
+        more).
+    """
     if not enabled:
         return False
     binding = _lookup()
@@ -189,9 +208,20 @@ def available() -> bool:
 class Job:
     """One job slot: :meth:`post` a compiled routine, :meth:`wait` for it, one job at a time.
 
-    Arguments go to ``args`` (int64 words, :data:`_ARGS_WORDS`), which the routine reads; the
-    arrays they point into must stay alive, unchanged by the caller, until :meth:`wait`
-    returns.  Use from one thread; check :func:`available` first.
+    Use from one thread; check :func:`available` first.
+
+    Parameters
+    ----------
+    binding : _Binding, optional
+        The OpenBLAS functions to use (default: the proven binding; RuntimeError without one).
+
+    Attributes
+    ----------
+    args : ndarray of int64, shape (16,)
+        Where the caller packs the routine's arguments (addresses and sizes); the arrays they
+        point into must stay alive, unchanged by the caller, until :meth:`wait` returns.
+    pending : bool
+        A job was posted and not yet waited for.
     """
 
     def __init__(self, binding: _Binding | None = None) -> None:
@@ -207,8 +237,10 @@ class Job:
         """Queue ``routine(args)`` (a C ``void (void *)``) for a worker; returns at once."""
         if self.pending:
             raise RuntimeError("a job is already pending on this slot")
-        _post(self._post_address, self.queue, routine, args)
+        # Pending first: a signal is raised when the compiled call returns, and the job is
+        # queued by then; a caller's ``finally: wait()`` must still wait for it.
         self.pending = True
+        _post(self._post_address, self.queue, routine, args)
 
     def wait(self) -> None:
         """Return once the posted job is done (at once when none is pending)."""

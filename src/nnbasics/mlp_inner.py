@@ -111,7 +111,6 @@ def _gather_job_args(args, X, y, rows, X_out, y_out):
     args[0], args[1], args[2] = X.ctypes.data, X.shape[0], X.shape[1]
     args[3], args[4], args[5] = y.ctypes.data, rows.ctypes.data, rows.shape[0]
     args[6], args[7], args[8] = X_out.ctypes.data, y_out.ctypes.data, X.itemsize
-    return args
 
 
 @cfunc(types.void(types.CPointer(types.int64)), nopython=True, cache=True)
@@ -152,7 +151,10 @@ def gather_job_args(args: np.ndarray, X: np.ndarray, y: np.ndarray, rows: np.nda
             and args.shape[0] >= 9 and X.dtype in (np.float32, np.float64)):
         raise ValueError("the gather job needs C-contiguous float32/float64 rows, int64 row "
                          "indices and labels")
-    return _gather_job_args(args, X, y, rows, X_out, y_out)
+    # (the compiled packer returns nothing: boxing a returned array runs Python code, where a
+    # pending Ctrl-C would surface as numba's SystemError instead of KeyboardInterrupt)
+    _gather_job_args(args, X, y, rows, X_out, y_out)
+    return args
 
 
 def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarray,

@@ -131,8 +131,7 @@ def sgd_epoch(
     threads (:mod:`nnbasics._blas_worker`) and a batch's rows fill 32 KiB or more, the next
     batch is gathered there while the current one's step runs past its first product, off the
     step's critical path (the gather of random rows of a large ``X`` runs at DRAM speed: ~7% of
-    a 784-256-10 epoch on two cores).  Its
-    gradient is computed by
+    a 784-256-10 epoch on two cores).  Its gradient is computed by
     :func:`~nnbasics.mlp.loss_and_gradients` and applied by ``optimizer``.  Plain SGD (no
     momentum) takes a shorter road when NumPy's BLAS can be called directly
     (:func:`fuses_sgd_update`): :func:`~nnbasics.mlp.loss_and_sgd_update` lets each weight
@@ -181,10 +180,10 @@ def sgd_epoch(
             idx = order[start : start + B]
             m = idx.shape[0]
             rows, labels = buffers[(start // B) & 1], label_buffers[(start // B) & 1]
-            if prefetch is None or start == 0:
-                gather(X, y, idx, rows, labels)
-            else:
+            if prefetch is not None and prefetch.job.pending:
                 prefetch.job.wait()  # posted during the previous step
+            else:  # the first batch, or no job (none here, or a step that did not post one)
+                gather(X, y, idx, rows, labels)
             batch, labels = (rows, labels) if m == B else (rows[:m], labels[:m])
             after_first_product = prefetch.post if prefetch and start + B < n_rows else None
             if fused:
@@ -228,9 +227,9 @@ class _Prefetcher:
 
     def post(self) -> None:
         k, B = self._next, self._batch_size
-        args = self._pack(self.job.args, self._X, self._y, self._order[k * B : (k + 1) * B],
-                          self._buffers[k & 1], self._label_buffers[k & 1])
-        self.job.post(self._routine, args)
+        self._pack(self.job.args, self._X, self._y, self._order[k * B : (k + 1) * B],
+                   self._buffers[k & 1], self._label_buffers[k & 1])
+        self.job.post(self._routine, self.job.args)
         self._next = k + 1
 
 
