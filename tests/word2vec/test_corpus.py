@@ -68,3 +68,35 @@ def test_iter_batches_drops_oov_and_keeps_sentences_whole():
     assert batches[0].tokens.dtype == np.int32 and batches[0].sentence_ends.dtype == np.int64
     one = list(iter_batches(sentences, vocab, batch_words=100))
     assert len(one) == 1 and one[0].sentence_ends.tolist() == [2, 6, 7]
+
+
+def _batches_one_sentence_at_a_time(sentences, vocab, batch_words):
+    """The plain rule, a sentence at a time: the oracle of the batched look-ups."""
+    batches, tokens, ends, raw = [], [], [], 0
+    for sentence in sentences:
+        raw += len(sentence)
+        kept = [vocab[w] for w in sentence if w in vocab]
+        if kept:
+            tokens += kept
+            ends.append(len(tokens))
+        if len(tokens) >= batch_words:
+            batches.append((tokens, ends, raw))
+            tokens, ends, raw = [], [], 0
+    if tokens or raw:
+        batches.append((tokens, ends, raw))
+    return batches
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_batched_look_ups_give_the_batches_of_one_sentence_at_a_time(seed):
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(30)]
+    vocab = {w: i for i, w in enumerate(words[:20])}  # a third of the words unknown
+    lengths = rng.choice([0, 1, 2, 3, 5, 8, 40], size=int(rng.integers(0, 200)))
+    sentences = [list(rng.choice(words, n)) if n else [] for n in lengths]
+    for batch_words in (1, 3, 7, 25, 100, 10_000):
+        got = [(b.tokens.tolist(), b.sentence_ends.tolist(), b.raw_words)
+               for b in iter_batches(sentences, vocab, batch_words)]
+        assert got == _batches_one_sentence_at_a_time(sentences, vocab, batch_words)
+        for b in iter_batches(sentences, vocab, batch_words):
+            assert b.tokens.dtype == np.int32 and b.sentence_ends.dtype == np.int64
