@@ -128,7 +128,7 @@ def test_a_first_lookup_without_workers_is_tried_again(monkeypatch):
         pytest.skip("no worker here anyway")
     threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(_blas_worker, "_binding", None)  # as in a fresh process
-    monkeypatch.setattr(_blas_worker, "_looked_up", False)
+    monkeypatch.setattr(_blas_worker, "_given_up", False)
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         assert not _blas_worker.available()  # nothing to test the binding on yet
     assert _blas_worker.available()

@@ -144,7 +144,7 @@ def _has_workers(binding: _Binding) -> bool:
 
 _lock = threading.Lock()
 _binding: _Binding | None = None
-_looked_up = False
+_given_up = False  # a definite failure: never looked up again in this process
 
 
 def _self_test(binding: _Binding) -> bool:
@@ -169,23 +169,23 @@ def _lookup() -> _Binding | None:
     """The proven binding, or None.  A binding that cannot be tested now (OpenBLAS has no
     worker thread at the moment, or the test was interrupted) is tried again on the next call;
     only a definite failure (another platform or library, a wrong result) is final."""
-    global _binding, _looked_up
+    global _binding, _given_up
     with _lock:
-        if _binding is None and not _looked_up:
+        if _binding is None and not _given_up:
             if not (sys.platform.startswith("linux")
                     and platform.machine() in ("x86_64", "AMD64")):
-                _looked_up = True
+                _given_up = True
                 return None
             candidates = [b for b in map(_bind, _blas._numpy_blas_paths()) if b is not None]
             if not candidates:
-                _looked_up = True
+                _given_up = True
             for binding in candidates:
                 if not _has_workers(binding):
                     break  # no worker to run the test on: try again later
                 if _self_test(binding):
                     _binding = binding
                     break
-                _looked_up = True  # the job gave a wrong result: never again here
+                _given_up = True  # the job gave a wrong result: never again here
         return _binding
 
 
@@ -246,6 +246,7 @@ class Job:
         """Return once the posted job is done (at once when none is pending)."""
         if self.pending:
             # Only while a job is pending: the wait polls the worker the job went to, and a
-            # finished job's worker may already be running someone else's.
+            # finished job's worker may already be running someone else's.  Cleared after:
+            # a signal between the two leaves it set, and a second wait is only a poll.
             _wait(self._wait_address, self.queue)
             self.pending = False

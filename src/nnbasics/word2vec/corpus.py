@@ -9,7 +9,7 @@ does not grow with the corpus, and a line is never cut (gensim cuts sentences at
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import NamedTuple
 
@@ -112,38 +112,38 @@ def iter_batches(
     lengths: list[int] = []  # their sentences' lengths
     # looked-up sentences not yet in a batch: in-vocabulary indices, and per sentence the
     # number of them and of its words
-    tokens = np.empty(0, np.int32)
-    kept = np.empty(0, np.int64)
-    raw = np.empty(0, np.int64)
+    pending = (np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int64))
     for sentence in sentences:
         if isinstance(sentence, str):
             raise TypeError("each sentence must be a list of tokens, got a str")
         words.extend(sentence)
         lengths.append(len(sentence))
-        if len(words) < threshold:
-            continue
-        tokens, kept, raw = _look_up(words, lengths, lookup, tokens, kept, raw)
-        words, lengths = [], []
-        while True:  # every batch the looked-up sentences complete
-            reached = np.cumsum(kept)
-            end = int(np.searchsorted(reached, threshold))  # first sentence reaching it
-            if end >= kept.size:
-                break
-            n_tokens = int(reached[end])
-            yield _make_batch(tokens[:n_tokens], kept[: end + 1], int(raw[: end + 1].sum()))
-            tokens, kept, raw = tokens[n_tokens:], kept[end + 1 :], raw[end + 1 :]
+        if len(words) >= threshold:
+            pending = yield from _cut(*_look_up(words, lengths, lookup, *pending), threshold)
+            words, lengths = [], []
     if words or lengths:
-        tokens, kept, raw = _look_up(words, lengths, lookup, tokens, kept, raw)
-    # the rest: a batch whose sentences end before reaching batch_words (one more pass of the
-    # loop above is not needed: a complete batch was yielded as soon as it was looked up,
-    # except in the last piece, which the same rule cuts here)
+        pending = _look_up(words, lengths, lookup, *pending)
+    yield from _cut(*pending, threshold, last=True)
+
+
+def _cut(tokens: NDArray[np.int32], kept: NDArray[np.int64], raw: NDArray[np.int64],
+         threshold: int, last: bool = False
+         ) -> Generator[Batch, None, tuple[NDArray[np.int32], NDArray[np.int64],
+                                           NDArray[np.int64]]]:
+    """Yield the batches the looked-up sentences complete (``last``: and the rest, if it holds
+    a word); return the sentences left over, as ``(tokens, kept, raw)``."""
     while kept.size:
         reached = np.cumsum(kept)
-        end = min(int(np.searchsorted(reached, threshold)), kept.size - 1)
-        n_tokens = int(reached[end])
-        if n_tokens or raw[: end + 1].sum():
-            yield _make_batch(tokens[:n_tokens], kept[: end + 1], int(raw[: end + 1].sum()))
+        end = int(np.searchsorted(reached, threshold))  # the first sentence reaching it
+        if end >= kept.size:
+            if not last:
+                break
+            end = kept.size - 1
+        n_tokens, n_raw = int(reached[end]), int(raw[: end + 1].sum())
+        if n_tokens or n_raw:
+            yield _make_batch(tokens[:n_tokens], kept[: end + 1], n_raw)
         tokens, kept, raw = tokens[n_tokens:], kept[end + 1 :], raw[end + 1 :]
+    return tokens, kept, raw
 
 
 def _look_up(words: list[str], lengths: list[int], lookup, tokens: NDArray[np.int32],
