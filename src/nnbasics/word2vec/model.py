@@ -439,7 +439,7 @@ class Word2Vec:
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
         kernel, n_parallel = self._kernel()
         # passed only when set, so that a kernel of the plain train_batch signature still fits
-        window_option = window_options(cfg.shrink_windows, bool(cfg.cbow_mean))
+        kernel_options = window_options(cfg.shrink_windows, bool(cfg.cbow_mean))
         read_batches = self._batch_reader(source)
         callbacks = tuple(callbacks)  # as in gensim: the constructor's ran with its own training
         planned = max(1, epochs * total_words)
@@ -494,7 +494,7 @@ class Word2Vec:
                             start_alpha - (start_alpha - end_alpha) * fraction[0],
                             start_alpha - (start_alpha - end_alpha) * fraction[long_line],
                             self._batch_seed(batch_index), n_parallel if big else 1,
-                            **window_option,
+                            **kernel_options,
                         )
                     pending.append((future, batch.raw_words))
                     while pending and (len(pending) > 2 * n_parallel or _finished(pending[0][0])):
