@@ -3,7 +3,7 @@
 All peers run in this one process on the same random data (60,000 rows of 784 float32 features,
 10 classes), batch 128, plain SGD (no momentum), learning rate 0.1, one pass in a random order:
 
-* ``nnbasics``: :func:`nnbasics.training.sgd_epoch` (the kernel MLPClassifier trains with; for
+* ``nnbasics``: :func:`nnbasics.mlp.training.sgd_epoch` (the kernel MLPClassifier trains with; for
   plain SGD each weight update happens inside the GEMM of its gradient, ``beta = 1``);
 * ``torch``: ``nn.Sequential(Linear, Sigmoid, Linear)`` + ``CrossEntropyLoss`` + ``optim.SGD``,
   the same loop (``torch.set_num_threads`` left at its default);
@@ -46,9 +46,9 @@ def make_data(seed: int = 0):
 
 
 def time_nnbasics(X, y) -> float:
-    from nnbasics.mlp import Workspace, init_parameters
-    from nnbasics.optimizers import SGD
-    from nnbasics.training import sgd_epoch
+    from nnbasics.mlp.model import Workspace, init_parameters
+    from nnbasics.mlp.optimizers import SGD
+    from nnbasics.mlp.training import sgd_epoch
 
     rng = np.random.default_rng(1)
     sizes = (N_FEATURES, N_HIDDEN, N_CLASSES)

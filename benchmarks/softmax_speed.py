@@ -18,7 +18,7 @@ and returns a new array (no ``out=``), so each pays for its own output allocatio
 * torch runs on the CPU with its default thread count and wait policy (both printed), NumPy/SciPy
   as they come.
 
-ours is nnbasics' compiled kernel (numba, ``nnbasics._softmax_kernel``); the first call in a
+ours is nnbasics' compiled kernel (numba, ``nnbasics.accel.softmax_kernel``); the first call in a
 fresh environment compiles it (seconds) and caches it on disk, and the warm-up below keeps that
 out of the timings.
 

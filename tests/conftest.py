@@ -29,8 +29,8 @@ def rng() -> np.random.Generator:
 # job fields, exp_nonpositive): after an edit of that file their cache would keep running the old
 # code.  Before a test session, a dependent's cache older than its dependency is removed.
 _CROSS_FILE_NUMBA_DEPENDENCIES = {
-    "_helper_thread": "_softmax_kernel.py",
-    "mlp_inner": "_softmax_kernel.py",
+    "helper_thread": "softmax_kernel.py",
+    "mlp_kernels": "softmax_kernel.py",
 }
 
 
@@ -39,7 +39,7 @@ def pytest_configure(config):
         return
     import nnbasics
 
-    package = Path(nnbasics.__file__).parent
+    package = Path(nnbasics.__file__).parent / "accel"
     cache = package / "__pycache__"
     for dependent, dependency in _CROSS_FILE_NUMBA_DEPENDENCIES.items():
         source_time = (package / dependency).stat().st_mtime

@@ -1,4 +1,4 @@
-"""Tests of nnbasics.activations: values, stability, dtypes, invariants and gradients."""
+"""Tests of nnbasics.core.activations: values, stability, dtypes, invariants and gradients."""
 
 import warnings
 
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnbasics.activations import (
+from nnbasics.core.activations import (
     log_softmax,
     relu,
     relu_grad,
@@ -18,7 +18,7 @@ from nnbasics.activations import (
     tanh,
     tanh_grad,
 )
-from nnbasics.gradcheck import assert_gradcheck
+from nnbasics.core.gradcheck import assert_gradcheck
 
 finite64 = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False)
 moderate = st.floats(-50, 50, allow_nan=False, allow_infinity=False)

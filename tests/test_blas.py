@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from nnbasics import _blas
+from nnbasics.accel import blas as _blas
 
 DTYPES = [np.float32, np.float64]
 

@@ -10,7 +10,8 @@ import threading
 import numpy as np
 import pytest
 
-from nnbasics import _blas_worker, mlp_inner
+from nnbasics.accel import blas_worker as _blas_worker
+from nnbasics.accel import mlp_kernels as mlp_inner
 
 needs_worker = pytest.mark.skipif(not _blas_worker.available(),
                                   reason="no OpenBLAS worker thread to lend a job here")

@@ -10,7 +10,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from nnbasics.datasets import (
+from nnbasics.io.datasets import (
     MNIST_FILES,
     download_mnist,
     file_sha256,
@@ -116,7 +116,7 @@ def test_idx_huge_header_is_refused_before_allocating(tmp_path, compress, monkey
     # a plausible size that the file does not hold: refused before any data read
     raw = _idx_bytes(0x08, (1000, 28, 28), b"0123456789")
     path.write_bytes(gzip.compress(raw) if compress else raw)
-    import nnbasics.datasets as ds
+    import nnbasics.io.datasets as ds
 
     def no_read(*args):
         raise AssertionError("data read although the header disagrees with the file size")

@@ -8,11 +8,11 @@ import re
 import pytest
 
 CORE = [
-    "nnbasics.activations",
-    "nnbasics.losses",
-    "nnbasics.gradcheck",
-    "nnbasics.layers",
-    "nnbasics.network",
+    "nnbasics.core.activations",
+    "nnbasics.core.losses",
+    "nnbasics.core.gradcheck",
+    "nnbasics.core.layers",
+    "nnbasics.core.network",
 ]
 
 
@@ -35,7 +35,7 @@ def test_public_functions_are_documented_with_parameters(name):
 
 
 def test_gradcheck_docstring_defaults_match_signature():
-    from nnbasics.gradcheck import gradcheck
+    from nnbasics.core.gradcheck import gradcheck
 
     doc = inspect.getdoc(gradcheck)
     for param in ("eps", "tol", "floor", "n_directions"):

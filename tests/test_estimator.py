@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from threadpoolctl import threadpool_limits
 
 import nnbasics
-from nnbasics.estimator import MLPClassifier, load_model
+from nnbasics.mlp.estimator import MLPClassifier, load_model
 
 
 def _blobs(n_per_class=40, seed=0):
@@ -382,7 +382,7 @@ def test_float32_overflow_of_the_data_is_named():
 @pytest.mark.parametrize("field, value", [("history", 5), ("n_layers", "two"),
                                           ("params", {"no_such_parameter": 1})])
 def test_load_model_refuses_crafted_metadata(tmp_path, field, value):
-    from nnbasics.serialization import load_arrays, save_arrays
+    from nnbasics.io.serialization import load_arrays, save_arrays
 
     X, y = _blobs(10)
     path = tmp_path / "m.npz"
@@ -483,8 +483,8 @@ def test_a_checkpoint_without_random_state_in_its_fingerprint_resumes(tmp_path):
     # checkpoints written before the fingerprint held random_state: unknown, not different
     import json
 
-    from nnbasics.serialization import load_arrays, save_arrays
-    from nnbasics.training import CHECKPOINT_KIND
+    from nnbasics.io.serialization import load_arrays, save_arrays
+    from nnbasics.mlp.training import CHECKPOINT_KIND
 
     X, y = _blobs()
     MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=2, n_iter_no_change=100,

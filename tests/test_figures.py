@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from nnbasics import figures
-from nnbasics.training import History
+from nnbasics.io import figures
+from nnbasics.mlp.training import History
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

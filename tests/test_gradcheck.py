@@ -1,4 +1,4 @@
-"""Tests of nnbasics.gradcheck: it passes correct gradients and catches, and locates, wrong ones."""
+"""Tests of nnbasics.core.gradcheck: it passes correct gradients and catches, and locates, wrong ones."""
 # ruff: noqa: NPY002  (the checker restores the *global* generators, so the tests use them)
 
 import random
@@ -6,14 +6,14 @@ import random
 import numpy as np
 import pytest
 
-from nnbasics.gradcheck import (
+from nnbasics.core.gradcheck import (
     GradCheckResult,
     GradientCheckError,
     assert_gradcheck,
     gradcheck,
     relative_error,
 )
-from nnbasics.layers import affine_backward, affine_forward
+from nnbasics.core.layers import affine_backward, affine_forward
 
 
 def quadratic(x):

@@ -1,4 +1,4 @@
-"""The helper thread of :mod:`nnbasics._helper_thread`: task claiming, results, concurrency, fork.
+"""The helper thread of :mod:`nnbasics.accel.helper_thread`: task claiming, results, concurrency, fork.
 
 The results of the threaded paths are compared bit for bit with a run on the calling thread alone
 (``run_job(..., helper=False)``), since every task's arithmetic is fixed; their agreement with the
@@ -14,9 +14,11 @@ import time
 import numpy as np
 import pytest
 
-from nnbasics import _helper_thread, _softmax_kernel, activations
-from nnbasics._softmax_kernel import JOB_DONE, JOB_N_TASKS, JOB_STATE
-from nnbasics.activations import log_softmax, softmax
+from nnbasics.accel import helper_thread as _helper_thread
+from nnbasics.accel import softmax_kernel as _softmax_kernel
+from nnbasics.accel.softmax_kernel import JOB_DONE, JOB_N_TASKS, JOB_STATE
+from nnbasics.core import activations
+from nnbasics.core.activations import log_softmax, softmax
 
 BITS = _helper_thread._FIELD_BITS
 

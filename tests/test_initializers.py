@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from nnbasics import initializers
-from nnbasics.initializers import INITIALIZERS, he, init_weights, normal, xavier, zeros
-from nnbasics.mlp import Workspace, init_parameters, loss_and_gradients
-from nnbasics.optimizers import SGD
+from nnbasics.core import initializers
+from nnbasics.core.initializers import INITIALIZERS, he, init_weights, normal, xavier, zeros
+from nnbasics.mlp.model import Workspace, init_parameters, loss_and_gradients
+from nnbasics.mlp.optimizers import SGD
 
 
 @pytest.mark.parametrize("name", sorted(INITIALIZERS))

@@ -1,11 +1,11 @@
-"""Tests of nnbasics.layers: each backward checked against its forward with a random upstream."""
+"""Tests of nnbasics.core.layers: each backward checked against its forward with a random upstream."""
 
 import numpy as np
 import pytest
 
-from nnbasics.activations import ACTIVATIONS
-from nnbasics.gradcheck import assert_gradcheck
-from nnbasics.layers import activation_backward, affine_backward, affine_forward
+from nnbasics.core.activations import ACTIVATIONS
+from nnbasics.core.gradcheck import assert_gradcheck
+from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
 
 
 def test_affine_forward_values():

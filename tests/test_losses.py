@@ -1,11 +1,11 @@
-"""Tests of nnbasics.losses: cost values, the fused gradient ŷ − y, label handling and errors."""
+"""Tests of nnbasics.core.losses: cost values, the fused gradient ŷ − y, label handling and errors."""
 
 import numpy as np
 import pytest
 
-from nnbasics.activations import softmax
-from nnbasics.gradcheck import assert_gradcheck
-from nnbasics.losses import labels_to_targets, softmax_cross_entropy
+from nnbasics.core.activations import softmax
+from nnbasics.core.gradcheck import assert_gradcheck
+from nnbasics.core.losses import labels_to_targets, softmax_cross_entropy
 
 
 def test_cost_by_hand():

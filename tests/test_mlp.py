@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbasics import _blas
-from nnbasics.activations import sigmoid
-from nnbasics.gradcheck import gradcheck
-from nnbasics.mlp import (
+from nnbasics.accel import blas as _blas
+from nnbasics.core.activations import sigmoid
+from nnbasics.core.gradcheck import gradcheck
+from nnbasics.mlp.checks import layer_gradient_check
+from nnbasics.mlp.model import (
     Workspace,
     _activate_inplace,
     check_activation,
@@ -21,9 +22,8 @@ from nnbasics.mlp import (
     loss_and_sgd_update,
     predict_proba,
 )
-from nnbasics.mlp_checks import layer_gradient_check
-from nnbasics.optimizers import SGD
-from nnbasics.training import evaluate, sgd_epoch
+from nnbasics.mlp.optimizers import SGD
+from nnbasics.mlp.training import evaluate, sgd_epoch
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu"]
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from nnbasics import mlp_inner
-from nnbasics.activations import ACTIVATIONS, DERIVATIVES, sigmoid
-from nnbasics.losses import softmax_cross_entropy
-from nnbasics.mlp import _activate_inplace
-from nnbasics.optimizers import SGD, Adam
+from nnbasics.accel import mlp_kernels as mlp_inner
+from nnbasics.core.activations import ACTIVATIONS, DERIVATIVES, sigmoid
+from nnbasics.core.losses import softmax_cross_entropy
+from nnbasics.mlp.model import _activate_inplace
+from nnbasics.mlp.optimizers import SGD, Adam
 
 DTYPES = [np.float32, np.float64]
 

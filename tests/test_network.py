@@ -1,11 +1,11 @@
-"""Tests of nnbasics.network, the one-hidden-layer network of the assignment."""
+"""Tests of nnbasics.core.network, the one-hidden-layer network of the assignment."""
 
 import numpy as np
 import pytest
 
-from nnbasics.activations import sigmoid, softmax
-from nnbasics.gradcheck import assert_gradcheck
-from nnbasics.network import (
+from nnbasics.core.activations import sigmoid, softmax
+from nnbasics.core.gradcheck import assert_gradcheck
+from nnbasics.core.network import (
     forward_backward,
     init_params,
     input_gradient,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnbasics.optimizers import SGD, Adam, make_optimizer
+from nnbasics.mlp.optimizers import SGD, Adam, make_optimizer
 
 
 def test_sgd_one_step_by_hand():

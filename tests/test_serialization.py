@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnbasics.serialization import atomic_write, load_arrays, save_arrays
+from nnbasics.io.serialization import atomic_write, load_arrays, save_arrays
 
 
 def _save(path, **arrays):
@@ -143,7 +143,7 @@ def test_damaged_compression_method_is_a_clear_error(tmp_path):
 
 def test_atomic_file_refuses_a_directory_and_names_the_target_of_a_failed_rename(tmp_path,
                                                                                 monkeypatch):
-    from nnbasics.serialization import atomic_file
+    from nnbasics.io.serialization import atomic_file
 
     (tmp_path / "d").mkdir()
     with pytest.raises(IsADirectoryError):
@@ -173,7 +173,7 @@ def test_versions_that_are_not_positive_integers_are_refused(tmp_path, version):
 
 
 def test_atomic_file_takes_the_umask_or_the_replaced_files_mode(tmp_path):
-    from nnbasics.serialization import atomic_file
+    from nnbasics.io.serialization import atomic_file
 
     old_umask = os.umask(0o077)
     try:

@@ -1,10 +1,10 @@
 """The code paths of softmax / log_softmax against the plain reference, and the kernel's exp.
 
-``softmax`` and ``log_softmax`` run the compiled kernel of :mod:`nnbasics._softmax_kernel`:
+``softmax`` and ``log_softmax`` run the compiled kernel of :mod:`nnbasics.accel.softmax_kernel`:
 rows narrower than ``NARROW_WIDTH`` a block of rows at a time, other rows one by one, inputs of at
 least ``_PARALLEL_MIN_BYTES`` split between threads in tasks, rows wider than
 ``_WIDE_ROW_BYTES`` split into column chunks.  Each path is checked against the plain NumPy
-reference (:func:`nnbasics.activations._softmax_reference`, the textbook formula in the input's
+reference (:func:`nnbasics.core.activations._softmax_reference`, the textbook formula in the input's
 precision) to a stated tolerance, against float64 arithmetic, and on every special row
 (overflowing ranges, ±inf, NaN) placed inside an array large enough to take that path.
 
@@ -22,8 +22,9 @@ import warnings
 import numpy as np
 import pytest
 
-from nnbasics import _softmax_kernel, activations
-from nnbasics.activations import log_softmax, softmax
+from nnbasics.accel import softmax_kernel as _softmax_kernel
+from nnbasics.core import activations
+from nnbasics.core.activations import log_softmax, softmax
 
 
 def reference_softmax(x: np.ndarray, log: bool) -> np.ndarray:

@@ -21,7 +21,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def test_the_text_files_are_found():
     names = {p.name for p in TEXT_FILES}
-    assert {"README.md", "pyproject.toml", "mlp.py", "test_source_text.py"} <= names
+    assert {"README.md", "pyproject.toml", "model.py", "test_source_text.py"} <= names
 
 
 @pytest.mark.parametrize("path", TEXT_FILES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -12,10 +12,12 @@ import time
 import numpy as np
 import pytest
 
-from nnbasics import _blas_worker, mlp, training
-from nnbasics.mlp import Workspace, init_parameters
-from nnbasics.optimizers import SGD, Adam
-from nnbasics.training import (
+from nnbasics.accel import blas_worker as _blas_worker
+from nnbasics.mlp import model as mlp
+from nnbasics.mlp import training
+from nnbasics.mlp.model import Workspace, init_parameters
+from nnbasics.mlp.optimizers import SGD, Adam
+from nnbasics.mlp.training import (
     LoopConfig,
     TrainingState,
     fuses_sgd_update,
@@ -229,7 +231,7 @@ def test_early_stopping_restores_best_parameters():
     run_epochs(state, X, y, config, validation=(X[:40], y[:40]))
     best = int(np.argmax(state.history.val_accuracy))
     assert state.epoch >= best + 1
-    from nnbasics.training import evaluate
+    from nnbasics.mlp.training import evaluate
 
     _, acc = evaluate(X[:40], y[:40], state.weights, state.biases, "relu")
     assert acc == pytest.approx(max(state.history.val_accuracy))
@@ -289,7 +291,7 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import io, json, os, sys, time
     import numpy as np
-    import nnbasics.training as training
+    import nnbasics.mlp.training as training
 
     # Fault injection (test only): PAUSE="write:E" stops half-way through writing the bytes of
     # epoch E's checkpoint (a torn temporary file on disk), PAUSE="prune:E" just after its
@@ -327,7 +329,7 @@ KILL_SCRIPT = textwrap.dedent(
 
             training.save_arrays = save_then_hold
 
-    from nnbasics.estimator import MLPClassifier
+    from nnbasics.mlp.estimator import MLPClassifier
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1500, 12)).astype(np.float32)
@@ -444,8 +446,8 @@ def test_sgd_epoch_equals_a_numpy_reference_loop(activation, fused_update, monke
     # gradients then the optimiser's pass when NumPy's BLAS cannot be called directly) against
     # the readable chain: np.take batches in the same order, loss_and_gradients_reference, the
     # NumPy update
-    from nnbasics import _blas
-    from nnbasics.mlp import loss_and_gradients_reference
+    from nnbasics.accel import blas as _blas
+    from nnbasics.mlp.model import loss_and_gradients_reference
 
     if not fused_update:
         monkeypatch.setattr(_blas, "_functions", {})
@@ -478,7 +480,7 @@ def test_sgd_epoch_equals_a_numpy_reference_loop(activation, fused_update, monke
 
 
 def test_which_optimisers_take_the_fused_sgd_update():
-    from nnbasics import _blas
+    from nnbasics.accel import blas as _blas
 
     if not _blas.available(np.float32):
         pytest.skip("no direct BLAS gemm binding here")
@@ -506,7 +508,7 @@ def test_which_optimisers_take_the_fused_sgd_update():
 def test_fused_sgd_update_follows_the_decay_schedule_and_counts_steps(monkeypatch):
     # the same run with and without the fused update: the learning rate of every step (decayed
     # every 3 steps) and the step count must agree, so checkpoints resume the same schedule
-    from nnbasics import _blas
+    from nnbasics.accel import blas as _blas
 
     if not _blas.available(np.float32):
         pytest.skip("no direct BLAS gemm binding here")
@@ -600,7 +602,7 @@ def test_training_accuracy_is_counted_during_the_epoch(solver):
     X, y = _data(n=100)
     state = _state(solver=solver)
     state.optimizer.learning_rate_init = 1e-30
-    from nnbasics.training import evaluate
+    from nnbasics.mlp.training import evaluate
 
     _, before = evaluate(X, y, state.weights, state.biases, "sigmoid")
     config = LoopConfig(activation="sigmoid", batch_size=16, max_epochs=1, n_iter_no_change=100)

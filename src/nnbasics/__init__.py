@@ -1,6 +1,7 @@
 """nnbasics: neural networks from first principles, explicit, gradient-checked and fast."""
 
-from nnbasics.activations import (
+from nnbasics import _moved
+from nnbasics.core.activations import (
     log_softmax,
     relu,
     relu_grad,
@@ -10,10 +11,12 @@ from nnbasics.activations import (
     tanh,
     tanh_grad,
 )
-from nnbasics.gradcheck import GradCheckResult, GradientCheckError, assert_gradcheck, gradcheck
-from nnbasics.losses import softmax_cross_entropy
+from nnbasics.core.gradcheck import GradCheckResult, GradientCheckError, assert_gradcheck, gradcheck
+from nnbasics.core.losses import softmax_cross_entropy
 
 __version__ = "0.1.0"
+
+_moved.install()  # nnbasics.network, nnbasics.datasets, ...: the 0.1 paths of moved modules
 
 __all__ = [
     "GradCheckResult",
@@ -48,7 +51,7 @@ def __getattr__(name: str):
 
         return getattr(word2vec, name)
     if name in _LAZY_MLP:
-        from nnbasics import estimator
+        from nnbasics.mlp import estimator
 
         return getattr(estimator, name)
     raise AttributeError(f"module 'nnbasics' has no attribute {name!r}")

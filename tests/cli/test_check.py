@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from nnbasics.checks import CHECKS, register, run_checks
 from nnbasics.cli.main import main
-from nnbasics.gradcheck import gradcheck
+from nnbasics.core.checks import CHECKS, register, run_checks
+from nnbasics.core.gradcheck import gradcheck
 
 
 def test_check_prints_one_row_per_piece_and_passes(capsys):

@@ -48,7 +48,7 @@ def test_evaluate_uses_the_training_runs_test_rows(trained, capsys):
 
 
 def _digits_test_labels(seed):
-    from nnbasics.datasets import held_out_split, load_digits
+    from nnbasics.io.datasets import held_out_split, load_digits
 
     d = load_digits()
     return held_out_split(d.X, d.y, 0.25, seed)[3]
@@ -62,8 +62,8 @@ def test_evaluate_all_rows(trained, capsys):
 
 
 def test_evaluate_on_other_data_uses_all_its_rows(trained, tmp_path, capsys):
-    from nnbasics.datasets import load_digits
-    from nnbasics.estimator import load_model
+    from nnbasics.io.datasets import load_digits
+    from nnbasics.mlp.estimator import load_model
 
     model_path, _ = trained
     d = load_digits()
@@ -77,7 +77,7 @@ def test_evaluate_on_other_data_uses_all_its_rows(trained, tmp_path, capsys):
 
 
 def test_evaluate_uses_an_official_test_split(trained, tmp_path, capsys):
-    from nnbasics.datasets import load_digits
+    from nnbasics.io.datasets import load_digits
 
     model_path, _ = trained
     d = load_digits()

@@ -12,8 +12,8 @@ import pytest
 
 from nnbasics.cli.main import main
 from nnbasics.cli.train import TrainConfig, _Progress, register
-from nnbasics.estimator import load_model
-from nnbasics.training import History
+from nnbasics.mlp.estimator import load_model
+from nnbasics.mlp.training import History
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMALL = ["--hidden", "8", "--epochs", "2", "--no-progress"]
@@ -71,7 +71,7 @@ def test_report_figures_are_pngs(run):
 
 
 def test_saved_model_reproduces_the_printed_test_accuracy(run):
-    from nnbasics.datasets import held_out_split, load_digits
+    from nnbasics.io.datasets import held_out_split, load_digits
 
     model = load_model(run.path / "model.npz")
     assert model.hidden_layer_sizes == (16,) and model.n_iter_ == 8
@@ -132,7 +132,7 @@ def test_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path, capsys):
 
 
 def test_a_wrong_gradient_stops_the_run(tmp_path, capsys, monkeypatch):
-    import nnbasics.mlp as mlp
+    import nnbasics.mlp.model as mlp
 
     original = mlp.loss_and_gradients
 
@@ -319,7 +319,7 @@ def test_resume_with_no_checkpoint_trains_from_the_start(tmp_path, capsys):
 
 
 def test_defaults_are_the_estimators():
-    from nnbasics.estimator import MLPClassifier
+    from nnbasics.mlp.estimator import MLPClassifier
 
     model, config = MLPClassifier().get_params(), TrainConfig()
     pairs = {"hidden": "hidden_layer_sizes", "activation": "activation", "solver": "solver",
@@ -332,12 +332,12 @@ def test_defaults_are_the_estimators():
 
 
 def test_out_of_memory_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
-    import nnbasics.datasets
+    import nnbasics.io.datasets
 
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(nnbasics.datasets, "load_dataset", exhausted)
+    monkeypatch.setattr(nnbasics.io.datasets, "load_dataset", exhausted)
     assert main(["train", "--no-progress", "--report", str(tmp_path / "r")]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith("nnbasics: error: out of memory")

@@ -6,11 +6,11 @@ import itertools
 import numpy as np
 import pytest
 
-from nnbasics.activations import relu, relu_grad, tanh, tanh_grad
-from nnbasics.gradcheck import gradcheck
-from nnbasics.initializers import INITIALIZERS
-from nnbasics.layers import activation_backward, affine_backward, affine_forward
-from nnbasics.network import forward_backward, parameter_count, predict_proba, unpack_params
+from nnbasics.core.activations import relu, relu_grad, tanh, tanh_grad
+from nnbasics.core.gradcheck import gradcheck
+from nnbasics.core.initializers import INITIALIZERS
+from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
+from nnbasics.core.network import forward_backward, parameter_count, predict_proba, unpack_params
 
 # -------------------------------------------------------------------------------------------------
 # a stack of linear layers collapses to one
@@ -224,8 +224,14 @@ def test_stack_backward_steps_are_the_derivatives(rng):
 
 
 def test_sgd_step_inside_the_gemm(rng):
-    from nnbasics import _blas, mlp_inner
-    from nnbasics.mlp import Workspace, init_parameters, loss_and_gradients, loss_and_sgd_update
+    from nnbasics.accel import blas as _blas
+    from nnbasics.accel import mlp_kernels as mlp_inner
+    from nnbasics.mlp.model import (
+        Workspace,
+        init_parameters,
+        loss_and_gradients,
+        loss_and_sgd_update,
+    )
 
     if not _blas.available(np.float64):
         pytest.skip("no direct BLAS gemm binding here")

@@ -4,9 +4,9 @@ error, and why checking is needed."""
 import numpy as np
 import pytest
 
-from nnbasics.activations import sigmoid, sigmoid_grad, softmax
-from nnbasics.gradcheck import gradcheck, relative_error
-from nnbasics.network import forward_backward, parameter_count, unpack_params
+from nnbasics.core.activations import sigmoid, sigmoid_grad, softmax
+from nnbasics.core.gradcheck import gradcheck, relative_error
+from nnbasics.core.network import forward_backward, parameter_count, unpack_params
 
 X0 = 0.7  # a point where sigma'' and sigma''' are both far from 0
 

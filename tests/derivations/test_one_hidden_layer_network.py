@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbasics.activations import sigmoid, softmax
-from nnbasics.gradcheck import gradcheck
-from nnbasics.network import (
+from nnbasics.core.activations import sigmoid, softmax
+from nnbasics.core.gradcheck import gradcheck
+from nnbasics.core.network import (
     forward_backward,
     init_params,
     input_gradient,

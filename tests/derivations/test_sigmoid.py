@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbasics.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
-from nnbasics.gradcheck import gradcheck
+from nnbasics.core.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+from nnbasics.core.gradcheck import gradcheck
 
 EPS = np.finfo(np.float64).eps
 

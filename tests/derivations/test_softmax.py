@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnbasics.activations import log_softmax, softmax
+from nnbasics.core.activations import log_softmax, softmax
 
 # Rows of moderate scores, where the textbook formula exp(x) / sum exp(x) is itself exact enough
 # to serve as the reference.

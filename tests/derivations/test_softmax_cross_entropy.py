@@ -4,9 +4,9 @@ to 1)."""
 import numpy as np
 import pytest
 
-from nnbasics.activations import log_softmax, sigmoid, softmax
-from nnbasics.gradcheck import gradcheck
-from nnbasics.losses import softmax_cross_entropy
+from nnbasics.core.activations import log_softmax, sigmoid, softmax
+from nnbasics.core.gradcheck import gradcheck
+from nnbasics.core.losses import softmax_cross_entropy
 
 
 def one_hot(labels, n_classes):

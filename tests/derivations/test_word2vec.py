@@ -7,8 +7,8 @@ from functools import partial
 import numpy as np
 import pytest
 
-from nnbasics.activations import sigmoid, softmax
-from nnbasics.gradcheck import gradcheck
+from nnbasics.core.activations import sigmoid, softmax
+from nnbasics.core.gradcheck import gradcheck
 from nnbasics.word2vec import objectives
 
 V, d = 7, 4  # vocabulary, vector size

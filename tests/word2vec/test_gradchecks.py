@@ -6,8 +6,8 @@ from functools import partial
 
 import numpy as np
 
-from nnbasics.checks import CHECKS, run_checks
-from nnbasics.gradcheck import gradcheck
+from nnbasics.core.checks import CHECKS, run_checks
+from nnbasics.core.gradcheck import gradcheck
 from nnbasics.word2vec import gradchecks
 from nnbasics.word2vec.objectives import neg_sampling_loss_and_gradient
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbasics.gradcheck import assert_gradcheck
+from nnbasics.accel.word2vec_hs import cbow_step_hs, sg_step_hs, train_batch_hs
+from nnbasics.core.gradcheck import assert_gradcheck
 from nnbasics.word2vec import hierarchical, reference
-from nnbasics.word2vec._inner_hs import cbow_step_hs, sg_step_hs, train_batch_hs
 from nnbasics.word2vec.model import Word2Vec
 from nnbasics.word2vec.objectives import cbow, hierarchical_softmax_loss_and_gradient, skipgram
 from nnbasics.word2vec.vocab import HuffmanTree, _huffman_tree_reference, huffman_tree

@@ -1,4 +1,4 @@
-"""The compiled word2vec kernel (``nnbasics.word2vec._inner``) against the explicit objectives.
+"""The compiled word2vec kernel (``nnbasics.accel.word2vec_ns``) against the explicit objectives.
 
 Inputs are tiny so that numba's compilation (cached) dominates the time of this module.
 """
@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbasics.gradcheck import assert_gradcheck
-from nnbasics.word2vec import _inner
-from nnbasics.word2vec._inner import (
+from nnbasics.accel import word2vec_ns as _inner
+from nnbasics.accel.word2vec_ns import (
     cbow_window_step,
     sample_negatives,
     sg_window_step,
     train_batch,
 )
+from nnbasics.core.gradcheck import assert_gradcheck
 from nnbasics.word2vec.objectives import cbow, neg_sampling_loss_and_gradient, skipgram
 
 V, D = 7, 5  # tiny vocabulary and vector size of the one-step tests

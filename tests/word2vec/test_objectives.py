@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbasics.gradcheck import assert_gradcheck
+from nnbasics.core.gradcheck import assert_gradcheck
 from nnbasics.word2vec.objectives import (
     cbow,
     naive_softmax_loss_and_gradient,

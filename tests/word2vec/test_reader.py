@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbasics.word2vec._reader import WordTable, count_file, iter_file_batches
+from nnbasics.accel.corpus_reader import WordTable, count_file, iter_file_batches
 from nnbasics.word2vec.corpus import LineSentences, iter_batches
 from nnbasics.word2vec.vocab import count_words
 
@@ -125,7 +125,7 @@ def test_word_table_numbers_words_in_order_and_rejects_non_tokens():
 
 
 def test_a_line_of_many_chunks_comes_whole(tmp_path):
-    from nnbasics.word2vec._reader import read_chunks
+    from nnbasics.accel.corpus_reader import read_chunks
 
     words = " ".join(f"w{i}" for i in range(5000))
     path = tmp_path / "long.txt"

@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnbasics.checks import CHECKS, _load_plugins, run_checks
+    from nnbasics.core.checks import CHECKS, _load_plugins, run_checks
 
     if args.list:
         _load_plugins()

@@ -42,7 +42,7 @@ def _same_data(a: str | None, b: str) -> bool:
 
 def _rows(dataset, extra: dict, data: str, all_rows: bool):
     """The rows to evaluate on, and a phrase saying which they are."""
-    from nnbasics.datasets import held_out_split
+    from nnbasics.io.datasets import held_out_split
 
     if all_rows:
         return dataset.X, dataset.y, "all rows"
@@ -94,8 +94,8 @@ def format_confusion_matrix(matrix: np.ndarray, classes) -> str:
 def run(args: argparse.Namespace) -> int:
     from sklearn.metrics import confusion_matrix
 
-    from nnbasics.datasets import is_csv, load_dataset
-    from nnbasics.estimator import load_model
+    from nnbasics.io.datasets import is_csv, load_dataset
+    from nnbasics.mlp.estimator import load_model
 
     model = load_model(args.model)
     extra = getattr(model, "extra_metadata_", {})

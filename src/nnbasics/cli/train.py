@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnbasics.activations import ACTIVATIONS
-from nnbasics.initializers import INITIALIZERS
+from nnbasics.core.activations import ACTIVATIONS
+from nnbasics.core.initializers import INITIALIZERS
 
 DEFAULT_REPORT_DIR = "nnbasics-report"
 LR_SWEEP_FACTORS = (10.0, 0.1)
@@ -222,11 +222,11 @@ def split_data(dataset, cfg: TrainConfig):
     """(X_train, y_train), (X_val, y_val), (X_test, y_test), stratified, seeded by ``cfg.seed``.
 
     The test rows are the data set's official test split if it has one, else ``test_fraction``
-    of the rows (:func:`nnbasics.datasets.held_out_split` with ``cfg.seed``, which ``nnbasics
+    of the rows (:func:`nnbasics.io.datasets.held_out_split` with ``cfg.seed``, which ``nnbasics
     evaluate`` repeats); the validation rows are ``validation_fraction`` of the rest (seed + 1).
     Raises ValueError if the validation or test rows hold a label no training row has.
     """
-    from nnbasics.datasets import held_out_split
+    from nnbasics.io.datasets import held_out_split
 
     if dataset.X_test is not None:
         X, y, X_test, y_test = dataset.X, dataset.y, dataset.X_test, dataset.y_test
@@ -247,7 +247,7 @@ def split_data(dataset, cfg: TrainConfig):
 
 def make_model(cfg: TrainConfig, lr: float | None = None, checkpoints: bool = True):
     """The estimator of a run (``lr`` overrides the rate; ``checkpoints=False`` for the sweep)."""
-    from nnbasics.estimator import MLPClassifier
+    from nnbasics.mlp.estimator import MLPClassifier
 
     return MLPClassifier(
         hidden_layer_sizes=cfg.hidden, activation=cfg.activation, solver=cfg.solver,
@@ -264,7 +264,7 @@ def gradient_check(X: np.ndarray, y_codes: np.ndarray, cfg: TrainConfig, n_class
                    n_rows: int = 8, n_directions: int = 3):
     """Gradcheck the training kernel on this architecture: each layer's W and b separately.
 
-    ``nnbasics.mlp.loss_and_gradients`` (the kernel training uses, with the run's activation
+    ``nnbasics.mlp.model.loss_and_gradients`` (the kernel training uses, with the run's activation
     and L2 penalty) is evaluated in float64 on ``n_rows`` training rows at a random
     initialisation (Xavier when ``cfg.init`` is "zeros", a degenerate point) with random
     biases; every parameter array is checked along ``n_directions`` random unit directions of
@@ -272,10 +272,10 @@ def gradient_check(X: np.ndarray, y_codes: np.ndarray, cfg: TrainConfig, n_class
 
     Returns
     -------
-    list of (name, :class:`nnbasics.gradcheck.GradCheckResult`), one per parameter array.
+    list of (name, :class:`nnbasics.core.gradcheck.GradCheckResult`), one per parameter array.
     """
-    from nnbasics.gradcheck import gradcheck
-    from nnbasics.mlp import Workspace, check_activation, init_parameters, loss_and_gradients
+    from nnbasics.core.gradcheck import gradcheck
+    from nnbasics.mlp.model import Workspace, check_activation, init_parameters, loss_and_gradients
 
     rng = np.random.default_rng(cfg.seed)
     rows = rng.choice(X.shape[0], size=min(n_rows, X.shape[0]), replace=False)
@@ -368,7 +368,7 @@ def _fit(model, X_train, y_train, validation, callback=None) -> FitOutcome:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnbasics.datasets import load_dataset
+    from nnbasics.io.datasets import load_dataset
 
     cfg = config_from_args(args)
     print("nnbasics train: resolved configuration\n" + cfg.describe(), flush=True)
@@ -426,7 +426,7 @@ def write_report(cfg: TrainConfig, dataset, model, splits, accuracies: dict,
     """Write the report figures into ``cfg.report``; say which existing files it replaces."""
     from sklearn.metrics import confusion_matrix
 
-    from nnbasics import figures
+    from nnbasics.io import figures
 
     train, validation, (X_test, y_test) = splits
     report = Path(cfg.report)
@@ -459,7 +459,7 @@ def write_report(cfg: TrainConfig, dataset, model, splits, accuracies: dict,
 
 def _lr_sweep(cfg: TrainConfig, model, train, validation, test, report: Path) -> Path:
     """Train again at 10x and 0.1x the rate (same seed, no checkpoints) and plot the three."""
-    from nnbasics import figures
+    from nnbasics.io import figures
 
     histories = {cfg.lr: model.history_}
     notes = {}

@@ -208,7 +208,7 @@ def run_plot(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nnbasics.serialization import atomic_file
+    from nnbasics.io.serialization import atomic_file
 
     fig, ax = plt.subplots(figsize=(6, 5))
     ax.scatter(coords[:, 0], coords[:, 1], color="tab:red", s=12)

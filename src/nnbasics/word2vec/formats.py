@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from nnbasics.serialization import atomic_file
+from nnbasics.io.serialization import atomic_file
 
 __all__ = ["atomic_write", "read_word2vec_format", "write_word2vec_format"]
 

@@ -10,8 +10,8 @@ from functools import partial
 
 import numpy as np
 
-from nnbasics.checks import register
-from nnbasics.gradcheck import GradCheckResult, gradcheck
+from nnbasics.core.checks import register
+from nnbasics.core.gradcheck import GradCheckResult, gradcheck
 from nnbasics.word2vec.objectives import (
     cbow,
     hierarchical_softmax_loss_and_gradient,

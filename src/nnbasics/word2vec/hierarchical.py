@@ -46,7 +46,7 @@ def select_hs_kernel(prefer: str = "auto") -> Callable:
     if prefer == "reference":
         return reference.train_batch_hs
     try:
-        from nnbasics.word2vec._inner_hs import train_batch_hs
+        from nnbasics.accel.word2vec_hs import train_batch_hs
     except ImportError:
         if prefer == "compiled":
             raise

@@ -13,7 +13,7 @@ from itertools import chain
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from nnbasics.serialization import load_arrays, save_arrays
+from nnbasics.io.serialization import load_arrays, save_arrays
 from nnbasics.word2vec.correlation import CorrelationResult, pearson, spearman
 from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
 

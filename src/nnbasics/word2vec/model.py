@@ -2,14 +2,14 @@ r"""The word2vec model: vocabulary, training loop, loss reporting, saving and lo
 
 This module orchestrates; the per-word work happens in a training kernel with the signature of
 :func:`nnbasics.word2vec.reference.train_batch`: the compiled one
-(``nnbasics.word2vec._inner.train_batch``) when it can be imported and ``negative > 0``, else the
+(``nnbasics.accel.word2vec_ns.train_batch``) when it can be imported and ``negative > 0``, else the
 explicit reference path (always for ``negative=0``, the full softmax, whose cost per pair grows with
 the vocabulary: for small vocabularies only).  With ``hs=1`` the batches go through
 :func:`nnbasics.word2vec.hierarchical.hs_batch_trainer` (hierarchical softmax, then negative
 sampling when ``negative > 0``).
 
 A ``corpus_file`` (or a :class:`~nnbasics.word2vec.corpus.LineSentences`) is scanned and encoded
-by the compiled reader (:mod:`nnbasics.word2vec._reader`), which gives the same counts and
+by the compiled reader (:mod:`nnbasics.accel.corpus_reader`), which gives the same counts and
 batches as the Python path; other corpora go through
 :func:`~nnbasics.word2vec.corpus.iter_batches`.  The calling thread reads and encodes batches
 while ``workers`` threads train them, each taking whole batches (see :meth:`Word2Vec.train`).
@@ -30,9 +30,9 @@ from functools import partial
 
 import numpy as np
 
-from nnbasics.serialization import atomic_file, read_npz
+from nnbasics.accel.corpus_reader import WordTable, count_file, iter_file_batches
+from nnbasics.io.serialization import atomic_file, read_npz
 from nnbasics.word2vec import reference
-from nnbasics.word2vec._reader import WordTable, count_file, iter_file_batches
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
 from nnbasics.word2vec.hierarchical import hs_batch_trainer, window_options
 from nnbasics.word2vec.keyedvectors import KeyedVectors
@@ -63,7 +63,7 @@ def select_kernel(negative: int, prefer: str = "auto"):
     if negative == 0 or prefer == "reference":
         return reference.train_batch
     try:
-        from nnbasics.word2vec._inner import train_batch
+        from nnbasics.accel.word2vec_ns import train_batch
     except ImportError:
         if prefer == "compiled":
             raise
@@ -530,7 +530,7 @@ class Word2Vec:
         kernel = select_kernel(cfg.negative)
         n_threads = 1 if kernel is reference.train_batch else cfg.workers
         if kernel is not reference.train_batch:
-            from nnbasics.word2vec import _inner  # select_kernel imported it already
+            from nnbasics.accel import word2vec_ns as _inner  # select_kernel imported it already
 
             if kernel is _inner.train_batch:
                 kernel = partial(kernel, noise_guide=_inner.build_noise_guide(self.cum_table))

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from nnbasics.activations import FloatArray, as_float_array, log_softmax, sigmoid
+from nnbasics.core.activations import FloatArray, as_float_array, log_softmax, sigmoid
 
 __all__ = [
     "LossAndGradient",

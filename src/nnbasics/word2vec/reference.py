@@ -3,10 +3,10 @@ r"""The explicit (slow) training path: SGD on one batch of sentences, built on t
 Shape letters: ``V`` vocabulary, ``d`` vector size, ``n`` tokens in the batch, ``m`` sentences.
 
 :func:`train_batch` has the signature of the compiled kernel
-``nnbasics.word2vec._inner.train_batch`` and is the path used for the full softmax
+``nnbasics.accel.word2vec_ns.train_batch`` and is the path used for the full softmax
 (``negative=0``) and the fallback when the kernel is unavailable.  :func:`train_batch_hs` is the
 hierarchical-softmax path (``hs=1``), with the signature of
-``nnbasics.word2vec._inner_hs.train_batch_hs``.  Both loop over words in Python, so they are
+``nnbasics.accel.word2vec_hs.train_batch_hs``.  Both loop over words in Python, so they are
 meant for small corpora and vocabularies.  They take exact SGD steps on the objectives of
 :mod:`~nnbasics.word2vec.objectives`, one (center, outside) pair at a time; the compiled kernel
 follows word2vec.c and gensim instead where they differ (see its module notes): skip-gram windows

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnbasics.serialization import atomic_write
+from nnbasics.io.serialization import atomic_write
 
 __all__ = [
     "plot_activations",
@@ -136,7 +136,7 @@ def plot_learning_rates(histories: Mapping[float, object], path: str | os.PathLi
                         notes: Mapping[float, str] | None = None) -> Path:
     """Training loss and validation accuracy per epoch for several learning rates.
 
-    ``histories`` maps each rate to its :class:`nnbasics.training.History` (possibly cut short:
+    ``histories`` maps each rate to its :class:`nnbasics.mlp.training.History` (possibly cut short:
     a run that diverged keeps the epochs before it); ``chosen`` is marked "(chosen)" and
     ``notes`` adds a word to a rate's legend entry (e.g. "diverged").
     """
@@ -166,7 +166,7 @@ def plot_learning_rates(histories: Mapping[float, object], path: str | os.PathLi
 
 def plot_activations(path: str | os.PathLike) -> Path:
     """sigmoid and tanh with their derivatives on [-6, 6] (sigmoid' peaks at 1/4, tanh' at 1)."""
-    from nnbasics.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+    from nnbasics.core.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 
     x = np.linspace(-6, 6, 400)
     fig = _new_figure(10, 4)

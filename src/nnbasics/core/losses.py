@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnbasics.activations import FloatArray, as_float_array, log_softmax
+from nnbasics.core.activations import FloatArray, as_float_array, log_softmax
 
 __all__ = ["labels_to_targets", "softmax_cross_entropy"]
 
@@ -108,7 +108,7 @@ def softmax_cross_entropy(
     With :math:`\hat y = \mathrm{softmax}(\theta)` and :math:`\sum_k y_k = 1`,
     :math:`CE = -\sum_k y_k \log\hat y_k = -\sum_k y_k\theta_k + \log\sum_j e^{\theta_j}`, so
     :math:`\partial CE/\partial\theta_i = -y_i + \hat y_i`.  The cost is computed from
-    :func:`~nnbasics.activations.log_softmax` (never ``log(softmax)``), so it stays finite even
+    :func:`~nnbasics.core.activations.log_softmax` (never ``log(softmax)``), so it stays finite even
     when the true class's probability underflows.  This fusion holds for softmax outputs paired
     with cross-entropy; a sigmoid output with binary cross-entropy has the same form per unit.
 

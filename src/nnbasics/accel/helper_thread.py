@@ -1,8 +1,8 @@
 r"""The helper thread that computes half of a large softmax next to the caller, without the GIL.
 
-:mod:`nnbasics.activations` splits a large (log-)softmax into tasks (blocks of rows, or column
+:mod:`nnbasics.core.activations` splits a large (log-)softmax into tasks (blocks of rows, or column
 chunks of one very wide row), described by two small arrays (see "one task of a job" in
-:mod:`nnbasics._softmax_kernel`).  :func:`run_job` runs them on the calling thread and on the one
+:mod:`nnbasics.accel.softmax_kernel`).  :func:`run_job` runs them on the calling thread and on the one
 helper thread kept here.  The hand-off is what this module is about: for a call of about a
 millisecond, how soon the helper starts decides whether it helps at all.  Measured on the 2-vCPU
 KVM guest this was written on (64x50000 float32 softmax, 8 tasks, 2026-11-27):
@@ -40,7 +40,7 @@ busy machine, a forked child where the thread does not exist) costs nothing but 
 thread runs which task changes nothing in the result: every task writes its own part of the
 output, and each task's arithmetic is fixed.
 
-The compiled loops here are cached on disk with :func:`~nnbasics._softmax_kernel.run_task` and
+The compiled loops here are cached on disk with :func:`~nnbasics.accel.softmax_kernel.run_task` and
 the job fields compiled into them; numba's cache checks only this file's timestamp, so after an
 edit of ``_softmax_kernel.py`` this module's cache must go too (``tests/conftest.py`` removes it
 before a test session when it is older than that file).
@@ -61,7 +61,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from nnbasics._softmax_kernel import JOB_DONE, JOB_FIELDS, JOB_N_TASKS, JOB_STATE, run_task
+from nnbasics.accel.softmax_kernel import JOB_DONE, JOB_FIELDS, JOB_N_TASKS, JOB_STATE, run_task
 
 __all__ = ["MAX_TASKS", "new_job", "run_job"]
 

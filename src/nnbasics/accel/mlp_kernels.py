@@ -1,13 +1,13 @@
 r"""Compiled helpers of the MLP training step (numba): memory-bound passes, fused.
 
-The matrix products of a training step run in BLAS (:mod:`nnbasics.mlp`); what is left are
+The matrix products of a training step run in BLAS (:mod:`nnbasics.mlp.model`); what is left are
 passes over memory that NumPy can only do one ufunc at a time, each a full read and write of its
 arrays, plus a fixed cost per call.  Here they are single loops:
 
 * :func:`gather_batch`: a mini-batch's rows and labels copied into the preallocated batch
   buffers, eight rows per loop so that eight streams of cache misses overlap; the same loop as
   a C routine (:func:`gather_job`) is what the training loop hands to an OpenBLAS worker thread
-  to gather the next batch during the current step (:mod:`nnbasics._blas_worker`);
+  to gather the next batch during the current step (:mod:`nnbasics.accel.blas_worker`);
 * :func:`sgd_update`, :func:`momentum_update`, :func:`adam_update`: a parameter update in one
   pass over the parameter, its gradient and its optimiser state (NumPy needs 2, 4 and ~10);
 * :func:`softmax_cross_entropy_inplace`: the fused bias add + softmax + cross-entropy of a
@@ -16,7 +16,7 @@ arrays, plus a fixed cost per call.  Here they are single loops:
 * :func:`bias_activation_inplace` and :func:`activation_backward_inplace`: the bias add and the
   elementwise part of an activation, forward, and ``dvalue * f'(a)`` with its column sums (the
   bias gradient), backward, each one pass.  The sigmoid's ``exp`` is
-  :func:`~nnbasics._softmax_kernel.exp_nonpositive`, written so that LLVM vectorises it (numba's
+  :func:`~nnbasics.accel.softmax_kernel.exp_nonpositive`, written so that LLVM vectorises it (numba's
   ``math.exp`` is a scalar libm call without Intel's SVML); ``tanh`` stays NumPy's, which is
   vectorised.
 
@@ -30,8 +30,8 @@ run is a function of its seed.  (Parallel loops were measured and not kept: numb
 workers spin after a loop and steal a core from the next BLAS call, unless the process sets
 ``OMP_WAIT_POLICY=passive`` before any OpenMP runtime starts, which a library cannot ensure;
 see ``benchmarks/RESULTS.md``.)  The readable NumPy versions of the same formulas are
-``_reference_step`` in :mod:`nnbasics.optimizers` and
-:func:`nnbasics.mlp.loss_and_gradients_reference`; the tests check the kernels against them.
+``_reference_step`` in :mod:`nnbasics.mlp.optimizers` and
+:func:`nnbasics.mlp.model.loss_and_gradients_reference`; the tests check the kernels against them.
 (The sigmoid kernel compiles ``exp_nonpositive`` of ``_softmax_kernel.py`` into this module's
 disk cache, which numba does not invalidate when that file changes: ``tests/conftest.py`` does.)
 """
@@ -45,7 +45,7 @@ from llvmlite import ir
 from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 
-from nnbasics._softmax_kernel import exp_nonpositive
+from nnbasics.accel.softmax_kernel import exp_nonpositive
 
 # Flags of the kernels that must compile to SIMD code: no bounds checks, NumPy's division semantics
 # (no ZeroDivisionError branch), fused multiply-add allowed but no other reassociation.
@@ -103,7 +103,7 @@ def _void_pointer(typingctx, address):
     return types.voidptr(address), codegen
 
 
-# The batch gather as a job for an OpenBLAS worker thread (:mod:`nnbasics._blas_worker`): the
+# The batch gather as a job for an OpenBLAS worker thread (:mod:`nnbasics.accel.blas_worker`): the
 # training loop gathers the next batch there while it computes the rest of the current step.
 # ``args`` holds the addresses, sizes and item size that :func:`_gather_job_args` packs.
 @njit(nogil=True, cache=True)
@@ -251,7 +251,7 @@ def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> No
     """``z <- f(z + b)`` in place, for a C-contiguous (N, H) ``z`` and ``b`` (H,) of its dtype.
 
     The sigmoid is one pass: with ``s = z + b`` and ``e = exp(-|s|)`` (the vectorised
-    :func:`~nnbasics._softmax_kernel.exp_nonpositive`, < 1 ulp), ``1 / (1 + e)`` for ``s >= 0``
+    :func:`~nnbasics.accel.softmax_kernel.exp_nonpositive`, < 1 ulp), ``1 / (1 + e)`` for ``s >= 0``
     and ``e / (1 + e)`` for ``s < 0``; ``e <= 1``, so nothing overflows and neither form cancels:
     a few ulps relative for every ``s`` (``(1 + tanh(s/2)) / 2`` is not: it cancels for
     ``s < 0``, 100% relative error at ``s = -20`` in float32).  ``tanh`` adds the bias, then

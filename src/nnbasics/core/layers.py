@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnbasics.activations import DERIVATIVES, FloatArray
+from nnbasics.core.activations import DERIVATIVES, FloatArray
 
 __all__ = ["activation_backward", "affine_backward", "affine_forward"]
 
@@ -76,7 +76,7 @@ def affine_backward(
 def activation_backward(dout: FloatArray, value: FloatArray, activation: str) -> FloatArray:
     r"""Backward of an elementwise activation ``a = f(z)``, from its *value* ``a``.
 
-    ``dz = dout * f'(z)`` where ``f'(z)`` is computed from ``a`` (see :mod:`nnbasics.activations`).
+    ``dz = dout * f'(z)`` where ``f'(z)`` is computed from ``a`` (see :mod:`nnbasics.core.activations`).
 
     Parameters
     ----------

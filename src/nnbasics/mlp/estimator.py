@@ -1,8 +1,8 @@
 """``MLPClassifier``: the multi-layer perceptron as a scikit-learn compatible estimator.
 
 This module orchestrates: it validates and encodes the data, builds the parameters
-(:mod:`nnbasics.mlp`), the optimiser (:mod:`nnbasics.optimizers`) and the training state, and hands
-them to the loop of :mod:`nnbasics.training`.  Parameter names follow scikit-learn's
+(:mod:`nnbasics.mlp.model`), the optimiser (:mod:`nnbasics.mlp.optimizers`) and the training state, and hands
+them to the loop of :mod:`nnbasics.mlp.training`.  Parameter names follow scikit-learn's
 ``MLPClassifier`` where the concept is the same.
 """
 
@@ -19,12 +19,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nnbasics.activations import softmax
-from nnbasics.datasets import cast_features
-from nnbasics.mlp import check_activation, forward_logits, init_parameters
-from nnbasics.optimizers import make_optimizer
-from nnbasics.serialization import load_arrays, save_arrays
-from nnbasics.training import (
+from nnbasics.core.activations import softmax
+from nnbasics.io.datasets import cast_features
+from nnbasics.io.serialization import load_arrays, save_arrays
+from nnbasics.mlp.model import check_activation, forward_logits, init_parameters
+from nnbasics.mlp.optimizers import make_optimizer
+from nnbasics.mlp.training import (
     History,
     LoopConfig,
     TrainingState,
@@ -122,7 +122,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     verbose : bool, default False
         Print one line per epoch.
     init : {"xavier", "he", "normal", "zeros"}, default "he"
-        Weight initialisation (see :mod:`nnbasics.initializers`).
+        Weight initialisation (see :mod:`nnbasics.core.initializers`).
     dtype : {"float32", "float64"}, default "float32"
         Precision of the parameters and of training (prediction runs in float64).
     checkpoint_dir : str or None, default None
@@ -158,7 +158,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Epochs run.
     loss_, loss_curve_ : the last epoch's training loss and all of them
-    history_ : :class:`nnbasics.training.History`
+    history_ : :class:`nnbasics.mlp.training.History`
     n_features_in_, feature_names_in_ : as in scikit-learn
     """
 
@@ -326,7 +326,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         validation_data : (X_val, y_val), optional
             Data for the validation curves (and for early stopping, instead of a split).
         callback : callable, optional
-            ``callback(state)`` after every epoch (:class:`nnbasics.training.TrainingState`).
+            ``callback(state)`` after every epoch (:class:`nnbasics.mlp.training.TrainingState`).
         """
         return self._all_or_nothing(self._fit, X, y, validation_data, callback)
 
@@ -334,7 +334,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """``method(*args)``, and if it raises, the estimator's attributes as they were before:
         a refused or diverged call must not leave new classes next to old weights, nor a first
         ``partial_fit`` half done.  (Arrays changed in place are ``partial_fit``'s to restore:
-        :func:`nnbasics.training.snapshot`.)"""
+        :func:`nnbasics.mlp.training.snapshot`.)"""
         before = dict(self.__dict__)
         try:
             return method(*args)
@@ -584,7 +584,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return softmax(self._logits(X), axis=1)
 
     def predict_log_proba(self, X) -> np.ndarray:
-        from nnbasics.activations import log_softmax
+        from nnbasics.core.activations import log_softmax
 
         return log_softmax(self._logits(X), axis=1)
 

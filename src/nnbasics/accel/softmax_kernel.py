@@ -1,9 +1,9 @@
 r"""The compiled (log-)softmax kernel: fused row passes and a vectorisable exp (numba).
 
 Shape letters: a C-contiguous ``(N, d)`` matrix ``x`` whose rows are normalised, and an output
-``out`` of the same shape and dtype (float32 or float64).  :mod:`nnbasics.activations` holds the
+``out`` of the same shape and dtype (float32 or float64).  :mod:`nnbasics.core.activations` holds the
 public functions, the plain NumPy reference these kernels are tested against, the +inf rows and
-the split of the work into tasks; :mod:`nnbasics._helper_thread` runs the tasks on two threads
+the split of the work into tasks; :mod:`nnbasics.accel.helper_thread` runs the tasks on two threads
 through :func:`run_task` (at the end of this module); the loops that touch every entry live here.
 
 Per row, a softmax makes three passes and a log-softmax three, each over data that is still in the
@@ -413,7 +413,7 @@ def exp_array(t, out):
 
 # A job is described by an int64 array ``job`` (the fields below) and a float64 array
 # ``job_values`` (the row max and the sum, for the column-chunk passes of a wide row), so that the
-# helper thread of :mod:`nnbasics._helper_thread` can run its tasks in compiled code without
+# helper thread of :mod:`nnbasics.accel.helper_thread` can run its tasks in compiled code without
 # taking the GIL.  The arrays a job reads and writes are given by address; the caller keeps them
 # alive until the job is done.
 JOB_STATE = 0  # (generation << 32) | index of the next unclaimed task (see _helper_thread)

@@ -1,6 +1,6 @@
 """The gradient checks run by ``nnbasics check``: one entry per differentiable piece of the package.
 
-Each entry is a name and a function returning a :class:`~nnbasics.gradcheck.GradCheckResult`.
+Each entry is a name and a function returning a :class:`~nnbasics.core.gradcheck.GradCheckResult`.
 Later modules (the MLP, word2vec) register their own pieces with :func:`register`, so this table
 grows with the package.  Every check uses a fixed seed, so a run is reproducible.
 """
@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnbasics.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
-from nnbasics.gradcheck import GradCheckResult, gradcheck
-from nnbasics.losses import softmax_cross_entropy
-from nnbasics.network import forward_backward, init_params, input_gradient, parameter_count
+from nnbasics.core.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
+from nnbasics.core.gradcheck import GradCheckResult, gradcheck
+from nnbasics.core.losses import softmax_cross_entropy
+from nnbasics.core.network import forward_backward, init_params, input_gradient, parameter_count
 
 __all__ = ["CHECKS", "register", "run_checks"]
 
@@ -118,7 +118,7 @@ def run_checks(names: list[str] | None = None) -> list[tuple[str, GradCheckResul
 
 
 # Modules that register further checks when imported (kept lazy so importing nnbasics stays light).
-_PLUGINS: list[str] = ["nnbasics.word2vec.gradchecks", "nnbasics.mlp_checks"]
+_PLUGINS: list[str] = ["nnbasics.word2vec.gradchecks", "nnbasics.mlp.checks"]
 
 
 def _load_plugins() -> None:

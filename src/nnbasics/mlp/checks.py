@@ -1,7 +1,7 @@
 """Gradient checks of the MLP kernel for ``nnbasics check``: every layer, every activation.
 
 Each check builds a small 6-5-4-3 network (two hidden layers) in float64 with a fixed seed and
-compares :func:`nnbasics.mlp.loss_and_gradients`' gradient of one layer's ``(W, b)`` with
+compares :func:`nnbasics.mlp.model.loss_and_gradients`' gradient of one layer's ``(W, b)`` with
 centred differences (all coordinates), so a transposed or misplaced term in any layer shows up.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnbasics.checks import register
-from nnbasics.gradcheck import GradCheckResult, gradcheck
-from nnbasics.mlp import Workspace, init_parameters, loss_and_gradients
+from nnbasics.core.checks import register
+from nnbasics.core.gradcheck import GradCheckResult, gradcheck
+from nnbasics.mlp.model import Workspace, init_parameters, loss_and_gradients
 
 __all__ = ["layer_gradient_check"]
 

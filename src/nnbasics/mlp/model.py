@@ -16,11 +16,11 @@ optional L2 penalty follows scikit-learn's convention).
 
 Two implementations of the same gradient live here:
 
-* :func:`loss_and_gradients_reference` chains the readable primitives of :mod:`nnbasics.layers`
-  and :func:`~nnbasics.losses.softmax_cross_entropy`, allocating as it goes;
+* :func:`loss_and_gradients_reference` chains the readable primitives of :mod:`nnbasics.core.layers`
+  and :func:`~nnbasics.core.losses.softmax_cross_entropy`, allocating as it goes;
 * :func:`loss_and_gradients` is the training kernel: every intermediate lives in a preallocated
   :class:`Workspace`, activations and their backward are applied in place, the output bias,
-  softmax and cross-entropy are one compiled pass (:mod:`nnbasics.mlp_inner`), every bias
+  softmax and cross-entropy are one compiled pass (:mod:`nnbasics.accel.mlp_kernels`), every bias
   gradient is summed inside the pass that produces its delta, and the first layer's input
   gradient (an ``N × D`` product nobody needs) is never computed.  The tests check it against
   the reference.
@@ -34,11 +34,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from nnbasics import _blas, mlp_inner
-from nnbasics.activations import ACTIVATIONS, FloatArray, softmax
-from nnbasics.initializers import init_weights
-from nnbasics.layers import activation_backward, affine_backward, affine_forward
-from nnbasics.losses import softmax_cross_entropy
+from nnbasics.accel import blas as _blas
+from nnbasics.accel import mlp_kernels as mlp_inner
+from nnbasics.core.activations import ACTIVATIONS, FloatArray, softmax
+from nnbasics.core.initializers import init_weights
+from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
+from nnbasics.core.losses import softmax_cross_entropy
 
 __all__ = [
     "Workspace",
@@ -64,7 +65,7 @@ def check_activation(activation: str) -> str:
 def init_parameters(
     layer_sizes: Sequence[int], init: str, rng: np.random.Generator, dtype: DTypeLike = np.float32
 ) -> tuple[list[FloatArray], list[FloatArray]]:
-    """Weights from the initialiser ``init`` (see :mod:`nnbasics.initializers`) and zero biases.
+    """Weights from the initialiser ``init`` (see :mod:`nnbasics.core.initializers`) and zero biases.
 
     Returns ``(weights, biases)``: lists of ``L`` arrays of shapes ``(layer_sizes[l],
     layer_sizes[l+1])`` and ``(layer_sizes[l+1],)``, C-contiguous, of dtype ``dtype``.
@@ -165,10 +166,10 @@ class Workspace:
         The gradients of the last call of :func:`loss_and_gradients`.
     n_correct : ndarray of int64 (1,)
         Rows predicted right (largest logit = label) by the forward passes since it was last
-        set to 0: :func:`nnbasics.training.sgd_epoch` zeroes it, so afterwards it counts the
+        set to 0: :func:`nnbasics.mlp.training.sgd_epoch` zeroes it, so afterwards it counts the
         epoch's rows predicted right before their step (the training accuracy, for free).
     loss_columns, predicted : ndarray (K + 2, batch_size) and int64 (batch_size,)
-        Work arrays of the softmax cross-entropy kernel (:func:`nnbasics.mlp_inner.loss_scratch`).
+        Work arrays of the softmax cross-entropy kernel (:func:`nnbasics.accel.mlp_kernels.loss_scratch`).
     """
 
     def __init__(self, layer_sizes: Sequence[int], batch_size: int, dtype: DTypeLike = np.float32):
@@ -381,7 +382,7 @@ def loss_and_sgd_update(
 
     The same step as :func:`loss_and_gradients` followed by ``p <- p - lr * g`` for every
     parameter, but each weight matrix is updated by the GEMM that computes its gradient
-    (:func:`nnbasics._blas.gemm_inplace`):
+    (:func:`nnbasics.accel.blas.gemm_inplace`):
 
     .. math::  W_l \leftarrow \Bigl(1 - \frac{\eta\alpha}{N}\Bigr) W_l
                - \eta\, a_{l-1}^\top \delta_l
@@ -394,9 +395,9 @@ def loss_and_sgd_update(
     equals the two-step update up to rounding, and the decay is applied, not rounded away.
 
     ``X``, ``weights`` and ``biases`` must be C-contiguous arrays of the workspace's dtype, for
-    which :func:`nnbasics._blas.available` is true (ValueError otherwise, before anything is
+    which :func:`nnbasics.accel.blas.available` is true (ValueError otherwise, before anything is
     updated); ``labels`` (N,) int64 in ``[0, K)`` are not checked (as in
-    :func:`loss_and_gradients`: :func:`~nnbasics.training.sgd_epoch` checks them once an epoch).
+    :func:`loss_and_gradients`: :func:`~nnbasics.mlp.training.sgd_epoch` checks them once an epoch).
 
     Returns
     -------

@@ -4,7 +4,7 @@ They know nothing about the model: :meth:`step` takes a list of parameter arrays
 their gradients (same shapes, same order) and updates the parameters **in place**.  The gradients
 are only read and a step allocates nothing.  Each optimiser has two implementations of the same
 arithmetic: ``_reference_step``, readable NumPy (one ufunc per term, into scratch buffers), and
-``step``, which makes one fused pass per parameter (:mod:`nnbasics.mlp_inner`) for contiguous
+``step``, which makes one fused pass per parameter (:mod:`nnbasics.accel.mlp_kernels`) for contiguous
 arrays; the tests check that both give the same bits.
 
 The learning rate of step ``t`` (counted from 0) follows the step-decay schedule of the assignment
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nnbasics import mlp_inner
-from nnbasics.activations import FloatArray
+from nnbasics.accel import mlp_kernels as mlp_inner
+from nnbasics.core.activations import FloatArray
 
 __all__ = ["SGD", "Adam", "make_optimizer"]
 
@@ -123,7 +123,7 @@ class SGD(_Optimizer):
         """Count a plain step (momentum 0) that the caller applied itself at
         :attr:`learning_rate`.
 
-        For the training loop's fused path (:func:`nnbasics.training.fuses_sgd_update`), which
+        For the training loop's fused path (:func:`nnbasics.mlp.training.fuses_sgd_update`), which
         updates the weights inside their gradient GEMMs: the schedule and the checkpointed step
         count advance as with :meth:`step`.  With momentum the velocity would be skipped: refused.
         """

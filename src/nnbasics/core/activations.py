@@ -60,10 +60,10 @@ def as_float_array(x: ArrayLike) -> FloatArray:
 #
 # * :func:`_softmax_reference`, the textbook NumPy formula (max; subtract; exp; sum; divide), the
 #   readable definition that the tests hold the fast path to;
-# * the compiled kernel of :mod:`nnbasics._softmax_kernel` (numba), which fuses the passes over
+# * the compiled kernel of :mod:`nnbasics.accel.softmax_kernel` (numba), which fuses the passes over
 #   each row while the row is in the cache and has its own vectorised exp; this module only
 #   describes the work as a job of tasks (blocks of rows, or column chunks of one very wide row)
-#   that :mod:`nnbasics._helper_thread` runs on the calling thread and one helper thread, both in
+#   that :mod:`nnbasics.accel.helper_thread` runs on the calling thread and one helper thread, both in
 #   compiled code without the GIL, and fixes up the rows that hold +inf.
 #
 # The kernel module is imported on the first call, so that ``import nnbasics`` does not pay for
@@ -116,7 +116,7 @@ _N_THREADS = min(2, _usable_cpus())  # threads working on one call, caller inclu
 
 def _kernel() -> ModuleType:
     """The compiled kernel module, imported (and numba with it) on first use."""
-    from nnbasics import _softmax_kernel
+    from nnbasics.accel import softmax_kernel as _softmax_kernel
 
     return _softmax_kernel
 
@@ -144,11 +144,11 @@ def _softmax_reference(rows: FloatArray, log: bool) -> FloatArray:
 def _run_job(fill: Callable[[NDArray[np.int64], NDArray[np.float64]], None]) -> None:
     """Run the tasks of the job that ``fill`` describes on the caller and the helper thread.
 
-    The job's arrays (the fields of "one task of a job" in :mod:`nnbasics._softmax_kernel`) are
-    filled by ``fill(job, job_values)``; :mod:`nnbasics._helper_thread` runs the tasks in compiled
+    The job's arrays (the fields of "one task of a job" in :mod:`nnbasics.accel.softmax_kernel`) are
+    filled by ``fill(job, job_values)``; :mod:`nnbasics.accel.helper_thread` runs the tasks in compiled
     code on the calling thread and its helper thread, which claim them one at a time.
     """
-    from nnbasics import _helper_thread
+    from nnbasics.accel import helper_thread as _helper_thread
 
     _helper_thread.run_job(fill, helper=_N_THREADS > 1)
 
@@ -310,7 +310,7 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
 
     The gradient (Jacobian-vector product) is
     :math:`\partial L/\partial x = p \odot (g - \langle g, p\rangle)` for upstream gradient
-    :math:`g`; with cross-entropy it fuses to :math:`p - y` (see :mod:`nnbasics.losses`).
+    :math:`g`; with cross-entropy it fuses to :math:`p - y` (see :mod:`nnbasics.core.losses`).
 
     Examples
     --------

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import DTypeLike
 
-from nnbasics.serialization import atomic_write, read_npz
+from nnbasics.io.serialization import atomic_write, read_npz
 
 __all__ = [
     "MNIST_FILES",

@@ -22,7 +22,7 @@ this is used only where it is known and proven:
 * Linux on x86-64, where the entry is nine pointer-sized fields, a ``pthread_mutex_t`` (40
   bytes) and a ``pthread_cond_t`` (48 bytes), then ``int mode`` at byte 160; OpenBLAS 0.3.x
   built with its pthreads server (``openblas_get_parallel() == 1``), found in NumPy's own
-  ``numpy.libs`` as :mod:`nnbasics._blas` finds its GEMM;
+  ``numpy.libs`` as :mod:`nnbasics.accel.blas` finds its GEMM;
 * at least one worker thread exists (``blas_num_threads >= 2``: otherwise a job would wait for
   a worker forever) and the caller has not limited OpenBLAS to one thread (threadpoolctl's
   ``threadpool_limits(1)``: then it gets one core's speed, as asked);
@@ -46,7 +46,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from nnbasics import _blas
+from nnbasics.accel import blas as _blas
 
 __all__ = ["Job", "available"]
 
@@ -148,8 +148,8 @@ _given_up = False  # a definite failure: never looked up again in this process
 
 
 def _self_test(binding: _Binding) -> bool:
-    """Gather three rows on the worker and compare (the job of :mod:`nnbasics.mlp_inner`)."""
-    from nnbasics import mlp_inner  # the job lives with the kernel it runs
+    """Gather three rows on the worker and compare (the job of :mod:`nnbasics.accel.mlp_kernels`)."""
+    from nnbasics.accel import mlp_kernels as mlp_inner  # the job lives with the kernel it runs
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((9, 5)).astype(np.float32)

@@ -26,7 +26,7 @@ are distinct, so the order of the node updates does not matter).
   predicting each context word from the center, the other way round).
 * **CBOW** (gensim's ``cbow_mean=1``): one step with input the mean ``h`` of the context vectors;
   each context vector receives the whole input step ``sum_j g_j u_{n_j}`` (not divided by ``m``),
-  as word2vec.c and gensim do (see the notes of ``nnbasics.word2vec._inner``).
+  as word2vec.c and gensim do (see the notes of ``nnbasics.accel.word2vec_ns``).
 
 Unlike word2vec.c and gensim, a node whose score is beyond ``±6`` is not skipped: the sigmoid
 and the loss are computed exactly (in float32, without overflow), as in the negative-sampling
@@ -51,7 +51,7 @@ from numpy.typing import NDArray
 
 # the thread pool (shared, lock-guarded) and the argument checks are the negative-sampling
 # kernel's; the random generator below is this kernel's own stream
-from nnbasics.word2vec._inner import _check_array, run_split
+from nnbasics.accel.word2vec_ns import _check_array, run_split
 from nnbasics.word2vec.vocab import HuffmanTree
 
 __all__ = ["cbow_step_hs", "sg_step_hs", "train_batch_hs", "train_range_hs"]

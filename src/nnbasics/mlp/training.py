@@ -11,7 +11,7 @@ its seed.
 
 Checkpoints: with a ``checkpoint_dir``, the complete state (parameters, optimiser state, the
 generator's state, epoch, history, early-stopping bookkeeping) is written after every epoch to
-``epoch-NNNNNN.npz`` (atomically, see :mod:`nnbasics.serialization`; the two newest are kept).
+``epoch-NNNNNN.npz`` (atomically, see :mod:`nnbasics.io.serialization`; the two newest are kept).
 :func:`load_latest_checkpoint` restores the newest one that reads back cleanly, and since the loop
 is deterministic, a run killed at any moment and resumed ends with bit-for-bit the parameters of
 the uninterrupted run (on the same machine and thread count).
@@ -30,11 +30,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from nnbasics import _blas, _blas_worker, mlp, mlp_inner
-from nnbasics.activations import FloatArray
-from nnbasics.mlp import Workspace, forward_logits
-from nnbasics.optimizers import SGD, Adam
-from nnbasics.serialization import load_arrays, save_arrays
+from nnbasics.accel import blas as _blas
+from nnbasics.accel import blas_worker as _blas_worker
+from nnbasics.accel import mlp_kernels as mlp_inner
+from nnbasics.core.activations import FloatArray
+from nnbasics.io.serialization import load_arrays, save_arrays
+from nnbasics.mlp import model as mlp
+from nnbasics.mlp.model import Workspace, forward_logits
+from nnbasics.mlp.optimizers import SGD, Adam
 
 __all__ = [
     "History",
@@ -127,14 +130,14 @@ def sgd_epoch(
 
     ``X`` (N, D) must have the workspace's dtype and ``y`` (N,) hold int64 class indices.  Each
     batch is gathered into one of the workspace's two preallocated batch buffers, in turn
-    (:func:`~nnbasics.mlp_inner.gather_batch`): where NumPy's OpenBLAS lends one of its worker
-    threads (:mod:`nnbasics._blas_worker`) and a batch's rows fill 32 KiB or more, the next
+    (:func:`~nnbasics.accel.mlp_kernels.gather_batch`): where NumPy's OpenBLAS lends one of its worker
+    threads (:mod:`nnbasics.accel.blas_worker`) and a batch's rows fill 32 KiB or more, the next
     batch is gathered there while the current one's step runs past its first product, off the
     step's critical path (the gather of random rows of a large ``X`` runs at DRAM speed: ~7% of
     a 784-256-10 epoch on two cores).  Its gradient is computed by
-    :func:`~nnbasics.mlp.loss_and_gradients` and applied by ``optimizer``.  Plain SGD (no
+    :func:`~nnbasics.mlp.model.loss_and_gradients` and applied by ``optimizer``.  Plain SGD (no
     momentum) takes a shorter road when NumPy's BLAS can be called directly
-    (:func:`fuses_sgd_update`): :func:`~nnbasics.mlp.loss_and_sgd_update` lets each weight
+    (:func:`fuses_sgd_update`): :func:`~nnbasics.mlp.model.loss_and_sgd_update` lets each weight
     gradient's GEMM add itself to the weights, the same step up to rounding.
     Returns the mean of the batch losses weighted by batch size (the epoch's training loss);
     ``workspace.n_correct[0]`` then counts the rows each batch predicted right before its step
@@ -252,9 +255,9 @@ def _prefetcher(X: FloatArray, y: NDArray[np.integer], order: NDArray[np.intp],
 def fuses_sgd_update(optimizer: SGD | Adam, weights: Sequence[FloatArray]) -> bool:
     """Whether :func:`sgd_epoch` applies ``optimizer``'s steps inside the weight GEMMs.
 
-    True for plain SGD (momentum 0, :meth:`~nnbasics.optimizers.SGD.step` not overridden by a
+    True for plain SGD (momentum 0, :meth:`~nnbasics.mlp.optimizers.SGD.step` not overridden by a
     subclass or on the instance) on C-contiguous weights whose dtype NumPy's BLAS can be called
-    for directly (:func:`nnbasics._blas.available`).  Momentum and Adam need the gradient
+    for directly (:func:`nnbasics.accel.blas.available`).  Momentum and Adam need the gradient
     itself, so they keep the gradient buffers and the optimiser's fused pass.
     """
     return (

@@ -23,9 +23,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnbasics.activations import FloatArray, as_float_array, sigmoid, sigmoid_grad, softmax
-from nnbasics.layers import affine_backward, affine_forward
-from nnbasics.losses import softmax_cross_entropy
+from nnbasics.core.activations import FloatArray, as_float_array, sigmoid, sigmoid_grad, softmax
+from nnbasics.core.layers import affine_backward, affine_forward
+from nnbasics.core.losses import softmax_cross_entropy
 
 __all__ = [
     "Params",
