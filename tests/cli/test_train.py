@@ -264,8 +264,13 @@ def test_readme_quick_start_runs_train_first():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Quick start", 1)[1].split("```", 2)[1]
     commands = [line for line in block.splitlines() if line.strip()]
-    assert commands == ["pip install . && nnbasics train",
-                        'pip install ".[test]" && python -m pytest -q -n 2']
+    assert len(commands) == 2
+    setup, tests = commands
+    # PEP 668: a distribution Python refuses a bare `pip install`; both commands install into the
+    # ./.venv they make, with the machine's own pip, and run from there
+    venv = "python3 -m venv --without-pip .venv && python3 -m pip --python .venv/bin/python install"
+    assert setup == f"{venv} . && .venv/bin/nnbasics train"
+    assert tests == f'{venv} ".[test]" && .venv/bin/python -m pytest -q -n 2'
 
 
 def test_a_diverging_run_is_a_one_line_error(tmp_path, capsys):

@@ -56,13 +56,16 @@ def main(argv: list[str] | None = None) -> int:
         print("nnbasics: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # the reader went away (``nnbasics evaluate m.npz | head -3``): not an error to print;
-        # stdout goes to devnull so that Python's final flush does not raise again
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError):  # no file descriptor behind sys.stdout
-            pass
+        # the reader went away (``nnbasics evaluate m.npz | head -3``): not an error to print.
+        # As the program (argv from the command line), stdout's descriptor goes to devnull so
+        # that Python's final flush does not raise again; called in-process with an argv (tests,
+        # scripts), the caller's descriptors are left alone.
+        if argv is None:
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):  # no file descriptor behind sys.stdout
+                pass
         return 128 + 13  # as a process killed by SIGPIPE
     except MemoryError:
         print("nnbasics: error: out of memory (a smaller network, batch or data set may fit)",
