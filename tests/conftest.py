@@ -35,6 +35,14 @@ _CROSS_FILE_NUMBA_DEPENDENCIES = {
 
 
 def pytest_configure(config):
+    # The CLI says on stderr when kernels compile (a fresh clone's first runs): tests that read
+    # stderr must not depend on which test compiled first, so the notice goes to a sink here
+    # (tests/test_accel.py checks it in a fresh process).
+    import io
+
+    from nnbasics.accel import announce_compilation
+
+    announce_compilation(io.StringIO())
     if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
         return
     import nnbasics

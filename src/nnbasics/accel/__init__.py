@@ -10,3 +10,48 @@ reference that lives with the concept it serves (``nnbasics.core``, ``nnbasics.m
 * ``corpus_reader``: the compiled reader of a ``corpus_file``;
 * ``huffman``: gensim's Huffman tree over the word counts.
 """
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from numba.core import event
+
+__all__ = ["announce_compilation"]
+
+_lock = threading.Lock()
+_notice: _CompileNotice | None = None
+
+
+class _CompileNotice(event.Listener):
+    """Writes one line when the first kernel of the process starts compiling.  Numba broadcasts
+    ``"numba:compile"`` only for a real compilation, never for a load from its disk cache."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.said = False
+
+    def on_start(self, ev: event.Event) -> None:
+        if not self.said:
+            self.said = True
+            print("nnbasics: compiling kernels (first run after install; cached for later runs)",
+                  file=self.stream, flush=True)
+
+    def on_end(self, ev: event.Event) -> None:
+        pass
+
+
+def announce_compilation(stream: TextIO | None = None) -> None:
+    """Say once, on ``stream`` (default ``sys.stderr``), when kernels start compiling.
+
+    A first run after install spends seconds compiling what later runs load from numba's disk
+    cache; the command line calls this so that the wait is explained.  The first call decides the
+    stream; later calls do nothing.  Uses numba's documented event API (``"numba:compile"``).
+    """
+    global _notice
+    with _lock:
+        if _notice is None:
+            _notice = _CompileNotice(sys.stderr if stream is None else stream)
+            event.register("numba:compile", _notice)

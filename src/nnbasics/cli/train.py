@@ -368,7 +368,10 @@ def _fit(model, X_train, y_train, validation, callback=None) -> FitOutcome:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nnbasics.accel import announce_compilation
     from nnbasics.io.datasets import load_dataset
+
+    announce_compilation()
 
     cfg = config_from_args(args)
     print("nnbasics train: resolved configuration\n" + cfg.describe(), flush=True)

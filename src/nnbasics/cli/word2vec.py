@@ -111,8 +111,11 @@ def load_vectors(path: str, fmt: str = "auto"):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from nnbasics.accel import announce_compilation
     from nnbasics.word2vec import Word2Vec, Word2VecConfig
     from nnbasics.word2vec.corpus import LineSentences
+
+    announce_compilation()
 
     _refuse_overwrite(args.out, args.force, "--out")
     _refuse_overwrite(args.save_model, args.force, "--save-model")
