@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import nnbasics.word2vec  # noqa: F401  (first: the reader's types live in nnbasics.word2vec)
 from nnbasics.accel.corpus_reader import WordTable, count_file, iter_file_batches
 from nnbasics.word2vec.corpus import LineSentences, iter_batches
 from nnbasics.word2vec.vocab import count_words
@@ -133,3 +134,24 @@ def test_a_line_of_many_chunks_comes_whole(tmp_path):
     chunks = list(read_chunks(path, chunk_bytes=64))
     assert b"".join(chunks) == path.read_bytes()
     assert all(c.endswith(b"\n") for c in chunks[:-1])  # whole lines only
+
+
+def test_a_token_of_megabytes_is_counted_in_linear_time_with_a_warning(tmp_path):
+    # the arena grows to fit a long word at once: hashing it once per doubling was quadratic
+    from nnbasics.accel import corpus_reader
+
+    path = tmp_path / "one_long_token.txt"
+    long_word = "x" * (3 * corpus_reader.LONG_TOKEN_BYTES)
+    path.write_text(f"hello world\n{long_word}\nhello again\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"a token of 3,145,728 bytes without whitespace"):
+        counts = corpus_reader.count_file(path)
+    assert counts.counts == {"hello": 2, "world": 1, long_word: 1, "again": 1}
+
+
+def test_the_arena_grows_to_fit_the_word_that_stopped_the_count():
+    from nnbasics.accel.corpus_reader import WordTable
+
+    table = WordTable()
+    word = b"y" * (100 * table.arena.shape[0])  # far more than one doubling of the arena
+    assert table.count(np.frombuffer(word + b" z", dtype=np.uint8)) == 2
+    assert table.words() == [word.decode(), "z"]

@@ -28,6 +28,7 @@ with one ``bytes.decode().split("\n")``.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -42,6 +43,10 @@ __all__ = ["WordTable", "count_file", "iter_file_batches", "read_chunks"]
 #: Bytes read per chunk (a chunk is extended to the end of its last line).  Small enough that
 #: the chunk's buffers (the bytes, their UTF-8 check, the token array) stay well below 1 MiB.
 CHUNK_BYTES = 1 << 16
+
+#: A token longer than this (1 MiB) is counted, in linear time, but warned about: a corpus whose
+#: "words" are that long is not text split at whitespace.
+LONG_TOKEN_BYTES = 1 << 20
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -122,8 +127,10 @@ def _count_chunk(
 
     Stops early, before a new word, when the table cannot take it (slots half full, word
     arrays full, or no room in the arena); the caller grows the arrays and calls again from the
-    returned position.  Returns ``(p, n_words, arena_used, n_tokens)``.  The arrays are never
-    replaced here: a version that reassigned them in the loop ran at about half this speed.
+    returned position.  Returns ``(p, n_words, arena_used, n_tokens, length)``, ``length`` the
+    byte length of the word that stopped it (0 if none did), so that the arena grows to fit it
+    at once: a token of many megabytes is then hashed twice, not once per doubling.  The arrays
+    are never replaced here (reassigning them in the loop halved the speed).
     """
     end = buf.shape[0]
     max_words = min(word_hash.shape[0], slots.shape[0] // 2)
@@ -142,7 +149,7 @@ def _count_chunk(
             continue
         length = p - start
         if n_words == max_words or arena_used + length + 1 > arena.shape[0]:
-            return start, n_words, arena_used, n_tokens  # grow, then count this token again
+            return start, n_words, arena_used, n_tokens, length  # grow, count this token again
         n_tokens += 1
         arena[arena_used : arena_used + length] = buf[start:p]
         arena[arena_used + length] = _NEWLINE
@@ -153,7 +160,7 @@ def _count_chunk(
         slots[slot] = n_words
         arena_used += length + 1
         n_words += 1
-    return p, n_words, arena_used, n_tokens
+    return p, n_words, arena_used, n_tokens, 0
 
 
 @njit(nogil=True, cache=True)
@@ -261,17 +268,18 @@ class WordTable:
         """Count the tokens of the UTF-8 bytes ``buf`` (new words appended); return how many."""
         p, n_tokens = 0, 0
         while True:
-            p, self.n_words, self.arena_used, n = _count_chunk(
+            p, self.n_words, self.arena_used, n, length = _count_chunk(
                 buf, p, self.slots, self.word_hash, self.word_start, self.word_len, self.counts,
                 self.arena, self.n_words, self.arena_used,
             )
             n_tokens += n
             if p >= buf.shape[0]:
                 return int(n_tokens)
-            self._grow()
+            self._grow(length)
 
-    def _grow(self) -> None:
-        """Double what stopped the counting: the slots, the word arrays, or else the arena."""
+    def _grow(self, length: int) -> None:
+        """Double what stopped the counting: the slots, the word arrays, or else the arena (at
+        least to fit the next word, of ``length`` bytes)."""
         grown = False
         if 2 * self.n_words >= self.slots.shape[0]:
             self.slots = _rehash(2 * self.slots.shape[0], self.word_hash, self.n_words)
@@ -285,7 +293,7 @@ class WordTable:
                 setattr(self, name, new)
             grown = True
         if not grown:  # the next word did not fit in the arena
-            arena = np.empty(2 * self.arena.shape[0], np.uint8)
+            arena = np.empty(max(2 * self.arena.shape[0], self.arena_used + length + 1), np.uint8)
             arena[: self.arena_used] = self.arena[: self.arena_used]
             self.arena = arena
 
@@ -379,6 +387,10 @@ def count_file(path: str | os.PathLike, chunk_bytes: int = CHUNK_BYTES) -> RawCo
     for chunk in read_chunks(path, chunk_bytes):
         total_words += table.count(np.frombuffer(chunk, dtype=np.uint8))
         n_sentences += _n_lines(chunk)
+    longest = int(table.word_len[: table.n_words].max(initial=0))
+    if longest > LONG_TOKEN_BYTES:
+        warnings.warn(f"{os.fspath(path)}: a token of {longest:,} bytes without whitespace (is "
+                      "the text split into words?)", stacklevel=2)
     counts = dict(zip(table.words(), table.counts[: table.n_words].tolist(), strict=True))
     return RawCounts(counts, total_words, n_sentences, 1)
 
