@@ -8,10 +8,13 @@
 * :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices;
 * :mod:`~nnbasics.word2vec.reference`: the explicit training path (and the full softmax);
 * :mod:`~nnbasics.word2vec.model`: :class:`Word2Vec` (gensim 4's API), saving and loading;
-* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats.
+* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats;
+* :mod:`~nnbasics.word2vec.features`: :class:`MeanWordVectors`, sentence features for
+  scikit-learn (the mean of a sentence's word vectors).
 """
 
 from nnbasics.word2vec.corpus import LineSentences
+from nnbasics.word2vec.features import MeanWordVectors
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.model import Word2Vec, Word2VecConfig
 from nnbasics.word2vec.objectives import (
@@ -25,6 +28,7 @@ from nnbasics.word2vec.objectives import (
 __all__ = [
     "KeyedVectors",
     "LineSentences",
+    "MeanWordVectors",
     "Word2Vec",
     "Word2VecConfig",
     "cbow",
