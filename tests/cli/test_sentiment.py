@@ -142,3 +142,22 @@ def test_errors_are_one_line(workdir, capsys, monkeypatch, args, message):
     assert code == 2
     assert err.startswith("nnbasics: error: ") and err.count("\n") == 1
     assert message in err
+
+
+def test_download_fetches_the_treebank_only_when_it_is_missing(workdir, capsys, monkeypatch,
+                                                              tmp_path):
+    from nnbasics.io import sst as sst_module
+
+    calls = []
+
+    def fake_download(directory):  # stands in for the network: copies the synthetic files
+        calls.append(directory)
+        return shutil.copytree(workdir / "sst", directory, dirs_exist_ok=True)
+
+    monkeypatch.setattr(sst_module, "download_sst", fake_download)
+    out = _run(workdir, capsys, "--download", "--reg-sweep", "0", data=tmp_path / "new",
+               report=tmp_path / "r1")
+    assert calls == [str(tmp_path / "new")] and "downloading the treebank" in out
+    _run(workdir, capsys, "--download", "--reg-sweep", "0", data=tmp_path / "new",
+         report=tmp_path / "r2")
+    assert len(calls) == 1  # there now: not fetched again

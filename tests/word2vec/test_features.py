@@ -193,3 +193,12 @@ def test_in_a_pipeline_with_softmax_regression(kv):
     assert pipeline.score(X, y) == 1.0  # separable: "good" and "bad" differ in every sentence
     assert pipeline[-1].coefs_[0].shape == (3, 2)  # softmax regression: one layer, d -> K
     assert pipeline.predict(["good good film", "bad plot bad"]).tolist() == [1, 0]
+
+
+def test_the_docstring_example_runs():
+    import doctest
+
+    from nnbasics.word2vec import features
+
+    failures, attempted = doctest.testmod(features, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert attempted > 0 and failures == 0
