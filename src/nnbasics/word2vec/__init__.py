@@ -14,7 +14,6 @@
 """
 
 from nnbasics.word2vec.corpus import LineSentences
-from nnbasics.word2vec.features import MeanWordVectors
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.model import Word2Vec, Word2VecConfig
 from nnbasics.word2vec.objectives import (
@@ -37,3 +36,13 @@ __all__ = [
     "neg_sampling_loss_and_gradient",
     "skipgram",
 ]
+
+
+def __getattr__(name: str):
+    # MeanWordVectors is a scikit-learn transformer: imported when asked for, so that word2vec
+    # itself needs neither scikit-learn nor SciPy
+    if name == "MeanWordVectors":
+        from nnbasics.word2vec.features import MeanWordVectors
+
+        return MeanWordVectors
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
