@@ -122,3 +122,13 @@ def test_global_backend_is_untouched(tmp_path):
     before = matplotlib.get_backend()
     figures.plot_activations(tmp_path / "a.png")
     assert matplotlib.get_backend() == before
+
+
+@pytest.mark.parametrize("alphas", [[0.0, 1e-4, 1e-2, 1.0], [1e-3, 1e-1]])
+def test_regularization_figure(tmp_path, alphas):
+    accuracy = {"train": np.linspace(0.6, 0.4, len(alphas)), "dev": np.full(len(alphas), 0.5)}
+    path = figures.plot_regularization(alphas, accuracy, tmp_path / "reg.png", chosen=alphas[1])
+    (height, width), _ = _png_shape(path)
+    assert (height, width) == (440, 660)  # 6 x 4 inches at 110 dpi
+    with pytest.raises(ValueError, match="values >= 0"):
+        figures.plot_regularization([-1.0], {"dev": [0.5]}, tmp_path / "bad.png")

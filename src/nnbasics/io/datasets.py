@@ -645,3 +645,10 @@ def held_out_split(X: np.ndarray, y: np.ndarray, fraction: float, seed: int, wha
         raise ValueError(f"cannot split off a {what} set of {fraction:g} of "
                          f"{len(y)} rows: {exc}") from None
     return X_rest, y_rest, X_held, y_held
+
+
+# The Stanford Sentiment Treebank lives in its own module; importable from here too, beside MNIST
+# (``from nnbasics.datasets import load_sst``).
+from nnbasics.io.sst import download_sst, load_sst  # noqa: E402
+
+__all__ += ["download_sst", "load_sst"]

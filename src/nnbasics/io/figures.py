@@ -23,6 +23,7 @@ __all__ = [
     "plot_first_layer_weights",
     "plot_history",
     "plot_learning_rates",
+    "plot_regularization",
 ]
 
 
@@ -73,6 +74,10 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence, path: str | os.P
     ticks = np.arange(k)
     ax.set(xticks=ticks, yticks=ticks, xticklabels=[str(v) for v in labels],
            yticklabels=[str(v) for v in labels], xlabel="predicted", ylabel="true", title=title)
+    if max((len(str(v)) for v in labels), default=0) > 3:  # class names, not digits: tilt them
+        ax.tick_params(axis="x", labelrotation=45)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
     threshold = matrix.max() / 2 if matrix.size else 0
     for i in range(k):
         for j in range(k):
@@ -161,6 +166,32 @@ def plot_learning_rates(histories: Mapping[float, object], path: str | os.PathLi
     for ax in (ax_loss, ax_acc):
         ax.legend()
         ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_regularization(alphas: Sequence[float], accuracies: Mapping[str, Sequence[float]],
+                        path: str | os.PathLike, chosen: float | None = None,
+                        title: str = "accuracy against regularisation") -> Path:
+    """Accuracy of each split (e.g. ``{"train": [...], "dev": [...]}``) against the L2 strength.
+
+    The x axis is logarithmic, linear near zero (``symlog``) so that ``alpha = 0`` has a place;
+    ``chosen`` is marked by a vertical line.
+    """
+    alphas = np.asarray(alphas, dtype=np.float64)
+    if alphas.ndim != 1 or alphas.size == 0 or (alphas < 0).any():
+        raise ValueError(f"alphas must be a non-empty list of values >= 0, got {alphas}")
+    fig = _new_figure(6, 4)
+    ax = fig.subplots()
+    for name, values in accuracies.items():
+        ax.plot(alphas, values, marker="o", label=name)
+    if chosen is not None:
+        ax.axvline(chosen, color="gray", linestyle="--", label=f"chosen on dev: {chosen:g}")
+    positive = alphas[alphas > 0]
+    ax.set_xscale("symlog", linthresh=positive.min() if positive.size else 1.0)
+    ax.set_xlim(left=0 if alphas.min() == 0 else None)  # no room for negative strengths
+    ax.set(xlabel="L2 regularisation (alpha)", ylabel="accuracy", title=title)
+    ax.legend()
+    ax.grid(alpha=0.3)
     return _save(fig, path)
 
 

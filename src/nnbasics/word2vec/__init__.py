@@ -8,7 +8,9 @@
 * :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices;
 * :mod:`~nnbasics.word2vec.reference`: the explicit training path (and the full softmax);
 * :mod:`~nnbasics.word2vec.model`: :class:`Word2Vec` (gensim 4's API), saving and loading;
-* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats.
+* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats;
+* :mod:`~nnbasics.word2vec.features`: :class:`MeanWordVectors`, sentence features for
+  scikit-learn (the mean of a sentence's word vectors).
 """
 
 from nnbasics.word2vec.corpus import LineSentences
@@ -25,6 +27,7 @@ from nnbasics.word2vec.objectives import (
 __all__ = [
     "KeyedVectors",
     "LineSentences",
+    "MeanWordVectors",
     "Word2Vec",
     "Word2VecConfig",
     "cbow",
@@ -33,3 +36,13 @@ __all__ = [
     "neg_sampling_loss_and_gradient",
     "skipgram",
 ]
+
+
+def __getattr__(name: str):
+    # MeanWordVectors is a scikit-learn transformer: imported when asked for, so that word2vec
+    # itself needs neither scikit-learn nor SciPy
+    if name == "MeanWordVectors":
+        from nnbasics.word2vec.features import MeanWordVectors
+
+        return MeanWordVectors
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

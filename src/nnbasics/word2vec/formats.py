@@ -8,6 +8,9 @@ Both start with a header line ``"<V> <d>\\n"``.  Then, per word, in vocabulary o
   newline (gensim 4); a newline before a word (word2vec.c writes one after each vector) is
   accepted and ignored when reading.
 
+GloVe's text files have the text layout without the header line: read them with
+``no_header=True`` (the vector size is that of the first line, the count that of the lines).
+
 Readers check what they read: the header, the number of values per line, the file size against the
 header *before* allocating, UTF-8, duplicate words and trailing data, and raise ``ValueError``
 naming the problem.  Writers write atomically (a temporary file in the same directory, then
@@ -58,21 +61,32 @@ def write_word2vec_format(
 
 
 def read_word2vec_format(
-    path: str | os.PathLike, binary: bool = False, limit: int | None = None
+    path: str | os.PathLike, binary: bool = False, limit: int | None = None,
+    no_header: bool = False,
 ) -> tuple[list[str], NDArray[np.float32]]:
     """Read a word2vec text or binary file into ``(keys, vectors (V, d) float32)``.
 
     ``limit``: read only the first ``limit`` vectors (the most frequent words, in files written
     by word2vec.c or gensim), as gensim's ``limit``; the rest of the file is not read.
+    ``no_header``: a text file without the header line (GloVe's): ``d`` is the number of values
+    on the first line and ``V`` the number of non-blank lines (up to ``limit``), counted in a
+    first pass before anything is allocated.
     """
     path = os.fspath(path)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer))
                               or limit < 1):
         raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+    if no_header and binary:
+        raise ValueError("no_header applies to text files only (GloVe's format); binary word2vec "
+                         "files always have a header")
     with open(path, "rb") as handle:
-        n_words, dim = _read_header(handle, path)
-        whole = limit is None or limit >= n_words
-        n_words = n_words if whole else int(limit)
+        if no_header:  # counted up to the limit: the file's lines past it are never read
+            n_words, dim = _count_lines(handle, path, limit)
+            whole = limit is None
+        else:
+            n_words, dim = _read_header(handle, path)
+            whole = limit is None or limit >= n_words
+            n_words = n_words if whole else int(limit)
         remaining = os.fstat(handle.fileno()).st_size - handle.tell()
         # The smallest possible entry is a 1-byte word plus a separator and its values (text: a
         # digit and a separator each, and a newline but after the last): refuse a header that
@@ -88,8 +102,10 @@ def read_word2vec_format(
                 f"{'binary' if binary else 'text'} word2vec file"
             )
         vectors = np.empty((n_words, dim), dtype=np.float32)
-        reader = _read_binary if binary else _read_text
-        keys = reader(handle, path, vectors, whole)
+        if binary:
+            keys = _read_binary(handle, path, vectors, whole)
+        else:
+            keys = _read_text(handle, path, vectors, whole, first_line=1 if no_header else 2)
     if len(set(keys)) != len(keys):
         seen: set[str] = set()
         dup = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
@@ -111,6 +127,22 @@ def _read_header(handle, path: str) -> tuple[int, int]:
     return n_words, dim
 
 
+def _count_lines(handle, path: str, limit: int | None) -> tuple[int, int]:
+    """``(V, d)`` of a text file without a header: its non-blank lines (at most ``limit``) and the
+    number of values on the first; the handle is left at the start of the file."""
+    first = handle.readline(1 << 20)
+    if len(first) == 1 << 20 and not first.endswith(b"\n"):
+        raise ValueError(f"{path}: the first line is longer than 1 MiB: not a vectors file")
+    fields = first.rstrip().split(b" ")
+    if len(fields) < 2:
+        raise ValueError(f"{path}: the first line is not 'word v_1 ... v_d': got {first[:60]!r}")
+    n_words = 1
+    while (limit is None or n_words < limit) and (line := handle.readline()):
+        n_words += bool(line.strip())
+    handle.seek(0)
+    return n_words, len(fields) - 1
+
+
 def _decode_word(raw: bytes, path: str, entry: int) -> str:
     try:
         return raw.decode("utf-8")
@@ -120,8 +152,12 @@ def _decode_word(raw: bytes, path: str, entry: int) -> str:
         ) from None
 
 
-def _read_text(handle, path: str, vectors: NDArray[np.float32], to_end: bool = True) -> list[str]:
+def _read_text(handle, path: str, vectors: NDArray[np.float32], to_end: bool = True,
+               first_line: int = 2) -> list[str]:
+    """Fill ``vectors`` from text lines; ``first_line``: the file's number of the first vector
+    line (2 after a header, 1 without), for the messages."""
     n_words, dim = vectors.shape
+    source = "the header says" if first_line == 2 else "the first line has"
     keys = []
     for i in range(n_words):
         line = handle.readline()
@@ -130,12 +166,14 @@ def _read_text(handle, path: str, vectors: NDArray[np.float32], to_end: bool = T
         parts = _decode_word(line.rstrip(), path, i).split(" ")
         if len(parts) != dim + 1:
             raise ValueError(
-                f"{path}: line {i + 2} has {len(parts) - 1} values, the header says {dim}"
+                f"{path}: line {i + first_line} has {len(parts) - 1} values, {source} {dim}"
             )
         try:
             vectors[i] = np.array(parts[1:], dtype=np.float64)
         except ValueError:
-            raise ValueError(f"{path}: line {i + 2} holds a value that is not a number") from None
+            raise ValueError(
+                f"{path}: line {i + first_line} holds a value that is not a number"
+            ) from None
         keys.append(parts[0])
     while to_end and (chunk := handle.read(1 << 16)):  # blank lines after the last are fine
         if chunk.strip():

@@ -408,12 +408,14 @@ class KeyedVectors:
 
     @classmethod
     def load_word2vec_format(cls, fname: str | os.PathLike, binary: bool = False,
-                             limit: int | None = None) -> KeyedVectors:
+                             limit: int | None = None, no_header: bool = False) -> KeyedVectors:
         """Read vectors from word2vec's text or binary format; ``ValueError`` if corrupt.
 
         ``limit``: only the first ``limit`` vectors (gensim's option, for large pretrained sets).
+        ``no_header``: a text file without the ``"<V> <d>"`` line, as GloVe's (gensim's option).
         """
-        keys, vectors = read_word2vec_format(fname, binary=binary, limit=limit)
+        keys, vectors = read_word2vec_format(fname, binary=binary, limit=limit,
+                                             no_header=no_header)
         return cls(keys, vectors)
 
     def save(self, path: str | os.PathLike) -> None:
