@@ -448,10 +448,13 @@ def test_hs_model_configures_one_kernel_for_both_objectives(monkeypatch):
     assert model.syn1.any() and model.syn1neg.any()
 
 
-def test_hs_and_negatives_train_in_one_walk_path_first(vectors):
+@pytest.mark.parametrize("sg", [True, False], ids=["skip-gram", "cbow"])
+def test_hs_and_negatives_train_in_one_walk_path_first(vectors, sg):
     """With hs=1 and negatives, each window takes the hierarchical step, then the negative one,
-    as gensim.  CBOW, window 1, two-word sentences, no subsampling and a noise table that always
-    draws word 0: no draw changes anything, so the explicit steps are known in advance."""
+    as gensim.  Window 1, two-word sentences, no subsampling and a noise table that always
+    draws word 0: no draw changes anything, so the explicit steps are known in advance (each
+    window has one context word: its skip-gram pair, or gensim's CBOW step, which is then the
+    exact one)."""
     center, nodes = _float32(vectors)
     outside = np.random.default_rng(5).normal(0, 0.5, (V, D)).astype(np.float32)
     tokens = np.array([1, 3, 0, 2, 4, 5], dtype=np.int32)
@@ -460,7 +463,7 @@ def test_hs_and_negatives_train_in_one_walk_path_first(vectors):
     always_word_0 = np.full(V, 2**31 - 1, dtype=np.int64)
     alpha = 0.1
     c, u, o = center.copy(), nodes.copy(), outside.copy()
-    config = kernel_config(c, keep, sg=False, window=1, negative=2, outside_vectors=o,
+    config = kernel_config(c, keep, sg=sg, window=1, negative=2, outside_vectors=o,
                            noise_cum_table=always_word_0, hs=True, node_vectors=u, tree=TREE)
     loss, pairs, kept = train_batch(config, tokens, ends, alpha, alpha, seed=3)
     assert (pairs, kept) == (tokens.size, tokens.size)
@@ -475,7 +478,11 @@ def test_hs_and_negatives_train_in_one_walk_path_first(vectors):
             steps = ((U, HS), (O, partial(neg_sampling_loss_and_gradient,
                                           negative_indices=negatives)))
             for outputs, objective in steps:
-                step_loss, grad_C, grad_outputs = cbow(word, context, C, outputs, objective)
+                if sg:  # the context word is the input, the center word the target
+                    step_loss, grad_C, grad_outputs = skipgram(context[0], [word], C, outputs,
+                                                               objective)
+                else:
+                    step_loss, grad_C, grad_outputs = cbow(word, context, C, outputs, objective)
                 C -= alpha * grad_C
                 outputs -= alpha * grad_outputs
                 expected += step_loss

@@ -30,14 +30,16 @@ takes one SGD step on ``sum_k -log sigmoid((2 y_k - 1) u_k . x)`` for its input 
   labels ``1 - code`` (gensim's step ``g = (1 - code - f) alpha``).  The labels of a path are
   stored once (``path_labels``), so both output layers take the same step functions.
 
-* **skip-gram** (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed Memory"):
-  as in word2vec.c, the *context* words are the inputs and the center word is predicted, so the
-  step is the ``m`` pairs ``(c_j, w)`` against the same ``T`` outputs.  Their scores form an
-  ``m x T`` matrix ``S = X U^T`` with ``X = center_vectors[c]``, and the updates are two small
-  matrix products ``dX = G U``, ``dU = G^T X`` with ``G[j, k] = alpha (y_k - sigmoid(S[j, k]))``,
-  all at the vectors before the step: each output row is read and written once per window.
-  gensim steps pair after pair instead (the same gradient terms, each pair at the vectors the
-  previous one left).
+* **skip-gram**: as in word2vec.c, the *context* words are the inputs and the center word is
+  predicted: the pairs ``(c_j, w)``.  A step on ``m`` of them against the same ``T`` outputs
+  has an ``m x T`` matrix of scores ``S = X U^T`` with ``X = center_vectors[c]``, and its updates
+  are two small matrix products ``dX = G U``, ``dU = G^T X`` with
+  ``G[j, k] = alpha (y_k - sigmoid(S[j, k]))``, all at the vectors before the step.  Negative
+  sampling takes the window's ``m`` pairs in one step against negatives drawn once for the
+  window (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed Memory"): each
+  output row is read and written once per window.  Hierarchical softmax takes the pairs one
+  after the other (``m = 1``), as word2vec.c and gensim, each at the vectors the previous one
+  left.
 * **CBOW** (gensim's ``cbow_mean=1``): the input is the mean ``h`` of the context vectors, one row
   of scores ``s = U h``.  As in word2vec.c and gensim, every context vector receives the whole
   step taken at ``h`` (a context word that occurs twice gets it twice): an input-side learning
@@ -524,18 +526,6 @@ def _plan_window(config, c, kept, n_kept, state, plan_b, plan_targets, plan_n_ta
         _prefetch_row(config.center_vectors, kept[c + window])
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _window_step(config, output_vectors, contexts, n_contexts, targets, labels, first, stop,
-                 alpha, coef, dinputs, hidden, dhidden):
-    """The step of the configured architecture for one output layer (see the module notes)."""
-    if config.sg:
-        return sg_window_step(config.center_vectors, output_vectors, contexts, n_contexts,
-                              targets, labels, first, stop, alpha, coef, dinputs)
-    return cbow_window_step(config.center_vectors, output_vectors, contexts, n_contexts, targets,
-                            labels, first, stop, alpha, config.cbow_mean, coef[0], hidden,
-                            dhidden)
-
-
 @njit(nogil=True, cache=True)
 def train_range(
     config: KernelConfig,
@@ -566,6 +556,7 @@ def train_range(
     # setting must not allocate for contexts no sentence can hold
     max_contexts = max(min(2 * config.window, stop - start - 1), 1)
     contexts = np.empty(max_contexts, dtype=np.int32)
+    one_context = np.empty(1, dtype=np.int32)  # a skip-gram pair of hierarchical softmax
     plan_b = np.empty(_RING, dtype=np.int64)
     plan_targets = np.empty((_RING, negative + 1), dtype=np.int32)
     plan_n_targets = np.empty(_RING, dtype=np.int64)
@@ -614,16 +605,34 @@ def train_range(
             alpha = alpha_start + alpha_slope * kept_pos[c]
             if config.hs:  # the center word's path in the tree
                 word = kept[c]
-                loss += _window_step(
-                    config, config.node_vectors, contexts, n_ctx, config.path_nodes,
-                    config.path_labels, config.path_offsets[word],
-                    config.path_offsets[word + 1], alpha, coef, dinputs, hidden, dhidden,
-                )
-            if negative > 0:  # the center word and its negatives
-                loss += _window_step(
-                    config, config.outside_vectors, contexts, n_ctx, plan_targets[slot],
-                    ns_labels, 0, plan_n_targets[slot], alpha, coef, dinputs, hidden, dhidden,
-                )
+                first, last = config.path_offsets[word], config.path_offsets[word + 1]
+                if config.sg:  # pair after pair
+                    for j in range(n_ctx):
+                        one_context[0] = contexts[j]
+                        loss += sg_window_step(
+                            config.center_vectors, config.node_vectors, one_context, 1,
+                            config.path_nodes, config.path_labels, first, last, alpha, coef,
+                            dinputs,
+                        )
+                else:
+                    loss += cbow_window_step(
+                        config.center_vectors, config.node_vectors, contexts, n_ctx,
+                        config.path_nodes, config.path_labels, first, last, alpha,
+                        config.cbow_mean, coef[0], hidden, dhidden,
+                    )
+            if negative > 0:  # the center word and its negatives, drawn once for the window
+                targets, n_targets = plan_targets[slot], plan_n_targets[slot]
+                if config.sg:
+                    loss += sg_window_step(
+                        config.center_vectors, config.outside_vectors, contexts, n_ctx, targets,
+                        ns_labels, 0, n_targets, alpha, coef, dinputs,
+                    )
+                else:
+                    loss += cbow_window_step(
+                        config.center_vectors, config.outside_vectors, contexts, n_ctx, targets,
+                        ns_labels, 0, n_targets, alpha, config.cbow_mean, coef[0], hidden,
+                        dhidden,
+                    )
             n_pairs += n_ctx if config.sg else 1
         begin = end
     return loss, n_pairs, n_kept_total
