@@ -6,7 +6,7 @@ streams the corpus in batches of sentences and calls :func:`train_batch` on each
 runs per word lives here, compiled with ``numba.njit(nogil=True, cache=True)`` so that several
 Python threads can run it at once on different batches, or on disjoint parts of one big batch,
 sharing the vectors lock-free ("Hogwild", as word2vec.c and gensim do).  Nothing compiles before
-the first batch trains.
+training starts.
 
 Shape letters: ``V`` vocabulary size, ``d`` vector size, ``n`` tokens of a batch, ``m`` context
 words of one window (``m <= 2 * window``), ``T`` output rows of one step (``T <= negative + 1``
@@ -15,8 +15,9 @@ for negative sampling, the path length ``L <= V - 1`` for hierarchical softmax).
 One walker, every objective
 ---------------------------
 :func:`train_range` walks the sentences of its range once: subsampling, each center's window, and
-for each window one step per output layer, as gensim does with ``hs=1, negative>0``: first the
-Huffman path of the center word (``hs``), then its positive and negatives (``negative > 0``).
+for each window the steps of each output layer trained, as gensim does with ``hs=1,
+negative>0``: first along the Huffman path of the center word (``hs``), then against its positive
+and negatives (``negative > 0``).
 
 One step, two architectures, two output layers
 ----------------------------------------------
