@@ -36,7 +36,7 @@ exclusively for the warm-up and the fits only, then shared for the evaluation.
 Usage::
 
     python benchmarks/w2v_speed.py --lock /tmp/nnbasics_cpu.lock [--epochs 5] [--seeds 3]
-        [--arch sg,cbow] [--corpus PATH]
+        [--arch sg,cbow] [--corpus PATH] [--quiet-wait SECONDS] [--attempts N]
 """
 
 from __future__ import annotations
@@ -181,9 +181,14 @@ HEADER = (f"{'arch':5} {'peer':8} {'seed':>4} {'time s':>7} {'words/s':>10} {'co
           f"{'peak+MiB':>9} {'analogy%':>9} {'spearman':>9}")
 
 
-def fit_all(corpus: Path, n_words: int, archs: list[str], epochs: int, seeds: int) -> list:
+def fit_all(corpus: Path, n_words: int, archs: list[str], epochs: int, seeds: int,
+            quiet_wait: float = 600.0, attempts: int = 3) -> list:
     """Fit both peers ``seeds`` times per architecture: (arch, peer, seed, seconds, words/s,
-    peak MiB above start, cores used, index_to_key, vectors) each, in the order run."""
+    peak MiB above start, cores used, index_to_key, vectors) each, in the order run.
+
+    Before each fit, wait up to ``quiet_wait`` seconds for the other processes to go quiet; a fit
+    they disturbed is run again, ``attempts`` times in all (on a machine that stays busy, fewer
+    seconds and attempts shorten the run, and the printed lines say what disturbed it)."""
     fits = []
     for arch in archs:
         sg = 1 if arch == "sg" else 0
@@ -192,8 +197,8 @@ def fit_all(corpus: Path, n_words: int, archs: list[str], epochs: int, seeds: in
             if seed % 2 == 0:
                 order.reverse()
             for peer, fit in order:
-                for attempt in range(1, 4):  # a fit disturbed by other processes is run again
-                    waited = wait_for_quiet()
+                for attempt in range(1, attempts + 1):  # a disturbed fit is run again
+                    waited = wait_for_quiet(quiet_wait)
                     wv, seconds, peak_above, cores, others = measured_fit(
                         partial(fit, corpus, sg, epochs, seed)
                     )
@@ -202,7 +207,8 @@ def fit_all(corpus: Path, n_words: int, archs: list[str], epochs: int, seeds: in
                           f"{others:.1f} cpu s (waited {waited:.0f} s for quiet)", flush=True)
                     if others < 0.1 * seconds:  # background: ~0.06 core here
                         break
-                    print("  disturbed: " + ("run again" if attempt < 3 else "kept, flagged"))
+                    print("  disturbed: " + ("run again" if attempt < attempts
+                                             else "kept, flagged"))
                 speed = n_words * epochs / seconds
                 fits.append((arch, peer, seed, seconds, speed, peak_above, cores,
                              list(wv.index_to_key), np.array(wv.vectors, dtype=np.float32)))
@@ -266,14 +272,18 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--arch", default="sg,cbow", help="comma-separated: sg, cbow")
+    parser.add_argument("--quiet-wait", type=float, default=600.0,
+                        help="seconds to wait for other processes to go quiet before a fit")
+    parser.add_argument("--attempts", type=int, default=3,
+                        help="fits of each (peer, seed) while other processes disturb them")
     parser.add_argument("--lock", type=Path, default=None,
                         help="flock this file: exclusive for the fits, shared for the evaluation")
     args = parser.parse_args()
     archs = [a.strip() for a in args.arch.split(",") if a.strip()]
     if not archs or any(a not in ("sg", "cbow") for a in archs):
         parser.error("--arch takes sg, cbow or both")
-    if args.epochs < 1 or args.seeds < 1:
-        parser.error("--epochs and --seeds must be >= 1")
+    if args.epochs < 1 or args.seeds < 1 or args.attempts < 1:
+        parser.error("--epochs, --seeds and --attempts must be >= 1")
 
     corpus = w2v_data.ensure_corpus(args.corpus)
     n_words = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
@@ -287,7 +297,8 @@ def main() -> int:
     fixed_malloc_threshold()
     warm_up(corpus.parent)
     print("warm-up done (numba kernels loaded/compiled, gensim imported): not timed")
-    fits = fit_all(corpus, n_words, archs, args.epochs, args.seeds)
+    fits = fit_all(corpus, n_words, archs, args.epochs, args.seeds, args.quiet_wait,
+                   args.attempts)
     print(f"load average after the fits: {os.getloadavg()[0]:.2f}")
     if lock:
         fcntl.flock(lock, fcntl.LOCK_SH)  # shared: the (slow, untimed) evaluation

@@ -12,7 +12,6 @@ MODULES = [
     "nnbasics.word2vec.corpus",
     "nnbasics.word2vec.correlation",
     "nnbasics.word2vec.reference",
-    "nnbasics.word2vec.hierarchical",
     "nnbasics.word2vec.formats",
     "nnbasics.word2vec.keyedvectors",
     "nnbasics.word2vec.model",

@@ -10,11 +10,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbasics.accel.word2vec_hs import cbow_step_hs, sg_step_hs, train_batch_hs
+from nnbasics.accel import word2vec_kernels
+from nnbasics.accel.word2vec_kernels import (
+    cbow_window_step,
+    kernel_config,
+    sg_window_step,
+    train_batch,
+)
 from nnbasics.core.gradcheck import assert_gradcheck
-from nnbasics.word2vec import hierarchical, reference
+from nnbasics.word2vec import reference
 from nnbasics.word2vec.model import Word2Vec
-from nnbasics.word2vec.objectives import cbow, hierarchical_softmax_loss_and_gradient, skipgram
+from nnbasics.word2vec.objectives import (
+    cbow,
+    hierarchical_softmax_loss_and_gradient,
+    neg_sampling_loss_and_gradient,
+    skipgram,
+)
 from nnbasics.word2vec.vocab import HuffmanTree, _huffman_tree_reference, huffman_tree
 from tests.word2vec.test_learning import grouped_corpus
 
@@ -252,16 +263,35 @@ def _float32(vectors):
     return tuple(a.astype(np.float32) for a in vectors)
 
 
+LABELS = (1 - TREE.code_flat).astype(np.uint8)  # label 1: the score should be high (code 0)
+
+
+def train_batch_hs(center, nodes, tokens, ends, keep, tree, sg, window, alpha_start, alpha_end,
+                   seed, n_threads=1, **settings):
+    """The compiled kernel configured for hierarchical softmax alone, on one batch."""
+    config = kernel_config(center, keep, sg=sg, window=window, negative=0, hs=True,
+                           node_vectors=nodes, tree=tree, **settings)
+    return train_batch(config, tokens, ends, alpha_start, alpha_end, seed, n_threads)
+
+
 @pytest.mark.parametrize("target", [0, 3, 6])
-def test_sg_kernel_step_is_one_sgd_step_on_the_objective(target, vectors):
+@pytest.mark.parametrize("contexts", [[2], CONTEXT], ids=["one pair", "a window"])
+def test_sg_kernel_step_is_one_sgd_step_on_the_objective(target, contexts, vectors):
+    """The window's pairs (each context word predicting the center word, as word2vec.c) take
+    one step together: the sum of their gradients, all at the vectors before the step."""
     center, nodes = _float32(vectors)
-    alpha, input_row = 0.07, 2
+    alpha = 0.07
     c, u = center.copy(), nodes.copy()
-    loss = sg_step_hs(c, u, input_row, TREE.code_flat, TREE.point_flat, TREE.offsets[target],
-                      TREE.offsets[target + 1], alpha, np.empty(D, np.float32))
-    # as word2vec.c: the context word's vector is the input, the center word the target
-    ref_loss, grad_center, grad_nodes = skipgram(
-        input_row, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
+    rows = np.array(contexts, dtype=np.int32)
+    first, stop = TREE.offsets[target], TREE.offsets[target + 1]
+    loss = sg_window_step(c, u, rows, rows.size, TREE.point_flat, LABELS, first, stop, alpha,
+                          np.empty((rows.size, stop - first), np.float32),
+                          np.empty((rows.size, D), np.float32))
+    ref_loss, grad_center, grad_nodes = 0.0, 0.0, 0.0
+    for row in contexts:
+        pair = skipgram(row, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
+        ref_loss, grad_center, grad_nodes = (ref_loss + pair[0], grad_center + pair[1],
+                                             grad_nodes + pair[2])
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(c, center - alpha * grad_center, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
@@ -278,9 +308,10 @@ def test_cbow_kernel_step_is_gensims_step_on_the_objective(target, cbow_mean, ve
     alpha = 0.07
     c, u = center.copy(), nodes.copy()
     contexts = np.array(CONTEXT, dtype=np.int32)
-    loss = cbow_step_hs(c, u, contexts, contexts.size, TREE.code_flat, TREE.point_flat,
-                        TREE.offsets[target], TREE.offsets[target + 1], alpha,
-                        np.empty(D, np.float32), np.empty(D, np.float32), cbow_mean)
+    first, stop = TREE.offsets[target], TREE.offsets[target + 1]
+    loss = cbow_window_step(c, u, contexts, contexts.size, TREE.point_flat, LABELS, first, stop,
+                            alpha, cbow_mean, np.empty(stop - first, np.float32),
+                            np.empty(D, np.float32), np.empty(D, np.float32))
     ref_loss, grad_center, grad_nodes = cbow(
         target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS, mean=cbow_mean)
     share = len(CONTEXT) if cbow_mean else 1 / len(CONTEXT)
@@ -335,10 +366,10 @@ def test_kernel_rejects_bad_input(vectors):
     center, nodes = _float32(vectors)
     tokens, ends = np.array([0, 1], np.int32), np.array([2], np.int64)
     keep = np.ones(V, np.float32)
-    with pytest.raises(ValueError, match="cover"):
+    with pytest.raises(ValueError, match="the tree covers 3 words"):
         train_batch_hs(center, nodes, tokens, ends, keep, huffman_tree(COUNTS[:3]), True, 2,
                        0.1, 0.1, 0)
-    with pytest.raises(ValueError, match="share"):
+    with pytest.raises(ValueError, match="node_vectors has shape"):
         train_batch_hs(center, nodes[:3], tokens, ends, keep, TREE, True, 2, 0.1, 0.1, 0)
     with pytest.raises(TypeError, match="HuffmanTree"):
         train_batch_hs(center, nodes, tokens, ends, keep, (TREE.codes,), True, 2, 0.1, 0.1, 0)
@@ -390,53 +421,75 @@ def test_hs_model_is_reproducible_with_one_worker(negative):
     assert not np.array_equal(a.wv.vectors, c.wv.vectors)
 
 
-def test_hs_batches_follow_the_schedule_and_add_both_losses(monkeypatch):
-    calls = {"hs": [], "neg": []}
+def test_hs_model_configures_one_kernel_for_both_objectives(monkeypatch):
+    calls = []
+    real_train_batch = word2vec_kernels.train_batch
 
-    def hs_kernel(C, U, tokens, ends, keep, tree, sg, window, a0, a1, seed, n_threads):
-        calls["hs"].append((a0, a1, seed, tree))
-        return 2.0, 10, tokens.size
+    def recording_train_batch(config, tokens, ends, a0, a1, seed, n_threads=1):
+        calls.append((config, a0, a1, seed))
+        return real_train_batch(config, tokens, ends, a0, a1, seed, n_threads)
 
-    def neg_kernel(C, U, tokens, ends, keep, table, sg, window, negative, a0, a1, seed,
-                   n_threads):
-        calls["neg"].append((a0, a1, seed))
-        return 0.5, 3, tokens.size
-
-    from nnbasics.word2vec import model as model_module
-
-    monkeypatch.setattr(hierarchical, "select_hs_kernel", lambda prefer="auto": hs_kernel)
-    monkeypatch.setattr(model_module, "select_kernel", lambda negative: neg_kernel)
+    monkeypatch.setattr(word2vec_kernels, "train_batch", recording_train_batch)
     model = Word2Vec(CORPUS, alpha=0.05, min_alpha=0.001, batch_words=500, negative=2,
                      **{**SMALL, "epochs": 2})
-    hs_calls, neg_calls = calls["hs"], calls["neg"]
-    assert len(hs_calls) == len(neg_calls) > 2
-    np.testing.assert_allclose([c[:2] for c in hs_calls], [c[:2] for c in neg_calls])
-    a0 = np.array([c[0] for c in hs_calls])
-    assert all(c[0] == c[1] for c in hs_calls)  # one rate a batch, as the negative pass
+    assert len(calls) > 2
+    config = calls[0][0]
+    assert all(call[0] is config for call in calls[: len(calls) // 2])  # one config a train()
+    assert config.hs and config.negative == 2 and config.sg
+    assert config.node_vectors is model.syn1 and config.outside_vectors is model.syn1neg
+    assert config.center_vectors is model.wv.vectors
+    np.testing.assert_array_equal(config.path_nodes, model.hs_tree.point_flat)
+    np.testing.assert_array_equal(config.path_labels, 1 - model.hs_tree.code_flat)
+    a0 = np.array([c[1] for c in calls])
+    assert all(c[1] == c[2] for c in calls)  # one rate a batch
     assert a0[0] == pytest.approx(0.05) and 0.001 < a0[-1] < 0.01  # the last: one step to go
     assert np.all(np.diff(a0) < 0)
-    assert all(c[3] is model.hs_tree for c in hs_calls)
-    # the hierarchical pass draws from its own seed, every batch a different one
-    assert len({c[2] for c in hs_calls} | {c[2] for c in neg_calls}) == 2 * len(hs_calls)
-    # loss: both passes; pairs: the negative-sampling pass's
-    assert model.epoch_losses == [2.5 * len(hs_calls) / 2] * 2
-    assert model.epoch_pairs == [3 * len(hs_calls) // 2] * 2
+    assert len({c[3] for c in calls}) == len(calls)  # every batch its own seed
+    assert model.syn1.any() and model.syn1neg.any()
 
 
-def test_reference_hs_kernel_trains_through_the_batch_trainer(rng, vectors):
+@pytest.mark.parametrize("sg", [True, False], ids=["skip-gram", "cbow"])
+def test_hs_and_negatives_train_in_one_walk_path_first(vectors, sg):
+    """With hs=1 and negatives, each window takes the hierarchical step, then the negative one,
+    as gensim.  Window 1, two-word sentences, no subsampling and a noise table that always
+    draws word 0: no draw changes anything, so the explicit steps are known in advance (each
+    window has one context word: its skip-gram pair, or gensim's CBOW step, which is then the
+    exact one)."""
     center, nodes = _float32(vectors)
-    outside = np.zeros_like(center)
-    trainer = hierarchical.hs_batch_trainer(None, nodes, TREE, prefer="reference")
-    tokens, ends = _batch(rng, n_sentences=10, length=5)
-    before = nodes.copy()
-    loss, pairs, kept = trainer(center, outside, tokens, ends, np.ones(V, np.float32),
-                                None, True, 2, 0, 0.05, 0.05, 1)
-    assert loss > 0 and pairs > 0 and kept == tokens.size
-    assert not np.array_equal(nodes, before) and not outside.any()
-    assert hierarchical.select_hs_kernel("reference") is reference.train_batch_hs
-    assert hierarchical.select_hs_kernel("compiled") is train_batch_hs
-    with pytest.raises(ValueError, match="prefer"):
-        hierarchical.select_hs_kernel("fast")
+    outside = np.random.default_rng(5).normal(0, 0.5, (V, D)).astype(np.float32)
+    tokens = np.array([1, 3, 0, 2, 4, 5], dtype=np.int32)
+    ends = np.array([2, 4, 6], dtype=np.int64)
+    keep = np.ones(V, dtype=np.float32)
+    always_word_0 = np.full(V, 2**31 - 1, dtype=np.int64)
+    alpha = 0.1
+    c, u, o = center.copy(), nodes.copy(), outside.copy()
+    config = kernel_config(c, keep, sg=sg, window=1, negative=2, outside_vectors=o,
+                           noise_cum_table=always_word_0, hs=True, node_vectors=u, tree=TREE)
+    loss, pairs, kept = train_batch(config, tokens, ends, alpha, alpha, seed=3)
+    assert (pairs, kept) == (tokens.size, tokens.size)
+
+    C, U, O = (a.astype(np.float64) for a in (center, nodes, outside))
+    expected = 0.0
+    for first in range(0, tokens.size, 2):
+        sentence = tokens[first:first + 2].tolist()
+        for position, word in enumerate(sentence):
+            context = [sentence[1 - position]]  # one context word: gensim's step is exact
+            negatives = [0, 0] if word != 0 else []  # a draw equal to the target is skipped
+            steps = ((U, HS), (O, partial(neg_sampling_loss_and_gradient,
+                                          negative_indices=negatives)))
+            for outputs, objective in steps:
+                if sg:  # the context word is the input, the center word the target
+                    step_loss, grad_C, grad_outputs = skipgram(context[0], [word], C, outputs,
+                                                               objective)
+                else:
+                    step_loss, grad_C, grad_outputs = cbow(word, context, C, outputs, objective)
+                C -= alpha * grad_C
+                outputs -= alpha * grad_outputs
+                expected += step_loss
+    assert loss == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_allclose(c, C, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(u, U, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(o, O, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("negative", [0, 3])

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 import nnbasics
-from nnbasics.word2vec import model as model_module
 from nnbasics.word2vec.corpus import LineSentences
-from nnbasics.word2vec.model import Word2Vec, select_kernel
+from nnbasics.word2vec.model import Word2Vec
 
 
 def make_corpus(n_sentences=300, seed=0):
@@ -103,18 +102,23 @@ def test_corpus_file_and_sentences_train_identically(tmp_path):
 def test_full_softmax_and_reference_paths_train(sg):
     model = Word2Vec(CORPUS[:100], negative=0, sg=sg, **{**SMALL, "epochs": 1})
     assert np.isfinite(model.wv.vectors).all() and model.epoch_losses[0] > 0
-    assert select_kernel(0) is select_kernel(5, prefer="reference")
+    trainer, n_threads = model._batch_trainer()
+    assert n_threads == 1 and trainer.__name__ == "full_softmax"  # the explicit path
+    from nnbasics.accel import word2vec_kernels
+
+    model.negative = 5
+    trainer, n_threads = model._batch_trainer()
+    assert n_threads == SMALL["workers"] and trainer.func is word2vec_kernels.train_batch
 
 
 def test_learning_rate_schedule_and_batch_seeds(monkeypatch):
     calls = []
 
-    def recording_kernel(C, U, tokens, ends, keep, table, sg, window, negative, a0, a1, seed,
-                         n_threads):
+    def recording_trainer(tokens, ends, a0, a1, seed, n_threads):
         calls.append((tokens.size, a0, a1, seed))
         return 1.0, 1, tokens.size
 
-    monkeypatch.setattr(model_module, "select_kernel", lambda negative: recording_kernel)
+    monkeypatch.setattr(Word2Vec, "_batch_trainer", lambda self: (recording_trainer, 1))
     model = Word2Vec(CORPUS, alpha=0.05, min_alpha=0.001, batch_words=500,
                      **{**SMALL, "epochs": 2})
     a0 = np.array([c[1] for c in calls])
@@ -222,15 +226,15 @@ def test_invalid_utf8_corpus_names_the_line(tmp_path):
 # -- the issue's "better than gensim" points, one test each ---------------------------------------
 
 
-def _stub_kernel(record=None):
-    """A kernel that trains nothing and records what it was given (if ``record`` is a list)."""
+def _stub_trainer(record=None):
+    """A batch trainer that trains nothing and records its batches (if ``record`` is a list)."""
 
-    def kernel(C, U, tokens, ends, keep, table, sg, window, negative, a0, a1, seed, n_threads):
+    def trainer(tokens, ends, a0, a1, seed, n_threads):
         if record is not None:
             record.append((tokens.copy(), ends.copy()))
         return 0.0, 0, tokens.size
 
-    return kernel
+    return lambda model: (trainer, 1)
 
 
 def _write_corpus(path, n_lines, seed=0):
@@ -245,7 +249,7 @@ def _write_corpus(path, n_lines, seed=0):
 def test_corpus_file_is_streamed_memory_does_not_grow_with_the_corpus(tmp_path, monkeypatch):
     import tracemalloc
 
-    monkeypatch.setattr(model_module, "select_kernel", lambda negative: _stub_kernel())
+    monkeypatch.setattr(Word2Vec, "_batch_trainer", _stub_trainer())
     peaks = {}
     for n_lines in (12000, 48000):  # 144k and 576k tokens
         path = _write_corpus(tmp_path / f"c{n_lines}.txt", n_lines)
@@ -266,7 +270,7 @@ def test_corpus_file_is_streamed_memory_does_not_grow_with_the_corpus(tmp_path, 
 
 def test_long_lines_reach_the_kernel_whole(tmp_path, monkeypatch):
     record = []
-    monkeypatch.setattr(model_module, "select_kernel", lambda negative: _stub_kernel(record))
+    monkeypatch.setattr(Word2Vec, "_batch_trainer", _stub_trainer(record))
     path = tmp_path / "long.txt"
     long_line = [f"w{i % 50}" for i in range(25_000)]  # gensim would cut it at 10,000
     path.write_text(" ".join(long_line) + "\nw1 w2\n", encoding="utf-8")
@@ -281,10 +285,10 @@ def test_long_lines_reach_the_kernel_whole(tmp_path, monkeypatch):
 def test_epoch_loss_is_accumulated_in_float64(monkeypatch):
     batch_losses = iter([2.0**30, 1.0, 1.0, 1.0] * 1000)
 
-    def kernel(C, U, tokens, ends, keep, table, sg, window, negative, a0, a1, seed, n_threads):
+    def trainer(tokens, ends, a0, a1, seed, n_threads):
         return np.float32(next(batch_losses)), 1, tokens.size
 
-    monkeypatch.setattr(model_module, "select_kernel", lambda negative: kernel)
+    monkeypatch.setattr(Word2Vec, "_batch_trainer", lambda self: (trainer, 1))
     model = Word2Vec(CORPUS, batch_words=8, **{**SMALL, "epochs": 2})
     n_batches = model.epoch_pairs[0]
     assert n_batches == 300  # one batch per 8-token sentence
@@ -398,10 +402,10 @@ def test_learning_rate_never_falls_below_min_alpha_on_a_longer_corpus(monkeypatc
     alphas = []
 
     def recording_kernel(*args):
-        alphas.append(args[9:11])  # alpha at the batch's start and end
+        alphas.append(args[2:4])  # alpha at the batch's start and end
         return 0.0, 0, 0
 
-    monkeypatch.setattr(model, "_kernel", lambda: (recording_kernel, 1))
+    monkeypatch.setattr(model, "_batch_trainer", lambda: (recording_kernel, 1))
     model.train(CORPUS[:40] * 5, epochs=2)  # five times the words the scan counted
     start, end = model.config.alpha, model.config.min_alpha
     floor = end - 1e-15  # start - (start - end) * 1.0 may round an ulp below end
@@ -451,10 +455,10 @@ def test_each_batch_trains_at_its_start_rate_unless_it_is_one_long_line(monkeypa
     alphas = []
 
     def recording_kernel(*args):
-        alphas.append((args[2].size, args[9], args[10]))
+        alphas.append((args[0].size, args[2], args[3]))
         return 0.0, 0, 0
 
-    monkeypatch.setattr(model, "_kernel", lambda: (recording_kernel, 1))
+    monkeypatch.setattr(model, "_batch_trainer", lambda: (recording_kernel, 1))
     model.train(CORPUS[:40], epochs=2)
     assert all(a == b for _, a, b in alphas)
     starts = [a for _, a, _ in alphas]
@@ -659,3 +663,80 @@ def test_cbow_mean_is_a_saved_setting_that_changes_training(tmp_path):
     skipgram = Word2Vec(CORPUS, **{**settings, "sg": 1})
     assert np.array_equal(Word2Vec(CORPUS, **{**settings, "sg": 1}, cbow_mean=0).wv.vectors,
                           skipgram.wv.vectors)  # skip-gram has no context average
+
+
+def test_save_goes_through_the_serialization_layer(tmp_path):
+    from nnbasics.io.serialization import load_arrays
+
+    model = Word2Vec(CORPUS[:50], **{**SMALL, "hs": 1})
+    model.save(tmp_path / "m.npz")
+    arrays, metadata = load_arrays(tmp_path / "m.npz", kind="word2vec")
+    assert sorted(arrays) == ["counts", "syn1", "syn1neg", "vectors"]
+    assert metadata["index_to_key"] == model.wv.index_to_key
+    assert metadata["config"]["hs"] == 1 and metadata["epochs_trained"] == 2
+    from nnbasics.word2vec import KeyedVectors
+
+    with pytest.raises(ValueError, match="holds a 'word2vec'"):
+        KeyedVectors.load(tmp_path / "m.npz")  # another kind of nnbasics file is named
+
+
+def _save_as_nnbasics_0_1(model, path):
+    """nnbasics 0.1's ``Word2Vec.save``, inlined: the arrays and a ``metadata`` member holding
+    the JSON as uint8 bytes."""
+    import json
+    from dataclasses import asdict
+
+    metadata = {
+        "format": "nnbasics.word2vec", "version": 1, "config": asdict(model.config),
+        "index_to_key": model.wv.index_to_key, "corpus_count": model.corpus_count,
+        "corpus_total_words": model.corpus_total_words, "epochs_trained": model.epochs_trained,
+        "epoch_losses": model.epoch_losses, "epoch_pairs": model.epoch_pairs,
+    }
+    blob = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
+    hs_state = {} if model.syn1 is None else {"syn1": model.syn1}
+    np.savez(path, vectors=model.wv.vectors, syn1neg=model.syn1neg, counts=model.wv.counts,
+             metadata=blob, **hs_state)
+
+
+@pytest.mark.parametrize("hs", [0, 1])
+def test_files_saved_by_nnbasics_0_1_still_load(tmp_path, hs):
+    model = Word2Vec(CORPUS[:50], **{**SMALL, "hs": hs})
+    old = tmp_path / "old.npz"
+    _save_as_nnbasics_0_1(model, old)
+    loaded = Word2Vec.load(old)
+    assert loaded.config == model.config and loaded.wv.index_to_key == model.wv.index_to_key
+    np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)
+    np.testing.assert_array_equal(loaded.syn1neg, model.syn1neg)
+    assert (loaded.syn1 is None) == (hs == 0)
+    assert loaded.epoch_losses == model.epoch_losses
+    loaded.save(tmp_path / "new.npz")  # and saved again in the current format
+    again = Word2Vec.load(tmp_path / "new.npz")
+    np.testing.assert_array_equal(again.wv.vectors, model.wv.vectors)
+    with np.load(old) as archive:
+        arrays = dict(archive)
+    arrays["metadata"] = np.frombuffer(b'{"format": "nnbasics.word2vec", "version": 7}',
+                                       dtype=np.uint8)
+    np.savez(tmp_path / "future.npz", **arrays)
+    with pytest.raises(ValueError, match="version 7 is not supported"):
+        Word2Vec.load(tmp_path / "future.npz")
+
+
+def test_importing_word2vec_and_its_objectives_compiles_nothing():
+    """numba is imported (and the kernels compiled) when training starts, not before."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import nnbasics, nnbasics.word2vec\n"
+        "from nnbasics.word2vec.objectives import cbow, skipgram, "
+        "neg_sampling_loss_and_gradient\n"
+        "from nnbasics.word2vec import KeyedVectors, Word2Vec, reference, vocab\n"
+        "loaded = sorted(m for m in sys.modules if m == 'numba' or m.startswith('numba.')\n"
+        "                or m.startswith('nnbasics.accel'))\n"
+        "print(loaded)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -27,7 +27,7 @@ def run(center_vectors, outside_vectors, tokens, ends, sg, negative, window=1, a
         table=ALWAYS_WORD_0, keep=KEEP_ALL, seed=0):
     return train_batch(center_vectors, outside_vectors, np.array(tokens, np.int32),
                        np.array(ends, np.int64), keep, table, sg, window, negative, alpha[0],
-                       alpha[1], seed, 1)
+                       alpha[1], seed)
 
 
 def sgd(C, U, center, target, objective, alpha, context=None):

@@ -6,7 +6,8 @@ reference that lives with the concept it serves (``nnbasics.core``, ``nnbasics.m
 (numba's ``cache=True`` keeps them on disk), never at ``import nnbasics``.
 
 * ``mlp_kernels``: the fused element-wise passes of an MLP training step;
-* ``word2vec_ns`` / ``word2vec_hs``: word2vec training over a batch of sentences;
+* ``word2vec_kernels``: word2vec training over a batch of sentences (skip-gram and CBOW, negative
+  sampling and hierarchical softmax, one walker);
 * ``corpus_reader``: the compiled reader of a ``corpus_file``;
 * ``huffman``: gensim's Huffman tree over the word counts.
 """

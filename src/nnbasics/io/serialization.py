@@ -222,8 +222,8 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
         raise ValueError(f"{path} could not be read (truncated or corrupt: {exc})") from None
 
 
-def load_arrays(path: str | os.PathLike, kind: str | None = None,
-                max_version: int = 1) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def load_arrays(path: str | os.PathLike, kind: str | None = None, max_version: int = 1,
+                what: str = "nnbasics file") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a file written by :func:`save_arrays`: ``(arrays, metadata)``.
 
     Parameters
@@ -233,6 +233,8 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None,
         Expected ``metadata["kind"]``; a file of another kind raises ``ValueError``.
     max_version : int
         Newest format version this reader understands.
+    what : str
+        What the file should be, for the messages of :func:`read_npz`.
 
     Raises
     ------
@@ -243,7 +245,7 @@ def load_arrays(path: str | os.PathLike, kind: str | None = None,
         kind, of a newer version, or holding object arrays.
     """
     path = Path(path)
-    arrays = read_npz(path, required=(f"{_METADATA_KEY}.npy",))
+    arrays = read_npz(path, required=(f"{_METADATA_KEY}.npy",), what=what)
     text = arrays.pop(_METADATA_KEY)
     try:
         meta = json.loads(str(text[()]))

@@ -1,12 +1,11 @@
 r"""The word2vec model: vocabulary, training loop, loss reporting, saving and loading.
 
-This module orchestrates; the per-word work happens in a training kernel with the signature of
-:func:`nnbasics.word2vec.reference.train_batch`: the compiled one
-(``nnbasics.accel.word2vec_ns.train_batch``) when it can be imported and ``negative > 0``, else the
-explicit reference path (always for ``negative=0``, the full softmax, whose cost per pair grows with
-the vocabulary: for small vocabularies only).  With ``hs=1`` the batches go through
-:func:`nnbasics.word2vec.hierarchical.hs_batch_trainer` (hierarchical softmax, then negative
-sampling when ``negative > 0``).
+This module orchestrates; the per-word work happens in the compiled kernel
+(:mod:`nnbasics.accel.word2vec_kernels`: negative sampling, hierarchical softmax or both, filled
+with the model's arrays and settings once per :meth:`Word2Vec.train`), or, for the full softmax
+(``negative=0, hs=0``, whose cost per pair grows with the vocabulary: small vocabularies only), in
+the explicit path :func:`nnbasics.word2vec.reference.train_batch`.  The compiled modules are
+imported when training starts, not with this module.
 
 A ``corpus_file`` (or a :class:`~nnbasics.word2vec.corpus.LineSentences`) is scanned and encoded
 by the compiled reader (:mod:`nnbasics.accel.corpus_reader`), which gives the same counts and
@@ -22,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,11 +30,9 @@ from functools import partial
 
 import numpy as np
 
-from nnbasics.accel.corpus_reader import WordTable, count_file, iter_file_batches
-from nnbasics.io.serialization import atomic_file, read_npz
+from nnbasics.io.serialization import load_arrays, read_npz, save_arrays
 from nnbasics.word2vec import reference
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
-from nnbasics.word2vec.hierarchical import hs_batch_trainer, window_options
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.vocab import (
     build_vocabulary,
@@ -45,30 +43,16 @@ from nnbasics.word2vec.vocab import (
     noise_cum_table,
 )
 
-__all__ = ["Word2Vec", "Word2VecConfig", "select_kernel"]
+__all__ = ["Word2Vec", "Word2VecConfig"]
 
 _INT32_MAX = 2**31 - 1  # the compiled kernels take 32-bit sizes
-_FORMAT = "nnbasics.word2vec"
+_KIND = "word2vec"  # the kind of file Word2Vec.save writes (nnbasics.io.serialization)
 _FORMAT_VERSION = 1
+_LEGACY_FORMAT = "nnbasics.word2vec"  # nnbasics 0.1's own .npz layout, still read
 
-
-def select_kernel(negative: int, prefer: str = "auto"):
-    """The ``train_batch`` to use: compiled for negative sampling when available, else reference.
-
-    ``prefer`` is ``"auto"``, ``"compiled"`` (an ``ImportError`` if unavailable) or
-    ``"reference"``.  ``negative == 0`` (full softmax) always uses the reference path.
-    """
-    if prefer not in ("auto", "compiled", "reference"):
-        raise ValueError(f"prefer must be 'auto', 'compiled' or 'reference', got {prefer!r}")
-    if negative == 0 or prefer == "reference":
-        return reference.train_batch
-    try:
-        from nnbasics.accel.word2vec_ns import train_batch
-    except ImportError:
-        if prefer == "compiled":
-            raise
-        return reference.train_batch
-    return train_batch
+#: ``trainer(tokens, sentence_ends, alpha_start, alpha_end, seed, n_threads)`` trains one batch in
+#: place and returns (loss sum, positive pairs, kept words).
+BatchTrainer = Callable[..., tuple[float, int, int]]
 
 
 def _effective_min_count(counts: dict, min_count: int, max_final_vocab: int | None) -> int:
@@ -78,6 +62,33 @@ def _effective_min_count(counts: dict, min_count: int, max_final_vocab: int | No
         return min_count
     ranked = np.sort(np.fromiter(counts.values(), dtype=np.int64, count=len(counts)))[::-1]
     return max(min_count, int(ranked[max_final_vocab]) + 1)
+
+
+def _is_legacy_file(path: str) -> bool:
+    """Whether ``path`` has nnbasics 0.1's layout: a ``metadata`` member, no ``__metadata__``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False  # not readable as a zip: load_arrays names the problem
+    return "metadata.npy" in names and "__metadata__.npy" not in names
+
+
+def _read_legacy_file(path: str) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and metadata of a model saved by nnbasics 0.1 (JSON as a uint8 array)."""
+    arrays = read_npz(path, required=("vectors.npy", "syn1neg.npy", "counts.npy", "metadata.npy"),
+                      what="nnbasics word2vec model")
+    blob = arrays.pop("metadata")
+    try:
+        metadata = json.loads(blob.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError(f"{path}: model metadata is not valid JSON") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != _LEGACY_FORMAT:
+        raise ValueError(f"{path}: not an nnbasics word2vec model")
+    if metadata.get("version") != 1:
+        raise ValueError(f"{path}: model format version {metadata.get('version')!r} is not "
+                         "supported (this nnbasics reads version 1)")
+    return arrays, metadata
 
 
 def _finished(future: Future | None) -> bool:
@@ -350,6 +361,8 @@ class Word2Vec:
         """
         source = self._source(corpus_iterable, corpus_file)
         if isinstance(source, LineSentences) and self.config.max_vocab_size is None:
+            from nnbasics.accel.corpus_reader import count_file
+
             raw = count_file(source.path)  # compiled scan, same counts
         else:
             raw = count_words(source, self.config.max_vocab_size, trim_rule)
@@ -437,9 +450,7 @@ class Word2Vec:
         total_words = int(total_words or self.corpus_total_words)
         start_alpha = cfg.alpha if start_alpha is None else float(start_alpha)
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
-        kernel, n_parallel = self._kernel()
-        # passed only when set, so that a kernel of the plain train_batch signature still fits
-        kernel_options = window_options(cfg.shrink_windows, bool(cfg.cbow_mean))
+        trainer, n_parallel = self._batch_trainer()
         read_batches = self._batch_reader(source)
         callbacks = tuple(callbacks)  # as in gensim: the constructor's ran with its own training
         planned = max(1, epochs * total_words)
@@ -488,13 +499,10 @@ class Word2Vec:
                         # a batch far above batch_words (a very long line) is split among threads
                         big = batch.tokens.size >= 4 * cfg.batch_words
                         future = pool.submit(
-                            kernel, self.wv.vectors, self.syn1neg, batch.tokens,
-                            batch.sentence_ends, self.keep_probability, self.cum_table,
-                            bool(cfg.sg), cfg.window, cfg.negative,
+                            trainer, batch.tokens, batch.sentence_ends,
                             start_alpha - (start_alpha - end_alpha) * fraction[0],
                             start_alpha - (start_alpha - end_alpha) * fraction[long_line],
                             self._batch_seed(batch_index), n_parallel if big else 1,
-                            **kernel_options,
                         )
                     pending.append((future, batch.raw_words))
                     while pending and (len(pending) > 2 * n_parallel or _finished(pending[0][0])):
@@ -520,29 +528,38 @@ class Word2Vec:
         self._call(callbacks, "on_train_end")
         return effective_total, done
 
-    def _kernel(self):
-        """The batch kernel and the number of threads to run it in.
+    def _batch_trainer(self) -> tuple[BatchTrainer, int]:
+        """The function that trains one batch, and the number of threads to run batches in.
 
-        The compiled kernel runs in ``workers`` threads with the noise guide table built once;
-        the reference path (full softmax, or no numba) holds the GIL and runs in one.
+        The compiled kernel, configured here once per :meth:`train` call with the model's arrays
+        and settings, runs in ``workers`` threads; the explicit full-softmax path holds the GIL
+        and runs in one (so it is never asked to split a batch).
         """
         cfg = self.config
-        kernel = select_kernel(cfg.negative)
-        n_threads = 1 if kernel is reference.train_batch else cfg.workers
-        if kernel is not reference.train_batch:
-            from nnbasics.accel import word2vec_ns as _inner  # select_kernel imported it already
+        if cfg.negative == 0 and not cfg.hs:
+            def full_softmax(tokens, sentence_ends, alpha_start, alpha_end, seed, n_threads):
+                return reference.train_batch(
+                    self.wv.vectors, self.syn1neg, tokens, sentence_ends, self.keep_probability,
+                    self.cum_table, bool(cfg.sg), cfg.window, 0, alpha_start, alpha_end, seed,
+                    shrink_windows=cfg.shrink_windows, cbow_mean=bool(cfg.cbow_mean),
+                )
 
-            if kernel is _inner.train_batch:
-                kernel = partial(kernel, noise_guide=_inner.build_noise_guide(self.cum_table))
-        if cfg.hs:
-            # hierarchical softmax (compiled), then negatives when negative > 0
-            kernel = hs_batch_trainer(kernel if cfg.negative else None, self.syn1, self.hs_tree)
-            n_threads = cfg.workers
-        return kernel, n_threads
+            return full_softmax, 1
+        from nnbasics.accel import word2vec_kernels  # compiled on the first batch, not at import
+
+        config = word2vec_kernels.kernel_config(
+            self.wv.vectors, self.keep_probability, sg=bool(cfg.sg), window=cfg.window,
+            negative=cfg.negative, outside_vectors=self.syn1neg, noise_cum_table=self.cum_table,
+            hs=bool(cfg.hs), node_vectors=self.syn1, tree=self.hs_tree,
+            shrink_windows=cfg.shrink_windows, cbow_mean=bool(cfg.cbow_mean),
+        )
+        return partial(word2vec_kernels.train_batch, config), cfg.workers
 
     def _batch_reader(self, source) -> Callable[[], Iterator[Batch]]:
         """A function giving one pass over the corpus in batches (compiled for a file)."""
         if isinstance(source, LineSentences):
+            from nnbasics.accel.corpus_reader import WordTable, iter_file_batches
+
             try:
                 table = WordTable(self.wv.index_to_key)  # built once for all epochs
             except ValueError:  # a vocabulary word with whitespace (built from lists)
@@ -583,14 +600,15 @@ class Word2Vec:
     def save(self, path: str | os.PathLike) -> None:
         """Save the full state (both vector sets, vocabulary, counts, settings) to one ``.npz``.
 
-        Arrays are stored as plain arrays and everything else as a JSON string (UTF-8 bytes):
-        loading needs no pickle.  The file is written atomically.
+        Written by :func:`nnbasics.io.serialization.save_arrays` (kind ``"word2vec"``): plain
+        arrays and a JSON metadata string, so loading needs no pickle; written atomically.
         """
         if self.wv is None:
             raise ValueError("nothing to save: the model has no vocabulary yet")
+        arrays = {"vectors": self.wv.vectors, "syn1neg": self.syn1neg, "counts": self.wv.counts}
+        if self.syn1 is not None:
+            arrays["syn1"] = self.syn1
         metadata = {
-            "format": _FORMAT,
-            "version": _FORMAT_VERSION,
             "config": asdict(self.config),
             "index_to_key": self.wv.index_to_key,
             "corpus_count": self.corpus_count,
@@ -599,30 +617,25 @@ class Word2Vec:
             "epoch_losses": self.epoch_losses,
             "epoch_pairs": self.epoch_pairs,
         }
-        blob = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
-        hs_state = {} if self.syn1 is None else {"syn1": self.syn1}
-        with atomic_file(path) as handle:
-            np.savez(handle, vectors=self.wv.vectors, syn1neg=self.syn1neg, counts=self.wv.counts,
-                     metadata=blob, **hs_state)
+        save_arrays(path, arrays, metadata, kind=_KIND, version=_FORMAT_VERSION)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Word2Vec:
-        """Load a model written by :meth:`save` (no pickle); ``ValueError`` if it is invalid."""
+        """Load a model written by :meth:`save`, or by nnbasics 0.1's (no pickle).
+
+        ``ValueError`` if the file is not a word2vec model, is truncated or is inconsistent.
+        """
         path = os.fspath(path)
-        archive = read_npz(path, required=("vectors.npy", "syn1neg.npy", "counts.npy",
-                                           "metadata.npy"), what="nnbasics word2vec model")
-        vectors, syn1neg = archive["vectors"], archive["syn1neg"]
-        counts, blob = archive["counts"], archive["metadata"]
-        syn1 = archive.get("syn1")  # only with hs=1
-        try:
-            metadata = json.loads(blob.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ValueError(f"{path}: model metadata is not valid JSON") from None
-        if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
-            raise ValueError(f"{path}: not an nnbasics word2vec model")
-        if metadata.get("version") != _FORMAT_VERSION:
-            raise ValueError(f"{path}: model format version {metadata.get('version')!r} is not "
-                             f"supported (this nnbasics reads version {_FORMAT_VERSION})")
+        if _is_legacy_file(path):
+            arrays, metadata = _read_legacy_file(path)
+        else:
+            arrays, metadata = load_arrays(path, kind=_KIND, max_version=_FORMAT_VERSION,
+                                           what="nnbasics word2vec model")
+        missing = [name for name in ("vectors", "syn1neg", "counts") if name not in arrays]
+        if missing:
+            raise ValueError(f"{path}: not a complete word2vec model (no {', '.join(missing)})")
+        vectors, syn1neg, counts = arrays["vectors"], arrays["syn1neg"], arrays["counts"]
+        syn1 = arrays.get("syn1")  # only with hs=1
         try:
             keys = [str(k) for k in metadata["index_to_key"]]
             config = Word2VecConfig(**metadata["config"])

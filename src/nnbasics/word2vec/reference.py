@@ -2,16 +2,15 @@ r"""The explicit (slow) training path: SGD on one batch of sentences, built on t
 
 Shape letters: ``V`` vocabulary, ``d`` vector size, ``n`` tokens in the batch, ``m`` sentences.
 
-:func:`train_batch` has the signature of the compiled kernel
-``nnbasics.accel.word2vec_ns.train_batch`` and is the path used for the full softmax
-(``negative=0``) and the fallback when the kernel is unavailable.  :func:`train_batch_hs` is the
-hierarchical-softmax path (``hs=1``), with the signature of
-``nnbasics.accel.word2vec_hs.train_batch_hs``.  Both loop over words in Python, so they are
-meant for small corpora and vocabularies.  They take exact SGD steps on the objectives of
-:mod:`~nnbasics.word2vec.objectives`, one (center, outside) pair at a time; the compiled kernel
-follows word2vec.c and gensim instead where they differ (see its module notes): skip-gram windows
-share their negatives, and a CBOW step gives each context vector the whole gradient at the mean
-``h`` (gensim's ``cbow_mean=1``), not the exact ``1/C`` share that :func:`cbow` returns.
+:func:`train_batch` (negative sampling, or the full softmax with ``negative=0``) and
+:func:`train_batch_hs` (hierarchical softmax) are what the compiled kernel
+(``nnbasics.accel.word2vec_kernels``) speeds up, and the model's path for the full softmax.  Both
+loop over words in Python, so they are meant for small corpora and vocabularies.  They take exact
+SGD steps on the objectives of :mod:`~nnbasics.word2vec.objectives`, one (center, outside) pair at
+a time, on one thread; the compiled kernel follows word2vec.c and gensim instead where they differ
+(see its module notes): a skip-gram window's pairs share their outputs, and a CBOW step gives each
+context vector the whole gradient at the mean ``h`` (gensim's ``cbow_mean=1``), not the exact
+``1/C`` share that :func:`cbow` returns.
 
 Per center word (after subsampling), in order:
 
@@ -64,7 +63,6 @@ def train_batch(
     alpha_start: float,
     alpha_end: float,
     seed: int,
-    n_threads: int = 1,
     shrink_windows: bool = True,
     cbow_mean: bool = True,
 ) -> tuple[float, int, int]:
@@ -98,8 +96,6 @@ def train_batch(
         Learning rate at the first and (just past) the last token of the batch.
     seed : int
         Seeds this call's generator (subsampling, windows, negatives).
-    n_threads : int
-        Accepted for signature compatibility; the reference path runs on one thread.
     shrink_windows : bool, default True
         Draw each center's window in ``[1, window]``, or (False) always use ``window``.
     cbow_mean : bool, default True
@@ -145,7 +141,6 @@ def train_batch_hs(
     alpha_start: float,
     alpha_end: float,
     seed: int,
-    n_threads: int = 1,
     shrink_windows: bool = True,
     cbow_mean: bool = True,
 ) -> tuple[float, int, int]:
@@ -162,7 +157,7 @@ def train_batch_hs(
         Input vectors (``wv.vectors``), updated in place.
     node_vectors : ndarray of float32, shape (V, d)
         Inner-node vectors of the tree (gensim's ``syn1``), updated in place.
-    tokens, sentence_ends, keep_probability, sg, window, alpha_start, alpha_end, seed, n_threads
+    tokens, sentence_ends, keep_probability, sg, window, alpha_start, alpha_end, seed
         As in :func:`train_batch`.
     tree : HuffmanTree
         Each word's path (:func:`~nnbasics.word2vec.vocab.huffman_tree` of the counts).

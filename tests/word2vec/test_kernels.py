@@ -1,4 +1,6 @@
-"""The compiled word2vec kernel (``nnbasics.accel.word2vec_ns``) against the explicit objectives.
+"""The compiled word2vec kernel (``nnbasics.accel.word2vec_kernels``) against the explicit
+objectives: the steps of negative sampling (here) and hierarchical softmax (``test_hs.py``), the
+walk over whole batches, the random draws, the checks of its input.
 
 Inputs are tiny so that numba's compilation (cached) dominates the time of this module.
 """
@@ -12,9 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbasics.accel import word2vec_ns as _inner
-from nnbasics.accel.word2vec_ns import (
+from nnbasics.accel import word2vec_kernels as kernels
+from nnbasics.accel.word2vec_kernels import (
     cbow_window_step,
+    kernel_config,
     sample_negatives,
     sg_window_step,
     train_batch,
@@ -31,31 +34,46 @@ def _vectors(rng, n_words=V, dim=D, scale=0.6):
     return center, outside
 
 
+def _outputs(target, negatives):
+    """Output rows and labels of a negative-sampling step: the target (1), the negatives (0)."""
+    targets = np.asarray([target, *negatives], dtype=np.int32)
+    labels = np.zeros(targets.size, dtype=np.uint8)
+    labels[0] = 1
+    return targets, labels
+
+
 def _sg_step(center, outside, contexts, target, negatives, alpha):
     """Run the kernel's skip-gram step on copies; return (loss, center after, outside after)."""
     center, outside = center.copy(), outside.copy()
     contexts = np.asarray(contexts, dtype=np.int32)
-    targets = np.asarray([target, *negatives], dtype=np.int32)
+    targets, labels = _outputs(target, negatives)
     coef = np.empty((contexts.size, targets.size), dtype=np.float32)
     dinputs = np.empty((contexts.size, center.shape[1]), dtype=np.float32)
-    loss = sg_window_step(
-        center, outside, contexts, contexts.size, targets, targets.size, alpha, coef, dinputs
-    )
+    loss = sg_window_step(center, outside, contexts, contexts.size, targets, labels, 0,
+                          targets.size, alpha, coef, dinputs)
     return loss, center, outside
 
 
 def _cbow_step(center, outside, contexts, target, negatives, alpha, cbow_mean=True):
     center, outside = center.copy(), outside.copy()
     contexts = np.asarray(contexts, dtype=np.int32)
-    targets = np.asarray([target, *negatives], dtype=np.int32)
+    targets, labels = _outputs(target, negatives)
     hidden = np.empty(center.shape[1], dtype=np.float32)
     dhidden = np.empty(center.shape[1], dtype=np.float32)
     coef = np.empty(targets.size, dtype=np.float32)
-    loss = cbow_window_step(
-        center, outside, contexts, contexts.size, targets, targets.size, alpha, hidden, dhidden,
-        coef, cbow_mean,
-    )
+    loss = cbow_window_step(center, outside, contexts, contexts.size, targets, labels, 0,
+                            targets.size, alpha, cbow_mean, coef, hidden, dhidden)
     return loss, center, outside
+
+
+def _train(center_vectors, outside_vectors, tokens, sentence_ends, keep_probability,
+           noise_cum_table, sg, window, negative, alpha_start, alpha_end, seed, n_threads=1,
+           **settings):
+    """Configure the kernel for negative sampling and train one batch."""
+    config = kernel_config(center_vectors, keep_probability, sg=sg, window=window,
+                           negative=negative, outside_vectors=outside_vectors,
+                           noise_cum_table=noise_cum_table, **settings)
+    return train_batch(config, tokens, sentence_ends, alpha_start, alpha_end, seed, n_threads)
 
 
 def _reference_sg(center, outside, contexts, target, negatives):
@@ -260,7 +278,7 @@ def test_same_seed_same_result_on_one_thread(rng, sg):
     runs = []
     for seed in (5, 5, 6):
         center, outside = _init(n_words)
-        out = train_batch(center, outside, *args, sg, 3, 4, 0.05, 0.01, seed, 1)
+        out = _train(center, outside, *args, sg, 3, 4, 0.05, 0.01, seed, 1)
         runs.append((out, center, outside))
     (out_a, c_a, o_a), (out_b, c_b, o_b), (_, c_c, _) = runs
     assert out_a == out_b
@@ -277,13 +295,13 @@ def test_loss_decreases_over_repeated_batches(rng, sg, n_threads):
     center, outside = _init(n_words)
 
     def evaluate():  # a pass with learning rate 0 measures the loss without changing anything
-        loss, n_pairs, _ = train_batch(center, outside, *args, sg, 4, 5, 0.0, 0.0, 99, 1)
+        loss, n_pairs, _ = _train(center, outside, *args, sg, 4, 5, 0.0, 0.0, 99, 1)
         return loss / n_pairs
 
     untrained = evaluate()
     per_pair = []
     for epoch in range(8):
-        loss, n_pairs, n_kept = train_batch(
+        loss, n_pairs, n_kept = _train(
             center, outside, *args, sg, 4, 5, 0.05, 0.05, epoch, n_threads
         )
         assert n_kept == tokens.size  # keep probability 1: every token is kept
@@ -308,9 +326,9 @@ def test_counts_of_pairs_centers_and_kept_words():
     ends = np.array([5, 5, 8], dtype=np.int64)  # an empty sentence in the middle
     args = _batch_args(tokens, ends, 5)
     center, outside = _init(5)
-    _, n_pairs, n_kept = train_batch(center, outside, *args, True, 1, 2, 0.01, 0.01, 0, 1)
+    _, n_pairs, n_kept = _train(center, outside, *args, True, 1, 2, 0.01, 0.01, 0, 1)
     assert (n_pairs, n_kept) == (2 * 4 + 2 * 2, 8)
-    _, n_centers, n_kept = train_batch(center, outside, *args, False, 1, 2, 0.01, 0.01, 0, 1)
+    _, n_centers, n_kept = _train(center, outside, *args, False, 1, 2, 0.01, 0.01, 0, 1)
     assert (n_centers, n_kept) == (8, 8)
 
 
@@ -321,11 +339,11 @@ def test_subsampling_keeps_words_at_their_keep_probability():
     keep = np.array([0.1, 0.5, 0.9, 1.0], dtype=np.float32)
     args = _batch_args(tokens, ends, n_words, keep)
     center, outside = _init(n_words)
-    _, _, n_kept = train_batch(center, outside, *args, False, 1, 1, 0.0, 0.0, 3, 1)
+    _, _, n_kept = _train(center, outside, *args, False, 1, 1, 0.0, 0.0, 3, 1)
     expected = n_tokens / n_words * keep.sum()
     sd = np.sqrt(np.sum(n_tokens / n_words * keep * (1 - keep)))
     assert abs(n_kept - expected) < 5 * sd  # ~95 tokens either side
-    _, _, n_kept_all = train_batch(
+    _, _, n_kept_all = _train(
         center, outside, *_batch_args(tokens, ends, n_words), False, 1, 1, 0.0, 0.0, 3, 1
     )
     assert n_kept_all == n_tokens
@@ -354,7 +372,7 @@ def test_negatives_follow_the_noise_distribution():
 )
 def test_guide_table_lookup_is_exactly_bisect_right(counts, r):
     table = np.cumsum(np.asarray(counts, dtype=np.int64) * 1000)
-    guide, shift = _inner.build_noise_guide(table)
+    guide, shift = kernels.build_noise_guide(table)
     r = r % int(table[-1])
     word = guide[r >> shift]
     while table[word] <= r:
@@ -367,7 +385,7 @@ def test_two_threads_train_every_token():
     tokens, ends, n_words = _grouped_corpus(rng, n_sentences=50)
     args = _batch_args(tokens, ends, n_words)
     center, outside = _init(n_words)
-    loss, n_pairs, n_kept = train_batch(center, outside, *args, True, 2, 3, 0.02, 0.01, 0, 2)
+    loss, n_pairs, n_kept = _train(center, outside, *args, True, 2, 3, 0.02, 0.01, 0, 2)
     assert n_kept == tokens.size and n_pairs > 0 and np.isfinite(loss)
 
 
@@ -410,21 +428,36 @@ def test_bad_input_raises_a_clear_value_error(change, message):
     args = _valid()
     change(args)
     with pytest.raises(ValueError, match=message):
-        train_batch(**args)
+        _train(**args)
 
 
 def test_non_array_input_raises_type_error():
     args = _valid()
     args["tokens"] = [0, 1, 2, 1]
     with pytest.raises(TypeError, match="tokens"):
-        train_batch(**args)
+        _train(**args)
+
+
+def test_the_configuration_is_checked_once_and_must_train_something():
+    args = _valid()
+    with pytest.raises(ValueError, match="nothing to train: negative=0 needs hs=True"):
+        kernel_config(args["center_vectors"], args["keep_probability"], sg=True, window=2,
+                      negative=0)
+    with pytest.raises(ValueError, match="negative must be an integer >= 0"):
+        kernel_config(args["center_vectors"], args["keep_probability"], sg=True, window=2,
+                      negative=-1)
+    as_tuple = tuple(kernel_config(args["center_vectors"], args["keep_probability"], sg=True,
+                                   window=2, negative=2, outside_vectors=args["outside_vectors"],
+                                   noise_cum_table=args["noise_cum_table"]))
+    with pytest.raises(TypeError, match="KernelConfig"):
+        train_batch(as_tuple, args["tokens"], args["sentence_ends"], 0.1, 0.1, 0)
 
 
 def test_empty_batch_trains_nothing():
     args = _valid()
     args.update(tokens=np.empty(0, np.int32), sentence_ends=np.empty(0, np.int64))
     before = args["center_vectors"].copy()
-    assert train_batch(**args) == (0.0, 0, 0)
+    assert _train(**args) == (0.0, 0, 0)
     np.testing.assert_array_equal(args["center_vectors"], before)
 
 
@@ -435,7 +468,7 @@ def test_logistic_terms_match_the_exact_functions(positive):
     scores = np.concatenate([
         np.linspace(-12, 12, 20_001), [-8.0, 8.0, -7.9999, 7.9999, 0.0, -60.0, 60.0, -1e4, 1e4]
     ]).astype(np.float32)
-    terms = _inner.logistic_terms(scores, positive)
+    terms = kernels.logistic_terms(scores, positive)
     s = scores.astype(np.float64)
     sigmoid = 0.5 * (1 + np.tanh(0.5 * s))
     residual = (1.0 - sigmoid) if positive else -sigmoid

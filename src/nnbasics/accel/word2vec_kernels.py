@@ -1,0 +1,906 @@
+r"""The compiled word2vec kernel: skip-gram and CBOW, negative sampling and hierarchical softmax.
+
+The model (:mod:`nnbasics.word2vec.model`) orchestrates: it fills one :class:`KernelConfig` per
+``train`` call (:func:`kernel_config`: the matrices, the tables and the settings, validated once),
+streams the corpus in batches of sentences and calls :func:`train_batch` on each.  Everything that
+runs per word lives here, compiled with ``numba.njit(nogil=True, cache=True)`` so that several
+Python threads can run it at once on different batches, or on disjoint parts of one big batch,
+sharing the vectors lock-free ("Hogwild", as word2vec.c and gensim do).  Nothing compiles before
+training starts.
+
+Shape letters: ``V`` vocabulary size, ``d`` vector size, ``n`` tokens of a batch, ``m`` context
+words of one window (``m <= 2 * window``), ``T`` output rows of one step (``T <= negative + 1``
+for negative sampling, the path length ``L <= V - 1`` for hierarchical softmax).
+
+One walker, every objective
+---------------------------
+:func:`train_range` walks the sentences of its range once: subsampling, each center's window, and
+for each window the steps of each output layer trained, as gensim does with ``hs=1,
+negative>0``: first along the Huffman path of the center word (``hs``), then against its positive
+and negatives (``negative > 0``).
+
+One step, two architectures, two output layers
+----------------------------------------------
+A step predicts the center word ``w`` of a window from its context words ``c_1..c_m`` through
+``T`` output rows ``u_k`` of an output matrix ``U``, each with a label ``y_k`` in {0, 1}, and
+takes one SGD step on ``sum_k -log sigmoid((2 y_k - 1) u_k . x)`` for its input ``x``:
+
+* negative sampling: ``U = outside_vectors`` (``syn1neg``), rows ``w`` (label 1) and the
+  negatives drawn for the window (label 0);
+* hierarchical softmax: ``U = node_vectors`` (``syn1``), the inner nodes on ``w``'s path with
+  labels ``1 - code`` (gensim's step ``g = (1 - code - f) alpha``).  The labels of a path are
+  stored once (``path_labels``), so both output layers take the same step functions.
+
+* **skip-gram**: as in word2vec.c, the *context* words are the inputs and the center word is
+  predicted: the pairs ``(c_j, w)``.  A step on ``m`` of them against the same ``T`` outputs
+  has an ``m x T`` matrix of scores ``S = X U^T`` with ``X = center_vectors[c]``, and its updates
+  are two small matrix products ``dX = G U``, ``dU = G^T X`` with
+  ``G[j, k] = alpha (y_k - sigmoid(S[j, k]))``, all at the vectors before the step.  Negative
+  sampling takes the window's ``m`` pairs in one step against negatives drawn once for the
+  window (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed Memory"): each
+  output row is read and written once per window.  Hierarchical softmax takes the pairs one
+  after the other (``m = 1``), as word2vec.c and gensim, each at the vectors the previous one
+  left.
+* **CBOW** (gensim's ``cbow_mean=1``): the input is the mean ``h`` of the context vectors, one row
+  of scores ``s = U h``.  As in word2vec.c and gensim, every context vector receives the whole
+  step taken at ``h`` (a context word that occurs twice gets it twice): an input-side learning
+  rate ``m`` times that of the exact gradient of the mean, kept because it is what
+  ``cbow_mean=1`` means in gensim and because it learns better (``benchmarks/RESULTS.md``).  With
+  ``cbow_mean=0`` ``h`` is the sum and each context vector gets ``1/m`` of the step, as gensim.
+
+The steps are those of :mod:`nnbasics.word2vec.objectives` (``neg_sampling_loss_and_gradient``,
+``hierarchical_softmax_loss_and_gradient``, combined by ``skipgram`` / ``cbow``), as the tests
+check; the explicit path over whole batches is :mod:`nnbasics.word2vec.reference`.
+
+Sampling rules (one xorshift64* generator per range, seeded from ``seed`` and the range number)
+-----------------------------------------------------------------------------------------------
+* subsampling: a token of word ``i`` is kept with probability ``keep_probability[i]``; windows are
+  taken over the kept words of a sentence (as word2vec.c and gensim);
+* reduced window: each center uses ``b`` uniform in ``[1, window]`` words on each side, or
+  ``window`` with ``shrink_windows=False`` (no draw);
+* negatives: ``negative`` draws *with replacement* from the noise distribution given by the
+  cumulative table (word ``i`` has probability ``(table[i] - table[i-1]) / table[-1]``, drawn as
+  ``bisect_right(table, r)`` for ``r`` uniform in ``[0, table[-1])``); a draw equal to the target is
+  skipped, not redrawn (word2vec.c), so a window may have fewer than ``negative`` negatives;
+* learning rate: linear in the token position within the batch, from ``alpha_start`` at the first
+  token to ``alpha_end`` at the last.
+
+Draws are made in this order: the subsampling of a sentence's tokens, then per center its window
+and its negatives.  With ``n_threads > 1`` the batch is cut into ``n_threads`` contiguous token
+ranges; a cut inside a sentence acts as a sentence end.  With ``n_threads == 1`` and a given seed
+the result is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numpy.typing import NDArray
+
+from nnbasics.word2vec.vocab import HuffmanTree
+
+__all__ = [
+    "KernelConfig",
+    "build_noise_guide",
+    "cbow_window_step",
+    "draw_negatives",
+    "kernel_config",
+    "logistic_terms",
+    "sample_negatives",
+    "sg_window_step",
+    "train_batch",
+    "train_range",
+]
+
+# ----------------------------------------------------------------------------------------------
+# random numbers: xorshift64* (Vigna 2016), state in a 1-element uint64 array
+# ----------------------------------------------------------------------------------------------
+
+_U64 = np.uint64
+_XORSHIFT_MULT = np.uint64(0x2545F4914F6CDD1D)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(nogil=True, cache=True)
+def _next_u64(state: NDArray[np.uint64]) -> np.uint64:
+    """Advance the xorshift64* generator and return 64 random bits."""
+    x = state[0]
+    x ^= x >> _U64(12)
+    x ^= x << _U64(25)
+    x ^= x >> _U64(27)
+    state[0] = x
+    return x * _XORSHIFT_MULT
+
+
+@njit(nogil=True, cache=True)
+def _uniform(state: NDArray[np.uint64]) -> float:
+    """A float64 uniform in [0, 1) from the top 53 bits."""
+    return float(_next_u64(state) >> _U64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(nogil=True, cache=True)
+def _seed_state(seed: int, stream: int) -> NDArray[np.uint64]:
+    """A non-zero generator state from ``seed`` and a stream number (splitmix64 mixing)."""
+    state = np.empty(1, dtype=np.uint64)
+    z = _U64(seed) + _U64(stream + 1) * _GOLDEN
+    z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+    z = z ^ (z >> _U64(31))
+    state[0] = z if z != _U64(0) else _GOLDEN
+    return state
+
+
+# ----------------------------------------------------------------------------------------------
+# negative sampling
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def build_noise_guide(noise_cum_table: NDArray[np.int64]) -> tuple[NDArray[np.int32], int]:
+    """Guide table for O(1) expected bisect_right lookups in ``noise_cum_table`` (Chen & Asau).
+
+    ``r`` in ``[0, table[-1])`` falls in bucket ``r >> shift``; ``guide[g]`` is
+    ``bisect_right(table, g << shift)``, the answer for the smallest ``r`` of bucket ``g``, so the
+    answer for any ``r`` of the bucket is found by a forward scan from there.  There are about as
+    many buckets as words (a power of two >= V), so the expected scan is about one step, instead
+    of the ``log2 V`` unpredictable branches of a bisection.  The result is exactly the bisection's.
+    """
+    n_words = noise_cum_table.shape[0]
+    table_max = noise_cum_table[n_words - 1]
+    shift = 0
+    while (table_max >> shift) >= 2 * n_words:
+        shift += 1
+    n_buckets = (table_max >> shift) + 1
+    guide = np.empty(n_buckets, dtype=np.int32)
+    word = 0
+    for g in range(n_buckets):
+        r = g << shift
+        while word < n_words and noise_cum_table[word] <= r:
+            word += 1
+        guide[g] = word
+    return guide, shift
+
+
+@njit(nogil=True, cache=True)
+def draw_negatives(
+    noise_cum_table: NDArray[np.int64],
+    guide: NDArray[np.int32],
+    guide_shift: int,
+    target: int,
+    negative: int,
+    state: NDArray[np.uint64],
+    targets: NDArray[np.int32],
+) -> int:
+    """Fill ``targets[0] = target`` and ``targets[1:]`` with negatives; return the row count T.
+
+    ``negative`` draws with replacement, word ``i`` with probability
+    ``(table[i] - table[i-1]) / table[-1]``: the ``bisect_right`` of ``r`` uniform in
+    ``[0, table[-1])``, found through the guide table of :func:`build_noise_guide`.  A draw equal
+    to ``target`` is skipped, not redrawn (word2vec.c), so ``T <= negative + 1``.
+    """
+    table_max = _U64(noise_cum_table[noise_cum_table.shape[0] - 1])
+    n_rows = 1
+    targets[0] = target
+    for _ in range(negative):
+        # r uniform in [0, table_max): multiply-shift of 32 random bits, no modulo bias
+        r = np.int64(((_next_u64(state) >> _U64(32)) * table_max) >> _U64(32))
+        word = guide[r >> guide_shift]
+        while noise_cum_table[word] <= r:  # first index whose cumulative count exceeds r
+            word += 1
+        if word != target:
+            targets[n_rows] = word
+            n_rows += 1
+    return n_rows
+
+
+@njit(nogil=True, cache=True)
+def sample_negatives(
+    noise_cum_table: NDArray[np.int64], target: int, negative: int, n_windows: int, seed: int
+) -> NDArray[np.int32]:
+    """The negatives of ``n_windows`` windows of ``target``, concatenated, as training draws them.
+
+    For tests and diagnostics: the same generator and lookup as training.  Pass ``target=-1`` to
+    see the raw noise draws, none skipped.
+    """
+    state = _seed_state(seed, 0)
+    guide, guide_shift = build_noise_guide(noise_cum_table)
+    targets = np.empty(negative + 1, dtype=np.int32)
+    out = np.empty(n_windows * negative, dtype=np.int32)
+    n_out = 0
+    for _ in range(n_windows):
+        n_rows = draw_negatives(
+            noise_cum_table, guide, guide_shift, target, negative, state, targets
+        )
+        for k in range(1, n_rows):
+            out[n_out] = targets[k]
+            n_out += 1
+    return out[:n_out]
+
+
+# ----------------------------------------------------------------------------------------------
+# the logistic terms of one score
+# ----------------------------------------------------------------------------------------------
+
+
+#: Scores in (-LOGIT_RANGE, LOGIT_RANGE) read the logistic terms from a table; others compute them.
+LOGIT_RANGE = 8.0
+#: Intervals of the table: step 1/256, linear interpolation error < 2e-7 (sigmoid), 5e-7 (loss).
+LOGIT_TABLE_STEPS = 4096
+
+
+def _logistic_table() -> NDArray[np.float32]:
+    """``table[i] = (sigmoid(-x_i), -log sigmoid(x_i))`` at ``x_i = -R + i * 2R / steps``."""
+    x = np.linspace(-LOGIT_RANGE, LOGIT_RANGE, LOGIT_TABLE_STEPS + 1)
+    table = np.empty((LOGIT_TABLE_STEPS + 1, 2), dtype=np.float64)
+    table[:, 0] = 0.5 * (1.0 - np.tanh(0.5 * x))  # sigmoid(-x), no overflow
+    table[:, 1] = np.logaddexp(0.0, -x)  # softplus(-x) = -log sigmoid(x)
+    return table.astype(np.float32)
+
+
+# a module-level array is frozen into the compiled code as a constant (32 KiB)
+_LOGIT_TABLE = _logistic_table()
+_LOGIT_SCALE = LOGIT_TABLE_STEPS / (2.0 * LOGIT_RANGE)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _logistic_terms(score: np.float32, positive: bool) -> tuple[np.float32, np.float32]:
+    """Return (label - sigmoid(score), loss term) in float32, without overflow.
+
+    The loss term is ``-log sigmoid(score)`` for label 1 (``positive``) and
+    ``-log sigmoid(-score)`` for label 0.  With ``z = score`` (label 1) or ``-score`` (label 0)
+    both are functions of ``z``: ``1 - sigmoid(z) = sigmoid(-z)`` and
+    ``-log sigmoid(z) = softplus(-z)``.  For ``|z| < LOGIT_RANGE`` they are interpolated linearly
+    in a table of step ``h = 1/256`` (as word2vec.c's ``expTable``, but interpolated and not
+    clipped: the error bound ``h^2/8 max|f''|`` is 1.9e-7 for the sigmoid and 4.8e-7 for the
+    loss), because two ``libm`` calls per score cost most of a step; outside,
+    ``e = exp(-|z|)`` gives ``sigmoid(-z) = e/(1+e)`` and ``softplus(-z) = max(-z, 0) +
+    log1p(e)``, which cannot overflow.  Unlike word2vec.c and gensim, no score is skipped or
+    clipped at ``±6``: every step is the exact gradient's.
+    """
+    z = score if positive else -score
+    one = np.float32(1.0)
+    if -LOGIT_RANGE < z < LOGIT_RANGE:
+        t = (z + np.float32(LOGIT_RANGE)) * np.float32(_LOGIT_SCALE)
+        i = int(t)  # 0 <= i < LOGIT_TABLE_STEPS
+        frac = t - np.float32(i)
+        s0 = _LOGIT_TABLE[i, 0]
+        l0 = _LOGIT_TABLE[i, 1]
+        sig_minus_z = s0 + frac * (_LOGIT_TABLE[i + 1, 0] - s0)
+        loss = l0 + frac * (_LOGIT_TABLE[i + 1, 1] - l0)
+    else:
+        e = np.float32(math.exp(-abs(z)))  # in (0, 1]: cannot overflow
+        # 1 - sigmoid(z) = sigmoid(-z), computed without cancellation on either side of 0
+        sig_minus_z = e / (one + e) if z >= 0 else one / (one + e)
+        loss = max(-z, np.float32(0.0)) + np.float32(math.log1p(e))
+    # label 1: 1 - sigmoid(score) = sigmoid(-z); label 0: -sigmoid(score) = -sigmoid(-z)
+    residual = sig_minus_z if positive else -sig_minus_z
+    return residual, loss
+
+
+@njit(nogil=True, cache=True)
+def logistic_terms(scores: NDArray[np.float32], positive: bool) -> NDArray[np.float32]:
+    """The kernel's (residual, loss term) of each score, shape (n, 2): for tests."""
+    out = np.empty((scores.shape[0], 2), dtype=np.float32)
+    for i in range(scores.shape[0]):
+        out[i, 0], out[i, 1] = _logistic_terms(scores[i], positive)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# one window: skip-gram (shared outputs) and CBOW
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def sg_window_step(
+    center_vectors: NDArray[np.float32],
+    output_vectors: NDArray[np.float32],
+    contexts: NDArray[np.int32],
+    n_contexts: int,
+    targets: NDArray[np.int32],
+    labels: NDArray[np.uint8],
+    first: int,
+    stop: int,
+    alpha: float,
+    coef: NDArray[np.float32],
+    dinputs: NDArray[np.float32],
+) -> float:
+    """One skip-gram window with shared outputs, in place; return its loss (float64).
+
+    Inputs ``x_j = center_vectors[contexts[j]]`` for ``j < n_contexts`` (m rows), outputs
+    ``u_k = output_vectors[targets[k]]`` with labels ``y_k = labels[k]`` for
+    ``first <= k < stop`` (T rows).  Scratch: ``coef`` (>= m, >= T) and ``dinputs`` (>= m, d),
+    float32.
+
+    ``G[j, k] = alpha (y_k - sigmoid(x_j . u_k))``, then ``x_j += sum_k G[j, k] u_k`` and
+    ``u_k += sum_j G[j, k] x_j``, every product with the vectors as before the step.
+    """
+    # Rows are indexed as cv[row, i] rather than through views cv[row]: a view costs an atomic
+    # reference count update, and two threads updating the same count contend for its cache line.
+    d = center_vectors.shape[1]
+    loss = 0.0
+    for j in range(n_contexts):  # S = X U^T, then G, and dX = G U (all with the old vectors)
+        xr = contexts[j]
+        for i in range(d):
+            dinputs[j, i] = 0.0
+        for k in range(first, stop):
+            ur = targets[k]
+            score = np.float32(0.0)
+            for i in range(d):
+                score += center_vectors[xr, i] * output_vectors[ur, i]
+            residual, term = _logistic_terms(score, labels[k] == 1)
+            loss += term
+            g = np.float32(alpha) * residual
+            coef[j, k - first] = g
+            for i in range(d):
+                dinputs[j, i] += g * output_vectors[ur, i]
+    for k in range(first, stop):  # dU = G^T X with X not yet updated
+        ur = targets[k]
+        for j in range(n_contexts):
+            g = coef[j, k - first]
+            xr = contexts[j]
+            for i in range(d):
+                output_vectors[ur, i] += g * center_vectors[xr, i]
+    for j in range(n_contexts):  # now apply dX (a repeated context word accumulates)
+        xr = contexts[j]
+        for i in range(d):
+            center_vectors[xr, i] += dinputs[j, i]
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def cbow_window_step(
+    center_vectors: NDArray[np.float32],
+    output_vectors: NDArray[np.float32],
+    contexts: NDArray[np.int32],
+    n_contexts: int,
+    targets: NDArray[np.int32],
+    labels: NDArray[np.uint8],
+    first: int,
+    stop: int,
+    alpha: float,
+    cbow_mean: bool,
+    coef: NDArray[np.float32],
+    hidden: NDArray[np.float32],
+    dhidden: NDArray[np.float32],
+) -> float:
+    """One CBOW window, in place; return its loss (float64).
+
+    ``h = mean_j center_vectors[contexts[j]]`` (d,), ``g_k = alpha (y_k - sigmoid(u_k . h))`` for
+    the outputs ``first <= k < stop`` as in :func:`sg_window_step`; ``u_k += g_k h`` and each
+    context vector gets ``sum_k g_k u_k`` (old ``u_k``): the step at ``h``, not divided by ``m``
+    (word2vec.c and gensim's ``cbow_mean=1``).  With ``cbow_mean=False`` (gensim's
+    ``cbow_mean=0``) ``h`` is the *sum* of the contexts and each context vector gets
+    ``(sum_k g_k u_k) / m``, as gensim applies it.  Every score is taken with the vectors before
+    the step.  Scratch: ``coef`` (>= T,), ``hidden`` and ``dhidden`` (d,), float32.
+    """
+    d = center_vectors.shape[1]
+    for i in range(d):
+        hidden[i] = 0.0
+        dhidden[i] = 0.0
+    for j in range(n_contexts):
+        xr = contexts[j]
+        for i in range(d):
+            hidden[i] += center_vectors[xr, i]
+    inv_m = np.float32(1.0 / n_contexts)
+    if cbow_mean:
+        for i in range(d):
+            hidden[i] *= inv_m
+    loss = 0.0
+    for k in range(first, stop):  # scores and dh = sum_k g_k u_k, all with the old u_k
+        ur = targets[k]
+        score = np.float32(0.0)
+        for i in range(d):
+            score += hidden[i] * output_vectors[ur, i]
+        residual, term = _logistic_terms(score, labels[k] == 1)
+        loss += term
+        g = np.float32(alpha) * residual
+        coef[k - first] = g
+        for i in range(d):
+            dhidden[i] += g * output_vectors[ur, i]
+    for k in range(first, stop):  # then u_k += g_k h (a repeated negative accumulates)
+        ur = targets[k]
+        g = coef[k - first]
+        for i in range(d):
+            output_vectors[ur, i] += g * hidden[i]
+    if not cbow_mean:  # gensim's cbow_mean=0: the step at the sum, shared by the m contexts
+        for i in range(d):
+            dhidden[i] *= inv_m
+    for j in range(n_contexts):
+        xr = contexts[j]
+        for i in range(d):
+            center_vectors[xr, i] += dhidden[i]
+    return loss
+
+
+# ----------------------------------------------------------------------------------------------
+# the settings of a run, and the walk over a range of tokens
+# ----------------------------------------------------------------------------------------------
+
+
+class KernelConfig(NamedTuple):
+    """Everything the kernel reads besides the batch, filled in one place (:func:`kernel_config`).
+
+    Arrays of an output layer that is not trained are empty placeholders of the same dtype.
+    """
+
+    center_vectors: NDArray[np.float32]  # (V, d) the word vectors (syn0), updated in place
+    outside_vectors: NDArray[np.float32]  # (V, d) negative sampling's outputs (syn1neg)
+    node_vectors: NDArray[np.float32]  # (V, d) the Huffman tree's inner nodes (syn1)
+    keep_probability: NDArray[np.float32]  # (V,) subsampling
+    noise_cum_table: NDArray[np.int64]  # (V,) cumulative noise counts
+    noise_guide: NDArray[np.int32]  # build_noise_guide(noise_cum_table)
+    noise_guide_shift: int
+    path_nodes: NDArray[np.int32]  # (N,) every word's inner nodes, root first (point_flat)
+    path_labels: NDArray[np.uint8]  # (N,) 1 - code: the label of each node's score
+    path_offsets: NDArray[np.int64]  # (V + 1,) word w's path is [offsets[w], offsets[w + 1])
+    max_path_length: int
+    sg: bool  # skip-gram (True) or CBOW
+    hs: bool  # train hierarchical softmax
+    negative: int  # negatives per window (0: no negative sampling)
+    window: int  # largest window
+    shrink_windows: bool  # window uniform in [1, window] (True) or always window
+    cbow_mean: bool  # CBOW from the mean of the contexts (True) or their sum
+
+
+@intrinsic
+def _prefetch_row(typingctx, matrix, row):
+    """Ask the CPU to bring ``matrix[row, :]`` into cache (``llvm.prefetch``: read, keep).
+
+    One prefetch per 64-byte line of the row; a hint only, with no effect on results.
+    """
+    if not isinstance(matrix, types.Array) or matrix.ndim != 2 or matrix.layout != "C":
+        return None
+    if not isinstance(row, types.Integer):
+        return None
+    sig = types.void(matrix, row)
+
+    def codegen(context, builder, signature, args):
+        matrix_type, row_type = signature.args
+        array = context.make_array(matrix_type)(context, builder, args[0])
+        shape = cgutils.unpack_tuple(builder, array.shape)
+        strides = cgutils.unpack_tuple(builder, array.strides)
+        zero = context.get_constant(types.intp, 0)
+        index = context.cast(builder, args[1], row_type, types.intp)
+        first = cgutils.get_item_pointer2(
+            context, builder, array.data, shape, strides, matrix_type.layout, [index, zero]
+        )
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        item_bytes = context.get_constant(types.intp, matrix_type.dtype.bitwidth // 8)
+        row_bytes = builder.mul(shape[1], item_bytes)
+        base = builder.bitcast(first, byte_ptr)
+        line = context.get_constant(types.intp, 64)
+        with cgutils.for_range_slice(builder, zero, row_bytes, line) as (offset, _):
+            # (address, 0 = read, 3 = keep in all cache levels, 1 = data cache)
+            builder.call(prefetch, [builder.gep(base, [offset]), ir.Constant(i32, 0),
+                                    ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: Windows planned (window drawn, negatives drawn, rows prefetched) ahead of the one trained.
+_LOOKAHEAD = 4
+_RING = 8  # slots of the plan ring, a power of two > _LOOKAHEAD
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _plan_window(config, c, kept, n_kept, state, plan_b, plan_targets, plan_n_targets):
+    """Draw center ``c``'s reduced window and negatives into its plan slot; prefetch its rows.
+
+    The draws are made in center order, so planning ahead does not change the random stream.
+    Prefetched: the output rows of the negatives (random rows of a matrix larger than the
+    caches, which a step would otherwise wait for), and the input row of the word ``window``
+    places ahead (the farthest context this window or the next can use).
+    """
+    slot = c & (_RING - 1)
+    window = config.window
+    if config.shrink_windows:
+        plan_b[slot] = 1 + np.int64(_next_u64(state) % _U64(window))  # uniform in [1, window]
+    else:  # gensim's shrink_windows=False: the whole window, no draw
+        plan_b[slot] = window
+    plan_n_targets[slot] = 0
+    if n_kept < 2:  # no context word: nothing to train, no negatives drawn
+        return
+    if config.negative > 0:
+        n_targets = draw_negatives(
+            config.noise_cum_table, config.noise_guide, config.noise_guide_shift, kept[c],
+            config.negative, state, plan_targets[slot],
+        )
+        plan_n_targets[slot] = n_targets
+        for k in range(n_targets):
+            _prefetch_row(config.outside_vectors, plan_targets[slot, k])
+    if c + window < n_kept:
+        _prefetch_row(config.center_vectors, kept[c + window])
+
+
+@njit(nogil=True, cache=True)
+def train_range(
+    config: KernelConfig,
+    tokens: NDArray[np.int32],
+    sentence_ends: NDArray[np.int64],
+    start: int,
+    stop: int,
+    alpha_start: float,
+    alpha_end: float,
+    n_batch_tokens: int,
+    seed: int,
+    stream: int,
+) -> tuple[float, int, int]:
+    """Train on ``tokens[start:stop]``; return (loss sum, positive pairs, kept words).
+
+    Sentences are those of ``sentence_ends`` cut to ``[start, stop)``.  The learning rate at batch
+    position ``p`` is ``alpha_start + (alpha_end - alpha_start) p / n_batch_tokens``; the
+    generator is seeded from ``(seed, stream)``.  Windows are planned ``_LOOKAHEAD`` centers
+    ahead (:func:`_plan_window`) so that the rows of the negatives are fetched while earlier
+    windows train.
+    """
+    d = config.center_vectors.shape[1]
+    negative = config.negative
+    state = _seed_state(seed, stream)
+    kept = np.empty(max(stop - start, 1), dtype=np.int32)  # kept words of the current sentence
+    kept_pos = np.empty(max(stop - start, 1), dtype=np.int64)  # and their batch positions
+    # a window holds at most 2 * window words and never more than the range has: a huge window
+    # setting must not allocate for contexts no sentence can hold
+    max_contexts = max(min(2 * config.window, stop - start - 1), 1)
+    contexts = np.empty(max_contexts, dtype=np.int32)
+    one_context = np.empty(1, dtype=np.int32)  # a skip-gram pair of hierarchical softmax
+    plan_b = np.empty(_RING, dtype=np.int64)
+    plan_targets = np.empty((_RING, negative + 1), dtype=np.int32)
+    plan_n_targets = np.empty(_RING, dtype=np.int64)
+    ns_labels = np.zeros(negative + 1, dtype=np.uint8)  # the positive first, then negatives
+    ns_labels[0] = 1
+    max_outputs = max(negative + 1, config.max_path_length, 1)
+    coef = np.empty((max_contexts, max_outputs), dtype=np.float32)
+    dinputs = np.empty((max_contexts, d), dtype=np.float32)
+    hidden = np.empty(d, dtype=np.float32)
+    dhidden = np.empty(d, dtype=np.float32)
+    alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)
+
+    loss = 0.0
+    n_pairs = 0
+    n_kept_total = 0
+    sentence = np.searchsorted(sentence_ends, start, side="right")  # first sentence ending > start
+    begin = start
+    while begin < stop:
+        end = stop
+        if sentence < sentence_ends.shape[0] and sentence_ends[sentence] < stop:
+            end = sentence_ends[sentence]
+        sentence += 1
+        n_kept = 0
+        for p in range(begin, end):  # subsampling
+            word = tokens[p]
+            if _uniform(state) < config.keep_probability[word]:
+                kept[n_kept] = word
+                kept_pos[n_kept] = p
+                n_kept += 1
+        n_kept_total += n_kept
+        for c in range(min(_LOOKAHEAD, n_kept)):
+            _plan_window(config, c, kept, n_kept, state, plan_b, plan_targets, plan_n_targets)
+        for c in range(n_kept):
+            if c + _LOOKAHEAD < n_kept:
+                _plan_window(config, c + _LOOKAHEAD, kept, n_kept, state, plan_b, plan_targets,
+                             plan_n_targets)
+            slot = c & (_RING - 1)
+            b = plan_b[slot]
+            n_ctx = 0
+            for j in range(max(c - b, 0), min(c + b + 1, n_kept)):
+                if j != c:
+                    contexts[n_ctx] = kept[j]
+                    n_ctx += 1
+            if n_ctx == 0:
+                continue
+            alpha = alpha_start + alpha_slope * kept_pos[c]
+            if config.hs:  # the center word's path in the tree
+                word = kept[c]
+                first, last = config.path_offsets[word], config.path_offsets[word + 1]
+                if config.sg:  # pair after pair
+                    for j in range(n_ctx):
+                        one_context[0] = contexts[j]
+                        loss += sg_window_step(
+                            config.center_vectors, config.node_vectors, one_context, 1,
+                            config.path_nodes, config.path_labels, first, last, alpha, coef,
+                            dinputs,
+                        )
+                else:
+                    loss += cbow_window_step(
+                        config.center_vectors, config.node_vectors, contexts, n_ctx,
+                        config.path_nodes, config.path_labels, first, last, alpha,
+                        config.cbow_mean, coef[0], hidden, dhidden,
+                    )
+            if negative > 0:  # the center word and its negatives, drawn once for the window
+                targets, n_targets = plan_targets[slot], plan_n_targets[slot]
+                if config.sg:
+                    loss += sg_window_step(
+                        config.center_vectors, config.outside_vectors, contexts, n_ctx, targets,
+                        ns_labels, 0, n_targets, alpha, coef, dinputs,
+                    )
+                else:
+                    loss += cbow_window_step(
+                        config.center_vectors, config.outside_vectors, contexts, n_ctx, targets,
+                        ns_labels, 0, n_targets, alpha, config.cbow_mean, coef[0], hidden,
+                        dhidden,
+                    )
+            n_pairs += n_ctx if config.sg else 1
+        begin = end
+    return loss, n_pairs, n_kept_total
+
+
+# ----------------------------------------------------------------------------------------------
+# the Python entry points: the configuration (validated once) and a batch
+# ----------------------------------------------------------------------------------------------
+
+_executor: ThreadPoolExecutor | None = None
+_executor_size = 0
+_executor_lock = threading.Lock()  # several model threads may split big batches at once
+
+
+def _pool(n_workers: int) -> ThreadPoolExecutor:
+    global _executor, _executor_size
+    with _executor_lock:
+        if _executor is None or _executor_size < n_workers:
+            # an outgrown pool is left to finish what it runs (no shutdown under a caller's feet)
+            _executor = ThreadPoolExecutor(
+                max_workers=n_workers, thread_name_prefix="nnbasics-w2v-split"
+            )
+            _executor_size = n_workers
+        return _executor
+
+
+def _check_array(name: str, arr: object, dtype: type, ndim: int) -> np.ndarray:
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(arr).__name__}")
+    if arr.dtype != dtype:
+        raise ValueError(f"{name} must have dtype {np.dtype(dtype).name}, got {arr.dtype}")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    return arr
+
+
+def _check_positive_int(name: str, value: object, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_matrix(name: str, matrix: object, shape: tuple[int, int]) -> np.ndarray:
+    _check_array(name, matrix, np.float32, 2)
+    if not matrix.flags.writeable:
+        raise ValueError(f"{name} must be writeable (it is updated in place)")
+    if matrix.shape != shape:
+        raise ValueError(f"{name} has shape {matrix.shape}, center_vectors {shape}")
+    return matrix
+
+
+def _noise_arrays(noise_cum_table: object, n_words: int) -> tuple[np.ndarray, np.ndarray, int]:
+    table = _check_array("noise_cum_table", noise_cum_table, np.int64, 1)
+    if table.shape[0] != n_words:
+        raise ValueError(f"noise_cum_table has {table.shape[0]} entries, the vocabulary has "
+                         f"{n_words}")
+    if table[0] < 0 or np.any(np.diff(table) < 0) or table[-1] <= 0:
+        raise ValueError(
+            "noise_cum_table must be non-negative, non-decreasing, with a positive last entry"
+        )
+    if table[-1] >= 2**32:
+        raise ValueError("noise_cum_table[-1] must be below 2**32 (it is scaled to 2**31 - 1)")
+    guide, shift = build_noise_guide(table)
+    return table, guide, int(shift)
+
+
+def _path_arrays(tree: object, n_words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not isinstance(tree, HuffmanTree):
+        raise TypeError(f"tree must be a HuffmanTree, got {type(tree).__name__}")
+    codes = _check_array("tree.code_flat", tree.code_flat, np.uint8, 1)
+    nodes = _check_array("tree.point_flat", tree.point_flat, np.int32, 1)
+    offsets = _check_array("tree.offsets", tree.offsets, np.int64, 1)
+    if offsets.shape[0] != n_words + 1:
+        raise ValueError(f"the tree covers {offsets.shape[0] - 1} words, the vocabulary has "
+                         f"{n_words}")
+    if (offsets[0] != 0 or offsets[-1] != nodes.size or codes.size != nodes.size
+            or np.any(np.diff(offsets) < 0)):
+        raise ValueError("tree.offsets must be non-decreasing from 0 to the length of the paths")
+    if nodes.size and (nodes.min() < 0 or nodes.max() >= n_words):
+        raise ValueError(f"tree points must be node indices in [0, {n_words})")
+    if codes.size and codes.max() > 1:
+        raise ValueError("tree codes must be 0 or 1")
+    return nodes, (1 - codes).astype(np.uint8), offsets
+
+
+def kernel_config(
+    center_vectors: NDArray[np.float32],
+    keep_probability: NDArray[np.float32],
+    *,
+    sg: bool,
+    window: int,
+    negative: int = 5,
+    outside_vectors: NDArray[np.float32] | None = None,
+    noise_cum_table: NDArray[np.int64] | None = None,
+    hs: bool = False,
+    node_vectors: NDArray[np.float32] | None = None,
+    tree: HuffmanTree | None = None,
+    shrink_windows: bool = True,
+    cbow_mean: bool = True,
+) -> KernelConfig:
+    """Check the model's arrays and settings once, and fill the :class:`KernelConfig`.
+
+    Parameters
+    ----------
+    center_vectors : ndarray, shape (V, d), float32, C-contiguous
+        The word ("syn0") vectors, the inputs of every step; updated in place.
+    keep_probability : ndarray, shape (V,), float32
+        Probability of keeping each word at subsampling (1.0 everywhere for no subsampling).
+    sg : bool
+        True for skip-gram (shared outputs per window), False for CBOW.
+    window : int >= 1
+        Largest window (:func:`train_range`).
+    negative : int >= 0, default 5
+        Negatives drawn per window (a draw equal to the target is skipped); 0 trains no negative
+        sampling, and then ``hs`` must be True.
+    outside_vectors : ndarray, shape (V, d), float32, C-contiguous
+        Negative sampling's output ("syn1neg") vectors, updated in place; needed when
+        ``negative > 0``.
+    noise_cum_table : ndarray, shape (V,), int64
+        Cumulative noise counts (count**ns_exponent scaled so the last entry is 2**31 - 1),
+        gensim's ``cum_table``; needed when ``negative > 0``.
+    hs : bool, default False
+        Train hierarchical softmax too (``node_vectors`` and ``tree`` needed).
+    node_vectors : ndarray, shape (V, d), float32, C-contiguous
+        The tree's inner-node ("syn1") vectors, updated in place.
+    tree : HuffmanTree
+        The words' paths (:func:`nnbasics.word2vec.vocab.huffman_tree`).
+    shrink_windows : bool, default True
+        Each center's window uniform in ``[1, window]`` (word2vec's), or always ``window``
+        (gensim's ``shrink_windows=False``, no draw).
+    cbow_mean : bool, default True
+        CBOW from the mean of the contexts (gensim's ``cbow_mean=1``) or their sum
+        (``cbow_mean=0``); skip-gram ignores it.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An array of the wrong type, dtype, shape or layout, a table or tree that is not
+        consistent, no output layer, or a bad setting.
+    """
+    _check_array("center_vectors", center_vectors, np.float32, 2)
+    n_words, dim = center_vectors.shape
+    if n_words < 1 or dim < 1:
+        raise ValueError(f"the vectors must have at least one row and column, got {(n_words, dim)}")
+    _check_matrix("center_vectors", center_vectors, (n_words, dim))
+    _check_array("keep_probability", keep_probability, np.float32, 1)
+    if keep_probability.shape[0] != n_words:
+        raise ValueError(f"keep_probability has {keep_probability.shape[0]} entries, the "
+                         f"vocabulary has {n_words}")
+    window = _check_positive_int("window", window)
+    negative = _check_positive_int("negative", negative, low=0)
+    hs, sg = bool(hs), bool(sg)
+    unused = np.zeros((0, dim), dtype=np.float32)
+    if negative:
+        outside_vectors = _check_matrix("outside_vectors", outside_vectors, (n_words, dim))
+        table, guide, guide_shift = _noise_arrays(noise_cum_table, n_words)
+    else:
+        outside_vectors = unused
+        table, guide, guide_shift = np.ones(1, np.int64), np.zeros(1, np.int32), 0
+    if hs:
+        node_vectors = _check_matrix("node_vectors", node_vectors, (n_words, dim))
+        path_nodes, path_labels, path_offsets = _path_arrays(tree, n_words)
+    elif negative:
+        node_vectors = unused
+        path_nodes, path_labels = np.zeros(0, np.int32), np.zeros(0, np.uint8)
+        path_offsets = np.zeros(1, np.int64)
+    else:
+        raise ValueError("nothing to train: negative=0 needs hs=True (the full softmax is the "
+                         "explicit path's, nnbasics.word2vec.reference)")
+    return KernelConfig(
+        center_vectors=center_vectors, outside_vectors=outside_vectors, node_vectors=node_vectors,
+        keep_probability=keep_probability, noise_cum_table=table, noise_guide=guide,
+        noise_guide_shift=guide_shift, path_nodes=path_nodes, path_labels=path_labels,
+        path_offsets=path_offsets,
+        max_path_length=int(np.diff(path_offsets).max(initial=0)), sg=sg, hs=hs,
+        negative=negative, window=window, shrink_windows=bool(shrink_windows),
+        cbow_mean=bool(cbow_mean),
+    )
+
+
+def train_batch(
+    config: KernelConfig,
+    tokens: NDArray[np.int32],
+    sentence_ends: NDArray[np.int64],
+    alpha_start: float,
+    alpha_end: float,
+    seed: int,
+    n_threads: int = 1,
+) -> tuple[float, int, int]:
+    """Train on one batch of sentences, updating the configured matrices in place.
+
+    Parameters
+    ----------
+    config : KernelConfig
+        From :func:`kernel_config` (which checked its arrays).
+    tokens : ndarray, shape (n,), int32
+        Vocabulary indices of the batch's sentences concatenated (out-of-vocabulary words already
+        dropped, subsampling not yet applied).
+    sentence_ends : ndarray, shape (number of sentences,), int64
+        Exclusive end offset of each sentence in ``tokens``; the last one equals ``n``.
+    alpha_start, alpha_end : float
+        Learning rate at the batch's first and last token, linear in between.
+    seed : int
+        Seed of the kernel's generator for this batch (subsampling, windows, negatives).
+    n_threads : int >= 1, default 1
+        Threads sharing the batch (contiguous token ranges, at least ``4 * window + 1`` tokens
+        each) and the vectors, lock-free.
+
+    Returns
+    -------
+    loss : float
+        Sum over the batch of every loss term (each score's), accumulated in float64.
+    n_loss_terms : int
+        Positive pairs trained (skip-gram: (context, center) pairs; CBOW: centers predicted).
+    n_effective_words : int
+        Tokens kept after subsampling.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A config not made by :func:`kernel_config`, tokens or sentence ends of the wrong type or
+        out of range, a bad ``n_threads`` or learning rate.
+    """
+    if not isinstance(config, KernelConfig):
+        raise TypeError(f"config must be a KernelConfig (kernel_config()), got "
+                        f"{type(config).__name__}")
+    n_words = config.center_vectors.shape[0]
+    _check_array("tokens", tokens, np.int32, 1)
+    _check_array("sentence_ends", sentence_ends, np.int64, 1)
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= n_words):
+        raise ValueError(f"tokens must be vocabulary indices in [0, {n_words})")
+    if sentence_ends.size:
+        if sentence_ends[-1] != tokens.size:
+            raise ValueError(
+                f"the last sentence end {sentence_ends[-1]} != number of tokens {tokens.size}"
+            )
+        if sentence_ends[0] < 0 or np.any(np.diff(sentence_ends) < 0):
+            raise ValueError("sentence_ends must be non-negative and non-decreasing")
+    elif tokens.size:
+        raise ValueError("sentence_ends is empty but tokens is not")
+    n_threads = _check_positive_int("n_threads", n_threads)
+    for name, value in (("alpha_start", alpha_start), ("alpha_end", alpha_end)):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+    n_tokens = tokens.shape[0]
+    if n_tokens == 0:
+        return 0.0, 0, 0
+    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+    alphas = (float(alpha_start), float(alpha_end))
+    # at least 4 * window + 1 tokens a range: a window cut at a range's edge stays the exception
+    n_threads = min(n_threads, max(1, n_tokens // (4 * config.window + 1)))
+    if n_threads == 1:
+        loss, pairs, kept = train_range(config, tokens, sentence_ends, 0, n_tokens, *alphas,
+                                        n_tokens, seed, 0)
+        return float(loss), int(pairs), int(kept)
+    bounds = [n_tokens * t // n_threads for t in range(n_threads + 1)]
+    pool = _pool(n_threads - 1)
+    jobs = [
+        pool.submit(train_range, config, tokens, sentence_ends, bounds[t], bounds[t + 1],
+                    *alphas, n_tokens, seed, t)
+        for t in range(1, n_threads)
+    ]
+    # this thread: range 0; losses added with fsum, whatever order the threads finish in
+    results = [train_range(config, tokens, sentence_ends, bounds[0], bounds[1], *alphas,
+                           n_tokens, seed, 0)]
+    results += [job.result() for job in jobs]
+    return (math.fsum(r[0] for r in results), sum(int(r[1]) for r in results),
+            sum(int(r[2]) for r in results))
