@@ -10,7 +10,8 @@ from nnbasics.grade.mistakes import CATALOGUE
 from tests.grade.conftest import assemble, expected, solution_folders
 
 # small searches keep the suite fast; the edge cases, which run first, find most mistakes
-LIMITS = Limits(timeout=8.0, max_examples=8)
+LIMITS = Limits(timeout=8.0, memory_mb=1024, max_examples=8)
+HANG = Limits(timeout=3.0, memory_mb=1024, max_examples=8)  # for the planted infinite loop
 
 
 @pytest.mark.parametrize("folder", solution_folders("correct_style"), ids=lambda p: p.parent.name
@@ -27,7 +28,8 @@ def test_correct_solutions_pass_with_no_false_alarm(folder, tmp_path):
                          + "/" + p.name)
 def test_planted_mistake_fails_on_its_task(folder, tmp_path):
     want = expected(folder)
-    report = grade(assemble(folder, tmp_path), limits=LIMITS, tasks=[want["task"]])
+    limits = HANG if want.get("code") == "timeout" else LIMITS
+    report = grade(assemble(folder, tmp_path), limits=limits, tasks=[want["task"]])
     (result,) = report.tasks
     assert result.status in ("fail", "error"), result
     codes = [f["code"] for f in result.findings]

@@ -10,6 +10,7 @@ of ``answers.txt`` (:mod:`~nnbasics.grade.answers`) and returns a
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from nnbasics.grade.answers import ANSWERS_FILE, check_answers
@@ -46,6 +47,8 @@ def grade(path: str | Path, assignment: str = "auto", *, limits: Limits | None =
     FileNotFoundError
         ``path`` does not exist.
     """
+    if importlib.util.find_spec("hypothesis") is None:
+        raise ValueError("nnbasics grade needs hypothesis: pip install hypothesis")
     path = Path(path)
     files = learner_files(path)
     if assignment == "auto":

@@ -45,7 +45,7 @@ def _reference_helpers() -> dict[str, dict]:
     return {
         "softmax": basic, "q1_softmax": basic, "sigmoid": basic, "q2_sigmoid": basic,
         "gradcheck": basic, "q2_gradcheck": basic, "utils": {}, "utils.utils": basic,
-        "utils.gradcheck": basic,
+        "utils.gradcheck": basic, "utils.treebank": {},
         "util": {"sigmoid_deriv": cmu.sigmoid_deriv, "linear_deriv": cmu.linear_deriv,
                  "linear": lambda x: x, "__all__": ["linear", "linear_deriv"]},
         "_dummy": {"DummyDataset": word2vec.DummyDataset},
@@ -80,6 +80,7 @@ def _load(folder: str, module_name: str, learner_modules: set[str]):
     if "utils" in sys.modules:
         sys.modules["utils"].utils = sys.modules["utils.utils"]
         sys.modules["utils"].gradcheck = sys.modules["utils.gradcheck"]
+        sys.modules["utils"].treebank = sys.modules["utils.treebank"]
     path = os.path.join(folder, module_name + ".py")
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
@@ -106,7 +107,12 @@ def run_task(request: dict, task: dict) -> dict:
         return {"status": "missing", "findings": []}
     ctx = Context(module=loaded.value, assignment=request["assignment"],
                   max_examples=int(request.get("max_examples", 40)))
-    findings = [f for f in CHECKS[task["task"]](fn, ctx) if f is not None]
+    try:
+        findings = [f for f in CHECKS[task["task"]](fn, ctx) if f is not None]
+    except Exception as exc:  # a case the check did not foresee: reported, the others go on
+        text = f"the check of {task['task']} failed: {describe_exception(exc)}"
+        findings = [Finding("grader-error", message("grader-error", text), got=text,
+                            severity="error")]
     severities = {f.severity for f in findings}
     status = ("missing" if "missing" in severities else "error" if "error" in severities
               else "fail" if "fail" in severities else "pass")

@@ -17,6 +17,7 @@ CATALOGUE: dict[str, str] = {
     "raised": "the code raised an exception",
     "timeout": "the code did not finish within the time limit",
     "crashed": "the process running the code died",
+    "grader-error": "the grader's check itself failed on what the code returned",
     "import-error": "the file could not be imported",
     "not-implemented": "the function is still the starter code",
     "input-mutated": "the function changed an input the caller still needs",

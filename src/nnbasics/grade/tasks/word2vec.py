@@ -267,8 +267,17 @@ def _window_reference(model, c, context, inputs, outputs, *, overwrite=False, wr
     return cost, grad_in, grad_out
 
 
+_OBJECTIVE_ARGUMENTS = [("predicted", "centerWordVec"), ("target", "outsideWordIdx"),
+                        ("outputVectors", "outsideVectors")]
+
+
 def _check_window_model(fn, ctx: Context, model: str) -> list[Finding]:
-    def objective(predicted, target, output_vectors, dataset, *rest):
+    def objective(*args, **kwargs):
+        """The reference objective, called positionally or by either year's argument names."""
+        values = list(args[:3])
+        for names in _OBJECTIVE_ARGUMENTS[len(values):]:
+            values.append(next(kwargs[n] for n in names if n in kwargs))
+        predicted, target, output_vectors = values
         return naive_softmax(np.asarray(predicted, dtype=np.float64), int(target),
                              np.asarray(output_vectors, dtype=np.float64))
 
