@@ -70,6 +70,6 @@ class Report:
 
 
 def _short(value: Any, width: int = 300) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else value
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 3] + "..."
