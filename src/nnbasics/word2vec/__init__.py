@@ -8,7 +8,8 @@
 * :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices;
 * :mod:`~nnbasics.word2vec.reference`: the explicit training path (and the full softmax);
 * :mod:`~nnbasics.word2vec.model`: :class:`Word2Vec` (gensim 4's API), saving and loading;
-* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats.
+* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats;
+* :mod:`~nnbasics.word2vec.text`: :func:`simple_preprocess`, raw text to tokens (gensim's rules).
 """
 
 from nnbasics.word2vec.corpus import LineSentences
@@ -21,6 +22,7 @@ from nnbasics.word2vec.objectives import (
     neg_sampling_loss_and_gradient,
     skipgram,
 )
+from nnbasics.word2vec.text import simple_preprocess
 
 __all__ = [
     "KeyedVectors",
@@ -31,5 +33,6 @@ __all__ = [
     "hierarchical_softmax_loss_and_gradient",
     "naive_softmax_loss_and_gradient",
     "neg_sampling_loss_and_gradient",
+    "simple_preprocess",
     "skipgram",
 ]

@@ -34,6 +34,7 @@ from nnbasics.accel.corpus_reader import WordTable, count_file, iter_file_batche
 from nnbasics.io.serialization import atomic_file, read_npz
 from nnbasics.word2vec import reference
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
+from nnbasics.word2vec.formats import refuse_pickle
 from nnbasics.word2vec.hierarchical import hs_batch_trainer, window_options
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.vocab import (
@@ -609,6 +610,7 @@ class Word2Vec:
     def load(cls, path: str | os.PathLike) -> Word2Vec:
         """Load a model written by :meth:`save` (no pickle); ``ValueError`` if it is invalid."""
         path = os.fspath(path)
+        refuse_pickle(path, "word2vec model")  # gensim's .model files: say how to convert
         archive = read_npz(path, required=("vectors.npy", "syn1neg.npy", "counts.npy",
                                            "metadata.npy"), what="nnbasics word2vec model")
         vectors, syn1neg = archive["vectors"], archive["syn1neg"]
