@@ -196,8 +196,20 @@ def rewrite_imports(source: str, rewrites: tuple[tuple[str, str], ...]) -> str:
 def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
-        raise SystemExit(f"peer_suites: error: {name} is not installed (pip install {name})")
+        raise ValueError(f"{name} is not installed")
     return Path(spec.origin).parent
+
+
+def _check_dependencies(names: list[str]) -> None:
+    """Stop with a clear message if a peer, or a test dependency of one, is missing."""
+    needed = {SUITES[name].peer for name in names}
+    if "gensim" in needed:
+        needed.add("testfixtures")  # gensim's test_word2vec.py imports it
+    for module in sorted(needed):
+        if importlib.util.find_spec(module) is None:
+            package = {"sklearn": "scikit-learn"}.get(module, module)
+            raise SystemExit(f"peer_suites: error: {module} is not installed "
+                             f"(pip install {package}, or pip install -e '.[bench]')")
 
 
 def prepare(workdir: Path, names: list[str]) -> list[Path]:
@@ -283,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = args.suite or ["gensim", "sklearn"]
     names = [n for n in SUITES if n in chosen or n.split("/")[0] in chosen]
+    _check_dependencies(names)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="nnbasics-peers-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:

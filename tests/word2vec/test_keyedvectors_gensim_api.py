@@ -106,10 +106,9 @@ def test_cosmul_equals_gensims_and_takes_the_same_argument_forms(kv):
     assert [w for w, _ in ours] == [w for w, _ in theirs]
     np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
     assert kv.most_similar_cosmul("war", "peace") == kv.most_similar_cosmul(["war"], ["peace"])
-    # a unit vector stands for its word (which is then not left out)
+    # a unit vector scores exactly as its word (which is then not left out), as gensim's test
     by_vector = kv.most_similar_cosmul([kv.get_vector("war", norm=True)], topn=len(kv))
-    assert [w for w, _ in by_vector if w != "war"] == [w for w, _ in
-                                                       kv.most_similar_cosmul("war", topn=7)]
+    assert [(w, s) for w, s in by_vector if w != "war"] == kv.most_similar_cosmul("war", topn=7)
     restricted = kv.most_similar_cosmul("war", topn=10, restrict_vocab=4)
     assert {w for w, _ in restricted} == {"peace", "conflict", "army"}
 

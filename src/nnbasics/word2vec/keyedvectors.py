@@ -393,8 +393,9 @@ class KeyedVectors:
         Parameters
         ----------
         positive, negative : word, vector, or list of them
-            A vector is used by its direction (gensim uses a raw vector as given, which is the
-            same for unit vectors).  At least one positive item is needed.
+            A vector is used as given, as in gensim: pass a unit vector (``get_vector(word,
+            norm=True)``) for its cosines, which it then scores exactly as its word.  At least
+            one positive item is needed.
         topn : int or None, default 10
             How many results (none if < 1); ``None`` returns all V scores.
         restrict_vocab : int, optional
@@ -419,7 +420,7 @@ class KeyedVectors:
                     exclude.add(index)
                     query = normed[index]
                 else:
-                    query = _unit_rows(np.asarray(item, dtype=np.float32))
+                    query = np.asarray(item, dtype=np.float32)
                 shifted[-1].append((1 + normed[:limit] @ query) / 2)
         scores = np.prod(shifted[0], axis=0) / (np.prod(shifted[1], axis=0) + 1e-6)
         if topn is None:
