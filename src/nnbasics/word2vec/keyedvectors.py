@@ -721,8 +721,10 @@ class KeyedVectors:
     ) -> None:
         """Write the vectors in word2vec's text or binary format, as gensim writes them.
 
-        Parameters (gensim's, in gensim's order)
-        ----------------------------------------
+        The parameters are gensim's, in gensim's order.
+
+        Parameters
+        ----------
         fname : path
         fvocab : path, optional
             Also write the counts, one ``word count`` line per word (word2vec's
@@ -770,8 +772,10 @@ class KeyedVectors:
     ) -> KeyedVectors:
         """Read vectors from word2vec's text or binary format; ``ValueError`` if corrupt.
 
-        Parameters (gensim's, in gensim's order)
-        ----------------------------------------
+        The parameters are gensim's, in gensim's order.
+
+        Parameters
+        ----------
         fname : path
         fvocab : path, optional
             The counts, one ``word count`` line per word (word2vec's ``-save-vocab`` file).
@@ -788,8 +792,11 @@ class KeyedVectors:
         no_header : bool, default False
             A text file without the ``"<V> <d>"`` line (GloVe's format).
 
-        A file shorter than its header says raises :class:`~nnbasics.word2vec.formats.
-        TruncatedFileError` (a ``ValueError`` and, as in gensim, an ``EOFError``).
+        Raises
+        ------
+        ValueError
+            A damaged file; :class:`~nnbasics.word2vec.formats.TruncatedFileError` (also an
+            ``EOFError``, as in gensim) for one shorter than its header says.
         """
         keys, vectors = read_word2vec_format(
             fname, binary=binary, limit=limit, encoding=encoding, unicode_errors=unicode_errors,
