@@ -8,7 +8,9 @@
 * :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices;
 * :mod:`~nnbasics.word2vec.reference`: the explicit training path (and the full softmax);
 * :mod:`~nnbasics.word2vec.model`: :class:`Word2Vec` (gensim 4's API), saving and loading;
-* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats;
+* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats
+  (:mod:`~nnbasics.word2vec.formats` the files, :mod:`~nnbasics.word2vec.evaluation` the
+  analogy and word-pair evaluations);
 * :mod:`~nnbasics.word2vec.text`: :func:`simple_preprocess`, raw text to tokens (gensim's rules).
 """
 
