@@ -316,3 +316,9 @@ def test_gensim_pickles_are_refused_with_how_to_convert(tmp_path):
             with pytest.raises(ValueError, match=r"pickle .*never loads pickles.*"
                                                  r"save_word2vec_format"):
                 loader(tmp_path / name)
+
+
+def test_values_are_written_as_float32_whatever_the_input_dtype(tmp_path):
+    path = tmp_path / "v.txt"
+    write_word2vec_format(path, ["a"], np.array([[0.1, 1 / 3]]))  # float64 in
+    assert path.read_text(encoding="utf-8") == "1 2\na 0.1 0.33333334\n"  # str(float32)

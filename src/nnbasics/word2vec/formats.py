@@ -125,8 +125,8 @@ def write_word2vec_format(
     vectors = np.asarray(vectors)
     if vectors.ndim != 2 or vectors.shape[0] != len(keys):
         raise ValueError(f"need one vector per key: {len(keys)} keys, vectors {vectors.shape}")
-    if vectors.dtype.kind != "f":
-        vectors = vectors.astype(np.float32)
+    if vectors.dtype != np.float16:  # the format's values are float32 (float16 ones fit)
+        vectors = vectors.astype(np.float32, copy=False)
     for key in keys:
         # the formats end a word at a space (and a line at a newline): any other character,
         # a tab or a no-break space included, reads back unchanged, in gensim as here
