@@ -33,8 +33,14 @@ def test_sigmoid_derivative(rng):
 
 
 def test_sigmoid_grad_takes_the_value_not_the_input(rng):
-    # the common mistake: sigmoid_grad(x) instead of sigmoid_grad(sigmoid(x)) fails the check
+    # the common mistake: sigmoid_grad(x) instead of sigmoid_grad(sigmoid(x)).
+    # (a) an x with entries outside [0, 1] is no value of the sigmoid: refused, and the message
+    # names the mistake
     x = rng.normal(0, 2, (3, 4))
+    with pytest.raises(ValueError, match=r"did you pass x instead of sigmoid\(x\)"):
+        sigmoid_grad(x)
+    # (b) an x inside [0, 1] cannot be told from a value; the gradient check catches the mistake
+    x = rng.uniform(0, 1, (3, 4))
     upstream = rng.standard_normal(x.shape)
 
     def wrong(x_):
