@@ -120,7 +120,7 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
         exps = x - x_max  # every entry <= 0 ...
         np.exp(exps, out=exps)  # ... so exp(x - max) <= 1 never overflows (computed in place)
         exps /= exps.sum(axis=axis, keepdims=True)  # the sum is in [1, d]
-    if np.isposinf(x_max).any():
+    if (x_max == np.inf).any():  # a row holding +inf: its limit (NaN rows have a NaN max)
         _limit_of_posinf_rows(x, x_max, exps, axis, log=False)
     return exps
 
@@ -166,7 +166,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
         x_max = x.max(axis=axis, keepdims=True)
         shifted = x - x_max
         shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # the sum is in [1, d]
-    if np.isposinf(x_max).any():
+    if (x_max == np.inf).any():  # a row holding +inf: its limit (NaN rows have a NaN max)
         _limit_of_posinf_rows(x, x_max, shifted, axis, log=True)
     return shifted
 
