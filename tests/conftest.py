@@ -25,13 +25,12 @@ def rng() -> np.random.Generator:
 
 
 # numba's disk cache (cache=True) checks only the timestamp of the file that defines a function.
-# These modules compile code of _softmax_kernel.py into their own cached functions (run_task, the
-# job fields, exp_nonpositive): after an edit of that file their cache would keep running the old
-# code.  Before a test session, a dependent's cache older than its dependency is removed.
-_CROSS_FILE_NUMBA_DEPENDENCIES = {
-    "helper_thread": "softmax_kernel.py",
-    "mlp_kernels": "softmax_kernel.py",
-}
+# A module that compiles numba code of another file into its own cached functions (an @overload or
+# @intrinsic imported from there) would keep running the old code after an edit of that file, so
+# before a test session a dependent's cache older than its dependency is removed.  Entries:
+# dependent module -> the file it compiles code of.  None at present: ``exp_nonpositive``, which
+# mlp_kernels compiled from the deleted softmax kernel, now lives in mlp_kernels.py itself.
+_CROSS_FILE_NUMBA_DEPENDENCIES: dict[str, str] = {}
 
 
 def pytest_configure(config):

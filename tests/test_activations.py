@@ -15,6 +15,7 @@ from nnbasics.core.activations import (
     sigmoid,
     sigmoid_grad,
     softmax,
+    softmax_backward,
     tanh,
     tanh_grad,
 )
@@ -284,3 +285,217 @@ def test_softmax_matches_torch(rng):
     np.testing.assert_allclose(
         log_softmax(x), torch.log_softmax(torch.tensor(x), -1).numpy(), rtol=1e-12
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax: special rows anywhere in an array, accuracy, layout (each row is independent)
+# ---------------------------------------------------------------------------------------------
+
+
+def reference_softmax(x: np.ndarray, log: bool) -> np.ndarray:
+    """Textbook stable (log-)softmax along the last axis, in float64, for finite rows."""
+    x64 = x.astype(np.float64)
+    shifted = x64 - x64.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return shifted - lse if log else np.exp(shifted - lse)
+
+
+# Rows whose softmax is known exactly (log_softmax is its log, see expected_row).
+SPECIAL_ROWS = [
+    ([1000.0, 1001.0], [1 / (1 + np.e), np.e / (1 + np.e)]),
+    ([-1e300, 0.0], [0.0, 1.0]),
+    ([3e307, 3e307], [0.5, 0.5]),
+    ([1.7e308, -1.7e308], [1.0, 0.0]),
+    ([-np.inf, 0.0], [0.0, 1.0]),
+    ([-np.inf, -np.inf], [np.nan, np.nan]),
+    ([np.inf, 1.0], [1.0, 0.0]),
+    ([np.inf, np.inf], [0.5, 0.5]),
+    ([np.nan, 1.0], [np.nan, np.nan]),
+    ([np.inf, np.nan], [np.nan, np.nan]),
+]
+
+
+def expected_row(row: np.ndarray, probs: list[float], width: int, log: bool, dtype) -> np.ndarray:
+    """The expected output for ``row`` padded with -inf to ``width``; ``probs`` is its softmax.
+
+    In the log domain an entry of a finite row whose probability underflows is still finite:
+    log_softmax = x - max(x) there (the log-sum-exp of such a row is exactly its max).
+    """
+    want = np.full(width, -np.inf if log else 0.0)
+    p = np.array(probs)
+    if log:
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            logp = np.log(p)
+            shifted = row.astype(np.float64) - np.max(row.astype(np.float64))
+        underflowed = (p == 0) & np.isfinite(row)
+        p = np.where(underflowed, shifted, logp)
+    want[: len(p)] = p
+    if np.isnan(probs).all():
+        want[:] = np.nan
+    with np.errstate(over="ignore"):
+        return want.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("width", [8, 64, 5000])
+def test_special_rows_inside_an_array(rng, dtype, log, width):
+    """Each special row, padded with -inf, among ordinary rows: its limit, the others unharmed."""
+    n_rows = 40
+    x = rng.standard_normal((n_rows, width)).astype(dtype)
+    positions = list(np.linspace(0, n_rows - 1, len(SPECIAL_ROWS)).astype(int))
+    for pos, (row, _) in zip(positions, SPECIAL_ROWS, strict=True):
+        values = np.array(row, dtype=np.float64)
+        finite_big = np.isfinite(values) & (np.abs(values) > np.finfo(dtype).max)
+        if finite_big.any():  # 3e307 etc. do not exist in float32: scale to its range
+            values = np.where(np.isfinite(values), values * 1e-270, values)
+        x[pos] = -np.inf
+        x[pos, : len(values)] = values.astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow / invalid-value warning
+        with np.errstate(all="raise"):  # nor a floating-point error
+            got = (log_softmax if log else softmax)(x)
+    assert got.dtype == dtype
+    for pos, (row, expected) in zip(positions, SPECIAL_ROWS, strict=True):
+        want = expected_row(x[pos, : len(row)], expected, width, log, dtype)
+        np.testing.assert_allclose(got[pos], want, rtol=1e-6, err_msg=f"row {pos}: {x[pos, :2]}")
+    ordinary = np.setdiff1d(np.arange(n_rows), positions)
+    tol = 2e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(got[ordinary], reference_softmax(x[ordinary], log), rtol=tol,
+                               atol=tol)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_nan_with_sign_bit_set_gives_nan_row(log):
+    negative_nan = np.copysign(np.nan, -1.0)
+    assert np.signbit(negative_nan)
+    x = np.zeros((3, 5))
+    x[0, 1] = negative_nan
+    x[1, 1] = negative_nan
+    x[1, 2] = np.inf  # +inf and a NaN: NaN wins
+    x[2, :] = -np.inf
+    x[2, 0] = negative_nan
+    with np.errstate(all="raise"):
+        got = (log_softmax if log else softmax)(x)
+    assert np.isnan(got).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("width", [1, 7, 1000, 300_000])
+def test_softmax_accuracy_against_float64(rng, dtype, log, width):
+    """float32 and float64 rows of every width agree with float64 arithmetic; input untouched."""
+    x = (5 * rng.standard_normal((max(2, 200_000 // width), width))).astype(dtype)
+    x[0] += 500  # another offset: each row uses its own max
+    before = x.copy()
+    got = (log_softmax if log else softmax)(x)
+    np.testing.assert_array_equal(x, before)
+    assert got.dtype == dtype and got.shape == x.shape
+    ref = reference_softmax(x, log)
+    tol = 2e-6 if dtype == np.float32 else 1e-13
+    if log:
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * (1 + np.log(width)))
+    else:  # probabilities ~1/width: compare relative to their scale
+        np.testing.assert_allclose(got, ref, rtol=tol * 10, atol=tol / width)
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=tol * 10)
+
+
+def test_non_last_axis_and_non_contiguous_input(rng):
+    x = rng.standard_normal((200, 300))
+    got = softmax(x.T, axis=0)  # x.T is not C-contiguous; normalise each column of it
+    np.testing.assert_allclose(got, reference_softmax(x, log=False).T, rtol=1e-13, atol=1e-16)
+    x3 = x.reshape(200, 30, 10)
+    want = np.moveaxis(reference_softmax(np.moveaxis(x3, 1, -1), True), -1, 1)
+    np.testing.assert_allclose(log_softmax(x3, axis=1), want, rtol=1e-13, atol=1e-13)
+
+
+def test_softmax_of_an_empty_axis_is_empty():
+    assert softmax(np.empty((3, 0))).shape == (3, 0)
+    assert log_softmax(np.empty((0, 4), dtype=np.float32)).dtype == np.float32
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax_backward: the vector-Jacobian product
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_softmax_backward_with_random_upstream(rng, axis):
+    # L = sum(softmax(x) * g): its gradient is what softmax_backward(g, softmax(x)) returns
+    x = rng.normal(0, 2, (4, 6))
+    upstream = rng.standard_normal(x.shape)
+
+    def f(z):
+        s = softmax(z, axis=axis)
+        return float(np.sum(s * upstream)), softmax_backward(upstream, s, axis=axis)
+
+    assert_gradcheck(f, x, name="softmax_backward", tol=1e-8)
+
+
+def test_softmax_backward_matches_torch_autograd(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.normal(0, 2, (5, 7))
+    upstream = rng.standard_normal(x.shape)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.softmax(xt, dim=-1).backward(torch.tensor(upstream))
+    np.testing.assert_allclose(softmax_backward(upstream, softmax(x)), xt.grad.numpy(),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_softmax_backward_equals_the_jacobian_product(rng):
+    # row by row, dx = J^T g with J = diag(s) - s s^T (symmetric): the formula without a Jacobian
+    s = softmax(rng.standard_normal((3, 4)))
+    g = rng.standard_normal((3, 4))
+    for row in range(3):
+        jacobian = np.diag(s[row]) - np.outer(s[row], s[row])
+        np.testing.assert_allclose(softmax_backward(g, s)[row], jacobian.T @ g[row], rtol=1e-13,
+                                   atol=1e-16)
+
+
+def test_softmax_backward_keeps_float32_and_checks_its_arguments(rng):
+    s = softmax(rng.standard_normal((2, 3)).astype(np.float32))
+    ds = rng.standard_normal((2, 3)).astype(np.float32)
+    assert softmax_backward(ds, s).dtype == np.float32
+    with pytest.raises(ValueError, match="shape"):
+        softmax_backward(ds[:, :2], s)
+    with pytest.raises(ValueError, match=r"instead of softmax\(x\)"):
+        softmax_backward(s, 5 * ds)  # arguments swapped: 5 * ds is no softmax output
+
+
+# ---------------------------------------------------------------------------------------------
+# sigmoid_grad refuses what is no value of the sigmoid
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sigmoid_grad_refuses_values_outside_0_1():
+    with pytest.raises(ValueError, match=r"2 of 3 entries are outside.*-0\.5.*sigmoid\(x\)"):
+        sigmoid_grad(np.array([-0.5, 0.3, 1.5]))
+    with pytest.raises(ValueError, match="did you pass x"):
+        sigmoid_grad(1.0 + 1e-12)
+
+
+def test_sigmoid_grad_accepts_the_ends_and_lets_nan_through():
+    np.testing.assert_array_equal(sigmoid_grad(np.array([0.0, 1.0])), [0.0, 0.0])
+    np.testing.assert_array_equal(sigmoid_grad(sigmoid(np.array([-np.inf, np.inf]))), [0, 0])
+    assert np.isnan(sigmoid_grad(np.array([np.nan, 0.5]))[0])  # sigmoid(nan) is nan
+    assert sigmoid_grad(np.empty(0)).shape == (0,)
+
+
+@given(hnp.arrays(st.sampled_from([np.float32, np.float64]), hnp.array_shapes(max_dims=2),
+                  elements=st.floats(-1e4, 1e4, width=32)))
+def test_every_sigmoid_output_is_accepted_by_sigmoid_grad(x):
+    s = sigmoid(x)
+    assert np.all((s >= 0) & (s <= 1))
+    assert np.all(sigmoid_grad(s) <= 0.25)
+
+
+def test_sigmoid_below_the_normal_range_is_zero():
+    # exp(-x) overflows for x < -709.78 (float64): 1 / (1 + inf) = 0, silently; above, the
+    # division keeps full relative precision
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            assert sigmoid(-720.0) == 0.0
+            assert sigmoid(np.float32(-90.0)) == 0.0
+            assert sigmoid(-700.0) == pytest.approx(np.exp(-700.0), rel=1e-13)
+            assert sigmoid(np.float32(-80.0)) == pytest.approx(np.exp(-80.0), rel=1e-6)

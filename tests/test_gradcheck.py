@@ -1,4 +1,4 @@
-"""Tests of nnbasics.core.gradcheck: it passes correct gradients and catches, and locates, wrong ones."""
+"""Tests of nnbasics.core.gradcheck: it passes correct gradients, catches and locates wrong ones."""
 # ruff: noqa: NPY002  (the checker restores the *global* generators, so the tests use them)
 
 import random
@@ -229,3 +229,161 @@ def test_agrees_with_torch_gradcheck_verdict(rng):
         ours = gradcheck(f, x).passed
         theirs = torch.autograd.gradcheck(torch_fn, (xt,), raise_exception=False)
         assert ours == theirs == (scale == 2.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# what a result reports: how many fail, the numeric gradient, names of a flat index
+# ---------------------------------------------------------------------------------------------
+
+
+def test_counts_every_failing_coordinate_and_returns_the_numeric_gradient(rng):
+    x = rng.normal(size=(3, 5))
+
+    def f(v):
+        cost, grad = quadratic(v)
+        grad = grad.copy()
+        grad[0, :3] += 0.1  # three wrong coordinates, one of them the worst
+        grad[2, 4] += 1.0
+        return cost, grad
+
+    res = gradcheck(f, x)
+    assert res.n_failed == 4 and not res.passed
+    assert res.worst_index == (2, 4) and res.worst_name == "(2, 4)"
+    assert "4 of 15 coordinates over the tolerance" in res.describe()
+    np.testing.assert_allclose(res.numeric_gradient, 2 * x, atol=1e-8)  # the true gradient
+    assert res.numeric_gradient.shape == x.shape
+    np.testing.assert_array_equal(res.analytic_gradient, f(x)[1])
+    good = gradcheck(quadratic, x)
+    assert good.n_failed == 0 and "passed (15 coordinates checked)" in good.describe()
+
+
+def test_blocks_name_the_worst_coordinate_and_count_failures_per_block(rng):
+    # a flat vector W (2x3) | b (3), with the bias gradient halved (relative error 0.5)
+    blocks = [("W", (2, 3)), ("b", (3,))]
+    x, dout = rng.normal(size=(5, 2)), rng.normal(size=(5, 3))
+
+    def f(theta):
+        W, b = theta[:6].reshape(2, 3), theta[6:]
+        out = affine_forward(x, W, b)
+        _, dW, db = affine_backward(dout, x, W)
+        grad = np.concatenate([dW.ravel(), db / 2])
+        grad[4] += 30.0  # and one weight worse (relative error ~1): W[1, 1]
+        return float(np.sum(out * dout)), grad
+
+    res = gradcheck(f, rng.normal(size=9), blocks=blocks)
+    assert res.failed_by_block == {"W": 1, "b": 3} and res.n_failed == 4
+    assert res.worst_name == "W[1, 1]"
+    assert "(W: 1, b: 3)" in res.describe() and "worst at W[1, 1]" in res.describe()
+    with pytest.raises(GradientCheckError, match=r"worst at W\[1, 1\]"):
+        assert_gradcheck(f, rng.normal(size=9), blocks=blocks)
+
+
+def test_network_parameter_blocks_name_a_flat_index():
+    from nnbasics.core.network import forward_backward, init_params, parameter_blocks
+
+    dims = (4, 3, 2)
+    X = np.random.default_rng(0).normal(size=(5, 4))
+    labels = np.array([0, 1, 1, 0, 1])
+    params = init_params(dims, rng=1)
+
+    def wrong(p):  # the gradient of W1[3, 2] (flat index 11) off by 1
+        cost, grad = forward_backward(X, labels, p, dims)
+        grad = grad.copy()
+        grad[3 * 3 + 2] += 1.0
+        return cost, grad
+
+    res = gradcheck(wrong, params, blocks=parameter_blocks(dims))
+    assert res.worst_name == "W1[3, 2]" and res.failed_by_block == {"W1": 1}
+    assert res.worst_index == (11,)
+
+
+@pytest.mark.parametrize(
+    "blocks, message",
+    [([("W", (2, 2))], "partition"), ([("W", (2, 3)), ("b", (4,))], "partition"),
+     ([("W",)], "pairs"), ([(3, (6,))], "pairs")],
+)
+def test_blocks_must_partition_x(blocks, message):
+    with pytest.raises(ValueError, match=message):
+        gradcheck(quadratic, np.ones(6), blocks=blocks)
+
+
+def test_directions_mode_counts_failing_directions(rng):
+    res = gradcheck(lambda v: (float(np.sum(v**3)), -3 * v**2), rng.normal(size=20),
+                    mode="directions", n_directions=6)
+    assert 1 <= res.n_failed <= 6 and res.numeric_gradient is None
+    assert res.worst_name == f"direction {res.worst_index[0]}"
+    assert f"{res.n_failed} of 6 directions" in res.describe()
+
+
+# ---------------------------------------------------------------------------------------------
+# random states: restored (default) or left as CS224n's gradcheck_naive leaves them
+# ---------------------------------------------------------------------------------------------
+
+
+def gradcheck_naive(f, x):
+    """CS224n's checker (assignment 2), its random-state handling verbatim; returns numgrads."""
+    rndstate = random.getstate()
+    random.setstate(rndstate)
+    f(x)  # the analytic evaluation (its result is not needed here)
+    h = 1e-4
+    numgrads = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        x[ix] += h
+        random.setstate(rndstate)
+        fxh, _ = f(x)
+        x[ix] -= 2 * h
+        random.setstate(rndstate)
+        fxnh, _ = f(x)
+        x[ix] += h
+        numgrads[ix] = (fxh - fxnh) / 2 / h
+        it.iternext()
+    return numgrads
+
+
+def python_random_cost(v):
+    """A cost whose noise comes from Python's random, as the course's negative sampling does."""
+    k = random.randrange(len(v))
+    w = np.array([random.gauss(0, 1) for _ in v])
+    grad = 2 * w * v
+    grad[k] += 1
+    return float(np.sum(w * v**2) + v[k]), grad
+
+
+def test_cs224n_random_states_leave_python_random_where_gradcheck_naive_does():
+    x = np.linspace(-1, 1, 4)
+    random.seed(7)
+    gradcheck_naive(python_random_cost, x.copy())
+    after_course = random.getstate()
+    next_course = random.random()
+
+    random.seed(7)
+    res = gradcheck(python_random_cost, x, random_states="cs224n")
+    assert res.passed, res.describe()
+    assert random.getstate() == after_course and random.random() == next_course
+
+    random.seed(7)
+    before = random.getstate()
+    gradcheck(python_random_cost, x)  # the default: left as found
+    assert random.getstate() == before != after_course
+
+
+def test_cs224n_random_states_do_not_touch_numpy_global_generator():
+    def numpy_random_cost(v):
+        w = np.random.randn(len(v))
+        return float(np.sum(w * v)), w
+
+    np.random.seed(5)
+    res = gradcheck(numpy_random_cost, np.ones(3), random_states="cs224n")
+    # every evaluation drew new noise: the check cannot pass, as with gradcheck_naive
+    assert not res.passed and res.n_evaluations == 7
+    np.random.seed(5)
+    for _ in range(7):
+        np.random.randn(3)
+    expected_next = np.random.randn()
+    np.random.seed(5)
+    gradcheck(numpy_random_cost, np.ones(3), random_states="cs224n")
+    assert np.random.randn() == expected_next  # advanced by exactly the 7 evaluations
+    with pytest.raises(ValueError, match="random_states"):
+        gradcheck(quadratic, np.ones(2), random_states="course")

@@ -1,4 +1,4 @@
-"""Tests of nnbasics.core.layers: each backward checked against its forward with a random upstream."""
+"""Tests of nnbasics.core.layers: each backward checked against its forward, random upstream."""
 
 import numpy as np
 import pytest

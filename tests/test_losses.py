@@ -1,4 +1,4 @@
-"""Tests of nnbasics.core.losses: cost values, the fused gradient ŷ − y, label handling and errors."""
+"""Tests of nnbasics.core.losses: cost values, the fused gradient ŷ − y, labels and errors."""
 
 import numpy as np
 import pytest

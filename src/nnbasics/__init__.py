@@ -8,6 +8,7 @@ from nnbasics.core.activations import (
     sigmoid,
     sigmoid_grad,
     softmax,
+    softmax_backward,
     tanh,
     tanh_grad,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "sigmoid",
     "sigmoid_grad",
     "softmax",
+    "softmax_backward",
     "softmax_cross_entropy",
     "tanh",
     "tanh_grad",

@@ -1,12 +1,19 @@
 """docs/gradient-checking.md, checked: O(eps^2) against O(eps), the choice of eps, the relative
-error, and why checking is needed."""
+error, why checking is needed, what a report holds, and the random state."""
+
+import random
 
 import numpy as np
 import pytest
 
 from nnbasics.core.activations import sigmoid, sigmoid_grad, softmax
 from nnbasics.core.gradcheck import gradcheck, relative_error
-from nnbasics.core.network import forward_backward, parameter_count, unpack_params
+from nnbasics.core.network import (
+    forward_backward,
+    parameter_blocks,
+    parameter_count,
+    unpack_params,
+)
 
 X0 = 0.7  # a point where sigma'' and sigma''' are both far from 0
 
@@ -188,3 +195,52 @@ def test_why_check_a_training_run_does_not_catch_a_wrong_gradient(rng):
     assert np.all(np.diff(losses) < 0) and losses[-1] < 0.5 * losses[0]  # "it trains"
     assert not gradcheck(buggy, params).passed  # but the gradient is wrong
     assert gradcheck(lambda t: forward_backward(X, labels, t, dims), params, tol=1e-8).passed
+
+
+def test_a_report_locates_every_failure(rng):
+    # section 5: the one-hidden-layer network with the factor (1 - h) dropped from delta_1
+    # (the bug of section 4) fails in W1 and b1 only, and the report says so by name
+    dims = (4, 3, 2)
+    X, labels = rng.normal(size=(6, 4)), rng.integers(0, 2, 6)
+    params = rng.normal(0, 0.5, parameter_count(dims))
+
+    def buggy(theta):
+        W1, b1, W2, b2 = unpack_params(theta, dims)
+        h = sigmoid(X @ W1 + b1)
+        p = softmax(h @ W2 + b2)
+        Y = np.eye(2)[labels]
+        delta2 = p - Y
+        delta1 = (delta2 @ W2.T) * h  # the bug
+        grad = np.concatenate([(X.T @ delta1).ravel(), delta1.sum(0), (h.T @ delta2).ravel(),
+                               delta2.sum(0)])
+        return float(-np.sum(Y * np.log(p))), grad
+
+    result = gradcheck(buggy, params, blocks=parameter_blocks(dims))
+    assert not result.passed
+    assert set(result.failed_by_block) <= {"W1", "b1"} and result.n_failed > 1
+    assert result.worst_name.startswith(("W1[", "b1["))
+    # the numeric gradient is returned whole: it equals the correct analytic one
+    _, correct = forward_backward(X, labels, params, dims)
+    np.testing.assert_allclose(result.numeric_gradient, correct, atol=1e-8)
+
+
+def test_random_state_restored_unlike_gradcheck_naive():
+    # section 6: both give every evaluation the same draws from Python's random; nnbasics then
+    # puts the state back, gradcheck_naive leaves it where the last evaluation left it
+    def noisy(v):
+        w = np.array([random.gauss(0, 1) for _ in v])
+        return float(np.sum(w * v**2)), 2 * w * v
+
+    x = np.array([0.5, -1.0, 2.0])
+    random.seed(0)
+    assert gradcheck(noisy, x).passed
+    after_default = random.random()
+    random.seed(0)
+    assert gradcheck(noisy, x, random_states="cs224n").passed
+    after_course = random.random()
+    random.seed(0)
+    assert random.random() == after_default != after_course  # default: as if never called
+    random.seed(0)
+    for _ in range(len(x)):  # the last evaluation's draws: len(x) gauss calls
+        random.gauss(0, 1)
+    assert random.random() == after_course  # cs224n: advanced by one evaluation's draws

@@ -1,5 +1,7 @@
 """docs/sigmoid.md, checked: sigma' = sigma(1 - sigma), symmetry, tanh, and the 1/4 bound."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -33,8 +35,14 @@ def test_sigmoid_derivative(rng):
 
 
 def test_sigmoid_grad_takes_the_value_not_the_input(rng):
-    # the common mistake: sigmoid_grad(x) instead of sigmoid_grad(sigmoid(x)) fails the check
+    # the common mistake: sigmoid_grad(x) instead of sigmoid_grad(sigmoid(x)).
+    # (a) an x with entries outside [0, 1] is no value of the sigmoid: refused, and the message
+    # names the mistake
     x = rng.normal(0, 2, (3, 4))
+    with pytest.raises(ValueError, match=r"did you pass x instead of sigmoid\(x\)"):
+        sigmoid_grad(x)
+    # (b) an x inside [0, 1] cannot be told from a value; the gradient check catches the mistake
+    x = rng.uniform(0, 1, (3, 4))
     upstream = rng.standard_normal(x.shape)
 
     def wrong(x_):
@@ -54,11 +62,15 @@ def test_sigmoid_symmetry(x):
 
 def test_sigmoid_symmetry_edge_cases():
     x = np.array([-np.inf, -1e308, -745.0, -40.0, 0.0, 40.0, 745.0, 1e308, np.inf])
-    with np.errstate(over="raise", invalid="raise"):  # evaluated without overflow (section 1)
-        np.testing.assert_allclose(sigmoid(-x), 1 - sigmoid(x), rtol=0, atol=EPS)
+    # exp(-x) overflows inside for x < -709.78, to the right answer 1 / inf = 0 (section 1): no
+    # floating-point error or warning reaches the caller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            np.testing.assert_allclose(sigmoid(-x), 1 - sigmoid(x), rtol=0, atol=EPS)
     assert sigmoid(0.0) == 0.5
     # why sigmoid(-x) is computed directly and not as 1 - sigmoid(x): for large x the difference
-    # cancels to 0, while the direct value keeps full relative precision
+    # cancels to 0, while the direct value 1 / (1 + e^40) keeps full relative precision
     assert 1 - sigmoid(40.0) == 0.0
     assert sigmoid(-40.0) == pytest.approx(np.exp(-40.0) / (1 + np.exp(-40.0)), rel=1e-15, abs=0)
 

@@ -1,4 +1,5 @@
-"""docs/softmax.md, checked: definition, offset invariance, the max shift, log-sum-exp."""
+"""docs/softmax.md, checked: definition, offset invariance, the max shift, log-sum-exp, and the
+backward pass."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnbasics.core.activations import log_softmax, softmax
+from nnbasics.core.activations import log_softmax, softmax, softmax_backward
+from nnbasics.core.gradcheck import gradcheck
 
 # Rows of moderate scores, where the textbook formula exp(x) / sum exp(x) is itself exact enough
 # to serve as the reference.
@@ -121,3 +123,24 @@ def test_log_sum_exp_bounds_are_tight(d):
     assert reference_logsumexp(equal) == pytest.approx(3.0 + np.log(d), rel=1e-15)
     dominated = np.array([3.0] + [3.0 - 100.0] * (d - 1))
     assert reference_logsumexp(dominated) == pytest.approx(3.0, abs=1e-40 + d * np.exp(-100))
+
+
+def test_softmax_backward_is_the_jacobian_product(rng):
+    # section 5: dx = J^T ds with J = diag(s) - s s^T, computed as s * (ds - <ds, s>)
+    x = rng.normal(0, 2, (3, 5))
+    upstream = rng.standard_normal(x.shape)
+    s = softmax(x)
+    dx = softmax_backward(upstream, s)
+    for row in range(3):
+        jacobian = np.diag(s[row]) - np.outer(s[row], s[row])
+        np.testing.assert_allclose(dx[row], jacobian.T @ upstream[row], rtol=1e-13, atol=1e-16)
+    # each row of dx sums to 0: softmax ignores a constant added to its row
+    np.testing.assert_allclose(dx.sum(axis=1), 0.0, atol=1e-15)
+    # and numerically: the gradient of sum(softmax(x) * upstream)
+    result = gradcheck(lambda z: (float(np.sum(softmax(z) * upstream)),
+                                  softmax_backward(upstream, softmax(z))), x, tol=1e-8)
+    assert result.passed, result.describe()
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(x, requires_grad=True)
+    torch.softmax(xt, dim=-1).backward(torch.tensor(upstream))
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=1e-15)

@@ -16,7 +16,7 @@ arrays, plus a fixed cost per call.  Here they are single loops:
 * :func:`bias_activation_inplace` and :func:`activation_backward_inplace`: the bias add and the
   elementwise part of an activation, forward, and ``dvalue * f'(a)`` with its column sums (the
   bias gradient), backward, each one pass.  The sigmoid's ``exp`` is
-  :func:`~nnbasics.accel.softmax_kernel.exp_nonpositive`, written so that LLVM vectorises it (numba's
+  :func:`exp_nonpositive`, written so that LLVM vectorises it (numba's
   ``math.exp`` is a scalar libm call without Intel's SVML); ``tanh`` stays NumPy's, which is
   vectorised.
 
@@ -32,8 +32,6 @@ workers spin after a loop and steal a core from the next BLAS call, unless the p
 see ``benchmarks/RESULTS.md``.)  The readable NumPy versions of the same formulas are
 ``_reference_step`` in :mod:`nnbasics.mlp.optimizers` and
 :func:`nnbasics.mlp.model.loss_and_gradients_reference`; the tests check the kernels against them.
-(The sigmoid kernel compiles ``exp_nonpositive`` of ``_softmax_kernel.py`` into this module's
-disk cache, which numba does not invalidate when that file changes: ``tests/conftest.py`` does.)
 """
 
 from __future__ import annotations
@@ -43,9 +41,7 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import carray, cfunc, njit, types
-from numba.extending import intrinsic
-
-from nnbasics.accel.softmax_kernel import exp_nonpositive
+from numba.extending import intrinsic, overload
 
 # Flags of the kernels that must compile to SIMD code: no bounds checks, NumPy's division semantics
 # (no ZeroDivisionError branch), fused multiply-add allowed but no other reassociation.
@@ -61,6 +57,132 @@ __all__ = [
     "sgd_update",
     "softmax_cross_entropy_inplace",
 ]
+
+# ----------------------------------------------------------------------------------------------
+# exp for t <= 0 (a range reduction and a polynomial that LLVM vectorises; error < 1 ulp)
+# ----------------------------------------------------------------------------------------------
+
+
+def _int_type_of(fty: types.Float) -> ir.IntType:
+    return ir.IntType(32 if fty == types.float32 else 64)
+
+
+@intrinsic
+def _scale_by_pow2(typingctx, y, shifted_n):
+    """``y * 2**n``, where ``shifted_n = n + 1.5 * 2**(mantissa bits)`` holds n in its low bits.
+
+    ``2**n`` is built from its bits in two halves, ``2**(n // 2) * 2**(n - n // 2)``, so that n
+    down to about -2 * (max exponent) works: for a denormal result only the second product
+    rounds, so the result is rounded once.
+    """
+    if y not in (types.float32, types.float64) or shifted_n != y:
+        return None
+
+    def codegen(context, builder, signature, args):
+        ity = _int_type_of(y)
+        single = y == types.float32
+        magic = 0x4B400000 if single else 0x4338000000000000  # bits of 1.5 * 2**23 / 1.5 * 2**52
+        bias, mantissa_bits = (127, 23) if single else (1023, 52)
+        fty = context.get_value_type(y)
+        n = builder.sub(builder.bitcast(args[1], ity), ir.Constant(ity, magic))
+        n_low = builder.ashr(n, ir.Constant(ity, 1))
+        n_high = builder.sub(n, n_low)
+
+        def pow2(k):
+            biased = builder.add(k, ir.Constant(ity, bias))
+            return builder.bitcast(builder.shl(biased, ir.Constant(ity, mantissa_bits)), fty)
+
+        return builder.fmul(builder.fmul(args[0], pow2(n_low)), pow2(n_high))
+
+    return y(y, shifted_n), codegen
+
+
+# exp(t) = 2**n * exp(r), n = round(t / ln 2), r = t - n ln 2 in [-ln2/2, ln2/2], with ln 2 split
+# in a high part (n * high is exact) and a low part (Cody & Waite), and
+# exp(r) = 1 + r + r**2 q(r), q a near-minimax (Chebyshev) fit of (exp(r) - 1 - r) / r**2 on
+# [-0.348, 0.348] whose own error is 1.3e-17 (float64, degree 9) / 1.7e-10 (float32, degree 5),
+# far below half an ulp.  Inputs below LOWEST (where exp underflows to 0 in that precision) are
+# clamped to it, which keeps n in range and gives exp(-inf) = 0; the clamp lets NaN through.
+_F64_Q = (
+    2.510065503606659e-08,
+    2.762043894863442e-07,
+    2.755726789174553e-06,
+    2.480152055701783e-05,
+    0.0001984126986342035,
+    0.0013888888917690603,
+    0.008333333333329989,
+    0.04166666666662317,
+    0.16666666666666669,
+    0.5000000000000001,
+)
+_F64_LN2_HIGH = 6.93147180369123816490e-01  # low 32 bits zero: n * high is exact for |n| < 2**20
+_F64_LN2_LOW = 1.90821492927058770002e-10
+_F64_LOWEST = -760.0  # exp(-745.2) is already below half the smallest denormal
+_F64_SHIFTER = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer
+
+_F32_Q = (
+    0.0001989126903936267,
+    0.0013933900045230985,
+    0.00833331048488617,
+    0.041666463017463684,
+    0.1666666716337204,
+    0.5,
+)
+_F32_LN2_HIGH = 0.693359375  # 355/512: n * high is exact in float32 for |n| < 2**15
+_F32_LN2_LOW = -2.12194440e-4
+_F32_LOWEST = -110.0  # exp(-103.98) is already below half the smallest float32 denormal
+_F32_SHIFTER = 12582912.0  # 1.5 * 2**23
+
+
+def exp_nonpositive(t):  # pragma: no cover - replaced by the overload below inside numba code
+    """``exp(t)`` for ``t <= 0`` (also ``-inf`` and NaN), in t's precision; numba code only."""
+    raise NotImplementedError("exp_nonpositive is only callable from numba-compiled code")
+
+
+@overload(exp_nonpositive, jit_options={"fastmath": {"contract"}})
+def _exp_nonpositive_impl(t):
+    if t == types.float64:
+        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9 = _F64_Q
+        log2e, ln2_high, ln2_low = 1.4426950408889634, _F64_LN2_HIGH, _F64_LN2_LOW
+        lowest, shifter = _F64_LOWEST, _F64_SHIFTER
+
+        def exp64(t):
+            t = lowest if t < lowest else t  # NaN < lowest is False: NaN goes through
+            shifted_n = t * log2e + shifter
+            n = shifted_n - shifter
+            r = (t - n * ln2_high) - n * ln2_low
+            q = q0 * r + q1
+            q = q * r + q2
+            q = q * r + q3
+            q = q * r + q4
+            q = q * r + q5
+            q = q * r + q6
+            q = q * r + q7
+            q = q * r + q8
+            q = q * r + q9
+            return _scale_by_pow2(1.0 + (r + r * r * q), shifted_n)
+
+        return exp64
+    if t == types.float32:
+        f32 = np.float32
+        q0, q1, q2, q3, q4, q5 = (f32(c) for c in _F32_Q)
+        log2e, ln2_high, ln2_low = f32(1.4426950408889634), f32(_F32_LN2_HIGH), f32(_F32_LN2_LOW)
+        lowest, shifter, one = f32(_F32_LOWEST), f32(_F32_SHIFTER), f32(1.0)
+
+        def exp32(t):
+            t = lowest if t < lowest else t
+            shifted_n = t * log2e + shifter
+            n = shifted_n - shifter
+            r = (t - n * ln2_high) - n * ln2_low
+            q = q0 * r + q1
+            q = q * r + q2
+            q = q * r + q3
+            q = q * r + q4
+            q = q * r + q5
+            return _scale_by_pow2(one + (r + r * r * q), shifted_n)
+
+        return exp32
+    return None
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -251,7 +373,7 @@ def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> No
     """``z <- f(z + b)`` in place, for a C-contiguous (N, H) ``z`` and ``b`` (H,) of its dtype.
 
     The sigmoid is one pass: with ``s = z + b`` and ``e = exp(-|s|)`` (the vectorised
-    :func:`~nnbasics.accel.softmax_kernel.exp_nonpositive`, < 1 ulp), ``1 / (1 + e)`` for ``s >= 0``
+    :func:`exp_nonpositive`, < 1 ulp), ``1 / (1 + e)`` for ``s >= 0``
     and ``e / (1 + e)`` for ``s < 0``; ``e <= 1``, so nothing overflows and neither form cancels:
     a few ulps relative for every ``s`` (``(1 + tanh(s/2)) / 2`` is not: it cancels for
     ``s < 0``, 100% relative error at ``s = -20`` in float32).  ``tanh`` adds the bias, then

@@ -13,10 +13,6 @@ everything the derivative needs, so a backward pass keeps only the forward's out
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from types import ModuleType
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -27,6 +23,7 @@ __all__ = [
     "sigmoid",
     "sigmoid_grad",
     "softmax",
+    "softmax_backward",
     "tanh",
     "tanh_grad",
 ]
@@ -54,219 +51,11 @@ def as_float_array(x: ArrayLike) -> FloatArray:
 # softmax and log-softmax
 # ----------------------------------------------------------------------------------------------
 
-# Shape letters of the internals below: a C-contiguous ``(N, d)`` matrix whose rows are normalised.
-#
-# Two implementations compute the same thing:
-#
-# * :func:`_softmax_reference`, the textbook NumPy formula (max; subtract; exp; sum; divide), the
-#   readable definition that the tests hold the fast path to;
-# * the compiled kernel of :mod:`nnbasics.accel.softmax_kernel` (numba), which fuses the passes over
-#   each row while the row is in the cache and has its own vectorised exp; this module only
-#   describes the work as a job of tasks (blocks of rows, or column chunks of one very wide row)
-#   that :mod:`nnbasics.accel.helper_thread` runs on the calling thread and one helper thread, both in
-#   compiled code without the GIL, and fixes up the rows that hold +inf.
-#
-# The kernel module is imported on the first call, so that ``import nnbasics`` does not pay for
-# importing numba; its compiled code is cached on disk (``cache=True``), so only the very first
-# call in a fresh environment compiles (a few seconds per dtype).
-# Rows are handed to the threads in _TASKS_PER_THREAD tasks per thread (several, so that when the
-# helper starts late, or not at all on a busy machine, the caller takes over its share), of at
-# least _TASK_BYTES of input each.  A task is claimed by one compare-and-swap, so more tasks cost
-# little; 8 per thread were measured 0-25% faster than 4 on 4096x1024 float32 (4 was the best
-# when each task was a Python call).
-_TASKS_PER_THREAD = 8
-_TASK_BYTES = 1 << 18
-_WIDE_ROW_BYTES = 1 << 20  # a row wider than this is split into column chunks ...
-_WIDE_CHUNK_BYTES = 1 << 20  # ... of 1 MiB (measured: 20% faster than 256 KiB on 1x10^6)
-_PARALLEL_MIN_BYTES = 1 << 19  # below 512 KiB the thread hand-off costs more than it saves
-_CGROUP_CPU_LIMITS = (  # (quota file, period file or None): cgroup v2, then v1
-    ("/sys/fs/cgroup/cpu.max", None),
-    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
-)
-
-
-def _usable_cpus(limits: tuple[tuple[str, str | None], ...] = _CGROUP_CPU_LIMITS) -> int:
-    """CPUs this process may keep busy: its affinity set, capped by a cgroup CPU quota.
-
-    A container limited to one CPU's worth of time on a large host still sees all the host's
-    CPUs in its affinity set; a helper thread there would only take time from the caller.
-    """
-    if hasattr(os, "sched_getaffinity"):
-        n_cpus = len(os.sched_getaffinity(0))
-    else:  # pragma: no cover - not Linux
-        n_cpus = os.cpu_count() or 1
-    for quota_file, period_file in limits:
-        try:
-            with open(quota_file, encoding="ascii") as f:
-                fields = f.read().split()
-            if period_file is not None:
-                with open(period_file, encoding="ascii") as f:
-                    fields = fields[:1] + f.read().split()[:1]
-            quota, period = fields[0], int(fields[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if quota not in ("max", "-1") and period > 0:
-            n_cpus = min(n_cpus, max(1, int(quota) // period))
-        break
-    return max(1, n_cpus)
-
-
-_N_THREADS = min(2, _usable_cpus())  # threads working on one call, caller included
-
-
-def _kernel() -> ModuleType:
-    """The compiled kernel module, imported (and numba with it) on first use."""
-    from nnbasics.accel import softmax_kernel as _softmax_kernel
-
-    return _softmax_kernel
-
-
-def _softmax_reference(rows: FloatArray, log: bool) -> FloatArray:
-    """The plain NumPy (log-)softmax of each row of ``rows`` (N, d): the definition, unfused.
-
-    ``shifted = x - max(x)``; ``softmax = exp(shifted) / sum(exp(shifted))``;
-    ``log_softmax = shifted - log(sum(exp(shifted)))``.  Special rows as documented in
-    :func:`softmax` (``x - max`` is NaN on an all ``-inf`` or a ``+inf`` row; the latter is fixed
-    to its limit).  The compiled kernel must agree with this to a few ulp.
-    """
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        row_max = rows.max(axis=1, keepdims=True)  # (N, 1)
-        shifted = rows - row_max
-        exps = np.exp(shifted)
-        sums = exps.sum(axis=1, keepdims=True)
-        out = shifted - np.log(sums) if log else exps / sums
-    posinf_rows = np.isposinf(row_max[:, 0])
-    if posinf_rows.any():
-        _fix_posinf_rows(rows, out, posinf_rows, log)
-    return out
-
-
-def _run_job(fill: Callable[[NDArray[np.int64], NDArray[np.float64]], None]) -> None:
-    """Run the tasks of the job that ``fill`` describes on the caller and the helper thread.
-
-    The job's arrays (the fields of "one task of a job" in :mod:`nnbasics.accel.softmax_kernel`) are
-    filled by ``fill(job, job_values)``; :mod:`nnbasics.accel.helper_thread` runs the tasks in compiled
-    code on the calling thread and its helper thread, which claim them one at a time.
-    """
-    from nnbasics.accel import helper_thread as _helper_thread
-
-    _helper_thread.run_job(fill, helper=_N_THREADS > 1)
-
-
-def _softmax_rows_into(rows: FloatArray, out: FloatArray, row_max: FloatArray, log: bool) -> bool:
-    """Compiled (log-)softmax of the rows of ``rows`` (N, d) into ``out``; maxima to ``row_max``.
-
-    Rows go to the threads in tasks of consecutive rows; each row is computed by one call of the
-    kernel from start to end, so the result does not depend on the split.  Returns True if a row
-    max is +inf (those rows are to be fixed).
-    """
-    kernel = _kernel()
-    n_rows = rows.shape[0]
-    if rows.nbytes < _PARALLEL_MIN_BYTES:
-        # The kernel reports +inf maxima itself: a NumPy reduction would add 10% to a 128x10 call.
-        return bool(kernel.softmax_rows(rows, out, row_max, 0, n_rows, log))
-    row_bytes = rows.shape[1] * rows.itemsize
-    task_bytes = max(_TASK_BYTES, rows.nbytes // (_TASKS_PER_THREAD * _N_THREADS))
-    task_rows = max(1, task_bytes // row_bytes)
-    n_tasks = -(-n_rows // task_rows)
-
-    def fill(job: NDArray[np.int64], job_values: NDArray[np.float64]) -> None:
-        _fill_job(job, kernel.KIND_ROWS, rows, out, row_max, log, task_rows, n_tasks)
-
-    _run_job(fill)
-    return _any_posinf(row_max)
-
-
-def _any_posinf(row_max: FloatArray) -> bool:
-    # fmax skips NaN, so a NaN row cannot hide a +inf row; cheaper than isposinf on every row.
-    return bool(np.fmax.reduce(row_max, axis=None) == np.inf)
-
-
-def _fill_job(job: NDArray[np.int64], kind: int, x: FloatArray, out: FloatArray, aux: NDArray,
-              log: bool, step: int, n_tasks: int) -> None:
-    """Write into ``job`` the fields of a job on C-contiguous ``x`` (N, d) or (d,) and ``out``."""
-    kernel = _kernel()
-    job[kernel.JOB_KIND] = kind
-    job[kernel.JOB_FLOAT64] = x.dtype == np.float64
-    job[kernel.JOB_LOG] = log
-    job[kernel.JOB_N_TASKS] = n_tasks
-    job[kernel.JOB_STEP] = step
-    job[kernel.JOB_N_ROWS] = x.shape[0] if x.ndim == 2 else 1
-    job[kernel.JOB_WIDTH] = x.shape[-1]
-    job[kernel.JOB_X] = x.ctypes.data
-    job[kernel.JOB_OUT] = out.ctypes.data
-    job[kernel.JOB_AUX] = aux.ctypes.data
-
-
-def _softmax_wide_row_into(row: FloatArray, out: FloatArray, log: bool) -> FloatArray:
-    """(log-)softmax of one row too wide for the cache, shape (d,), in column chunks.
-
-    The kernel's three passes, each split into chunks that run in parallel: the chunk maxima
-    (reduced to the row max); ``exp(x - max)`` and its sum per chunk (the sums added in chunk
-    order, so the result is deterministic); the scaling.  Returns the row max.
-    """
-    kernel = _kernel()
-    chunk = max(1, _WIDE_CHUNK_BYTES // row.itemsize)
-    n_chunks = -(-row.shape[0] // chunk)
-    chunk_max = np.empty(n_chunks, dtype=row.dtype)
-    chunk_sum = np.empty(n_chunks, dtype=np.float64)
-
-    def fill_pass(kind: int, aux: NDArray, *values: float) -> None:
-        def fill(job: NDArray[np.int64], job_values: NDArray[np.float64]) -> None:
-            _fill_job(job, kind, row, out, aux, log, chunk, n_chunks)
-            job_values[: len(values)] = values
-
-        _run_job(fill)
-
-    fill_pass(kernel.KIND_CHUNK_MAX, chunk_max)
-    # The max of the chunk maxima, taken as the kernel takes it (a NaN with the sign bit clear
-    # wins).  Kept in the row's dtype, so that a float32 row is shifted by a float32 max.
-    row_max = row.dtype.type(kernel.chunk_max(chunk_max))
-    fill_pass(kernel.KIND_CHUNK_EXP_SUM, chunk_sum, row_max)
-    total = float(chunk_sum.sum())  # NumPy's pairwise sum of the chunk sums: deterministic
-    fill_pass(kernel.KIND_CHUNK_NORMALISE, chunk_sum, row_max, total)
-    return row_max
-
-
-def _fix_posinf_rows(x: FloatArray, out: FloatArray, rows: NDArray[np.bool_], log: bool) -> None:
-    """Rows holding +inf: the limit of softmax, uniform over the +inf entries and 0 elsewhere."""
-    sub = x[rows]
-    is_inf = np.isposinf(sub)
-    share = is_inf / is_inf.sum(axis=1, keepdims=True)
-    # A NaN anywhere in the row still makes the whole row NaN.
-    share[np.isnan(sub).any(axis=1)] = np.nan
-    with np.errstate(divide="ignore"):
-        out[rows] = np.log(share) if log else share
-
-
-def _as_rows(x: ArrayLike, axis: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """``(arr, moved, rows)``: x as a float array, with ``axis`` moved last, and as (N, d) rows."""
-    arr = as_float_array(x)
-    if arr.ndim == 0:
-        raise ValueError("softmax needs at least one axis; got a scalar")
-    # The common case (normalising the last axis of a C-contiguous array) skips moveaxis and the
-    # copy: on a 128x10 batch that overhead is a large part of the call.
-    moved = arr if axis in (-1, arr.ndim - 1) else np.moveaxis(arr, axis, -1)
-    rows = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])  # (N, d), a view if possible
-    return arr, moved, rows
-
-
-def _softmax_impl(x: ArrayLike, axis: int, log: bool) -> FloatArray:
-    arr, moved, rows = _as_rows(x, axis)
-    if arr.size == 0:
-        return np.empty_like(arr)
-    out = np.empty_like(rows)
-    n_rows, width = rows.shape
-    if width * rows.itemsize > _WIDE_ROW_BYTES:
-        row_max = np.array([_softmax_wide_row_into(rows[i], out[i], log) for i in range(n_rows)])
-        any_posinf_max = _any_posinf(row_max)
-    else:
-        row_max = np.empty(n_rows, dtype=rows.dtype)
-        any_posinf_max = _softmax_rows_into(rows, out, row_max, log)
-    if any_posinf_max:
-        _fix_posinf_rows(rows, out, np.isposinf(row_max), log)
-    result = out.reshape(moved.shape)
-    return result if moved is arr else np.moveaxis(result, -1, axis)
+# Floating-point events that are the right answer in softmax, hidden so that no warning is raised:
+# ``x - max`` overflows to -inf for finite rows spanning more than the float range (exp(-inf) = 0
+# is the limit); exp underflows to 0 far below the max; an all -inf row or a +inf row makes
+# ``inf - inf`` = NaN (the first has no distribution, the second is fixed to its limit).
+_SOFTMAX_ERRSTATE = {"over": "ignore", "under": "ignore", "invalid": "ignore"}
 
 
 def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
@@ -308,9 +97,10 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
 
     No warning is emitted in any of these cases.
 
-    The gradient (Jacobian-vector product) is
+    The backward pass (vector-Jacobian product) is :func:`softmax_backward`:
     :math:`\partial L/\partial x = p \odot (g - \langle g, p\rangle)` for upstream gradient
-    :math:`g`; with cross-entropy it fuses to :math:`p - y` (see :mod:`nnbasics.core.losses`).
+    :math:`g = \partial L/\partial p`; with cross-entropy it fuses to :math:`p - y` (see
+    :mod:`nnbasics.core.losses`).
 
     Examples
     --------
@@ -320,7 +110,19 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     >>> bool(np.allclose(p[0], p[1])), bool(np.allclose(p.sum(axis=1), 1.0))
     (True, True)
     """
-    return _softmax_impl(x, axis, log=False)
+    x = as_float_array(x)
+    if x.ndim == 0:
+        raise ValueError("softmax needs at least one axis; got a scalar")
+    if x.size == 0:
+        return x.copy()
+    with np.errstate(**_SOFTMAX_ERRSTATE):
+        x_max = x.max(axis=axis, keepdims=True)
+        exps = x - x_max  # every entry <= 0 ...
+        np.exp(exps, out=exps)  # ... so exp(x - max) <= 1 never overflows (computed in place)
+        exps /= exps.sum(axis=axis, keepdims=True)  # the sum is in [1, d]
+    if (x_max == np.inf).any():  # a row holding +inf: its limit (NaN rows have a NaN max)
+        _limit_of_posinf_rows(x, x_max, exps, axis, log=False)
+    return exps
 
 
 def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
@@ -355,7 +157,94 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     >>> float(log_softmax(np.array([0.0, -1000.0]))[1])
     -1000.0
     """
-    return _softmax_impl(x, axis, log=True)
+    x = as_float_array(x)
+    if x.ndim == 0:
+        raise ValueError("softmax needs at least one axis; got a scalar")
+    if x.size == 0:
+        return x.copy()
+    with np.errstate(**_SOFTMAX_ERRSTATE):
+        x_max = x.max(axis=axis, keepdims=True)
+        shifted = x - x_max
+        shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # the sum is in [1, d]
+    if (x_max == np.inf).any():  # a row holding +inf: its limit (NaN rows have a NaN max)
+        _limit_of_posinf_rows(x, x_max, shifted, axis, log=True)
+    return shifted
+
+
+def _limit_of_posinf_rows(x: FloatArray, x_max: FloatArray, out: FloatArray, axis: int,
+                          log: bool) -> None:
+    """Rows whose max is +inf (``inf - inf`` made them NaN): write their limit into ``out``.
+
+    The limit shares the probability equally among the row's ``+inf`` entries, 0 elsewhere.  A row
+    holding a NaN has a NaN max, so it never gets here and stays NaN.
+    """
+    is_posinf = np.isposinf(x)
+    with np.errstate(invalid="ignore", divide="ignore"):  # other rows: 0/0; log(0) = -inf
+        limit = is_posinf / is_posinf.sum(axis=axis, keepdims=True)
+        if log:
+            limit = np.log(limit)
+    np.copyto(out, limit, where=np.isposinf(x_max))
+
+
+def softmax_backward(ds: ArrayLike, s: ArrayLike, axis: int = -1) -> FloatArray:
+    r"""Backward of :func:`softmax`: ``dx`` from the upstream ``ds`` and the *value* ``s``.
+
+    ``dx = s * (ds - sum(ds * s, axis))``
+
+    Parameters
+    ----------
+    ds : array_like, same shape as ``s``
+        Upstream gradient :math:`\partial L/\partial s`.
+    s : array_like, any shape with at least one axis, entries in [0, 1]
+        The output of :func:`softmax` (not its input), normalised along ``axis``.
+    axis : int, default -1
+        The axis the forward normalised along.
+
+    Returns
+    -------
+    dx : ndarray, same shape as ``s``, float dtype of ``ds * s``
+        :math:`\partial L/\partial x`.
+
+    Raises
+    ------
+    ValueError
+        ``ds`` and ``s`` of different shapes, or ``s`` with an entry outside [0, 1] (not a
+        softmax output: the logits passed by mistake, or the two arguments swapped).
+
+    Notes
+    -----
+    The Jacobian of :math:`s = \mathrm{softmax}(x)` along a row is
+    :math:`\partial s_i/\partial x_j = s_i(\delta_{ij} - s_j)`, so
+    :math:`\partial L/\partial x_j = \sum_i g_i s_i(\delta_{ij} - s_j) = s_j (g_j - \langle g,
+    s\rangle)`: a product and a row sum, never the :math:`d \times d` Jacobian.  Ahead of
+    cross-entropy the whole chain fuses to :math:`s - y`
+    (:func:`~nnbasics.core.losses.softmax_cross_entropy`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = softmax(np.array([1.0, 2.0, 3.0]))
+    >>> dx = softmax_backward(np.ones(3), s)  # a constant upstream: softmax ignores offsets
+    >>> bool(np.allclose(dx, 0.0))
+    True
+    """
+    ds = as_float_array(ds)
+    s = as_float_array(s)
+    if ds.shape != s.shape:
+        raise ValueError(f"ds has shape {ds.shape} but s has shape {s.shape}; they must agree")
+    _require_probabilities(s, "softmax_backward", "softmax")
+    return s * (ds - np.sum(ds * s, axis=axis, keepdims=True))
+
+
+def _require_probabilities(s: FloatArray, function: str, forward: str) -> None:
+    """Raise ValueError if an entry of ``s`` lies outside [0, 1] (NaN passes: see callers)."""
+    outside = (s < 0) | (s > 1)  # NaN compares False: it passes through
+    if outside.any():
+        raise ValueError(
+            f"{function} takes the value s = {forward}(x), whose entries lie in [0, 1], but "
+            f"{np.count_nonzero(outside)} of {s.size} entries are outside (the first is "
+            f"{float(s[outside].flat[0])!r}): did you pass x instead of {forward}(x)?"
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -364,7 +253,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
 
 
 def sigmoid(x: ArrayLike) -> FloatArray:
-    r"""Logistic sigmoid, elementwise, with no overflow for any input.
+    r"""Logistic sigmoid, elementwise, with no overflow warning for any input.
 
     ``sigmoid(x) = 1 / (1 + exp(-x))``
 
@@ -379,11 +268,14 @@ def sigmoid(x: ArrayLike) -> FloatArray:
 
     Notes
     -----
-    Computed from :math:`z = e^{-|x|} \in (0, 1]`, which cannot overflow:
-    :math:`\sigma(x) = 1/(1+z)` for :math:`x \ge 0` and :math:`\sigma(x) = z/(1+z)` for
-    :math:`x < 0`.  The second form keeps full relative precision for very negative inputs
-    (:math:`\sigma(-40) \approx 4.2\times10^{-18}`, not 0).  ``sigmoid(±inf)`` is 1 / 0 and NaN
-    stays NaN.  Its derivative is :func:`sigmoid_grad` of the value.
+    The definition is also the stable way to compute it.  For :math:`x \ge 0`,
+    :math:`e^{-x} \in (0, 1]`.  For :math:`x \lt 0`, :math:`e^{-x}` is large and the division
+    keeps full relative precision (:math:`\sigma(-40) \approx 4.2\times10^{-18}`, not 0, which
+    ``1 - sigmoid(40)`` would give); when it overflows to ``inf`` (:math:`x \lt -709.78` in
+    float64, :math:`-88.72` in float32) the result is :math:`1/\infty = 0`, the true value then
+    being below the smallest normal number.  That overflow is the right answer, so it raises no
+    warning.  ``sigmoid(±inf)`` is 1 / 0 and NaN stays NaN.  Its derivative is
+    :func:`sigmoid_grad` of the value.
 
     Examples
     --------
@@ -392,10 +284,9 @@ def sigmoid(x: ArrayLike) -> FloatArray:
     >>> bool(np.allclose(sigmoid(-x), 1 - sigmoid(x)))
     True
     """
-    arr = as_float_array(x)
-    with np.errstate(under="ignore"):  # exp(-|x|) -> 0 for |x| > ~745 is the right answer
-        z = np.exp(-np.abs(arr))  # in (0, 1]: no overflow possible
-    return np.where(arr >= 0, 1.0, z) / (1.0 + z)
+    x = as_float_array(x)
+    with np.errstate(over="ignore", under="ignore"):  # exp(-x) -> inf gives 1 / inf = 0: right
+        return 1 / (1 + np.exp(-x))
 
 
 def sigmoid_grad(s: ArrayLike) -> FloatArray:
@@ -406,11 +297,18 @@ def sigmoid_grad(s: ArrayLike) -> FloatArray:
     Parameters
     ----------
     s : array_like, any shape, entries in [0, 1]
-        The output of :func:`sigmoid` (not its input).
+        The output of :func:`sigmoid` (not its input).  0 and 1 are accepted (the sigmoid's
+        value at ±inf, or where it rounds to them); NaN passes through (``sigmoid(nan)`` is NaN).
 
     Returns
     -------
     ds : ndarray, same shape and dtype as ``s``, entries in [0, 1/4]
+
+    Raises
+    ------
+    ValueError
+        An entry outside [0, 1]: not a value of the sigmoid, most likely its input ``x`` passed
+        instead of ``sigmoid(x)`` (``x (1 - x)`` is not :math:`\sigma'(x)`).
 
     Notes
     -----
@@ -422,8 +320,9 @@ def sigmoid_grad(s: ArrayLike) -> FloatArray:
     >>> float(sigmoid_grad(sigmoid(0.0)))
     0.25
     """
-    arr = as_float_array(s)
-    return arr * (1 - arr)
+    s = as_float_array(s)
+    _require_probabilities(s, "sigmoid_grad", "sigmoid")
+    return s * (1 - s)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,10 +11,25 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nnbasics.core.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
+from nnbasics.core.activations import (
+    relu,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    softmax,
+    softmax_backward,
+    tanh,
+    tanh_grad,
+)
 from nnbasics.core.gradcheck import GradCheckResult, gradcheck
 from nnbasics.core.losses import softmax_cross_entropy
-from nnbasics.core.network import forward_backward, init_params, input_gradient, parameter_count
+from nnbasics.core.network import (
+    forward_backward,
+    init_params,
+    input_gradient,
+    parameter_blocks,
+    parameter_count,
+)
 
 __all__ = ["CHECKS", "register", "run_checks"]
 
@@ -63,6 +78,18 @@ def _check_relu() -> GradCheckResult:
     return gradcheck(_elementwise(relu, relu_grad), x)
 
 
+@register("softmax")
+def _check_softmax() -> GradCheckResult:
+    x = np.random.default_rng(8).normal(0, 2, (4, 5))
+    upstream = np.random.default_rng(0).standard_normal((4, 5))
+
+    def f(z):
+        s = softmax(z)
+        return float(np.sum(s * upstream)), softmax_backward(upstream, s)
+
+    return gradcheck(f, x)
+
+
 @register("softmax cross-entropy (int labels)")
 def _check_ce_int() -> GradCheckResult:
     rng = np.random.default_rng(4)
@@ -93,7 +120,8 @@ def _network_case(seed: int):
 @register("network parameters (10-5-10)")
 def _check_network_params() -> GradCheckResult:
     dims, X, labels, params = _network_case(6)
-    return gradcheck(lambda p: forward_backward(X, labels, p, dims), params)
+    return gradcheck(lambda p: forward_backward(X, labels, p, dims), params,
+                     blocks=parameter_blocks(dims))
 
 
 @register("network inputs (10-5-10)")

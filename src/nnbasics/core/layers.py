@@ -76,7 +76,8 @@ def affine_backward(
 def activation_backward(dout: FloatArray, value: FloatArray, activation: str) -> FloatArray:
     r"""Backward of an elementwise activation ``a = f(z)``, from its *value* ``a``.
 
-    ``dz = dout * f'(z)`` where ``f'(z)`` is computed from ``a`` (see :mod:`nnbasics.core.activations`).
+    ``dz = dout * f'(z)`` where ``f'(z)`` is computed from ``a``
+    (see :mod:`nnbasics.core.activations`).
 
     Parameters
     ----------

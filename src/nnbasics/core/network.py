@@ -12,19 +12,20 @@ All parameters travel as **one flat vector** ``params`` of length
 
     ``W1`` (Dx×H, row-major) | ``b1`` (H) | ``W2`` (H×Dy, row-major) | ``b2`` (Dy)
 
-and every gradient comes back in the same layout.  Packing and unpacking happen only in
-:func:`unpack_params`.
+and every gradient comes back in the same layout.  The layout is written once, in
+:func:`parameter_blocks` (names and shapes, in order); :func:`unpack_params` cuts the vector by it,
+and ``gradcheck(..., blocks=parameter_blocks(dims))`` names a flat index by it (``W1[3, 2]``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from nnbasics.core.activations import FloatArray, as_float_array, sigmoid, sigmoid_grad, softmax
-from nnbasics.core.layers import affine_backward, affine_forward
 from nnbasics.core.losses import softmax_cross_entropy
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "forward_backward",
     "init_params",
     "input_gradient",
+    "parameter_blocks",
     "parameter_count",
     "predict",
     "predict_proba",
@@ -50,12 +52,28 @@ class Params(NamedTuple):
 
 def _check_dims(dims) -> tuple[int, int, int]:
     try:
-        Dx, H, Dy = (int(d) for d in dims)
+        Dx, H, Dy = map(int, dims)
     except (TypeError, ValueError):
         raise ValueError(f"dims must be three integers (Dx, H, Dy), got {dims!r}") from None
-    if min(Dx, H, Dy) < 1 or any(int(d) != d for d in dims):
+    if min(Dx, H, Dy) < 1 or list(dims) != [Dx, H, Dy]:  # 2.5 is not a size
         raise ValueError(f"dims must be three positive integers (Dx, H, Dy), got {tuple(dims)}")
     return Dx, H, Dy
+
+
+def parameter_blocks(dims) -> list[tuple[str, tuple[int, ...]]]:
+    """The blocks of the flat parameter vector, in order: ``[(name, shape), ...]``.
+
+    ``[("W1", (Dx, H)), ("b1", (H,)), ("W2", (H, Dy)), ("b2", (Dy,))]``: the one place the layout
+    is written.  Pass it to :func:`~nnbasics.core.gradcheck.gradcheck` as ``blocks`` to have a
+    flat index reported as ``W1[3, 2]``.
+
+    Examples
+    --------
+    >>> parameter_blocks((10, 5, 10))
+    [('W1', (10, 5)), ('b1', (5,)), ('W2', (5, 10)), ('b2', (10,))]
+    """
+    Dx, H, Dy = _check_dims(dims)
+    return [("W1", (Dx, H)), ("b1", (H,)), ("W2", (H, Dy)), ("b2", (Dy,))]
 
 
 def parameter_count(dims) -> int:
@@ -76,29 +94,28 @@ def parameter_count(dims) -> int:
 
 
 def unpack_params(params: ArrayLike, dims) -> Params:
-    """Split the flat vector into views ``W1, b1, W2, b2`` (the one place the layout is written).
+    """Split the flat vector into views ``W1, b1, W2, b2``, cut by :func:`parameter_blocks`.
 
     Raises ``ValueError`` if ``params`` is not 1-D of length :func:`parameter_count` ``(dims)``.
     """
-    Dx, H, Dy = _check_dims(dims)
+    blocks = parameter_blocks(dims)
     theta = as_float_array(params)
-    expected = parameter_count(dims)
+    n_params = 0
+    for _, shape in blocks:
+        n_params += math.prod(shape)  # (Dx + 1) H + (H + 1) Dy in all
     if theta.ndim != 1:
         raise ValueError(f"params must be a flat 1-D vector, got shape {theta.shape}")
-    if theta.shape[0] != expected:
+    if theta.shape[0] != n_params:
         raise ValueError(
-            f"params has length {theta.shape[0]}, but dims {(Dx, H, Dy)} need "
-            f"(Dx+1)*H + (H+1)*Dy = {expected}"
+            f"params has length {theta.shape[0]}, but dims {tuple(dims)} need "
+            f"(Dx+1)*H + (H+1)*Dy = {n_params}"
         )
-    o1 = Dx * H
-    o2 = o1 + H
-    o3 = o2 + H * Dy
-    return Params(
-        W1=theta[:o1].reshape(Dx, H),
-        b1=theta[o1:o2],
-        W2=theta[o2:o3].reshape(H, Dy),
-        b2=theta[o3:],
-    )
+    views, start = [], 0
+    for _, shape in blocks:
+        stop = start + math.prod(shape)
+        views.append(theta[start:stop].reshape(shape))
+        start = stop
+    return Params(*views)
 
 
 def init_params(dims, rng: np.random.Generator | int | None = 0, dtype=np.float64) -> FloatArray:
@@ -113,45 +130,22 @@ def init_params(dims, rng: np.random.Generator | int | None = 0, dtype=np.float6
     return theta
 
 
-def _check_inputs(X: ArrayLike, Dx: int) -> FloatArray:
-    arr = as_float_array(X)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2:
-        raise ValueError(f"X must be a 2-D array (N, Dx), got shape {arr.shape}")
-    if arr.shape[1] != Dx:
-        raise ValueError(f"X has {arr.shape[1]} columns, but dims say Dx = {Dx}")
-    if not np.all(np.isfinite(arr)):
+def _as_batch(X: ArrayLike, Dx: int) -> FloatArray:
+    """``X`` as a checked (N, Dx) float array (a single row (Dx,) becomes (1, Dx)).
+
+    Its precision may differ from the parameters': NumPy computes ``X @ W1`` of float32 and
+    float64 in float64, the wider.
+    """
+    X = as_float_array(X)
+    if X.ndim == 1:
+        X = X[None, :]
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (N, Dx), got shape {X.shape}")
+    if X.shape[1] != Dx:
+        raise ValueError(f"X has {X.shape[1]} columns, but dims say Dx = {Dx}")
+    if not np.all(np.isfinite(X)):
         raise ValueError("X contains NaN or infinity")
-    return arr
-
-
-def _forward(X: FloatArray, p: Params) -> tuple[FloatArray, FloatArray]:
-    """Hidden activations h (N, H) and output logits (N, Dy)."""
-    h = sigmoid(affine_forward(X, p.W1, p.b1))
-    logits = affine_forward(h, p.W2, p.b2)
-    return h, logits
-
-
-def _prepare(X, params, dims):
-    Dx, _, _ = _check_dims(dims)
-    p = unpack_params(params, dims)
-    Xa = _check_inputs(X, Dx)
-    if Xa.dtype != p.W1.dtype:  # compute in the wider of the two precisions
-        dtype = np.promote_types(Xa.dtype, p.W1.dtype)
-        Xa = Xa.astype(dtype)
-        p = Params(*(a.astype(dtype) for a in p))
-    return Xa, p
-
-
-def _backward(X, labels, p: Params, need_dx: bool):
-    """Forward, cost and backward; returns (cost, dX or None, dW1, db1, dW2, db2)."""
-    h, logits = _forward(X, p)
-    cost, dlogits = softmax_cross_entropy(logits, labels)  # dlogits = y_hat - y    (N, Dy)
-    dh, dW2, db2 = affine_backward(dlogits, h, p.W2)  # dh = dlogits W2^T        (N, H)
-    dz1 = dh * sigmoid_grad(h)  # through the sigmoid, from its value h               (N, H)
-    dX, dW1, db1 = affine_backward(dz1, X, p.W1, need_dx=need_dx)
-    return cost, dX, dW1, db1, dW2, db2
+    return X
 
 
 def forward_backward(
@@ -188,10 +182,20 @@ def forward_backward(
     ValueError
         Wrong shapes, a params vector of the wrong length, labels out of range, NaN in X.
     """
-    Xa, p = _prepare(X, params, dims)
-    cost, _, dW1, db1, dW2, db2 = _backward(Xa, labels, p, need_dx=False)
-    grad = np.concatenate([dW1.ravel(), db1, dW2.ravel(), db2])
-    return cost, grad.astype(as_float_array(params).dtype, copy=False)
+    W1, b1, W2, b2 = unpack_params(params, dims)  # views of the flat vector
+    X = _as_batch(X, Dx=W1.shape[0])
+    # forward
+    h = sigmoid(X @ W1 + b1)  # (N, H)
+    logits = h @ W2 + b2  # (N, Dy)
+    cost, delta2 = softmax_cross_entropy(logits, labels)  # delta2 = y_hat - y          (N, Dy)
+    # backward
+    dW2 = h.T @ delta2  # (H, Dy)
+    db2 = delta2.sum(axis=0)  # (Dy,)
+    delta1 = (delta2 @ W2.T) * sigmoid_grad(h)  # through the sigmoid, from its value h (N, H)
+    dW1 = X.T @ delta1  # (Dx, H)
+    db1 = delta1.sum(axis=0)  # (H,)
+    grad = np.concatenate([dW1.ravel(), db1, dW2.ravel(), db2])  # the layout of params
+    return cost, grad.astype(W1.dtype, copy=False)  # in the parameters' precision
 
 
 def input_gradient(X: ArrayLike, labels: ArrayLike, params: ArrayLike, dims) -> FloatArray:
@@ -201,20 +205,23 @@ def input_gradient(X: ArrayLike, labels: ArrayLike, params: ArrayLike, dims) -> 
     :math:`\delta_1 = (\hat y - y) W_2^\top \odot h \odot (1 - h)`.  Same arguments as
     :func:`forward_backward`.  For a single row ``X`` of shape (Dx,) the result has shape (1, Dx).
     """
-    Xa, p = _prepare(X, params, dims)
-    _, dX, *_ = _backward(Xa, labels, p, need_dx=True)
-    return dX
+    W1, b1, W2, b2 = unpack_params(params, dims)  # views of the flat vector
+    X = _as_batch(X, Dx=W1.shape[0])
+    h = sigmoid(X @ W1 + b1)  # (N, H)
+    _, delta2 = softmax_cross_entropy(h @ W2 + b2, labels)  # y_hat - y                 (N, Dy)
+    delta1 = (delta2 @ W2.T) * sigmoid_grad(h)  # (N, H)
+    return delta1 @ W1.T  # (N, Dx)
 
 
 def predict_proba(X: ArrayLike, params: ArrayLike, dims) -> FloatArray:
     """Class probabilities :math:`\\hat y` (N×Dy), rows summing to 1."""
-    Xa, p = _prepare(X, params, dims)
-    _, logits = _forward(Xa, p)
-    return softmax(logits, axis=1)
+    W1, b1, W2, b2 = unpack_params(params, dims)  # views of the flat vector
+    X = _as_batch(X, Dx=W1.shape[0])
+    return softmax(sigmoid(X @ W1 + b1) @ W2 + b2, axis=1)
 
 
 def predict(X: ArrayLike, params: ArrayLike, dims) -> np.ndarray:
     """Most probable class of each row, integers of shape (N,)."""
-    Xa, p = _prepare(X, params, dims)
-    _, logits = _forward(Xa, p)
-    return np.argmax(logits, axis=1)
+    W1, b1, W2, b2 = unpack_params(params, dims)  # views of the flat vector
+    X = _as_batch(X, Dx=W1.shape[0])
+    return np.argmax(sigmoid(X @ W1 + b1) @ W2 + b2, axis=1)  # the largest logit
