@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnbasics.cli.outputs import check_output_directory, check_output_file
 from nnbasics.core.activations import ACTIVATIONS
 from nnbasics.core.initializers import INITIALIZERS
 
@@ -173,21 +174,14 @@ def validate(cfg: TrainConfig) -> None:
         raise ValueError(f"--seed must be in [0, {2**32 - 2}], got {cfg.seed}")
     if cfg.resume and not cfg.checkpoint_dir:
         raise ValueError("--resume needs --checkpoint-dir")
+    # every output is checked now: a place that cannot take files would fail only after training
     for option, directory in (("--report", cfg.report), ("--checkpoint-dir", cfg.checkpoint_dir)):
         if directory:
-            # the directory or any of its parents being a file would fail only after training
-            blocker = next((p for p in (Path(directory), *Path(directory).parents)
-                            if p.exists() and not p.is_dir()), None)
-            if blocker is not None:
-                raise ValueError(f"{option} {directory}: {blocker} exists and is not a directory")
+            check_output_directory(directory, option)
     if cfg.save:
-        save = Path(cfg.save)
-        if save.is_dir():
-            raise ValueError(f"--save {save} is a directory; give a file name such as model.npz")
-        if save.exists() and not cfg.overwrite:
-            raise ValueError(f"--save {save} exists; pass --overwrite to replace it")
-        if not save.parent.is_dir():
-            raise ValueError(f"--save: directory {save.parent} does not exist")
+        check_output_file(cfg.save, "--save")
+        if Path(cfg.save).exists() and not cfg.overwrite:
+            raise ValueError(f"--save {cfg.save} exists; pass --overwrite to replace it")
 
 
 def parse_delimiter(text: str) -> str:

@@ -11,6 +11,8 @@ import argparse
 import os
 from dataclasses import asdict
 
+from nnbasics.cli.outputs import check_output_file
+
 FORMATS = ("auto", "text", "binary", "model")
 
 
@@ -84,7 +86,8 @@ def register(subparsers) -> None:
 
 
 def _refuse_overwrite(path: str | None, force: bool, option: str) -> None:
-    """Refuse an existing output file without ``--force``, and a missing directory at once."""
+    """Refuse an existing output file without ``--force``, and a missing or unwritable
+    directory at once."""
     if path is None:
         return
     if not path.strip():
@@ -96,6 +99,7 @@ def _refuse_overwrite(path: str | None, force: bool, option: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(2, "No such file or directory", directory)
+    check_output_file(path, option)  # a place that takes no files fails now, not after training
 
 
 def load_vectors(path: str, fmt: str = "auto"):
