@@ -79,3 +79,27 @@ def test_word2vec_train_refuses_an_unwritable_output_before_training(tmp_path, c
     captured = capsys.readouterr()
     assert "cannot create files in /proc" in captured.err and option in captured.err
     assert captured.out == ""  # refused before the run started
+
+
+def test_word2vec_warns_before_a_full_softmax_over_a_large_vocabulary():
+    from nnbasics.cli.word2vec import FULL_SOFTMAX_WARN_WORDS, full_softmax_warning
+
+    big = FULL_SOFTMAX_WARN_WORDS + 1
+    message = full_softmax_warning(0, 0, 60_000, 100)
+    assert message.startswith("nnbasics: warning: --negative 0 without --hs trains the full")
+    assert "all 60000 output vectors" in message and "10000x" in message
+    assert full_softmax_warning(0, 0, FULL_SOFTMAX_WARN_WORDS, 100) is None  # small: no noise
+    assert full_softmax_warning(5, 0, big, 100) is None  # negative sampling
+    assert full_softmax_warning(0, 1, big, 100) is None  # hierarchical softmax
+
+
+def test_word2vec_train_prints_the_full_softmax_warning_to_stderr(tmp_path, capsys):
+    words = [f"w{i}" for i in range(1200)]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(" ".join(words) + "\n", encoding="utf-8")
+    assert main(["word2vec", "train", str(corpus), "--min-count", "1", "--negative", "0",
+                 "--epochs", "1", "--size", "4", "--workers", "1", "--no-progress",
+                 "--out", str(tmp_path / "v.txt")]) == 0
+    captured = capsys.readouterr()
+    assert "warning: --negative 0 without --hs trains the full softmax" in captured.err
+    assert "warning" not in captured.out

@@ -40,6 +40,7 @@ __all__ = [
     "held_out_split",
     "is_csv",
     "load_csv",
+    "load_csv_features",
     "load_dataset",
     "load_digits",
     "load_idx",
@@ -443,6 +444,47 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
     return Dataset(X, y, str(path), _square_shape(X.shape[1]))
 
 
+def load_csv_features(path: str | os.PathLike, n_features: int, label_column: str | int = -1,
+                      delimiter: str = ",") -> np.ndarray:
+    """The feature rows of a CSV for a model of ``n_features`` inputs, with or without labels.
+
+    A file of ``n_features`` columns is all features; one of ``n_features + 1`` columns holds a
+    label in ``label_column`` too (as :func:`load_csv` reads it), which is left out.  A first
+    line that is not all numbers is a header.
+
+    Returns
+    -------
+    X : ndarray of float32, shape (N, n_features)
+
+    Raises
+    ------
+    ValueError
+        Another number of columns, or what :func:`load_csv` refuses; naming the file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    head = _first_rows(path, delimiter, 1)
+    if not head:
+        raise ValueError(f"{path}: no rows")
+    first_line, first = head[0]
+    if len(first) == n_features + 1:
+        return load_csv(path, label_column, delimiter=delimiter).X
+    if len(first) != n_features:
+        raise ValueError(f"{path}: line {first_line} has {len(first)} fields; the model takes "
+                         f"{n_features} features (or {n_features + 1} columns with a label)")
+    header = not all(_is_number(f) for f in first)
+    table = _CsvTable(path, delimiter, len(first), None, skip=first_line if header else 0)
+    try:
+        X, _ = table.read()
+    except (ValueError, UnicodeDecodeError) as exc:
+        table.diagnose()
+        raise ValueError(f"{path}: {exc}") from None
+    if X.shape[0] == 0:
+        raise ValueError(f"{path}: no data rows")
+    return X
+
+
 def _first_rows(path: Path, delimiter: str, n: int) -> list[tuple[int, list[str]]]:
     """The first ``n`` non-empty rows, with their line numbers (the csv module's parse)."""
     rows = []
@@ -498,20 +540,25 @@ class _CsvTable:
     path: Path
     delimiter: str
     width: int
-    label_index: int
+    label_index: int | None  # None: every column is a feature
     skip: int  # lines before the data (the header's line number, or 0)
 
     def _loadtxt(self, **kwargs) -> np.ndarray:
         return np.loadtxt(self.path, delimiter=self.delimiter, comments=None, quotechar=_QUOTE,
                           skiprows=self.skip, encoding="utf-8-sig", ndmin=2, **kwargs)
 
-    def read(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(X float32 (N, D), y (N,))``; ValueError (NumPy's message) if the reader refuses."""
+    def read(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(X float32 (N, D), y (N,) or None without a label column)``; ValueError (NumPy's
+        message) if the reader refuses."""
         try:  # the common case, numeric labels
             table = self._loadtxt(dtype=np.float64)  # (N, width)
         except ValueError:  # labels in words (or an error the next pass meets again)
+            if self.label_index is None:
+                raise
             return self._read_with_text_labels()
         self._check_width(table)
+        if self.label_index is None:
+            return self._features(table, None), None
         labels = table[:, self.label_index].copy()  # (N,)
         X = self._features(table, self.label_index)
         del table
@@ -584,7 +631,10 @@ class _CsvTable:
             if len(row) != self.width:
                 raise ValueError(f"{where}: line {line} has {len(row)} fields, expected "
                                  f"{self.width}")
-            label = row[self.label_index].strip()
+            if self.label_index is None:
+                label = "-"
+            else:
+                label = row[self.label_index].strip()
             if not label:
                 raise ValueError(f"{where}: line {line}: the label field is empty")
             if len(label) > MAX_LABEL_CHARS:
