@@ -7,6 +7,7 @@ is exercised through ``file://`` URLs).
 import gzip
 import hashlib
 import os
+import re
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from nnbasics.io.datasets import (
     file_sha256,
     held_out_split,
     load_csv,
+    load_csv_features,
     load_dataset,
     load_digits,
     load_idx,
@@ -573,3 +575,28 @@ def test_csv_rows_longer_than_the_header_are_refused(tmp_path):
         path.write_text(f"a,b,label\n1,2,{labels},9\n3,4,{labels},9\n")
         with pytest.raises(ValueError, match="line 2 has 4 fields, expected 3"):
             load_csv(path, "label")
+
+
+def test_csv_features_with_or_without_the_label_column(tmp_path):
+    # prediction data: the model's 2 features, with a header or not, or with the label too
+    for text in ("a,b\n1,2\n3,4\n", "1,2\n3,4\n", "a,b,label\n1,2,x\n3,4,y\n"):
+        path = tmp_path / "p.csv"
+        path.write_text(text)
+        X = load_csv_features(path, n_features=2)
+        assert X.dtype == np.float32
+        np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    path.write_text("label,a,b\ncat,1,2\n")
+    np.testing.assert_array_equal(load_csv_features(path, 2, label_column="label"), [[1, 2]])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1,2,3,4\n", "line 1 has 4 fields; the model takes 2 features (or 3 columns with a label)"),
+    ("a,b\n1,2\nx,3\n", "line 3: feature 'x' is not a number"),
+    ("a,b\n1,2\n3\n", "line 3 has 1 fields, expected 2"),
+    ("a,b\n", "no data rows"),
+])
+def test_csv_features_errors_name_the_line(tmp_path, text, message):
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_csv_features(path, n_features=2)

@@ -2,10 +2,12 @@
 
 Every loader returns a :class:`Dataset`: features ``X`` (N, D) float32, labels ``y`` (N,), the
 image shape when the rows are images (for the first-layer weight figure) and, for MNIST, the
-official test split.  Loaders raise ``FileNotFoundError`` for missing files and ``ValueError``
-naming the problem for malformed ones (wrong magic number, sizes that disagree with the header,
-rows of different lengths, X and y of different lengths, empty or non-finite labels).  An IDX
-file's declared size is checked against the file before its data is read.
+official test split.  CSV files are parsed by NumPy's C reader; ``.npz`` files are read by the
+bounded reader of :mod:`nnbasics.io.serialization`.  Loaders raise ``FileNotFoundError`` for
+missing files and ``ValueError`` naming the problem for malformed ones (wrong magic number,
+sizes that disagree with the header, rows of different lengths, X and y of different lengths,
+empty or non-finite labels).  An IDX file's declared size is checked against the file before its
+data is read.
 
 MNIST can be downloaded by :func:`download_mnist`, which verifies every file's SHA-256 (the
 checksums of the files as distributed, listed in :data:`MNIST_FILES`).
@@ -464,7 +466,7 @@ def load_csv_features(path: str | os.PathLike, n_features: int, label_column: st
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    head = _first_rows(path, delimiter, 1)
+    head = _first_rows(path, delimiter, 2)
     if not head:
         raise ValueError(f"{path}: no rows")
     first_line, first = head[0]
@@ -474,14 +476,14 @@ def load_csv_features(path: str | os.PathLike, n_features: int, label_column: st
         raise ValueError(f"{path}: line {first_line} has {len(first)} fields; the model takes "
                          f"{n_features} features (or {n_features + 1} columns with a label)")
     header = not all(_is_number(f) for f in first)
+    if header and len(head) < 2:
+        raise ValueError(f"{path}: no data rows")
     table = _CsvTable(path, delimiter, len(first), None, skip=first_line if header else 0)
     try:
         X, _ = table.read()
     except (ValueError, UnicodeDecodeError) as exc:
         table.diagnose()
         raise ValueError(f"{path}: {exc}") from None
-    if X.shape[0] == 0:
-        raise ValueError(f"{path}: no data rows")
     return X
 
 
