@@ -600,3 +600,15 @@ def test_csv_features_errors_name_the_line(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ValueError, match=re.escape(message)):
         load_csv_features(path, n_features=2)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
+def test_csv_memory_stays_within_three_times_the_file(tmp_path, rng):
+    # the float64 table and the float32 result; nnbasics 0.1 took 17x (benchmarks/RESULTS.md)
+    path = tmp_path / "big.csv"
+    block = np.column_stack([rng.random((20_000, 32)), rng.integers(0, 10, 20_000)])
+    np.savetxt(path, block, delimiter=",", fmt=["%.6f"] * 32 + ["%d"])
+    size_kib = path.stat().st_size / 1024
+    baseline = _peak_kib_of("import nnbasics.io.datasets")
+    peak = _peak_kib_of(f"from nnbasics.io.datasets import load_csv; load_csv({str(path)!r})")
+    assert peak - baseline < 3 * size_kib
