@@ -6,6 +6,8 @@ is exercised through ``file://`` URLs).
 
 import gzip
 import hashlib
+import os
+import re
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from nnbasics.io.datasets import (
     file_sha256,
     held_out_split,
     load_csv,
+    load_csv_features,
     load_dataset,
     load_digits,
     load_idx,
@@ -446,6 +449,11 @@ def test_csv_string_labels_keep_the_first_line_as_data(tmp_path):
     ('1.0,2.0,0\n1.0,2.0,"oops\n0.5,0.25,1\n', r"line \d+"),  # a quote left open
     ('1.0,"2.0\n3.0",0\n1.0,2.0,1\n', "spans several lines"),  # a quoted field across lines
     ("1," + "9" * 200_000 + ",0\n1,2,1\n", r"line 1: field larger than field limit"),
+    ("1,2,0\n1," + "9" * 100_000 + ",1\n", r"line 2: feature '9{40}\.\.\. \(100000 characters\)'"
+     r" is NaN or infinity, or beyond float64's range"),
+    ("1,2,a\n1,2," + "b" * 100_000 + "\n", r"line 2: a label of 100000 characters"),
+    ('1,2,a\n1,2,"b\nc"\n', r"line 3: a field spans several lines"),
+    ("1,2\n  \n3,4\n", "line 2 has 1 fields, expected 2"),
 ])
 def test_csv_bad_quoting_and_huge_fields_are_value_errors_naming_the_line(tmp_path, text, match):
     path = tmp_path / "d.csv"
@@ -494,3 +502,113 @@ def test_mnist_with_no_images_says_so(tmp_path):
     save_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(0, np.uint8))
     with pytest.raises(ValueError, match="no images"):
         load_mnist(tmp_path)
+
+
+def _peak_kib_of(code: str) -> int:
+    """Peak resident memory (KiB) of a fresh interpreter running ``code`` (Linux: VmHWM)."""
+    import subprocess
+    import sys
+
+    script = code + """
+with open("/proc/self/status") as status:
+    print(next(line.split()[1] for line in status if line.startswith("VmHWM")))
+"""
+    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                            text=True)
+    return int(result.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("where", ["feature", "label"])
+def test_csv_with_one_huge_field_is_refused_in_little_memory(tmp_path, where):
+    # 1000 short rows and one field of 100,000 characters: 109 KB that the row-by-row reader of
+    # nnbasics 0.1 turned into a (N, width) array of 100,000-character strings (3.5 GB)
+    rows = ["0.5,0.25,1"] * 1000
+    rows[500] = "0.5," + "9" * 100_000 + ",1" if where == "feature" else "0.5,0.25," + "x" * 100_000
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"wide\.csv: line 501: (feature|a label)"):
+        load_csv(path)
+    baseline = _peak_kib_of("import nnbasics.io.datasets")
+    peak = _peak_kib_of(f"""
+from nnbasics.io.datasets import load_csv
+try:
+    load_csv({str(path)!r})
+except ValueError:
+    pass
+""")
+    assert peak - baseline < 64 * 1024
+
+
+def test_csv_whitespace_around_fields_and_windows_line_ends_are_read(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"x, y ,label\r\n 0.5 ,1, cat \r\n2,3,dog\r\n")
+    ds = load_csv(path)
+    np.testing.assert_array_equal(ds.X, [[0.5, 1], [2, 3]])
+    assert ds.y.tolist() == ["cat", "dog"]
+
+
+def test_csv_labels_in_words_after_numbers_are_all_read_as_text(tmp_path):
+    # the first rows' labels are numbers, a later one is not: every label is then text
+    path = tmp_path / "d.csv"
+    path.write_text("0.5,1\n0.25,2\n0.75,other\n")
+    assert load_csv(path).y.tolist() == ["1", "2", "other"]
+
+
+def test_csv_reads_as_the_csv_module_does(tmp_path, rng):
+    # quoted numbers, a tab delimiter, numeric labels: the C reader agrees with a plain parse
+    X = rng.standard_normal((50, 4)).round(6)
+    y = rng.integers(0, 3, 50)
+    lines = ["\t".join([*(f'"{v}"' if j % 2 else repr(v) for j, v in enumerate(row)), str(c)])
+             for row, c in zip(X.tolist(), y.tolist(), strict=True)]
+    path = tmp_path / "d.csv"
+    path.write_text("a\tb\tc\td\tlabel\n" + "\n".join(lines) + "\n")
+    ds = load_csv(path, "label", delimiter="\t")
+    np.testing.assert_array_equal(ds.X, X.astype(np.float32))
+    np.testing.assert_array_equal(ds.y, y)
+
+
+def test_csv_rows_longer_than_the_header_are_refused(tmp_path):
+    # every data row has a column the header does not name: an error, not a column dropped
+    for labels in ("1", "cat"):
+        path = tmp_path / "d.csv"
+        path.write_text(f"a,b,label\n1,2,{labels},9\n3,4,{labels},9\n")
+        with pytest.raises(ValueError, match="line 2 has 4 fields, expected 3"):
+            load_csv(path, "label")
+
+
+def test_csv_features_with_or_without_the_label_column(tmp_path):
+    # prediction data: the model's 2 features, with a header or not, or with the label too
+    for text in ("a,b\n1,2\n3,4\n", "1,2\n3,4\n", "a,b,label\n1,2,x\n3,4,y\n"):
+        path = tmp_path / "p.csv"
+        path.write_text(text)
+        X = load_csv_features(path, n_features=2)
+        assert X.dtype == np.float32
+        np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    path.write_text("label,a,b\ncat,1,2\n")
+    np.testing.assert_array_equal(load_csv_features(path, 2, label_column="label"), [[1, 2]])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1,2,3,4\n", "line 1 has 4 fields; the model takes 2 features (or 3 columns with a label)"),
+    ("a,b\n1,2\nx,3\n", "line 3: feature 'x' is not a number"),
+    ("a,b\n1,2\n3\n", "line 3 has 1 fields, expected 2"),
+    ("a,b\n", "no data rows"),
+])
+def test_csv_features_errors_name_the_line(tmp_path, text, message):
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_csv_features(path, n_features=2)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
+def test_csv_memory_stays_within_three_times_the_file(tmp_path, rng):
+    # the float64 table and the float32 result; nnbasics 0.1 took 17x (benchmarks/RESULTS.md)
+    path = tmp_path / "big.csv"
+    block = np.column_stack([rng.random((20_000, 32)), rng.integers(0, 10, 20_000)])
+    np.savetxt(path, block, delimiter=",", fmt=["%.6f"] * 32 + ["%d"])
+    size_kib = path.stat().st_size / 1024
+    baseline = _peak_kib_of("import nnbasics.io.datasets")
+    peak = _peak_kib_of(f"from nnbasics.io.datasets import load_csv; load_csv({str(path)!r})")
+    assert peak - baseline < 3 * size_kib

@@ -31,7 +31,21 @@ def trained(tmp_path_factory):
 def _matrix(out: str) -> np.ndarray:
     lines = out.splitlines()
     start = lines.index("confusion matrix (rows: true class, columns: predicted class):") + 2
-    return np.array([[int(v) for v in line.split()[1:]] for line in lines[start:]])
+    end = next(i for i, line in enumerate(lines) if line.startswith("per class"))
+    return np.array([[int(v) for v in line.split()[1:]] for line in lines[start:end]])
+
+
+def _per_class(out: str) -> dict[str, tuple[float, float, float, int]]:
+    """class -> (precision, recall, f1, support) from the classification report."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("per class")) + 3
+    rows = {}
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        name, *numbers = line.split()
+        rows[name] = (*map(float, numbers[:3]), int(numbers[3]))
+    return rows
 
 
 def test_evaluate_uses_the_training_runs_test_rows(trained, capsys):
@@ -45,6 +59,14 @@ def test_evaluate_uses_the_training_runs_test_rows(trained, capsys):
     assert matrix.shape == (10, 10) and matrix.sum() == 450
     assert np.trace(matrix) / 450 == pytest.approx(accuracy, abs=1e-4)
     assert np.array_equal(matrix.sum(axis=1), np.bincount(_digits_test_labels(4), minlength=10))
+    # per-class precision, recall and F1 agree with the confusion matrix
+    per_class = _per_class(out)
+    assert list(per_class) == [str(c) for c in range(10)]
+    for c, (precision, recall, f1, support) in per_class.items():
+        row, column, hit = matrix[int(c)].sum(), matrix[:, int(c)].sum(), matrix[int(c), int(c)]
+        assert support == row and recall == pytest.approx(hit / row, abs=5e-5)
+        assert precision == pytest.approx(hit / column if column else 0.0, abs=5e-5)
+        assert f1 == pytest.approx(2 * hit / (row + column), abs=5e-5)
 
 
 def _digits_test_labels(seed):
@@ -71,7 +93,11 @@ def test_evaluate_on_other_data_uses_all_its_rows(trained, tmp_path, capsys):
     np.savez(data, X=d.X[:30], y=d.y[:30])
     assert main(["evaluate", str(model_path), "--data", str(data)]) == 0
     out = capsys.readouterr().out
-    expected = load_model(model_path).score(d.X[:30], d.y[:30])
+    from nnbasics.cli.standardize import Standardizer
+
+    model = load_model(model_path)
+    standardizer = Standardizer.from_metadata(model.extra_metadata_)  # the training run's scale
+    expected = model.score(standardizer.transform(d.X[:30]), d.y[:30])
     assert "30 rows" in out and "(all rows)" in out
     assert f"accuracy: {expected:.4f}" in out
 

@@ -45,7 +45,7 @@ def test_run_succeeds_and_prints_its_steps(run):
     assert out.startswith("nnbasics train: resolved configuration\n")
     settings = dict(re.findall(r"^  (\w+) += (.*)$", out, flags=re.MULTILINE))
     assert settings["hidden"] == "(16,)" and settings["epochs"] == "8" and settings["lr"] == "0.01"
-    assert settings["seed"] == "3" and settings["lr_sweep"] == "True" and len(settings) == 24
+    assert settings["seed"] == "3" and settings["lr_sweep"] == "True" and len(settings) == 25
     assert "1212 train, 135 validation, 450 test rows, 64 features, 10 classes" in out
     check = next(line for line in out.splitlines() if line.startswith("gradient check"))
     assert "64-16-10 relu: 4 parameter arrays" in check and check.endswith("passed")
@@ -67,7 +67,10 @@ def test_report_figures_are_pngs(run):
         assert (report / name).read_bytes()[:8] == PNG_MAGIC
     assert f"5 figures written to {report.resolve()}" in run.out
     sweep = [line for line in run.out.splitlines() if line.startswith("lr sweep")]
-    assert len(sweep) == 2 and "lr 0.1" in sweep[0] and "lr 0.001" in sweep[1]
+    assert len(sweep) == 3 and "lr 0.1: validation" in sweep[0] and "lr 0.001: " in sweep[1]
+    # the rates are compared on the validation rows; no test accuracy is printed for them
+    assert sweep[2].startswith("lr sweep: best on the validation rows: lr ")
+    assert not any("test" in line for line in sweep)
 
 
 def test_saved_model_reproduces_the_printed_test_accuracy(run):
@@ -77,7 +80,14 @@ def test_saved_model_reproduces_the_printed_test_accuracy(run):
     assert model.hidden_layer_sizes == (16,) and model.n_iter_ == 8
     assert model.extra_metadata_["data"] == "digits" and model.extra_metadata_["seed"] == 3
     d = load_digits()
-    *_, X_test, y_test = held_out_split(d.X, d.y, 0.25, seed=3)
+    X_rest, _, X_test, y_test = held_out_split(d.X, d.y, 0.25, seed=3)
+    X_train, *_ = held_out_split(X_rest, _, 0.1, seed=4)
+    # standardised by the training rows' mean and standard deviation, saved with the model
+    saved = model.extra_metadata_["standardize"]
+    np.testing.assert_allclose(saved["mean"], X_train.mean(axis=0, dtype=np.float64))
+    scale = X_train.std(axis=0, dtype=np.float64)
+    np.testing.assert_allclose(saved["scale"], np.where(scale > 0, scale, 1.0))
+    X_test = ((X_test - np.array(saved["mean"])) / np.array(saved["scale"])).astype(np.float32)
     assert model.score(X_test, y_test) == pytest.approx(_accuracies(run.out)["test"], abs=5e-5)
 
 
@@ -120,9 +130,10 @@ def test_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path, capsys):
     progress_lines = [a for a in common if a != "--no-progress"]  # one line per epoch run
     assert main(["train", *progress_lines, "--epochs", "4", "--checkpoint-dir", ckpt, "--resume",
                  "--report", str(tmp_path / "r2"), "--save", str(tmp_path / "resumed.npz")]) == 0
-    out = capsys.readouterr().out
-    assert f"resumed from the checkpoint of epoch 2 in {ckpt}" in out
-    assert "epoch 3/4" in out and "epoch 4/4" in out and "epoch 2/4" not in out  # 2 epochs run
+    captured = capsys.readouterr()
+    assert f"resumed from the checkpoint of epoch 2 in {ckpt}" in captured.out
+    err = captured.err  # progress lines go to stderr
+    assert "epoch 3/4" in err and "epoch 4/4" in err and "epoch 2/4" not in err  # 2 epochs run
     straight, resumed = load_model(tmp_path / "straight.npz"), load_model(tmp_path / "resumed.npz")
     assert resumed.n_iter_ == straight.n_iter_ == 4
     for a, b in zip(straight.coefs_ + straight.intercepts_, resumed.coefs_ + resumed.intercepts_,
@@ -161,7 +172,8 @@ def test_a_wrong_gradient_stops_the_run(tmp_path, capsys, monkeypatch):
     (["--momentum", "1"], "--momentum must be in [0, 1)"),
     (["--resume"], "--resume needs --checkpoint-dir"),
     (["--test-fraction", "1.5"], "--test-fraction must be in (0, 1)"),
-    (["--save", "/no/such/dir/m.npz"], "--save: directory /no/such/dir does not exist"),
+    (["--save", "/no/such/dir/m.npz"],
+     "--save /no/such/dir/m.npz: directory /no/such/dir does not exist"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--seed", "-1"], "--seed must be in [0, 4294967294], got -1"),
     (["--seed", str(2**32)], "--seed must be in [0, 4294967294]"),
@@ -240,8 +252,9 @@ def test_progress_bar_on_a_terminal_and_lines_elsewhere():
         for epoch in range(1, 31):
             lines(state(epoch))
         lines.close()
-    printed = capture.getvalue().splitlines()
-    assert log.getvalue() == ""  # no bar drawn into a log
+    printed = log.getvalue().splitlines()
+    assert capture.getvalue() == ""  # stdout keeps the results alone
+    assert "\r" not in log.getvalue()  # lines, no bar drawn into a log
     assert len(printed) == 10 and printed[-1].startswith("epoch 30/30: loss 0.0333")
 
 
@@ -288,7 +301,7 @@ def test_lr_sweep_reports_a_diverging_rate_and_still_draws(tmp_path, capsys, mon
                  "--report", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "lr sweep: lr 1e+38 diverged after 0 epochs" in out
-    assert "lr sweep: lr 0.001: test accuracy" in out
+    assert "lr sweep: lr 0.001: validation accuracy" in out
     assert (tmp_path / "r" / "learning_rates.png").read_bytes()[:8] == PNG_MAGIC
 
 
@@ -406,3 +419,29 @@ def test_a_model_trained_on_a_csv_evaluates_on_other_data(tmp_path, capsys, rng)
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "m.npz"), "--data", "digits"]) == 0
     assert "1797 rows of digits" in capsys.readouterr().out
+
+
+def test_features_are_standardised_by_default_and_kept_with_no_scale(tmp_path, capsys):
+    # wine's 13 features span 0.1 to 1680: unscaled, gradient descent stalls quietly
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    data = tmp_path / "wine.csv"
+    np.savetxt(data, np.column_stack([X, y]), delimiter=",", fmt="%.6g")
+    common = ["train", "--data", str(data), "--epochs", "30", "--no-progress", "--seed", "0"]
+    assert main([*common, "--report", str(tmp_path / "a"), "--save", str(tmp_path / "a.npz")]) == 0
+    scaled = capsys.readouterr().out
+    assert main([*common, "--no-scale", "--report", str(tmp_path / "b"),
+                 "--save", str(tmp_path / "b.npz")]) == 0
+    unscaled = capsys.readouterr().out
+    assert "features standardised" in scaled and "features standardised" not in unscaled
+    assert _accuracies(scaled)["test"] >= 0.95  # measured: 1.00
+    assert _accuracies(unscaled)["test"] < _accuracies(scaled)["test"]  # measured: 0.67
+    assert "standardize" in load_model(tmp_path / "a.npz").extra_metadata_
+    assert "standardize" not in load_model(tmp_path / "b.npz").extra_metadata_
+    # evaluate applies the saved scale: the held-out rows score as training printed
+    for name, out in (("a", scaled), ("b", unscaled)):
+        assert main(["evaluate", str(tmp_path / f"{name}.npz")]) == 0
+        evaluated = capsys.readouterr().out
+        expected = _accuracies(out)["test"]
+        assert f"accuracy: {expected:.4f}" in evaluated

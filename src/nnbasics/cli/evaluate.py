@@ -1,4 +1,5 @@
-"""``nnbasics evaluate MODEL.npz``: accuracy and confusion matrix of a saved model on data."""
+"""``nnbasics evaluate MODEL.npz``: accuracy, confusion matrix and per-class precision, recall
+and F1 of a saved model on data (standardised as the model was trained, when it was)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import argparse
 
 import numpy as np
 
+from nnbasics.cli.standardize import Standardizer
 from nnbasics.cli.train import parse_delimiter
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "evaluate",
-        help="accuracy and confusion matrix of a saved model",
+        help="accuracy, confusion matrix and per-class scores of a saved model",
         description=(
             "Evaluate a model written by 'nnbasics train --save'. Rows used: the data set's "
             "official test split if it has one; else, when the model was trained by 'nnbasics "
@@ -92,7 +94,7 @@ def format_confusion_matrix(matrix: np.ndarray, classes) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sklearn.metrics import confusion_matrix
+    from sklearn.metrics import classification_report, confusion_matrix
 
     from nnbasics.io.datasets import is_csv, load_dataset
     from nnbasics.mlp.estimator import load_model
@@ -115,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
     if X.shape[1] != model.n_features_in_:
         raise ValueError(f"the data has {X.shape[1]} features but the model expects "
                          f"{model.n_features_in_}")
+    standardizer = Standardizer.from_metadata(extra)
+    if standardizer is not None:  # the training run's scale, fitted on its training rows
+        X = standardizer.transform(X)
     classes = np.asarray(model.classes_)
     true = class_indices(np.asarray(y), classes)
     predicted = np.argmax(model.predict_proba(X), axis=1)  # columns follow classes_
@@ -124,4 +129,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"accuracy: {accuracy:.4f} ({int(np.sum(predicted == true))} of {len(y)})")
     print("confusion matrix (rows: true class, columns: predicted class):")
     print(format_confusion_matrix(matrix, classes))
+    print("per class (scikit-learn's classification_report; support = true rows):")
+    print(classification_report(true, predicted, labels=np.arange(len(classes)),
+                                target_names=[str(c) for c in classes], digits=4,
+                                zero_division=0).rstrip())
     return 0

@@ -14,7 +14,7 @@ import os
 import sys
 
 # Sub-command modules under nnbasics.cli, in the order ``--help`` lists them.
-COMMANDS = ["check", "word2vec", "train", "evaluate", "sentiment", "grade"]
+COMMANDS = ["check", "word2vec", "train", "evaluate", "predict", "sentiment", "grade"]
 
 
 class UsageError(Exception):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nnbasics.cli.outputs import check_output_directory, check_output_file
+from nnbasics.cli.standardize import Standardizer
 from nnbasics.core.activations import ACTIVATIONS
 from nnbasics.core.initializers import INITIALIZERS
 
@@ -59,6 +61,7 @@ class TrainConfig:
     report: str = DEFAULT_REPORT_DIR
     lr_sweep: bool = False
     progress: bool = True
+    standardize: bool = True
 
     def describe(self) -> str:
         """One ``name = value`` line per setting."""
@@ -127,7 +130,10 @@ def register(subparsers) -> None:
     p.add_argument("--lr-sweep", action="store_true",
                    help="also train with 10x and 0.1x the learning rate and plot the comparison")
     p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="no progress bar (nor progress lines when not on a terminal)")
+                   help="no progress bar (nor progress lines on stderr when not on a terminal)")
+    p.add_argument("--no-scale", dest="standardize", action="store_false",
+                   help="keep the features as they are (default: standardise each to mean 0, "
+                        "standard deviation 1 on the training rows; saved with the model)")
     p.set_defaults(func=run)
 
 
@@ -142,6 +148,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         test_fraction=args.test_fraction, validation_fraction=args.validation_fraction,
         save=args.save, overwrite=args.overwrite, checkpoint_dir=args.checkpoint_dir,
         resume=args.resume, report=args.report, lr_sweep=args.lr_sweep, progress=args.progress,
+        standardize=args.standardize,
     )
     validate(cfg)
     return cfg
@@ -173,21 +180,14 @@ def validate(cfg: TrainConfig) -> None:
         raise ValueError(f"--seed must be in [0, {2**32 - 2}], got {cfg.seed}")
     if cfg.resume and not cfg.checkpoint_dir:
         raise ValueError("--resume needs --checkpoint-dir")
+    # every output is checked now: a place that cannot take files would fail only after training
     for option, directory in (("--report", cfg.report), ("--checkpoint-dir", cfg.checkpoint_dir)):
         if directory:
-            # the directory or any of its parents being a file would fail only after training
-            blocker = next((p for p in (Path(directory), *Path(directory).parents)
-                            if p.exists() and not p.is_dir()), None)
-            if blocker is not None:
-                raise ValueError(f"{option} {directory}: {blocker} exists and is not a directory")
+            check_output_directory(directory, option)
     if cfg.save:
-        save = Path(cfg.save)
-        if save.is_dir():
-            raise ValueError(f"--save {save} is a directory; give a file name such as model.npz")
-        if save.exists() and not cfg.overwrite:
-            raise ValueError(f"--save {save} exists; pass --overwrite to replace it")
-        if not save.parent.is_dir():
-            raise ValueError(f"--save: directory {save.parent} does not exist")
+        check_output_file(cfg.save, "--save")
+        if Path(cfg.save).exists() and not cfg.overwrite:
+            raise ValueError(f"--save {cfg.save} exists; pass --overwrite to replace it")
 
 
 def parse_delimiter(text: str) -> str:
@@ -308,17 +308,19 @@ def gradient_check(X: np.ndarray, y_codes: np.ndarray, cfg: TrainConfig, n_class
 
 
 class _Progress:
-    """A tqdm bar on a terminal; on anything else (a log, a pipe) a line every ~10% of epochs."""
+    """A tqdm bar on a terminal; on anything else (a log, a pipe) a line every ~10% of epochs,
+    both on ``stream`` (stderr), so that stdout holds the results alone."""
 
-    def __init__(self, total: int, enabled: bool, stream=None):
+    def __init__(self, total: int, enabled: bool, stream=None, desc: str = "training"):
         from tqdm.auto import tqdm
 
         self.stream = stream or sys.stderr
         self.total = total
+        self.desc = desc
         self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.lines = enabled and not self.tty
         self.every = max(1, total // 10)
-        self.bar = tqdm(total=total, desc="training", unit="epoch", disable=not self.tty,
+        self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=not self.tty,
                         file=self.stream)
 
     def __call__(self, state) -> None:
@@ -329,8 +331,10 @@ class _Progress:
             self.bar.n = state.epoch
             self.bar.set_postfix(numbers, refresh=True)
         elif self.lines and (state.epoch % self.every == 0 or state.epoch == self.total):
-            print(f"epoch {state.epoch}/{self.total}: " +
-                  ", ".join(f"{k} {v}" for k, v in numbers.items()), flush=True)
+            where = "" if self.desc == "training" else f"{self.desc}: "
+            print(f"{where}epoch {state.epoch}/{self.total}: " +
+                  ", ".join(f"{k} {v}" for k, v in numbers.items()), file=self.stream,
+                  flush=True)
 
     def close(self) -> None:
         self.bar.close()
@@ -378,6 +382,12 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(cfg.data, _label_column(cfg.label_column), cfg.delimiter)
     check_class_labels(dataset.y, dataset.name)
     splits = split_data(dataset, cfg)
+    standardizer = None
+    if cfg.standardize:  # fitted on the training rows only, applied to all three
+        standardizer = Standardizer.fit(splits[0][0])
+        splits = tuple((standardizer.transform(X), y) for X, y in splits)
+        print("features standardised (mean 0, standard deviation 1 on the training rows; "
+              "--no-scale keeps them as they are)")
     (X_train, y_train), (X_val, y_val), (_, y_test) = splits
     classes = np.unique(y_train)
     print(f"data: {dataset.name}: {len(y_train)} train, {len(y_val)} validation, "
@@ -417,6 +427,8 @@ def run(args: argparse.Namespace) -> int:
                  "test_fraction": cfg.test_fraction, "label_column": cfg.label_column,
                  "delimiter": cfg.delimiter,
                  "test_accuracy": accuracies["test"]}
+        if standardizer is not None:
+            extra["standardize"] = standardizer.to_metadata()
         if Path(cfg.save).exists() and not cfg.overwrite:  # appeared while we trained
             raise ValueError(f"--save {cfg.save} exists; pass --overwrite to replace it")
         print(f"model saved to {model.save(cfg.save, extra_metadata=extra)}")
@@ -451,7 +463,7 @@ def write_report(cfg: TrainConfig, dataset, model, splits, accuracies: dict,
             model.first_layer_init_, model.coefs_[0], dataset.image_shape,
             report / "first_layer_weights.png"))
     if cfg.lr_sweep:
-        written.append(_lr_sweep(cfg, model, train, validation, (X_test, y_test), report))
+        written.append(_lr_sweep(cfg, model, train, validation, report))
     print(f"report: {len(written)} figures written to {report.resolve()}: " +
           ", ".join(p.name for p in written))
     stale = sorted(set(replaced) - {p.name for p in written})
@@ -460,23 +472,36 @@ def write_report(cfg: TrainConfig, dataset, model, splits, accuracies: dict,
     return written
 
 
-def _lr_sweep(cfg: TrainConfig, model, train, validation, test, report: Path) -> Path:
-    """Train again at 10x and 0.1x the rate (same seed, no checkpoints) and plot the three."""
+def _lr_sweep(cfg: TrainConfig, model, train, validation, report: Path) -> Path:
+    """Train again at 10x and 0.1x the rate (same seed, no checkpoints) and plot the three.
+
+    The rates are compared on the validation rows, never the test rows (choosing by test
+    accuracy would make it a validation score); each run shows its progress like the main one.
+    """
     from nnbasics.io import figures
 
     histories = {cfg.lr: model.history_}
+    val_accuracy = {cfg.lr: model.score(*validation)}
     notes = {}
     for factor in LR_SWEEP_FACTORS:
         lr = cfg.lr * factor
         other = make_model(cfg, lr=lr, checkpoints=False)
-        outcome = _fit(other, *train, validation)
+        progress = _Progress(cfg.epochs, cfg.progress, desc=f"lr sweep {lr:g}")
+        try:
+            outcome = _fit(other, *train, validation, progress)
+        finally:
+            progress.close()
         history = outcome.history
         if outcome.diverged:  # a diverging rate is a result, not a failure
             notes[lr] = "diverged"
             print(f"lr sweep: lr {lr:g} diverged after {len(history or [])} epochs")
         else:
-            print(f"lr sweep: lr {lr:g}: test accuracy {other.score(*test):.4f}")
+            val_accuracy[lr] = other.score(*validation)
+            print(f"lr sweep: lr {lr:g}: validation accuracy {val_accuracy[lr]:.4f}")
         if history is not None and len(history):
             histories[lr] = history
+    best = max(val_accuracy, key=lambda lr: (val_accuracy[lr], lr == cfg.lr))
+    print(f"lr sweep: best on the validation rows: lr {best:g} ({val_accuracy[best]:.4f}; "
+          f"this run's lr {cfg.lr:g}: {val_accuracy[cfg.lr]:.4f})")
     return figures.plot_learning_rates(histories, report / "learning_rates.png", chosen=cfg.lr,
                                        notes=notes)

@@ -9,9 +9,29 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import asdict
 
+from nnbasics.cli.outputs import check_output_file
+
 FORMATS = ("auto", "text", "binary", "model")
+#: Above this many words, ``--negative 0`` without ``--hs`` (the full softmax) is warned about.
+FULL_SOFTMAX_WARN_WORDS = 1000
+
+
+def full_softmax_warning(negative: int, hs: int, n_words: int, vector_size: int) -> str | None:
+    """The warning for a full softmax over a large vocabulary, or None.
+
+    The full softmax (``negative=0``, ``hs=0``) updates every output vector for every (centre,
+    context) pair: ``V * d`` multiply-adds per pair against ``(negative + 1) * d`` for negative
+    sampling, so it is ``V / 6`` times the work of the default ``negative=5``.
+    """
+    if negative != 0 or hs or n_words <= FULL_SOFTMAX_WARN_WORDS:
+        return None
+    return (f"nnbasics: warning: --negative 0 without --hs trains the full softmax: every pair "
+            f"updates all {n_words} output vectors ({n_words * vector_size} multiply-adds, "
+            f"~{n_words // 6}x the work of --negative 5); use --negative 5 or --hs for a "
+            "vocabulary this large")
 
 
 def register(subparsers) -> None:
@@ -84,7 +104,8 @@ def register(subparsers) -> None:
 
 
 def _refuse_overwrite(path: str | None, force: bool, option: str) -> None:
-    """Refuse an existing output file without ``--force``, and a missing directory at once."""
+    """Refuse an existing output file without ``--force``, and a missing or unwritable
+    directory at once."""
     if path is None:
         return
     if not path.strip():
@@ -96,6 +117,7 @@ def _refuse_overwrite(path: str | None, force: bool, option: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(2, "No such file or directory", directory)
+    check_output_file(path, option)  # a place that takes no files fails now, not after training
 
 
 def load_vectors(path: str, fmt: str = "auto"):
@@ -137,6 +159,10 @@ def run_train(args: argparse.Namespace) -> int:
     model.build_vocab(corpus_file=args.corpus)
     print(f"vocabulary: {len(model.wv)} words of {model.corpus_total_words} tokens "
           f"in {model.corpus_count} sentences")
+    warning = full_softmax_warning(config.negative, config.hs, len(model.wv),
+                                   config.vector_size)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     model.train(corpus_file=args.corpus)
     for epoch, (loss, pairs) in enumerate(zip(model.epoch_losses, model.epoch_pairs,
                                               strict=True), start=1):

@@ -2,10 +2,12 @@
 
 Every loader returns a :class:`Dataset`: features ``X`` (N, D) float32, labels ``y`` (N,), the
 image shape when the rows are images (for the first-layer weight figure) and, for MNIST, the
-official test split.  Loaders raise ``FileNotFoundError`` for missing files and ``ValueError``
-naming the problem for malformed ones (wrong magic number, sizes that disagree with the header,
-rows of different lengths, X and y of different lengths, empty or non-finite labels).  An IDX
-file's declared size is checked against the file before its data is read.
+official test split.  CSV files are parsed by NumPy's C reader; ``.npz`` files are read by the
+bounded reader of :mod:`nnbasics.io.serialization`.  Loaders raise ``FileNotFoundError`` for
+missing files and ``ValueError`` naming the problem for malformed ones (wrong magic number,
+sizes that disagree with the header, rows of different lengths, X and y of different lengths,
+empty or non-finite labels).  An IDX file's declared size is checked against the file before its
+data is read.
 
 MNIST can be downloaded by :func:`download_mnist`, which verifies every file's SHA-256 (the
 checksums of the files as distributed, listed in :data:`MNIST_FILES`).
@@ -40,6 +42,7 @@ __all__ = [
     "held_out_split",
     "is_csv",
     "load_csv",
+    "load_csv_features",
     "load_dataset",
     "load_digits",
     "load_idx",
@@ -365,6 +368,12 @@ def file_sha256(path: str | os.PathLike) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
+#: Longest label accepted, in characters: a class name, not a paragraph (a longer field in the
+#: label column means the wrong column or delimiter, and would cost that much per row as text).
+MAX_LABEL_CHARS = 256
+_QUOTE = '"'
+
+
 def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool | None = None,
              delimiter: str = ",") -> Dataset:
     """Rows of a CSV file: one column holds the label, every other column a numeric feature.
@@ -377,15 +386,23 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
     header : bool or None, default None
         Whether the first line holds column names; ``None`` guesses: a first line with a
         non-numeric field other than the label is a header, and so is one whose only
-        non-numeric field is the label's when every label below it is a number (pandas writes
+        non-numeric field is the label's when the label below it is a number (pandas writes
         ``0,1,...,label``).
     delimiter : str, default ","
         One character (``";"`` or a tab for the files some spreadsheets export).
 
     Labels: int64 when every label is a whole number (``3`` and ``3.0`` are one class), float64
     when they are numbers but not all whole (continuous targets, which a classifier refuses),
-    else strings as written.  A quote left open, a field across lines, text that is not UTF-8
-    and features beyond float32's range are errors naming the file and line.
+    else strings as written (at most :data:`MAX_LABEL_CHARS` characters).  A quote left open, a
+    field across lines, a row of another length, text in a feature column, text that is not
+    UTF-8 and features beyond float32's range are errors naming the file and line.
+
+    Notes
+    -----
+    The rows are parsed by NumPy's C reader (:func:`numpy.loadtxt`, a dependency already; about
+    as fast as pandas' and with memory near the size of the result, see
+    ``benchmarks/RESULTS.md``).  Only when it refuses the file is the file read again, row by
+    row with :mod:`csv`, to name the line and the problem.
     """
     path = Path(path)
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
@@ -393,50 +410,17 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
                          f"break, got {delimiter!r}")
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    # utf-8-sig: a byte-order mark (spreadsheet exports write one) is not part of the first name
-    numbered = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        # strict: a quote left open is an error, not a field that swallows the rest of the file
-        reader = csv.reader(fh, delimiter=delimiter, strict=True)
-        try:
-            for row in reader:
-                if row and any(f.strip() for f in row):
-                    numbered.append((reader.line_num, row))
-        except csv.Error as error:  # bad quoting, a field beyond the csv module's size limit
-            raise ValueError(f"{path}: line {reader.line_num}: {error}") from None
-        except UnicodeDecodeError as error:
-            raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start} of "
-                             "a block)") from None
-    for line, row in numbered:
-        if any("\n" in f or "\r" in f for f in row):  # a quoted field across lines
-            raise ValueError(f"{path}: line {line}: a field spans several lines (a quote left "
-                             "open?)")
-    if not numbered:
+    head = _first_rows(path, delimiter, 2)
+    if not head:
         raise ValueError(f"{path}: no rows")
-    line_numbers = [n for n, _ in numbered]  # of the file, blank lines counted
-    rows = [r for _, r in numbered]
-    first = rows[0]
+    first_line, first = head[0]
     if len(first) < 2:
-        raise ValueError(f"{path}: line {line_numbers[0]} has one field; a CSV needs features and "
+        raise ValueError(f"{path}: line {first_line} has one field; a CSV needs features and "
                          f"a label (is the delimiter {delimiter!r} right?)")
-    if header is None:
-        # a label given by name needs a header; otherwise a first line whose *feature* fields
-        # are not all numbers is one (labels themselves may be words)
-        if isinstance(label_column, str):
-            header = True
-        else:
-            label_at = int(label_column) % len(first) if -len(first) <= int(label_column) < len(
-                first) else None
-            header = not all(_is_number(f) for i, f in enumerate(first) if i != label_at)
-            # a header of numbered columns (pandas writes "0,1,...,label"): all numbers but the
-            # label's name, above labels that are all numbers
-            if not header and label_at is not None and not _is_number(first[label_at]):
-                header = len(rows) > 1 and all(
-                    len(r) == len(first) and _is_number(r[label_at]) for r in rows[1:]
-                )
-    names = [f.strip() for f in first] if header else None
-    body = rows[1:] if header else rows
     width = len(first)
+    if header is None:
+        header = _looks_like_header(first, head[1][1] if len(head) > 1 else None, label_column)
+    names = [f.strip() for f in first] if header else None
     if isinstance(label_column, str):
         if names is None:
             raise ValueError(f"{path}: label column {label_column!r} given by name but the file "
@@ -450,31 +434,223 @@ def load_csv(path: str | os.PathLike, label_column: str | int = -1, header: bool
                 f"{path}: label column {label_column} is out of range for {width} columns"
             )
         label_index = int(label_column) % width
-    if not body:
+    if header and len(head) < 2:
         raise ValueError(f"{path}: no data rows")
-    body_lines = line_numbers[1:] if header else line_numbers
-    for line, row in zip(body_lines, body, strict=True):
-        if len(row) != width:
-            raise ValueError(f"{path}: line {line} has {len(row)} fields, expected {width}")
-    table = np.char.strip(np.array(body, dtype=str))  # (N, width)
-    labels = table[:, label_index]
-    empty = np.flatnonzero(labels == "")
-    if empty.size:
-        raise ValueError(f"{path}: line {body_lines[empty[0]]}: the label field is empty")
-    features = np.delete(table, label_index, axis=1)  # (N, D)
+    table = _CsvTable(path, delimiter, width, label_index, skip=first_line if header else 0)
     try:
-        X = cast_features(features.astype(np.float64), np.float32, f"{path}: features")
-    except ValueError:
-        if all(_is_number(f) for f in features.flat):  # numbers, too large for float32
-            raise
-        bad = next((i, str(f)) for i, row in enumerate(features) for f in row
-                   if not _is_number(f))
-        raise ValueError(
-            f"{path}: line {body_lines[bad[0]]}: feature {bad[1]!r} is not a number"
-        ) from None
-    y = _parse_labels(labels)
+        X, y = table.read()
+    except (ValueError, UnicodeDecodeError) as exc:
+        table.diagnose()  # raises naming the line, when the csv module sees the problem
+        raise ValueError(f"{path}: {exc}") from None
     _check_xy(X, y, str(path))
     return Dataset(X, y, str(path), _square_shape(X.shape[1]))
+
+
+def load_csv_features(path: str | os.PathLike, n_features: int, label_column: str | int = -1,
+                      delimiter: str = ",") -> np.ndarray:
+    """The feature rows of a CSV for a model of ``n_features`` inputs, with or without labels.
+
+    A file of ``n_features`` columns is all features; one of ``n_features + 1`` columns holds a
+    label in ``label_column`` too (as :func:`load_csv` reads it), which is left out.  A first
+    line that is not all numbers is a header.
+
+    Returns
+    -------
+    X : ndarray of float32, shape (N, n_features)
+
+    Raises
+    ------
+    ValueError
+        Another number of columns, or what :func:`load_csv` refuses; naming the file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    head = _first_rows(path, delimiter, 2)
+    if not head:
+        raise ValueError(f"{path}: no rows")
+    first_line, first = head[0]
+    if len(first) == n_features + 1:
+        return load_csv(path, label_column, delimiter=delimiter).X
+    if len(first) != n_features:
+        raise ValueError(f"{path}: line {first_line} has {len(first)} fields; the model takes "
+                         f"{n_features} features (or {n_features + 1} columns with a label)")
+    header = not all(_is_number(f) for f in first)
+    if header and len(head) < 2:
+        raise ValueError(f"{path}: no data rows")
+    table = _CsvTable(path, delimiter, len(first), None, skip=first_line if header else 0)
+    try:
+        X, _ = table.read()
+    except (ValueError, UnicodeDecodeError) as exc:
+        table.diagnose()
+        raise ValueError(f"{path}: {exc}") from None
+    return X
+
+
+def _first_rows(path: Path, delimiter: str, n: int) -> list[tuple[int, list[str]]]:
+    """The first ``n`` non-empty rows, with their line numbers (the csv module's parse)."""
+    rows = []
+    for line, row in _csv_rows(path, delimiter):
+        rows.append((line, row))
+        if len(rows) == n:
+            break
+    return rows
+
+
+def _csv_rows(path: Path, delimiter: str):
+    """``(line number, fields)`` of each non-empty row, streamed; ValueError naming the line
+    for bad quoting, a field across lines, a field beyond the csv module's size limit or text
+    that is not UTF-8."""
+    # utf-8-sig: a byte-order mark (spreadsheet exports write one) is not part of the first name
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        # strict: a quote left open is an error, not a field that swallows the rest of the file
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        try:
+            for row in reader:
+                if any("\n" in f or "\r" in f for f in row):
+                    raise ValueError(f"{path}: line {reader.line_num}: a field spans several "
+                                     "lines (a quote left open?)")
+                if row:
+                    yield reader.line_num, row
+        except csv.Error as error:
+            raise ValueError(f"{path}: line {reader.line_num}: {error}") from None
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start} of "
+                             "a block)") from None
+
+
+def _looks_like_header(first: list[str], second: list[str] | None,
+                       label_column: str | int) -> bool:
+    """Whether the first row names the columns: a label given by name needs a header; else a
+    first row whose *feature* fields are not all numbers is one (labels may be words), and so is
+    a row of numbered columns ("0,1,...,label", as pandas writes) above a numeric label."""
+    if isinstance(label_column, str):
+        return True
+    width = len(first)
+    label_at = int(label_column) % width if -width <= int(label_column) < width else None
+    if not all(_is_number(f) for i, f in enumerate(first) if i != label_at):
+        return True
+    if label_at is not None and not _is_number(first[label_at]):
+        return second is not None and len(second) == width and _is_number(second[label_at])
+    return False
+
+
+@dataclass
+class _CsvTable:
+    """The data rows of a CSV file: read by NumPy's C reader, diagnosed by the csv module."""
+
+    path: Path
+    delimiter: str
+    width: int
+    label_index: int | None  # None: every column is a feature
+    skip: int  # lines before the data (the header's line number, or 0)
+
+    def _loadtxt(self, **kwargs) -> np.ndarray:
+        return np.loadtxt(self.path, delimiter=self.delimiter, comments=None, quotechar=_QUOTE,
+                          skiprows=self.skip, encoding="utf-8-sig", ndmin=2, **kwargs)
+
+    def read(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(X float32 (N, D), y (N,) or None without a label column)``; ValueError (NumPy's
+        message) if the reader refuses."""
+        try:  # the common case, numeric labels
+            table = self._loadtxt(dtype=np.float64)  # (N, width)
+        except ValueError:  # labels in words (or an error the next pass meets again)
+            if self.label_index is None:
+                raise
+            return self._read_with_text_labels()
+        self._check_width(table)
+        if self.label_index is None:
+            return self._features(table, None), None
+        labels = table[:, self.label_index].copy()  # (N,)
+        X = self._features(table, self.label_index)
+        del table
+        if not np.isfinite(labels).all():
+            raise ValueError("a label is NaN or infinity")
+        whole = (labels == np.round(labels)).all()
+        if whole and np.abs(labels).max() < 2.0**53:  # exact in float64, so exact as int64
+            return X, labels.astype(np.int64)
+        if whole:  # huge whole numbers: as written (identifiers beyond 64 bits stay text)
+            return self._read_with_text_labels()
+        return X, labels
+
+    def _read_with_text_labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """One pass in which a converter numbers the label texts (0, 1, ... in order of first
+        appearance): the labels cost one float per row, their texts one string per class."""
+        names: dict[str, int] = {}
+
+        def code(field: str) -> int:
+            return names.setdefault(field.strip(), len(names))
+
+        table = self._loadtxt(dtype=np.float64, converters={self.label_index: code})
+        self._check_width(table)
+        codes = table[:, self.label_index].astype(np.intp)  # (N,)
+        X = self._features(table, self.label_index)
+        del table
+        longest = max(len(name) for name in names)
+        if longest > MAX_LABEL_CHARS or any(not name or "\n" in name or "\r" in name
+                                            for name in names):
+            self.diagnose()
+            raise ValueError(f"a label of {longest} characters (at most {MAX_LABEL_CHARS}; is "
+                             "the label column right?)")
+        classes = _parse_labels(np.array(list(names), dtype=str))  # (K,)
+        return X, classes[codes]
+
+    def _check_width(self, table: np.ndarray) -> None:
+        if table.shape[1] != self.width:
+            raise ValueError(f"the rows have {table.shape[1]} fields, the first line "
+                             f"{self.width}")
+
+    def _features(self, table: np.ndarray, label_at: int | None) -> np.ndarray:
+        """The columns of ``table`` (N, width) but ``label_at`` (None: all) as float32 (N, D),
+        written straight into the result (no float64 copy), refusing values float32 cannot
+        hold."""
+        finite = np.isfinite(table)
+        if label_at is not None:
+            finite[:, label_at] = True
+        if not finite.all():
+            self.diagnose()  # a field too long to be a number, say; else NaN is named later
+        del finite
+        n_features = table.shape[1] - (label_at is not None)
+        X = np.empty((table.shape[0], n_features), dtype=np.float32)  # (N, D)
+        with np.errstate(over="ignore"):
+            if label_at is None:
+                X[...] = table
+            else:
+                X[:, :label_at] = table[:, :label_at]
+                X[:, label_at:] = table[:, label_at + 1:]
+        if not np.isfinite(X).all() and np.isfinite(table).all():
+            raise ValueError(f"{self.path}: features hold values too large for float32 (largest "
+                             f"magnitude {np.abs(table).max():.3g}); scale the features")
+        return X
+
+    def diagnose(self) -> None:
+        """Read the rows with the csv module and raise ValueError naming the first bad line;
+        return if it finds none."""
+        where = str(self.path)
+        for line, row in _csv_rows(self.path, self.delimiter):
+            if line <= self.skip:
+                continue
+            if len(row) != self.width:
+                raise ValueError(f"{where}: line {line} has {len(row)} fields, expected "
+                                 f"{self.width}")
+            if self.label_index is None:
+                label = "-"
+            else:
+                label = row[self.label_index].strip()
+            if not label:
+                raise ValueError(f"{where}: line {line}: the label field is empty")
+            if len(label) > MAX_LABEL_CHARS:
+                raise ValueError(f"{where}: line {line}: a label of {len(label)} characters "
+                                 f"(at most {MAX_LABEL_CHARS}; is the label column right?)")
+            for i, field in enumerate(row):
+                if i == self.label_index:
+                    continue
+                shown = field if len(field) <= 40 else f"{field[:40]}... ({len(field)} characters)"
+                if not _is_number(field):
+                    raise ValueError(f"{where}: line {line}: feature {shown!r} is not a number")
+                if not math.isfinite(float(field)):
+                    raise ValueError(f"{where}: line {line}: feature {shown!r} is NaN or "
+                                     "infinity, or beyond float64's range")
 
 
 def _parse_labels(labels: np.ndarray) -> np.ndarray:

@@ -12,8 +12,9 @@ killed mid-write) sees either the old complete file or the new complete one, nev
 Reads are defensive: a missing file raises ``FileNotFoundError``; a truncated or corrupted file
 (bad zip structure, CRC mismatch, an ``.npy`` header whose declared size exceeds its member) a
 ``ValueError`` saying so; a foreign ``.npz`` (no nnbasics metadata) or a file of another kind a
-``ValueError`` naming what was found.  Array sizes are checked against the zip directory before
-anything is allocated.
+``ValueError`` naming what was found.  What a file may make us allocate is bounded before
+anything is read (:func:`read_npz`): a zip directory or ``.npy`` header that lies, or a zip bomb,
+is a ``ValueError``, not a ``MemoryError``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import secrets
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -137,43 +140,130 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], metadata
     return atomic_write(path, lambda fh: np.savez(fh, **payload))
 
 
-def _check_member_sizes(zf: zipfile.ZipFile, path: Path) -> None:
-    """Every ``.npy`` member's header must declare no more bytes than the member holds."""
+#: A deflated file may inflate to at most this many times its size on disk (plus
+#: :data:`SMALL_FILE_ALLOWANCE`): numeric arrays compress a few times, a zip bomb a thousand.
+MAX_COMPRESSION_RATIO = 20
+#: Bytes any file may inflate to whatever its size (a small model of zeros compresses well).
+SMALL_FILE_ALLOWANCE = 64 << 20
+_READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One checked ``.npy`` member: where it is and what array its header declares."""
+
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+    header_bytes: int
+
+
+def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> _Member:
+    """Parse a member's ``.npy`` header (numpy.lib.format's documented readers) and check that
+    the array it declares is exactly the member's uncompressed size, holds no Python objects."""
+    name = info.filename
+    with zf.open(info) as member:
+        try:
+            major, minor = np.lib.format.read_magic(member)
+            if (major, minor) == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
+            elif (major, minor) == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"unsupported .npy format version {major}.{minor}")
+        except ValueError as exc:
+            raise ValueError(f"{path}: member {name!r} is not a valid .npy: {exc}") from None
+        header_bytes = member.tell()
+    if dtype.hasobject:
+        raise ValueError(f"{path}: member {name!r} holds Python objects (pickle); "
+                         "refusing to load it")
+    declared = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if header_bytes + declared != info.file_size:
+        raise ValueError(
+            f"{path}: member {name!r} declares shape {shape} of {dtype} ({declared} bytes of "
+            f"data) but the zip directory gives it {info.file_size - header_bytes}; the file "
+            "is truncated or corrupt"
+        )
+    return _Member(info, tuple(shape), bool(fortran_order), dtype, header_bytes)
+
+
+def _check_directory(zf: zipfile.ZipFile, path: Path, max_bytes: int | None) -> None:
+    """The zip directory's claims, checked against the file before any member is inflated:
+    plain ``.npy`` members, stored or deflated, present in the file, and inflating in all to no
+    more than ``MAX_COMPRESSION_RATIO`` times the file's size (and ``max_bytes``)."""
+    on_disk = path.stat().st_size
+    seen = set()
     for info in zf.infolist():
-        if not info.filename.endswith(".npy"):
-            raise ValueError(f"{path}: unexpected member {info.filename!r}; not an nnbasics file")
-        with zf.open(info) as member:
-            try:
-                major, _ = np.lib.format.read_magic(member)
-                if major == 1:
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-                else:
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-            except ValueError as exc:
-                raise ValueError(
-                    f"{path}: member {info.filename!r} is not a valid .npy: {exc}"
-                ) from None
-            header_bytes = member.tell()
-        if dtype.hasobject:
+        name = info.filename
+        if not name.endswith(".npy"):
+            raise ValueError(f"{path}: unexpected member {name!r}; not an nnbasics file")
+        if name in seen:
+            raise ValueError(f"{path}: member {name!r} appears twice; the file is corrupt")
+        seen.add(name)
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{path}: member {name!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(f"{path}: member {name!r} uses compression method "
+                             f"{info.compress_type}; only stored or deflated members are read "
+                             "(the file is corrupt or not an .npz)")
+        if info.header_offset + info.compress_size > on_disk:
             raise ValueError(
-                f"{path}: member {info.filename!r} holds Python objects (pickle); "
-                "refusing to load it"
+                f"{path}: the zip directory says member {name!r} holds {info.compress_size} "
+                f"bytes, but the file has {on_disk}; the file is truncated or corrupt"
             )
-        declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if declared + header_bytes > info.file_size:
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
             raise ValueError(
-                f"{path}: member {info.filename!r} declares {declared} bytes of data but "
-                f"holds only {info.file_size - header_bytes}; the file is truncated or corrupt"
+                f"{path}: stored member {name!r} claims {info.file_size} bytes but occupies "
+                f"{info.compress_size}; the file is corrupt"
             )
+    total = sum(info.file_size for info in zf.infolist())
+    budget = MAX_COMPRESSION_RATIO * on_disk + SMALL_FILE_ALLOWANCE
+    if total > budget:
+        raise ValueError(
+            f"{path}: its members claim {total} bytes uncompressed, more than "
+            f"{MAX_COMPRESSION_RATIO}x the file's {on_disk} bytes (a zip bomb, or a lying zip "
+            "directory?); refusing to inflate it (save genuine data uncompressed, np.savez)"
+        )
+    if max_bytes is not None and total > max_bytes:
+        raise ValueError(f"{path}: its members hold {total} bytes uncompressed, more than the "
+                         f"{max_bytes} allowed")
+
+
+def _read_member(zf: zipfile.ZipFile, member: _Member) -> np.ndarray:
+    """The member's array, inflated chunk by chunk into a buffer of the declared size only; the
+    member must end exactly there (which is also when zipfile checks its CRC)."""
+    count = math.prod(member.shape)
+    array = np.empty(count, dtype=member.dtype)
+    buffer = memoryview(array.view(np.uint8)) if array.nbytes else memoryview(b"")
+    with zf.open(member.info) as stream:
+        stream.read(member.header_bytes)
+        filled = 0
+        while filled < len(buffer):
+            chunk = stream.read(min(_READ_CHUNK, len(buffer) - filled))
+            if not chunk:
+                raise EOFError(f"member {member.info.filename!r} ends early")
+            buffer[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+        if stream.read(1):
+            raise ValueError(f"member {member.info.filename!r} holds more data than declared")
+    if member.fortran_order:
+        return array.reshape(member.shape[::-1]).transpose()
+    return array.reshape(member.shape)
 
 
 def read_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
-             what: str = "nnbasics file") -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` file, read without pickle after checking its structure.
+             what: str = "nnbasics file", max_bytes: int | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, read without pickle and with a bound on what it allocates.
 
-    Every member must be a ``.npy`` whose header declares no more data than the member holds
-    (a crafted header cannot make us allocate), none may hold Python objects, and the members
-    named in ``required`` must be present.
+    This is the one reader of ``.npz`` files in nnbasics (models, checkpoints, keyed vectors,
+    word2vec models, data sets).  Before any array is allocated it checks the zip directory
+    against the file (members present, stored or deflated, the whole inflating to no more than
+    :data:`MAX_COMPRESSION_RATIO` times the file's size plus :data:`SMALL_FILE_ALLOWANCE`) and
+    each member's ``.npy`` header against the member (the declared shape times the item size is
+    exactly the member's size; no object dtype).  Each array is then inflated in chunks into a
+    buffer of its declared size: a directory that lies, a header that disagrees or a zip bomb
+    is refused with a ``ValueError``, never a ``MemoryError``.
 
     Parameters
     ----------
@@ -182,6 +272,8 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
         Member names that must be present, with their ``.npy`` suffix (``"vectors.npy"``).
     what : str
         What the file should be, for the messages (``"nnbasics word2vec model"``).
+    max_bytes : int, optional
+        A further cap on the bytes of all arrays together.
 
     Returns
     -------
@@ -193,9 +285,10 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
     FileNotFoundError
         No such file.
     ValueError
-        A directory, not a zip, truncated or corrupted (CRC, compression fields), a member that
-        is not a plain ``.npy``, or a required member missing (``what`` names the expected kind
-        of file in that message).
+        A directory, not a zip, truncated or corrupted (CRC, compression fields, sizes), a
+        member that is not a plain ``.npy``, a header that disagrees with its member, too much
+        to inflate, or a required member missing (``what`` names the expected kind of file in
+        that message).  Every message names the file.
     """
     path = Path(path)
     if not path.exists():
@@ -210,9 +303,15 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
                 raise ValueError(f"{path} is a .npz file but not an {what} (no "
                                  f"{', '.join(name.removesuffix('.npy') for name in missing)} "
                                  "entry)")
-            _check_member_sizes(zf, path)
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
+            _check_directory(zf, path, max_bytes)
+            members = [_read_header(zf, info, path) for info in zf.infolist()]
+            arrays = {}
+            for member in members:
+                try:
+                    arrays[member.info.filename.removesuffix(".npy")] = _read_member(zf, member)
+                except ValueError as exc:
+                    raise ValueError(f"{path}: {exc}; the file is corrupt") from None
+            return arrays
     except zipfile.BadZipFile as exc:
         raise ValueError(f"{path} is not a valid {what} (truncated or corrupt: {exc})") from None
     except (EOFError, OSError, NotImplementedError, zlib.error) as exc:
