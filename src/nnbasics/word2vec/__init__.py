@@ -8,9 +8,12 @@
 * :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices;
 * :mod:`~nnbasics.word2vec.reference`: the explicit training path (and the full softmax);
 * :mod:`~nnbasics.word2vec.model`: :class:`Word2Vec` (gensim 4's API), saving and loading;
-* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats;
+* :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats
+  (:mod:`~nnbasics.word2vec.formats` the files, :mod:`~nnbasics.word2vec.evaluation` the
+  analogy and word-pair evaluations);
 * :mod:`~nnbasics.word2vec.features`: :class:`MeanWordVectors`, sentence features for
-  scikit-learn (the mean of a sentence's word vectors).
+  scikit-learn (the mean of a sentence's word vectors);
+* :mod:`~nnbasics.word2vec.text`: :func:`simple_preprocess`, raw text to tokens (gensim's rules).
 """
 
 from nnbasics.word2vec.corpus import LineSentences
@@ -23,6 +26,7 @@ from nnbasics.word2vec.objectives import (
     neg_sampling_loss_and_gradient,
     skipgram,
 )
+from nnbasics.word2vec.text import simple_preprocess
 
 __all__ = [
     "KeyedVectors",
@@ -34,6 +38,7 @@ __all__ = [
     "hierarchical_softmax_loss_and_gradient",
     "naive_softmax_loss_and_gradient",
     "neg_sampling_loss_and_gradient",
+    "simple_preprocess",
     "skipgram",
 ]
 

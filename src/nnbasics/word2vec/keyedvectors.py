@@ -7,22 +7,59 @@ Shape letters: ``V`` words, ``d`` vector size.  Similarities are cosines
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Sequence
-from itertools import chain
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from nnbasics.io.serialization import load_arrays, save_arrays
-from nnbasics.word2vec.correlation import CorrelationResult, pearson, spearman
-from nnbasics.word2vec.formats import read_word2vec_format, write_word2vec_format
+from nnbasics.word2vec.correlation import CorrelationResult
+from nnbasics.word2vec.formats import (
+    read_vocab_counts,
+    read_word2vec_format,
+    refuse_pickle,
+    write_vocab_counts,
+    write_word2vec_format,
+)
 
 _KIND = "keyedvectors"  # the kind of nnbasics file :meth:`KeyedVectors.save` writes
 
-__all__ = ["KeyedVectors"]
+__all__ = ["EmptyWordListError", "KeyedVectors"]
 
 Key = str
 Query = Key | ArrayLike
+
+
+_LOCKF_MESSAGE = (
+    "vectors_lockf other than all ones (a locked or damped vector) is not supported: "
+    "nnbasics's training kernels do not read it, so the vectors would be trained anyway"
+)
+
+
+class _OnesLockf(np.ndarray):
+    """The all-ones ``vectors_lockf`` array: changing an element raises NotImplementedError."""
+
+    def __setitem__(self, index, value) -> None:
+        raise NotImplementedError(_LOCKF_MESSAGE)
+
+
+class EmptyWordListError(ValueError, ZeroDivisionError):
+    """An empty list of words where a mean is needed (a ``ZeroDivisionError`` too, as gensim)."""
+
+
+def _cosine(a: NDArray, b: NDArray) -> float:
+    """Cosine of two vectors, computed in float64 and rounded to float32 (the vectors'
+    precision), so that a vector with itself gives exactly 1; 0 if either is zero."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    lengths = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(np.float32(a @ b / lengths)) if lengths > 0 else 0.0
+
+
+def _ones_lockf(size: int) -> NDArray[np.float32]:
+    lockf = np.ones(size, dtype=np.float32).view(_OnesLockf)
+    lockf.flags.writeable = False  # in-place arithmetic (lockf *= 0) raises too
+    return lockf
 
 
 def _unit_rows(x: NDArray) -> NDArray[np.float32]:
@@ -34,35 +71,84 @@ def _unit_rows(x: NDArray) -> NDArray[np.float32]:
 class KeyedVectors:
     """A vocabulary of words (keys) and one vector per word.
 
+    ``KeyedVectors(index_to_key, vectors)`` holds given words and vectors;
+    ``KeyedVectors(vector_size)`` (gensim's form) starts empty, to be filled by
+    :meth:`add_vectors` or ``kv[key] = vector``.
+
     Parameters
     ----------
-    index_to_key : sequence of str, length V
-        The words, most frequent first when they come from training.
+    index_to_key : sequence of str, length V; or int
+        The words, most frequent first when they come from training; an int is the vector size
+        of an empty instance (as gensim's first argument).
     vectors : array_like, shape (V, d)
-        Stored as float32.
+        Stored as ``dtype``.
     counts : array_like of int, shape (V,), optional
-        Corpus counts (kept by training; files in word2vec format do not hold them).
+        Corpus counts (kept by training; read from a vocabulary file by
+        :meth:`load_word2vec_format`, which otherwise ranks the file's words as gensim does).
+    vector_size : int, optional
+        ``d`` of an empty instance (keyword form of the int first argument).
+    dtype : floating dtype, default float32
 
     Attributes
     ----------
     index_to_key : list of str
     key_to_index : dict mapping str to int
-    vectors : ndarray of float32, shape (V, d)
+    vectors : ndarray of float32 (or ``dtype``), shape (V, d)
+    counts : ndarray of int64, shape (V,), or None
     """
 
-    def __init__(self, index_to_key: Sequence[str], vectors: ArrayLike, counts: ArrayLike = None):
+    def __init__(self, index_to_key: Sequence[str] | int | None = None,
+                 vectors: ArrayLike = None, counts: ArrayLike = None, *,
+                 vector_size: int | None = None, dtype: type | np.dtype = np.float32):
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise ValueError(f"dtype must be a floating dtype, got {dtype}")
+        if isinstance(index_to_key, (int, np.integer)) and not isinstance(index_to_key, bool):
+            if vector_size is not None:
+                raise TypeError("give the vector size once (first argument or vector_size=)")
+            index_to_key, vector_size = None, int(index_to_key)
+        if index_to_key is None:
+            if vectors is not None or counts is not None or vector_size is None:
+                raise TypeError(
+                    "KeyedVectors(vector_size) starts empty (add words with add_vectors); "
+                    "KeyedVectors(index_to_key, vectors) holds given ones (gensim's second "
+                    "argument, a count of rows to preallocate, is not supported)")
+            if vector_size < 1:
+                raise ValueError(f"vector_size must be >= 1, got {vector_size}")
+            index_to_key, vectors = [], np.zeros((0, vector_size), dtype=dtype)
+        elif vectors is None:
+            raise TypeError("KeyedVectors(index_to_key, vectors): the vectors are missing")
         self.index_to_key = list(index_to_key)
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.vectors = np.ascontiguousarray(vectors, dtype=dtype)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.index_to_key):
             raise ValueError(
                 f"need one row of vectors per key: {len(self.index_to_key)} keys, vectors of "
                 f"shape {self.vectors.shape}"
             )
+        if vector_size is not None and self.vectors.shape[1] != vector_size:
+            raise ValueError(f"vector_size={vector_size} but the vectors have "
+                             f"{self.vectors.shape[1]} columns")
         self.key_to_index = {key: i for i, key in enumerate(self.index_to_key)}
         if len(self.key_to_index) != len(self.index_to_key):
             raise ValueError("a key appears twice in index_to_key")
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
         self._normed: NDArray[np.float32] | None = None
+
+    @property
+    def vectors_lockf(self) -> NDArray[np.float32]:
+        """gensim's per-word learning-rate factors; nnbasics trains every vector fully, so only
+        all ones is accepted (anything else raises ``NotImplementedError``, never ignored)."""
+        return self.__dict__.get("_lockf", _ones_lockf(1))
+
+    @vectors_lockf.setter
+    def vectors_lockf(self, value: ArrayLike) -> None:
+        lockf = np.asarray(value, dtype=np.float32)
+        if lockf.ndim != 1 or lockf.size not in (1, len(self)):
+            raise ValueError(f"vectors_lockf must hold 1 or {len(self)} (one per word) values, "
+                             f"got shape {lockf.shape}")
+        if not np.all(lockf == 1.0):
+            raise NotImplementedError(_LOCKF_MESSAGE)
+        self._lockf = _ones_lockf(lockf.size)
 
     # -- lookup ------------------------------------------------------------------------------
 
@@ -109,11 +195,116 @@ class KeyedVectors:
         """Forget cached unit vectors (call after changing ``vectors`` in place)."""
         self._normed = None
 
+    def unit_normalize_all(self) -> None:
+        """Scale every vector to unit length, in place (a zero vector stays zero); the raw
+        lengths are lost, as in gensim."""
+        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
+        self.vectors /= np.where(norms > 0, norms, 1).astype(self.vectors.dtype)
+        self._normed = None
+
+    def get_mean_vector(
+        self,
+        keys: Sequence[Key | ArrayLike],
+        weights: ArrayLike | None = None,
+        pre_normalize: bool = True,
+        post_normalize: bool = False,
+        ignore_missing: bool = True,
+    ) -> NDArray[np.floating]:
+        r"""Weighted mean of the keys' vectors, as gensim's.
+
+        ``mean = sum_i w_i x_i / sum_i |w_i|`` over the keys that have a vector (each ``x_i``
+        scaled to unit length if ``pre_normalize``; an array in ``keys`` is used as given), then
+        scaled to unit length if ``post_normalize``.
+
+        Parameters
+        ----------
+        keys : sequence of words, indices or vectors (d,)
+        weights : array_like, shape (len(keys),), optional
+            Default: all ones.
+        ignore_missing : bool, default True
+            Skip keys without a vector (else ``KeyError``).
+
+        Returns
+        -------
+        ndarray, shape (d,), the dtype of ``vectors``
+        """
+        if len(keys) == 0:
+            raise ValueError("get_mean_vector needs at least one key")
+        dtype = self.vectors.dtype
+        weights = np.ones(len(keys), dtype) if weights is None else np.asarray(weights, dtype)
+        if weights.shape != (len(keys),):
+            raise ValueError(f"need one weight per key: {len(keys)} keys, weights of shape "
+                             f"{weights.shape}")
+        mean = np.zeros(self.vector_size, dtype)
+        total = 0.0
+        for key, weight in zip(keys, weights, strict=True):
+            if isinstance(key, np.ndarray):
+                vector = key
+            elif key in self:
+                vector = self.get_vector(key, norm=pre_normalize)
+            elif ignore_missing:
+                continue
+            else:
+                raise KeyError(f"word {key!r} not in vocabulary")
+            mean += weight * vector
+            total += abs(weight)
+        if total > 0:
+            mean = mean / total
+        return _unit_rows(mean) if post_normalize else mean
+
+    # -- adding vectors -----------------------------------------------------------------------
+
+    def add_vectors(self, keys: Key | Sequence[Key], weights: ArrayLike,
+                    replace: bool = False) -> None:
+        """Append new keys with their vectors; a key already present keeps its vector unless
+        ``replace`` (gensim's method).  New keys get count 0 if the vectors have counts.
+
+        Parameters
+        ----------
+        keys : a key or a sequence of n keys
+        weights : array_like, shape (d,) for one key, (n, d) for n
+        """
+        if isinstance(keys, (str, int, np.integer)):
+            keys = [keys]
+            weights = np.reshape(weights, (1, -1))
+        keys = list(keys)
+        weights = np.asarray(weights, dtype=self.vectors.dtype)
+        if weights.shape != (len(keys), self.vector_size):
+            raise ValueError(f"need one vector of size {self.vector_size} per key: {len(keys)} "
+                             f"keys, weights of shape {weights.shape}")
+        new = {}  # key -> row of weights, the last one for a key given twice
+        for row, key in enumerate(keys):
+            if key in self.key_to_index:
+                if replace:
+                    self.vectors[self.key_to_index[key]] = weights[row]
+            else:
+                new[key] = row
+        if new:
+            start = len(self.index_to_key)
+            self.index_to_key.extend(new)
+            self.key_to_index.update((key, start + i) for i, key in enumerate(new))
+            self.vectors = np.concatenate([self.vectors, weights[list(new.values())]])
+            if self.counts is not None:
+                self.counts = np.concatenate([self.counts, np.zeros(len(new), np.int64)])
+        self._normed = None
+
+    def add_vector(self, key: Key, vector: ArrayLike) -> int:
+        """Add one key (kept unchanged if present) and return its index (gensim's method)."""
+        self.add_vectors([key], np.reshape(vector, (1, -1)))
+        return self.key_to_index[key]
+
+    def __setitem__(self, keys: Key | Sequence[Key], weights: ArrayLike) -> None:
+        """``kv[key] = vector`` or ``kv[keys] = vectors``: add, or replace existing vectors."""
+        if not isinstance(keys, list):
+            keys = [keys]
+            weights = np.reshape(weights, (1, -1))
+        self.add_vectors(keys, weights, replace=True)
+
     # -- similarity queries -------------------------------------------------------------------
 
     def similarity(self, w1: Key, w2: Key) -> float:
-        """Cosine similarity of two words."""
-        return float(np.dot(self.get_vector(w1, norm=True), self.get_vector(w2, norm=True)))
+        """Cosine similarity of two words (:func:`_cosine`: a word with itself gives exactly 1)."""
+        return _cosine(self[w1], self[w2])
 
     def most_similar(
         self,
@@ -184,6 +375,95 @@ class KeyedVectors:
         best = [(self.index_to_key[i], float(sims[i])) for i in top.tolist() if i not in exclude]
         return best[:topn]
 
+    def most_similar_cosmul(
+        self,
+        positive: Query | Sequence[Query] | None = None,
+        negative: Query | Sequence[Query] | None = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]] | NDArray[np.float32]:
+        r"""Words ranked by the multiplicative objective 3CosMul (Levy and Goldberg, 2014).
+
+        ``score(w) = prod_p s(w, p) / (prod_n s(w, n) + 1e-6)``, ``s(w, x) = (1 + cos(w, x)) / 2``
+
+        Cosines shifted to [0, 1] so that the products are of non-negative factors (the
+        paper's footnote 7); with one positive word the ranking is :meth:`most_similar`'s.
+
+        Parameters
+        ----------
+        positive, negative : word, vector, or list of them
+            A vector is used as given, as in gensim: pass a unit vector (``get_vector(word,
+            norm=True)``) for its cosines, which it then scores exactly as its word.  At least
+            one positive item is needed.
+        topn : int or None, default 10
+            How many results (none if < 1); ``None`` returns all V scores.
+        restrict_vocab : int, optional
+            Score only the first ``restrict_vocab`` words.
+
+        Returns
+        -------
+        list of (word, score), best first, the query words left out
+        """
+        positive, negative = _as_list(positive), _as_list(negative)
+        if not positive:
+            raise ValueError("most_similar_cosmul needs at least one positive word or vector")
+        normed = self.get_normed_vectors()
+        limit = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
+        exclude = set()
+        shifted = []  # per item, (1 + cos) / 2 for every word: (limit,)
+        for items in (positive, negative):
+            shifted.append([])
+            for item in items:
+                if isinstance(item, (str, int, np.integer)):
+                    index = self.get_index(item)
+                    exclude.add(index)
+                    query = normed[index]
+                else:
+                    query = np.asarray(item, dtype=np.float32)
+                shifted[-1].append((1 + normed[:limit] @ query) / 2)
+        scores = np.prod(shifted[0], axis=0) / (np.prod(shifted[1], axis=0) + 1e-6)
+        if topn is None:
+            return scores
+        if int(topn) < 1:
+            return []
+        return self._best(scores, exclude, int(topn))
+
+    def most_similar_to_given(self, key1: Key, keys_list: Sequence[Key]) -> Key:
+        """The key of ``keys_list`` most similar (by cosine) to ``key1``."""
+        if not keys_list:
+            raise ValueError("most_similar_to_given needs at least one candidate key")
+        return keys_list[int(np.argmax([self.similarity(key1, key) for key in keys_list]))]
+
+    def relative_cosine_similarity(self, wa: Key, wb: Key, topn: int = 10) -> float:
+        r"""``cos(wa, wb) / sum of the topn best cosines to wa`` (Leeuwenberg et al., 2016).
+
+        Above ``1 / topn`` (0.10 for the default), ``wb`` is closer to ``wa`` than an average
+        word of ``wa``'s top ``topn``: the paper's threshold for synonyms.
+        """
+        sims = self.similar_by_word(wa, topn)
+        if not sims:
+            raise ValueError("relative_cosine_similarity needs topn >= 1 and other words")
+        return self.similarity(wa, wb) / sum(sim for _, sim in sims)
+
+    def vectors_for_all(self, keys: Iterable[Key], allow_inference: bool = True,
+                        copy_vecattrs: bool = False) -> KeyedVectors:
+        """A new :class:`KeyedVectors` with the vectors of ``keys`` that have one (deduplicated,
+        first-seen order), as gensim's.
+
+        Counts: with ``copy_vecattrs`` and counts here, the words' counts; else ranks ``n - i``
+        (gensim's placeholder counts, descending in the new order).  ``allow_inference`` is
+        accepted for gensim's signature: word2vec vectors infer nothing for unknown words
+        (FastText's do), so it does not change the result, in gensim either.
+        """
+        chosen = list(dict.fromkeys(key for key in keys if key in self.key_to_index))
+        indices = [self.key_to_index[key] for key in chosen]
+        if copy_vecattrs and self.counts is not None:
+            counts = self.counts[indices]
+        else:
+            counts = np.arange(len(chosen), 0, -1)
+        return type(self)(chosen, self.vectors[indices].reshape(-1, self.vector_size),
+                          counts=counts, dtype=self.vectors.dtype)
+
     def similar_by_word(self, word: Key, topn: int | None = 10,
                         restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """``most_similar(positive=[word], ...)`` (gensim's name)."""
@@ -212,14 +492,18 @@ class KeyedVectors:
 
     def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
         """Cosine similarity of the means of two sets of words' vectors (as gensim: the raw
-        vectors are averaged, words without a vector left out, then the means compared)."""
+        vectors are averaged, words without a vector left out, then the means compared); one
+        word each gives :meth:`similarity`.  An empty list raises :class:`EmptyWordListError`
+        (a ``ValueError``, and a ``ZeroDivisionError`` as in gensim)."""
+        if not len(ws1) or not len(ws2):
+            raise EmptyWordListError("n_similarity needs at least one word in each list")
         means = []
         for words in (ws1, ws2):
             known = [w for w in words if self.has_index_for(w)]
             if not known:
                 raise ValueError(f"n_similarity: no word of {list(words)!r} has a vector")
             means.append(np.mean(self[known], axis=0))
-        return float(_unit_rows(means[0]) @ _unit_rows(means[1]))
+        return _cosine(means[0], means[1])
 
     def closer_than(self, key1: Key, key2: Key) -> list[str]:
         """The words closer to ``key1`` than ``key2`` is (``key1`` itself left out)."""
@@ -245,8 +529,22 @@ class KeyedVectors:
         if attr != "count":
             raise KeyError(f"no attribute {attr!r}: KeyedVectors keeps only 'count'")
         if self.counts is None:
-            raise KeyError("these vectors have no counts (word2vec files do not hold them)")
+            raise KeyError("these vectors have no counts")
         return int(self.counts[self.get_index(key)])
+
+    def set_vecattr(self, key: Key, attr: str, value: int) -> None:
+        """Set a word's ``"count"`` (gensim's method; counts start at 0 if there were none)."""
+        if attr != "count":
+            raise KeyError(f"no attribute {attr!r}: KeyedVectors keeps only 'count'")
+        if self.counts is None:
+            self.counts = np.zeros(len(self), dtype=np.int64)
+        self.counts[self.get_index(key)] = value
+
+    @property
+    def expandos(self) -> dict[str, NDArray[np.int64]]:
+        """The per-word attribute arrays by name, as gensim's: ``{"count": counts}`` (the live
+        array), or ``{}`` without counts."""
+        return {} if self.counts is None else {"count": self.counts}
 
     def doesnt_match(self, words: Sequence[Key]) -> str:
         """The word of ``words`` farthest from their mean (out-of-vocabulary words ignored)."""
@@ -259,26 +557,22 @@ class KeyedVectors:
 
     # -- evaluation ---------------------------------------------------------------------------
 
-    def _ok_vocab(self, restrict_vocab: int, case_insensitive: bool) -> dict[str, int]:
-        """Words allowed in evaluation ; a case variant maps to its most frequent form."""
-        ok_keys = self.index_to_key[:restrict_vocab]
-        if case_insensitive:
-            return {k.upper(): self.key_to_index[k] for k in reversed(ok_keys)}
-        return {k: self.key_to_index[k] for k in reversed(ok_keys)}
-
     def evaluate_word_analogies(
         self,
         analogies: str | os.PathLike,
         restrict_vocab: int = 300_000,
         case_insensitive: bool = True,
         dummy4unknown: bool = False,
+        similarity_function: str = "most_similar",
     ) -> tuple[float, list[dict]]:
         r"""Accuracy on analogies "a is to b as c is to d" in Google's questions-words format.
 
         The answer is the word closest to :math:`\mathrm{unit}(b) - \mathrm{unit}(a) +
-        \mathrm{unit}(c)` (3CosAdd) among the first ``restrict_vocab`` words, ``a``, ``b``, ``c``
-        excluded.  Questions with a word outside those are skipped (or counted wrong with
-        ``dummy4unknown``), as gensim does.
+        \mathrm{unit}(c)` (3CosAdd, ``similarity_function="most_similar"``), or the best by
+        3CosMul (``"most_similar_cosmul"``, :meth:`most_similar_cosmul`), among the first
+        ``restrict_vocab`` words, ``a``, ``b``, ``c`` excluded.  Questions with a word outside
+        those are skipped (or counted wrong with ``dummy4unknown``), as gensim does.  (gensim
+        4.4 accepts ``similarity_function`` but always answers by 3CosAdd.)
 
         Returns
         -------
@@ -289,57 +583,10 @@ class KeyedVectors:
             ``"incorrect"`` (lists of the (a, b, c, expected) questions), then a last one
             ``"Total accuracy"``; the same shape as gensim's.
         """
-        ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
-        normed = self.get_normed_vectors()[:restrict_vocab]
-        sections: list[dict] = []
-        section: dict | None = None
-        # questions in file order: (section, question, indices of a, b, c or None if unknown)
-        questions: list[tuple[dict, tuple[str, str, str, str], tuple[int, int, int] | None]] = []
-        with open(analogies, "rb") as handle:
-            for line_no, raw in enumerate(handle):
-                line = _decode_line(raw, analogies, line_no)
-                if line.startswith(": "):
-                    if section:
-                        sections.append(section)
-                    section = {"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []}
-                    continue
-                if section is None:
-                    raise ValueError(
-                        f"missing section header before line #{line_no} in {analogies}"
-                    )
-                words = [w.upper() if case_insensitive else w for w in line.split()]
-                if len(words) != 4:
-                    continue  # gensim skips malformed lines too
-                a, b, c, expected = words
-                known = all(w in ok_vocab for w in words)
-                if known or dummy4unknown:
-                    indices = (ok_vocab[a], ok_vocab[b], ok_vocab[c]) if known else None
-                    questions.append((section, (a, b, c, expected), indices))
-        answered = [indices for _, _, indices in questions if indices is not None]
-        top5 = iter(_analogy_candidates(normed, np.array(answered, dtype=np.int64).reshape(-1, 3)))
-        for section_of, (a, b, c, expected), indices in questions:
-            if indices is None:  # dummy4unknown: an unknown word counts as a wrong answer
-                section_of["incorrect"].append((a, b, c, expected))
-                continue
-            predicted = None
-            for i in next(top5):  # gensim: the best of the top 5 not equal to a, b or c
-                key = self.index_to_key[i]
-                predicted = key.upper() if case_insensitive else key
-                if predicted in ok_vocab and predicted not in {a, b, c}:
-                    break
-            outcome = "correct" if predicted == expected else "incorrect"
-            section_of[outcome].append((a, b, c, expected))
-        if section:
-            sections.append(section)
-        total = {
-            "section": "Total accuracy",
-            "correct": list(chain.from_iterable(s["correct"] for s in sections)),
-            "incorrect": list(chain.from_iterable(s["incorrect"] for s in sections)),
-        }
-        n_answered = len(total["correct"]) + len(total["incorrect"])
-        score = len(total["correct"]) / n_answered if n_answered else 0.0
-        sections.append(total)
-        return score, sections
+        from nnbasics.word2vec.evaluation import word_analogies  # it imports this module
+
+        return word_analogies(self, analogies, restrict_vocab, case_insensitive, dummy4unknown,
+                              similarity_function)
 
     def evaluate_word_pairs(
         self,
@@ -370,53 +617,115 @@ class KeyedVectors:
         pairs that unpack as ``r, p``), computed by :mod:`nnbasics.word2vec.correlation` without
         SciPy.
         """
-        ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
-        normed = self.get_normed_vectors()
-        gold: list[float] = []
-        model: list[float] = []
-        oov = 0
-        with open(pairs, "rb") as handle:
-            for line_no, raw in enumerate(handle):
-                line = _decode_line(raw, pairs, line_no)
-                if not line or line.startswith("#"):
-                    continue
-                try:
-                    a, b, score = line.split(delimiter)
-                    score = float(score)
-                except ValueError:
-                    continue
-                if case_insensitive:
-                    a, b = a.upper(), b.upper()
-                if a not in ok_vocab or b not in ok_vocab:
-                    oov += 1
-                    if dummy4unknown:
-                        gold.append(score)
-                        model.append(0.0)
-                    continue
-                gold.append(score)
-                model.append(float(np.dot(normed[ok_vocab[a]], normed[ok_vocab[b]])))
-        if len(gold) < 2:
-            raise ValueError(f"{pairs}: fewer than 2 word pairs with both words in the vocabulary")
-        oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
-        return pearson(gold, model), spearman(gold, model), oov_ratio
+        from nnbasics.word2vec.evaluation import word_pairs  # it imports this module
+
+        return word_pairs(self, pairs, delimiter, restrict_vocab, case_insensitive, dummy4unknown)
 
     # -- files --------------------------------------------------------------------------------
 
-    def save_word2vec_format(self, fname: str | os.PathLike, binary: bool = False) -> None:
-        """Write the vectors in word2vec's text or binary format (as gensim writes it)."""
-        write_word2vec_format(fname, self.index_to_key, self.vectors, binary=binary)
+    def save_word2vec_format(
+        self,
+        fname: str | os.PathLike,
+        fvocab: str | os.PathLike | None = None,
+        binary: bool = False,
+        total_vec: int | None = None,
+        write_header: bool = True,
+        prefix: str = "",
+        append: bool = False,
+        sort_attr: str = "count",
+    ) -> None:
+        """Write the vectors in word2vec's text or binary format, as gensim writes them.
+
+        The parameters are gensim's, in gensim's order.
+
+        Parameters
+        ----------
+        fname : path
+        fvocab : path, optional
+            Also write the counts, one ``word count`` line per word (word2vec's
+            ``-save-vocab`` file); ``ValueError`` if these vectors have no counts.
+        binary : bool, default False
+        total_vec : int, optional
+            The count written in the header, if not ``V`` (for appending more vectors later).
+        write_header : bool, default True
+            False writes GloVe's headerless text format.
+        prefix : str, default ""
+            Written before every word.
+        append : bool, default False
+            Add to the end of existing files.
+        sort_attr : {"count"}
+            Words are written by descending count (ties in index order), or in index order
+            without counts, as gensim; ``count`` is the only attribute kept.
+        """
+        if sort_attr != "count":
+            raise ValueError(f"sort_attr must be 'count' (the only per-word attribute kept), "
+                             f"got {sort_attr!r}")
+        if self.counts is None:
+            if fvocab is not None:
+                raise ValueError("cannot write fvocab: these vectors have no counts")
+            order = np.arange(len(self))
+        else:
+            order = np.argsort(-self.counts, kind="stable")
+        keys = [self.index_to_key[i] for i in order.tolist()]
+        if fvocab is not None:
+            write_vocab_counts(fvocab, keys, self.counts[order], prefix=prefix, append=append)
+        write_word2vec_format(fname, keys, self.vectors[order], binary=binary,
+                              write_header=write_header, prefix=prefix, total_vec=total_vec,
+                              append=append)
 
     @classmethod
-    def load_word2vec_format(cls, fname: str | os.PathLike, binary: bool = False,
-                             limit: int | None = None, no_header: bool = False) -> KeyedVectors:
+    def load_word2vec_format(
+        cls,
+        fname: str | os.PathLike,
+        fvocab: str | os.PathLike | None = None,
+        binary: bool = False,
+        encoding: str = "utf8",
+        unicode_errors: str = "strict",
+        limit: int | None = None,
+        datatype: type | np.dtype = np.float32,
+        no_header: bool = False,
+    ) -> KeyedVectors:
         """Read vectors from word2vec's text or binary format; ``ValueError`` if corrupt.
 
-        ``limit``: only the first ``limit`` vectors (gensim's option, for large pretrained sets).
-        ``no_header``: a text file without the ``"<V> <d>"`` line, as GloVe's (gensim's option).
+        The parameters are gensim's, in gensim's order.
+
+        Parameters
+        ----------
+        fname : path
+        fvocab : path, optional
+            The counts, one ``word count`` line per word (word2vec's ``-save-vocab`` file).
+            Without it the words get gensim's placeholder counts ``V - i`` (the file's order,
+            most frequent first); a word missing from ``fvocab`` gets 0, with a warning.
+        binary : bool, default False
+        encoding, unicode_errors : str, default "utf8" and "strict"
+            How words are decoded; ``"replace"`` or ``"ignore"`` read words that word2vec.c
+            cut in the middle of a character (``"strict"`` raises ``UnicodeDecodeError``).
+        limit : int, optional
+            Only the first ``limit`` vectors (for large pretrained sets).
+        datatype : floating dtype, default float32
+            The dtype of ``vectors`` (``np.float16`` halves the memory).
+        no_header : bool, default False
+            A text file without the ``"<V> <d>"`` line (GloVe's format).
+
+        Raises
+        ------
+        ValueError
+            A damaged file; :class:`~nnbasics.word2vec.formats.TruncatedFileError` (also an
+            ``EOFError``, as in gensim) for one shorter than its header says.
         """
-        keys, vectors = read_word2vec_format(fname, binary=binary, limit=limit,
-                                             no_header=no_header)
-        return cls(keys, vectors)
+        keys, vectors = read_word2vec_format(
+            fname, binary=binary, limit=limit, encoding=encoding, unicode_errors=unicode_errors,
+            datatype=datatype, no_header=no_header)
+        if fvocab is None:
+            counts = np.arange(len(keys), 0, -1)
+        else:
+            known = read_vocab_counts(fvocab, encoding=encoding, unicode_errors=unicode_errors)
+            missing = [key for key in keys if key not in known]
+            if missing:
+                warnings.warn(f"{os.fspath(fvocab)} has no count for {len(missing)} words "
+                              f"(e.g. {missing[0]!r}): they get count 0", stacklevel=2)
+            counts = [known.get(key, 0) for key in keys]
+        return cls(keys, vectors, counts=counts, dtype=vectors.dtype)
 
     def save(self, path: str | os.PathLike) -> None:
         """Save words, vectors and counts to one ``.npz`` (arrays plus JSON metadata, no pickle,
@@ -432,31 +741,23 @@ class KeyedVectors:
     @classmethod
     def load(cls, path: str | os.PathLike) -> KeyedVectors:
         """Read what :meth:`save` wrote (no pickle, sizes checked before allocating);
-        ``ValueError`` for a damaged file or one of another kind."""
+        ``ValueError`` for a damaged file or one of another kind (gensim's own ``.kv`` pickles
+        included: see :meth:`load_word2vec_format` for how to convert them)."""
+        refuse_pickle(path, "KeyedVectors file")
         arrays, metadata = load_arrays(path, kind=_KIND)
         keys, vectors, counts = metadata.get("index_to_key"), arrays.get("vectors"), \
             arrays.get("counts")
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise ValueError(f"{path}: invalid metadata (index_to_key)")
-        if vectors is None or vectors.dtype != np.float32 or vectors.ndim != 2 \
+        if vectors is None or vectors.dtype.kind != "f" or vectors.ndim != 2 \
                 or vectors.shape[0] != len(keys):
             raise ValueError(f"{path}: the vectors do not match the {len(keys)} words")
         if counts is not None and (counts.dtype.kind != "i" or counts.shape != (len(keys),)):
             raise ValueError(f"{path}: the counts do not match the {len(keys)} words")
-        return cls(keys, vectors, counts=counts)
+        return cls(keys, vectors, counts=counts, dtype=vectors.dtype)
 
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} words, vector_size={self.vector_size})"
-
-
-def _decode_line(raw: bytes, path: str | os.PathLike, line_no: int) -> str:
-    """Line ``line_no`` (0-based) of an evaluation file as text; ValueError naming the file and
-    line if it is not UTF-8."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{os.fspath(path)}: line {line_no + 1} is not valid UTF-8 "
-                         f"(byte {error.start + 1})") from None
 
 
 def _as_list(items) -> list:
@@ -466,33 +767,3 @@ def _as_list(items) -> list:
                                                     and items.ndim == 1):
         return [items]  # one word, one word's index, or one vector
     return list(items)
-
-
-def _analogy_candidates(
-    normed: NDArray[np.float32], questions: NDArray[np.int64], topn: int = 5
-) -> list[list[int]]:
-    r"""For each question ``(a, b, c)`` (row indices), the ``topn`` rows closest to 3CosAdd.
-
-    Row ``q`` of the result lists, best first, the indices ``i`` (``a``, ``b``, ``c`` excluded)
-    of the largest :math:`\mathrm{unit}(b) - \mathrm{unit}(a) + \mathrm{unit}(c)` scores
-    ``normed[i] . query``, as :meth:`KeyedVectors.most_similar` would rank them.  Questions are
-    scored in blocks by one matrix product each (blocks of at most 2**24 scores, 64 MiB).
-    """
-    n_rows = normed.shape[0]
-    k = min(topn, max(n_rows - 3, 0))
-    if k == 0 or questions.shape[0] == 0:
-        return [[] for _ in range(questions.shape[0])]
-    block = max(1, (1 << 24) // n_rows)
-    out: list[list[int]] = []
-    for start in range(0, questions.shape[0], block):
-        ia, ib, ic = questions[start:start + block].T
-        # the same float32 operations, in the same order, as most_similar's mean of the inputs
-        query = _unit_rows(np.mean(np.stack([normed[ib], normed[ic], -normed[ia]]), axis=0))
-        scores = query @ normed.T  # (block, V)
-        rows = np.arange(len(ia))
-        for excluded in (ia, ib, ic):
-            scores[rows, excluded] = -np.inf
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        out.extend(np.take_along_axis(top, order, axis=1).tolist())
-    return out

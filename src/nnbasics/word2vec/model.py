@@ -33,6 +33,7 @@ import numpy as np
 from nnbasics.io.serialization import load_arrays, read_npz, save_arrays
 from nnbasics.word2vec import reference
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
+from nnbasics.word2vec.formats import refuse_pickle
 from nnbasics.word2vec.keyedvectors import KeyedVectors
 from nnbasics.word2vec.vocab import (
     build_vocabulary,
@@ -626,6 +627,7 @@ class Word2Vec:
         ``ValueError`` if the file is not a word2vec model, is truncated or is inconsistent.
         """
         path = os.fspath(path)
+        refuse_pickle(path, "word2vec model")  # gensim's .model files: say how to convert
         if _is_legacy_file(path):
             arrays, metadata = _read_legacy_file(path)
         else:
