@@ -5,15 +5,19 @@
   NumPy, gradient-checked);
 * :mod:`~nnbasics.word2vec.vocab`: counts, ``min_count``/``max_vocab_size``, subsampling, the
   unigram^0.75 noise table, reduced windows;
-* :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices;
+* :mod:`~nnbasics.word2vec.corpus`: streaming a corpus in batches of vocabulary indices
+  (:mod:`~nnbasics.word2vec.sentences`: gensim's :class:`LineSentence` and
+  :class:`PathLineSentences`);
 * :mod:`~nnbasics.word2vec.reference`: the explicit training path (and the full softmax);
-* :mod:`~nnbasics.word2vec.model`: :class:`Word2Vec` (gensim 4's API), saving and loading;
+* :mod:`~nnbasics.word2vec.model`: :class:`Word2Vec` (gensim 4's API), saving and loading
+  (:mod:`~nnbasics.word2vec.online` the vocabulary's growth, :mod:`~nnbasics.word2vec.scoring`
+  sentence scores and center-word predictions);
 * :mod:`~nnbasics.word2vec.keyedvectors`: :class:`KeyedVectors` queries, evaluation, formats
   (:mod:`~nnbasics.word2vec.formats` the files, :mod:`~nnbasics.word2vec.evaluation` the
   analogy and word-pair evaluations);
-* :mod:`~nnbasics.word2vec.text`: :func:`simple_preprocess`, raw text to tokens (gensim's rules).
 * :mod:`~nnbasics.word2vec.features`: :class:`MeanWordVectors`, sentence features for
-  scikit-learn (the mean of a sentence's word vectors).
+  scikit-learn (the mean of a sentence's word vectors);
+* :mod:`~nnbasics.word2vec.text`: :func:`simple_preprocess`, raw text to tokens (gensim's rules).
 """
 
 from nnbasics.word2vec.corpus import LineSentences
@@ -26,12 +30,15 @@ from nnbasics.word2vec.objectives import (
     neg_sampling_loss_and_gradient,
     skipgram,
 )
+from nnbasics.word2vec.sentences import LineSentence, PathLineSentences
 from nnbasics.word2vec.text import simple_preprocess
 
 __all__ = [
     "KeyedVectors",
+    "LineSentence",
     "LineSentences",
     "MeanWordVectors",
+    "PathLineSentences",
     "Word2Vec",
     "Word2VecConfig",
     "cbow",

@@ -18,6 +18,7 @@ Shape letters: ``V`` vocabulary size, ``d`` = ``vector_size``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -35,7 +36,14 @@ from nnbasics.word2vec import reference
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
 from nnbasics.word2vec.formats import refuse_pickle
 from nnbasics.word2vec.keyedvectors import KeyedVectors
+from nnbasics.word2vec.online import merge_counts, vocab_report
+from nnbasics.word2vec.scoring import (
+    context_word_probabilities,
+    score_sentence_cbow,
+    score_sentence_sg,
+)
 from nnbasics.word2vec.vocab import (
+    RawCounts,
     build_vocabulary,
     count_words,
     huffman_tree,
@@ -90,6 +98,18 @@ def _read_legacy_file(path: str) -> tuple[dict[str, np.ndarray], dict]:
         raise ValueError(f"{path}: model format version {metadata.get('version')!r} is not "
                          "supported (this nnbasics reads version 1)")
     return arrays, metadata
+
+
+class _class_only(classmethod):
+    """A classmethod that refuses to be called on an instance (gensim's ``call_on_class_only``):
+    ``model.load(path)`` would read a new model and leave ``model`` unchanged, a silent
+    mistake; ``Word2Vec.load(path)`` is meant."""
+
+    def __get__(self, instance, owner=None):
+        if instance is not None:
+            raise AttributeError(f"{self.__func__.__name__}() is called on the class, not on a "
+                                 f"model: model = {owner.__name__}.{self.__func__.__name__}(path)")
+        return super().__get__(instance, owner)
 
 
 def _finished(future: Future | None) -> bool:
@@ -162,9 +182,13 @@ class Word2VecConfig:
             raise ValueError(f"hs must be 0 or 1 (hierarchical softmax), got {self.hs!r}")
         if not (self.sample >= 0 and np.isfinite(self.sample)):
             raise ValueError(f"sample must be a finite number >= 0, got {self.sample!r}")
-        if not (np.isfinite(self.alpha) and self.alpha > 0 and 0 <= self.min_alpha <= self.alpha):
+        # no order between the two, as gensim: the tutorial's manual decay
+        # (``model.alpha -= 0.002; model.min_alpha = model.alpha``) passes through
+        # alpha < min_alpha, and a min_alpha above alpha makes the rate rise linearly
+        if not (np.isfinite(self.alpha) and self.alpha > 0
+                and np.isfinite(self.min_alpha) and self.min_alpha >= 0):
             raise ValueError(
-                f"need alpha > 0 and 0 <= min_alpha <= alpha, got alpha={self.alpha!r}, "
+                f"need alpha > 0 and min_alpha >= 0 (finite), got alpha={self.alpha!r}, "
                 f"min_alpha={self.min_alpha!r}"
             )
 
@@ -318,6 +342,9 @@ class Word2Vec:
         config = self.__dict__.get("config")
         if config is not None and name in Word2VecConfig.__dataclass_fields__:
             return getattr(config, name)
+        if isinstance(type(self).__dict__.get(name), _class_only):  # its own message was lost
+            raise AttributeError(f"{name}() is called on the class, not on a model: "
+                                 f"model = {type(self).__name__}.{name}(path)")
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     def __setattr__(self, name: str, value) -> None:
@@ -348,7 +375,8 @@ class Word2Vec:
 
     def build_vocab(
         self, corpus_iterable: Iterable[Sequence[str]] | None = None,
-        corpus_file: str | os.PathLike | None = None, trim_rule=None,
+        corpus_file: str | os.PathLike | None = None, trim_rule=None, update: bool = False,
+        keep_raw_vocab: bool = False,
     ) -> None:
         """Count the corpus, keep the words seen ``min_count`` times, initialise the vectors.
 
@@ -359,6 +387,35 @@ class Word2Vec:
         half as wide; with it, CBOW trained measurably slower than gensim at equal epochs:
         ``benchmarks/RESULTS.md``), the output vectors at 0.  ``ValueError`` for an empty corpus
         or an empty vocabulary.
+
+        ``update=True`` grows a built vocabulary instead (gensim's online learning): the words
+        of this corpus that reach ``min_count`` in it add their counts to known words or are
+        appended with new vectors (:mod:`nnbasics.word2vec.online`); trained vectors are kept.
+        The method is :meth:`scan_vocab` then :meth:`prepare_vocab`, as in gensim.
+        """
+        self.scan_vocab(corpus_iterable, corpus_file, trim_rule=trim_rule)
+        self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
+
+    def _derive_tables(self) -> None:
+        counts = self.wv.counts
+        self.keep_probability = keep_probabilities(counts, self.config.sample)
+        self.cum_table = noise_cum_table(counts, self.config.ns_exponent)
+        self.hs_tree = huffman_tree(counts) if self.config.hs else None
+
+    def scan_vocab(
+        self, corpus_iterable: Iterable[Sequence[str]] | None = None,
+        corpus_file: str | os.PathLike | None = None, progress_per: int = 10_000,
+        workers: int | None = None, trim_rule=None,
+    ) -> tuple[int, int]:
+        """Count the corpus's words (gensim's first step of :meth:`build_vocab`).
+
+        Sets ``raw_vocab`` (:class:`~nnbasics.word2vec.vocab.RawCounts`), ``corpus_count`` and
+        ``corpus_total_words``; ``progress_per`` and ``workers`` are accepted for gensim's
+        signature (the scan reports no progress and runs in one thread).
+
+        Returns
+        -------
+        (total_words, corpus_count) : the tokens and sentences read.
         """
         source = self._source(corpus_iterable, corpus_file)
         if isinstance(source, LineSentences) and self.config.max_vocab_size is None:
@@ -367,44 +424,218 @@ class Word2Vec:
             raw = count_file(source.path)  # compiled scan, same counts
         else:
             raw = count_words(source, self.config.max_vocab_size, trim_rule)
-        self.effective_min_count = _effective_min_count(raw.counts, self.config.min_count,
-                                                        self.config.max_final_vocab)
+        self.raw_vocab = raw
+        self.corpus_count = raw.n_sentences
+        self.corpus_total_words = raw.total_words
+        return raw.total_words, raw.n_sentences
+
+    def prepare_vocab(
+        self, update: bool = False, keep_raw_vocab: bool = False, trim_rule=None,
+        min_count: int | None = None, sample: float | None = None, dry_run: bool = False,
+    ) -> dict[str, int]:
+        """Apply ``min_count`` (raised by ``max_final_vocab``) to the counts of
+        :meth:`scan_vocab`, and build (or, with ``update``, grow) the vocabulary and vectors.
+
+        ``min_count``/``sample`` override the model's for this call; ``dry_run`` only reports.
+        ``raw_vocab`` is dropped afterwards unless ``keep_raw_vocab``.
+
+        Returns
+        -------
+        dict
+            gensim's figures (:func:`nnbasics.word2vec.online.vocab_report`): ``drop_unique``,
+            ``retain_total``, ``num_retained_words``, ``downsample_unique``, ...
+        """
+        raw = self.__dict__.get("raw_vocab")
+        if raw is None:
+            raise ValueError("no word counts to prepare: call scan_vocab() first")
+        if update and (self.wv is None or self.syn1neg is None):
+            raise ValueError("update=True grows a vocabulary, but this model has none built by "
+                             "build_vocab(): build it first (without update)")
+        cfg = self.config
+        min_count = cfg.min_count if min_count is None else int(min_count)
+        sample = cfg.sample if sample is None else float(sample)
+        effective = _effective_min_count(raw.counts, min_count, cfg.max_final_vocab)
+        known = self.wv.key_to_index if update else None
+        report = vocab_report(raw, effective, sample, trim_rule, known=known)
+        if dry_run:
+            return report
+        self.effective_min_count = effective
+        if update:
+            self._grow_vocab(raw, effective, trim_rule)
+        else:
+            self._new_vocab(raw, effective, trim_rule)
+        if not keep_raw_vocab:
+            self.raw_vocab = None
+        return report
+
+    def build_vocab_from_freq(
+        self, word_freq: dict[str, int], keep_raw_vocab: bool = False,
+        corpus_count: int | None = None, trim_rule=None, update: bool = False,
+    ) -> None:
+        """Build (or with ``update``, grow) the vocabulary from ``{word: count}`` instead of a
+        corpus (gensim's method); ``corpus_count``: the number of sentences behind the counts,
+        for :meth:`train`'s ``total_examples`` (0 if not given)."""
+        if not isinstance(word_freq, dict):
+            raise TypeError(f"word_freq must be a dict {{word: count}}, got "
+                            f"{type(word_freq).__name__}")
+        for word, count in word_freq.items():
+            if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+                raise ValueError(f"the count of {word!r} must be an integer >= 0, got {count!r}")
+        counts = {word: int(count) for word, count in word_freq.items()}
+        self.raw_vocab = RawCounts(counts, sum(counts.values()), int(corpus_count or 0), 1)
+        self.corpus_count = self.raw_vocab.n_sentences
+        self.corpus_total_words = self.raw_vocab.total_words
+        self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
+
+    def _new_vocab(self, raw: RawCounts, min_count: int, trim_rule) -> None:
+        """Keep the words of ``raw`` that reach ``min_count`` and initialise the vectors."""
         try:
-            vocab = build_vocabulary(raw, self.effective_min_count, trim_rule)
+            vocab = build_vocabulary(raw, min_count, trim_rule)
         except ValueError as error:  # name what raised min_count or dropped words besides it
             causes = []
-            if self.effective_min_count != self.config.min_count:
+            if min_count != self.config.min_count:
                 causes.append(f"max_final_vocab={self.config.max_final_vocab} raised min_count "
-                              f"from {self.config.min_count} to {self.effective_min_count}")
+                              f"from {self.config.min_count} to {min_count}")
             if trim_rule is not None and any(
-                    n >= self.effective_min_count
-                    and not keep_word(w, n, self.effective_min_count, trim_rule)
+                    n >= min_count and not keep_word(w, n, min_count, trim_rule)
                     for w, n in raw.counts.items()):
                 causes.append("trim_rule discarded words that reach min_count")
             if not causes:
                 raise
             raise ValueError(f"{error} ({'; '.join(causes)})") from None
-        rng = np.random.default_rng(self.config.seed)
-        d = self.config.vector_size
-        shape = (len(vocab), d)
-        vectors = rng.random(shape, dtype=np.float32)  # in place below: no V x d temporaries
-        vectors *= np.float32(2.0)
-        vectors -= np.float32(1.0)
-        vectors /= np.float32(d)
-        self.wv = KeyedVectors(vocab.index_to_key, vectors, counts=vocab.counts)
+        self._set_vocabulary(vocab.index_to_key, vocab.counts)
+
+    def _set_vocabulary(self, keys: list[str], counts: np.ndarray) -> None:
+        """A fresh model over ``keys``: new input vectors, zero output vectors, no epochs."""
+        shape = (len(keys), self.config.vector_size)
+        self.wv = KeyedVectors(keys, self._initial_vectors(len(keys), 0), counts=counts)
         self.syn1neg = np.zeros(shape, dtype=np.float32)
         self.syn1 = np.zeros(shape, dtype=np.float32) if self.config.hs else None
-        self.corpus_count = raw.n_sentences
-        self.corpus_total_words = raw.total_words
         self.epochs_trained = 0
         self.epoch_losses, self.epoch_pairs = [], []
         self._derive_tables()
 
-    def _derive_tables(self) -> None:
-        counts = self.wv.counts
-        self.keep_probability = keep_probabilities(counts, self.config.sample)
-        self.cum_table = noise_cum_table(counts, self.config.ns_exponent)
-        self.hs_tree = huffman_tree(counts) if self.config.hs else None
+    def _initial_vectors(self, n_rows: int, first_index: int) -> np.ndarray:
+        """Input vectors for words ``first_index .. first_index + n_rows - 1``: uniform in
+        ``[-1/d, 1/d)`` from the model's seed (and, for words added later, their first index)."""
+        seed = self.config.seed if first_index == 0 else [self.config.seed, first_index]
+        rng = np.random.default_rng(seed)
+        d = self.config.vector_size
+        vectors = rng.random((n_rows, d), dtype=np.float32)  # in place below: no temporaries
+        vectors *= np.float32(2.0)
+        vectors -= np.float32(1.0)
+        vectors /= np.float32(d)
+        return vectors
+
+    def _grow_vocab(self, raw: RawCounts, min_count: int, trim_rule) -> None:
+        """Add ``raw``'s counts to the vocabulary: known words count more, new words are
+        appended with new input vectors and zero output rows; the tables are derived again."""
+        counts = self.wv.counts if self.wv.counts is not None else np.zeros(len(self.wv), int)
+        update = merge_counts(self.wv.key_to_index, counts, raw, min_count, trim_rule)
+        n_new = len(update.new_words)
+        if n_new:
+            self.wv.add_vectors(update.new_words, self._initial_vectors(n_new, len(self.wv)))
+            zeros = np.zeros((n_new, self.config.vector_size), dtype=np.float32)
+            self.syn1neg = np.vstack([self.syn1neg, zeros])
+            if self.syn1 is not None:
+                self.syn1 = np.vstack([self.syn1, zeros])
+        self.wv.counts = np.concatenate([update.counts, update.new_counts])
+        self._derive_tables()
+
+    def reset_from(self, other_model: Word2Vec) -> None:
+        """Take ``other_model``'s vocabulary (words, counts, corpus size) and start from new
+        vectors, as gensim's ``reset_from``: this model's own settings stay."""
+        if other_model.wv is None or other_model.wv.counts is None:
+            raise ValueError("reset_from needs a model whose vocabulary is built (with counts)")
+        self._set_vocabulary(list(other_model.wv.index_to_key), other_model.wv.counts.copy())
+        self.corpus_count = other_model.corpus_count
+        self.corpus_total_words = other_model.corpus_total_words
+        self.effective_min_count = other_model.effective_min_count
+
+    def _check_trainable(self) -> None:
+        """``ValueError`` naming what is missing if ``wv`` was set without the rest of a model
+        (e.g. vectors read from a word2vec file): the output vectors and the vocabulary's
+        tables come only from :meth:`build_vocab` (or :meth:`reset_from`)."""
+        n_words = len(self.wv)
+        arrays = {name: self.__dict__.get(name) for name in ("syn1neg", "keep_probability")}
+        missing = [name for name, array in arrays.items()
+                   if array is None or len(array) != n_words]
+        if self.config.hs and (self.syn1 is None or len(self.syn1) != n_words):
+            missing.append("syn1")
+        if missing:
+            raise ValueError(
+                f"this model cannot train: it has no {', '.join(missing)} for the {n_words} "
+                "words of wv (was wv assigned by hand, e.g. from a word2vec file? those files "
+                "hold the input vectors only); build the vocabulary with build_vocab() or "
+                "reset_from(model)")
+
+    # -- what the model says about text ------------------------------------------------------
+
+    def score(self, sentences: Iterable[Sequence[str]], total_sentences: int = 1_000_000,
+              chunksize: int = 100, queue_factor: int = 2,
+              report_delay: float = 1.0) -> np.ndarray:
+        """Log-likelihood of each sentence under the model's hierarchical softmax (gensim's).
+
+        Skip-gram or CBOW as trained, the whole window, no subsampling, words outside the
+        vocabulary left out (:mod:`nnbasics.word2vec.scoring` gives the formula).  Scores at
+        most ``total_sentences`` sentences; ``chunksize``, ``queue_factor`` and
+        ``report_delay`` are accepted for gensim's signature.
+
+        Returns
+        -------
+        ndarray of float64, shape (number of sentences scored,)
+
+        Raises
+        ------
+        RuntimeError
+            If the model was not trained with ``hs=1`` (gensim's error).
+        """
+        if not self.config.hs or self.syn1 is None or self.hs_tree is None:
+            raise RuntimeError("score() is the log-likelihood under hierarchical softmax: the "
+                               "model must have been built with hs=1")
+        key_to_index = self.wv.key_to_index
+        scores = []
+        for sentence in itertools.islice(check_reiterable(sentences), int(total_sentences)):
+            if isinstance(sentence, str):
+                raise TypeError("each sentence must be a list of tokens, got a str")
+            indices = np.array([key_to_index[w] for w in sentence if w in key_to_index],
+                               dtype=np.int64)
+            if self.config.sg:
+                value = score_sentence_sg(indices, self.wv.vectors, self.syn1, self.hs_tree,
+                                          self.config.window)
+            else:
+                value = score_sentence_cbow(indices, self.wv.vectors, self.syn1, self.hs_tree,
+                                            self.config.window, bool(self.config.cbow_mean))
+            scores.append(value)
+        return np.array(scores, dtype=np.float64)
+
+    def predict_output_word(self, context_words_list: Sequence[str | int],
+                            topn: int = 10) -> list[tuple[str, float]] | None:
+        """The ``topn`` most probable center words given context words (or their indices), by
+        the full softmax over the negative-sampling output vectors (gensim's method,
+        :func:`nnbasics.word2vec.scoring.context_word_probabilities`); ``None`` if no context
+        word is in the vocabulary.
+
+        Raises
+        ------
+        RuntimeError
+            If the model has no negative-sampling output vectors (``negative=0``, or ``wv``
+            assigned by hand), as gensim.
+        """
+        if not self.config.negative:
+            raise RuntimeError("predict_output_word reads the negative-sampling output vectors: "
+                               "the model must have been trained with negative > 0")
+        if self.wv is None or self.syn1neg is None or len(self.syn1neg) != len(self.wv):
+            raise RuntimeError("the model has no output vectors (syn1neg) for its words: "
+                               "predict_output_word needs a model trained by nnbasics")
+        context = np.array([self.wv.get_index(w) for w in context_words_list
+                            if self.wv.has_index_for(w)], dtype=np.int64)
+        if context.size == 0:
+            return None
+        probabilities = context_word_probabilities(context, self.wv.vectors, self.syn1neg,
+                                                   bool(self.config.cbow_mean))
+        top = np.argsort(-probabilities, kind="stable")[:topn]
+        return [(self.wv.index_to_key[i], float(probabilities[i])) for i in top.tolist()]
 
     # -- training -----------------------------------------------------------------------------
 
@@ -437,6 +668,7 @@ class Word2Vec:
         """
         if self.wv is None:
             raise ValueError("build the vocabulary first: call build_vocab() before train()")
+        self._check_trainable()
         source = self._source(corpus_iterable, corpus_file)
         cfg = self.config
         epochs = cfg.epochs if epochs is None else int(epochs)
@@ -620,7 +852,7 @@ class Word2Vec:
         }
         save_arrays(path, arrays, metadata, kind=_KIND, version=_FORMAT_VERSION)
 
-    @classmethod
+    @_class_only
     def load(cls, path: str | os.PathLike) -> Word2Vec:
         """Load a model written by :meth:`save`, or by nnbasics 0.1's (no pickle).
 

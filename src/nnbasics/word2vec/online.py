@@ -1,0 +1,95 @@
+"""Vocabulary decisions from raw counts: the report of gensim's ``prepare_vocab``, and online
+growth (``build_vocab(update=True)``).
+
+Shape letters: ``V`` words in the vocabulary before the update, ``V'`` after.
+
+Online growth follows gensim 4: a word of the new corpus that passes ``min_count`` (or the
+``trim_rule``) *in the new corpus alone* either adds its new count to an existing word's count
+or, if unknown, is appended at the end of the vocabulary (indices of existing words never move,
+so trained vectors stay where they are); words failing the test are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nnbasics.word2vec.vocab import RawCounts, keep_probabilities, keep_word
+
+__all__ = ["VocabUpdate", "merge_counts", "vocab_report"]
+
+
+@dataclass(frozen=True)
+class VocabUpdate:
+    """What an update does to a vocabulary of ``V`` words.
+
+    Attributes
+    ----------
+    counts : ndarray of int64, shape (V,)
+        The existing words' counts plus their counts in the new corpus (if kept there).
+    new_words : list of str
+        Words to append, in order of first occurrence in the new corpus.
+    new_counts : ndarray of int64, shape (len(new_words),)
+    """
+
+    counts: NDArray[np.int64]
+    new_words: list[str]
+    new_counts: NDArray[np.int64]
+
+
+def merge_counts(key_to_index: dict[str, int], counts: NDArray[np.integer], raw: RawCounts,
+                 min_count: int, trim_rule=None) -> VocabUpdate:
+    """Counts after adding the new corpus ``raw`` to a vocabulary (gensim's ``update=True``).
+
+    Raises ``TypeError`` for a word that is not a ``str``.
+    """
+    updated = np.array(counts, dtype=np.int64, copy=True)
+    new_words: list[str] = []
+    new_counts: list[int] = []
+    for word, n in raw.counts.items():
+        if not isinstance(word, str):
+            raise TypeError(f"words must be str, got {type(word).__name__} {word!r}")
+        if not keep_word(word, n, min_count, trim_rule):
+            continue
+        index = key_to_index.get(word)
+        if index is None:
+            new_words.append(str(word))
+            new_counts.append(n)
+        else:
+            updated[index] += n
+    return VocabUpdate(updated, new_words, np.array(new_counts, dtype=np.int64))
+
+
+def vocab_report(raw: RawCounts, min_count: int, sample: float, trim_rule=None,
+                 known: dict[str, int] | None = None) -> dict[str, int]:
+    """The figures gensim's ``prepare_vocab`` returns for ``raw`` counted at ``min_count``.
+
+    Returns
+    -------
+    dict with ``drop_unique``/``drop_total`` (distinct words and occurrences dropped),
+    ``retain_total`` and ``num_retained_words`` (kept), ``downsample_unique`` (kept words
+    that subsampling thins, keep probability < 1) and ``downsample_total`` (the expected number
+    of their occurrences left after subsampling, the other words' counted whole, as gensim's
+    figure: ``sum(min(1, keep_w) * n_w)``, rounded down).  With ``known`` (an update): also
+    ``new_words``/``pre_exist_words`` and their totals.
+    """
+    kept = {w: n for w, n in raw.counts.items() if keep_word(w, n, min_count, trim_rule)}
+    dropped = [n for w, n in raw.counts.items() if w not in kept]
+    retained = np.fromiter(kept.values(), dtype=np.int64, count=len(kept))
+    keep = keep_probabilities(retained, sample).astype(np.float64)
+    report = {
+        "drop_unique": len(dropped),
+        "drop_total": int(sum(dropped)),
+        "retain_total": int(retained.sum()),
+        "num_retained_words": len(kept),
+        "downsample_unique": int(np.count_nonzero(keep < 1.0)),
+        "downsample_total": int(np.sum(keep * retained)),
+    }
+    if known is not None:
+        new = [n for w, n in kept.items() if w not in known]
+        report.update(new_words=len(new), new_total=int(sum(new)),
+                      pre_exist_words=len(kept) - len(new),
+                      pre_exist_total=report["retain_total"] - int(sum(new)))
+    return report

@@ -1,0 +1,134 @@
+"""Word2Vec's vocabulary steps as gensim's: scan_vocab / prepare_vocab, build_vocab_from_freq,
+online growth (build_vocab(update=True)), reset_from, and what train() says about a hand-set wv."""
+
+import numpy as np
+import pytest
+
+from nnbasics.word2vec import KeyedVectors, Word2Vec
+from nnbasics.word2vec.online import merge_counts, vocab_report
+from nnbasics.word2vec.vocab import RULE_DISCARD, RawCounts
+
+OLD = [["a", "b", "a", "c"], ["a", "b"], ["d"]]  # a 3, b 2, c 1, d 1
+NEW = [["b", "e", "e"], ["f", "a"]]  # b 1, e 2, f 1, a 1
+SMALL = {"vector_size": 6, "min_count": 1, "seed": 3, "workers": 1, "sample": 0}
+
+
+def test_merge_counts_adds_known_words_and_appends_new_ones_in_first_seen_order():
+    raw = RawCounts({"b": 1, "e": 2, "f": 1, "a": 1}, 5, 2, 1)
+    update = merge_counts({"a": 0, "b": 1, "c": 2}, np.array([3, 2, 1]), raw, min_count=1)
+    assert update.counts.tolist() == [4, 3, 1]
+    assert update.new_words == ["e", "f"] and update.new_counts.tolist() == [2, 1]
+    # min_count applies to the new corpus's own counts; a trim rule may discard a word
+    update = merge_counts({"a": 0}, np.array([3]), raw, min_count=2)
+    assert update.counts.tolist() == [3] and update.new_words == ["e"]
+    update = merge_counts({"a": 0}, np.array([3]), raw, 1,
+                          trim_rule=lambda w, n, m: RULE_DISCARD if w == "e" else 0)
+    assert update.new_words == ["b", "f"] and update.counts.tolist() == [4]
+
+
+def test_online_update_keeps_trained_vectors_and_appends_new_words():
+    model = Word2Vec(OLD, **SMALL, hs=1, negative=2)
+    before = model.wv.vectors.copy()
+    wv = model.wv
+    model.build_vocab(NEW, update=True)
+    assert model.wv is wv  # grown in place, as gensim's
+    # equal counts (c, d) in reverse order of first occurrence, as gensim sorts
+    assert model.wv.index_to_key == ["a", "b", "d", "c", "e", "f"]
+    assert [model.wv.get_vecattr(w, "count") for w in "abcdef"] == [4, 3, 1, 1, 2, 1]
+    np.testing.assert_array_equal(model.wv.vectors[:4], before)  # trained rows untouched
+    assert model.syn1neg.shape == model.syn1.shape == (6, 6)
+    assert not model.syn1neg[4:].any() and np.abs(model.wv.vectors[4:]).max() <= 1 / 6
+    assert model.corpus_count == 2 and model.corpus_total_words == 5  # the new corpus's
+    assert len(model.hs_tree.lengths) == 6 and model.cum_table.size == 6
+    model.train(NEW, total_examples=model.corpus_count, epochs=2)
+    assert not np.array_equal(model.wv.vectors[4:], before[:2])
+    assert np.isfinite(model.wv.vectors).all()
+
+
+def test_online_update_from_a_file_and_after_save(tmp_path):
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("\n".join(" ".join(s) for s in OLD) + "\n", encoding="utf-8")
+    new.write_text("\n".join(" ".join(s) for s in NEW) + "\n", encoding="utf-8")
+    model = Word2Vec(corpus_file=old, **SMALL)
+    model.save(tmp_path / "m.npz")
+    model = Word2Vec.load(tmp_path / "m.npz")
+    model.build_vocab(corpus_file=new, update=True)
+    model.train(corpus_file=new, total_words=model.corpus_total_words, epochs=1)
+    assert len(model.wv) == 6 and model.wv.get_vecattr("e", "count") == 2
+
+
+def test_update_needs_a_built_vocabulary():
+    with pytest.raises(ValueError, match="build it first"):
+        Word2Vec(**SMALL).build_vocab(NEW, update=True)
+
+
+def test_scan_then_prepare_reports_gensims_figures_and_max_final_vocab():
+    model = Word2Vec(**{**SMALL, "min_count": 2}, max_final_vocab=1)
+    assert model.scan_vocab(OLD) == (7, 3)  # (total words, sentences)
+    report = model.prepare_vocab(dry_run=True)
+    # max_final_vocab=1 raises min_count to 3: only "a" (3) stays
+    assert report["num_retained_words"] == 1 and report["retain_total"] == 3
+    assert report["drop_unique"] == 3 and report["drop_total"] == 4
+    assert model.wv is None  # a dry run builds nothing
+    model.prepare_vocab()
+    assert model.effective_min_count == 3 and model.wv.index_to_key == ["a"]
+    assert model.raw_vocab is None  # dropped unless keep_raw_vocab
+
+
+def test_vocab_report_counts_subsampled_words():
+    raw = RawCounts({"x": 1000, "y": 1}, 1001, 1, 1)
+    report = vocab_report(raw, min_count=1, sample=1e-3)
+    keep_x = (np.sqrt(1000 / 1.001) + 1) * 1.001 / 1000  # threshold t = 1e-3 * 1001
+    assert report["downsample_unique"] == 1
+    assert report["downsample_total"] == int(keep_x * 1000 + 1)
+
+
+def test_build_vocab_from_freq_then_update():
+    model = Word2Vec(**SMALL, hs=1)
+    model.build_vocab_from_freq({"x": 3, "y": 5, "z": 1}, corpus_count=4)
+    assert model.wv.index_to_key == ["y", "x", "z"] and model.corpus_count == 4
+    model.build_vocab_from_freq({"x": 1, "w": 2}, update=True)
+    assert model.wv.index_to_key == ["y", "x", "z", "w"]
+    assert model.wv.counts.tolist() == [5, 4, 1, 2]
+    with pytest.raises(ValueError, match="integer >= 0"):
+        model.build_vocab_from_freq({"x": -1})
+
+
+def test_reset_from_takes_the_vocabulary_and_starts_new_vectors():
+    model = Word2Vec(OLD, **SMALL)
+    other = Word2Vec(NEW, **{**SMALL, "seed": 9})
+    model.reset_from(other)
+    assert model.wv.key_to_index == other.wv.key_to_index
+    assert model.wv.counts.tolist() == other.wv.counts.tolist()
+    assert model.corpus_count == other.corpus_count and model.epochs_trained == 0
+    assert not model.syn1neg.any() and model.vector_size == 6
+
+
+def test_train_says_what_is_missing_when_wv_was_assigned_by_hand(tmp_path):
+    trained = Word2Vec(OLD, **SMALL)
+    trained.wv.save_word2vec_format(tmp_path / "v.txt")
+    model = Word2Vec(**SMALL)
+    model.wv = KeyedVectors.load_word2vec_format(tmp_path / "v.txt")
+    with pytest.raises(ValueError, match="no syn1neg, keep_probability for the 4 words"):
+        model.train(OLD)
+
+
+def test_load_is_called_on_the_class(tmp_path):
+    model = Word2Vec(OLD, **SMALL)
+    model.save(tmp_path / "m.npz")
+    with pytest.raises(AttributeError, match="called on the class"):
+        model.load(tmp_path / "m.npz")
+    assert len(Word2Vec.load(tmp_path / "m.npz").wv) == 4
+
+
+def test_manual_learning_rate_decay_between_train_calls():
+    """The gensim tutorial's loop: alpha passes below min_alpha between the two assignments."""
+    model = Word2Vec(**SMALL, alpha=0.025, min_alpha=0.025)
+    model.build_vocab(OLD)
+    for _ in range(3):
+        model.train(OLD, total_examples=model.corpus_count, epochs=1)
+        model.alpha -= 0.002
+        model.min_alpha = model.alpha
+    assert model.epochs_trained == 3 and model.alpha == pytest.approx(0.019)
+    with pytest.raises(ValueError, match="min_alpha >= 0"):
+        model.min_alpha = -0.1
