@@ -217,3 +217,70 @@ def test_a_reader_that_goes_away_is_not_an_error(monkeypatch, capfd):
     monkeypatch.setattr(evaluate_command, "run", closed_pipe)
     assert main(["evaluate", "model.npz"]) == 141
     assert "error" not in capfd.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def csv_model(tmp_path_factory):
+    """A model trained by ``nnbasics train`` on a CSV of the digits (seed 3)."""
+    import contextlib
+    import io
+
+    from nnbasics.io.datasets import load_digits
+
+    path = tmp_path_factory.mktemp("held_out")
+    d = load_digits()
+    table = np.column_stack([d.X, d.y])
+    np.savetxt(path / "digits.csv", table, delimiter=",", fmt="%g",
+               header=",".join([f"p{i}" for i in range(64)] + ["label"]), comments="")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["train", "--data", str(path / "digits.csv"), "--label-column", "label",
+                     "--hidden", "12", "--epochs", "3", "--seed", "3", "--no-progress",
+                     "--report", str(path / "r"), "--save", str(path / "model.npz")]) == 0
+    return path, table
+
+
+def test_a_shuffled_training_file_is_refused_not_scored_as_held_out(csv_model, capsys):
+    path, table = csv_model
+    shuffled = table[np.random.default_rng(0).permutation(len(table))]
+    np.savetxt(path / "digits.csv", shuffled, delimiter=",", fmt="%g",
+               header=",".join([f"p{i}" for i in range(64)] + ["label"]), comments="")
+    try:
+        assert main(["evaluate", str(path / "model.npz")]) == 2
+        err = capsys.readouterr().err
+        assert "digits.csv has changed since the model was trained on it" in err
+        assert "--all-rows" in err and err.count("\n") == 1
+        assert main(["evaluate", str(path / "model.npz"), "--all-rows"]) == 0
+        assert f"{len(table)} rows of" in capsys.readouterr().out
+    finally:  # the module's other tests read the file as trained
+        np.savetxt(path / "digits.csv", table, delimiter=",", fmt="%g",
+                   header=",".join([f"p{i}" for i in range(64)] + ["label"]), comments="")
+
+
+def test_the_same_content_under_another_name_finds_the_held_out_rows(csv_model, capsys):
+    import shutil
+
+    path, table = csv_model
+    shutil.copy(path / "digits.csv", path / "copy.csv")
+    assert main(["evaluate", str(path / "model.npz"), "--data", str(path / "copy.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "the training run's held-out test rows (seed 3)" in out
+    assert f"{int(np.ceil(0.25 * len(table)))} rows of" in out
+
+
+def test_other_data_is_scored_whole_and_says_so(csv_model, capsys):
+    path, table = csv_model
+    np.savetxt(path / "half.csv", table[::2], delimiter=",", fmt="%g",
+               header=",".join([f"p{i}" for i in range(64)] + ["label"]), comments="")
+    assert main(["evaluate", str(path / "model.npz"), "--data", str(path / "half.csv")]) == 0
+    assert f"{len(table[::2])} rows of {path / 'half.csv'} (all rows)" in capsys.readouterr().out
+
+
+def test_a_model_without_a_data_fingerprint_is_not_trusted_with_held_out_rows(csv_model, capsys):
+    from nnbasics.mlp.estimator import load_model
+
+    path, _ = csv_model
+    model = load_model(path / "model.npz")
+    extra = {k: v for k, v in model.extra_metadata_.items() if k != "data_sha256"}
+    model.save(path / "old.npz", extra_metadata=extra)  # as nnbasics 0.1's train saved it
+    assert main(["evaluate", str(path / "old.npz")]) == 2
+    assert "cannot be confirmed; pass --all-rows" in capsys.readouterr().err

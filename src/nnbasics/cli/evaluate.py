@@ -43,17 +43,33 @@ def _same_data(a: str | None, b: str) -> bool:
 
 
 def _rows(dataset, extra: dict, data: str, all_rows: bool):
-    """The rows to evaluate on, and a phrase saying which they are."""
-    from nnbasics.io.datasets import held_out_split
+    """The rows to evaluate on, and a phrase saying which they are.
+
+    The training run's held-out rows are found again only in data whose content is the training
+    data's (``data_sha256``, saved by ``nnbasics train``): the same file edited or shuffled
+    would put training rows among them.  The training file changed since is refused, unless
+    ``--all-rows``; other data is scored whole, and says so.
+    """
+    from nnbasics.io.datasets import content_fingerprint, held_out_split
 
     if all_rows:
         return dataset.X, dataset.y, "all rows"
     if dataset.X_test is not None:
         return dataset.X_test, dataset.y_test, "the official test split"
-    if _same_data(extra.get("data"), data) and "seed" in extra and "test_fraction" in extra:
+    split_known = "seed" in extra and "test_fraction" in extra
+    saved = extra.get("data_sha256")
+    if split_known and saved is not None and content_fingerprint(dataset.X, dataset.y) == saved:
         *_, X_test, y_test = held_out_split(dataset.X, dataset.y, float(extra["test_fraction"]),
                                             int(extra["seed"]))
         return X_test, y_test, f"the training run's held-out test rows (seed {extra['seed']})"
+    if split_known and _same_data(extra.get("data"), data):
+        if saved is None:
+            raise ValueError(f"the model does not record what {data} held when it was trained "
+                             "(saved by nnbasics 0.1), so its held-out test rows cannot be "
+                             "confirmed; pass --all-rows to evaluate on every row")
+        raise ValueError(f"{data} has changed since the model was trained on it (rows edited, "
+                         "added, removed or reordered): its held-out test rows cannot be found "
+                         "in it; pass --all-rows to evaluate on every row")
     return dataset.X, dataset.y, "all rows"
 
 

@@ -423,7 +423,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"accuracy after {model.n_iter_} epochs: " +
           ", ".join(f"{k} {v:.4f}" for k, v in accuracies.items()))
     if cfg.save:
+        from nnbasics.io.datasets import content_fingerprint
+
+        # data_sha256 ties the model to the rows it held out: evaluate finds them again only in
+        # data of the same content (a shuffled copy of the file would mix training rows in)
         extra = {"data": _data_spec(cfg.data), "seed": cfg.seed,
+                 "data_sha256": content_fingerprint(dataset.X, dataset.y),
                  "test_fraction": cfg.test_fraction, "label_column": cfg.label_column,
                  "delimiter": cfg.delimiter,
                  "test_accuracy": accuracies["test"]}
