@@ -152,3 +152,26 @@ def test_word2vec_is_listed_in_help():
     assert proc.returncode == 0
     for action in ("train", "similar", "analogy", "evaluate", "plot"):
         assert action in proc.stdout
+
+
+def test_ctrl_c_keeps_the_vectors_trained_so_far(workdir, tmp_path, capsys, monkeypatch):
+    # an interrupt after the first of three epochs: the outputs hold that epoch's vectors
+    original = Word2Vec.train
+
+    def one_epoch_then_interrupt(self, *args, **kwargs):
+        original(self, *args, **{**kwargs, "epochs": 1})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Word2Vec, "train", one_epoch_then_interrupt)
+    out, saved = tmp_path / "v.txt", tmp_path / "m.npz"
+    code = main(["word2vec", "train", str(workdir / "corpus.txt"), "--out", str(out),
+                 "--size", "8", "--min-count", "1", "--epochs", "3", "--workers", "1",
+                 "--seed", "5", "--save-model", str(saved), "--no-progress"])
+    assert code == 130
+    err = capsys.readouterr().err
+    assert "interrupted in epoch 2 of 3: writing the vectors trained so far" in err
+    assert "stopped early after 1 full epochs" in err and str(saved) in err
+    model = Word2Vec.load(saved)
+    assert model.epochs_trained == 1
+    kv = KeyedVectors.load_word2vec_format(out)
+    np.testing.assert_allclose(kv.vectors, model.wv.vectors, atol=1e-6)  # text: 6 decimals

@@ -163,7 +163,13 @@ def run_train(args: argparse.Namespace) -> int:
                                    config.vector_size)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    model.train(corpus_file=args.corpus)
+    interrupted = False
+    try:
+        model.train(corpus_file=args.corpus)
+    except KeyboardInterrupt:  # Ctrl-C: the workers have stopped; keep what was trained
+        interrupted = True
+        print(f"nnbasics: interrupted in epoch {model.epochs_trained + 1} of {config.epochs}: "
+              "writing the vectors trained so far", file=sys.stderr, flush=True)
     for epoch, (loss, pairs) in enumerate(zip(model.epoch_losses, model.epoch_pairs,
                                               strict=True), start=1):
         print(f"epoch {epoch}: loss {loss:.6g} ({loss / max(pairs, 1):.4f} per pair)")
@@ -173,6 +179,12 @@ def run_train(args: argparse.Namespace) -> int:
     if args.save_model:
         model.save(args.save_model)
         print(f"saved the model to {args.save_model}")
+    if interrupted:
+        more = f"Word2Vec.load({args.save_model!r}).train(corpus_file=...)" if args.save_model \
+            else "--save-model to keep the whole model"
+        print(f"nnbasics: training stopped early after {model.epochs_trained} full epochs; "
+              f"to train on: {more}", file=sys.stderr)
+        return 130
     return 0
 
 
