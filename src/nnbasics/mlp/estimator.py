@@ -631,6 +631,32 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
         return save_arrays(path, arrays, meta, kind=MODEL_KIND)
 
+    # ------------------------------------------------------------------------------------------
+    # beyond one machine: PyTorch and ONNX (optional extras; see nnbasics.mlp.export)
+    # ------------------------------------------------------------------------------------------
+
+    def to_torch(self, probabilities: bool = False):
+        """A ``torch.nn.Sequential`` computing this model's logits (``Softmax(dim=1)`` appended
+        with ``probabilities=True``): see :func:`nnbasics.mlp.export.to_torch`."""
+        from nnbasics.mlp.export import to_torch
+
+        return to_torch(self, probabilities=probabilities)
+
+    @classmethod
+    def from_torch(cls, module, classes, **params) -> MLPClassifier:
+        """A fitted estimator from a ``Linear, act, ..., Linear`` Sequential whose outputs are
+        ``classes``: see :func:`nnbasics.mlp.export.from_torch`."""
+        from nnbasics.mlp.export import from_torch
+
+        return from_torch(module, classes, cls=cls, **params)
+
+    def to_onnx(self, path, dtype=None) -> Path:
+        """Write the model as ONNX (outputs ``logits``, ``probabilities``, ``label``),
+        atomically: see :func:`nnbasics.mlp.export.to_onnx`."""
+        from nnbasics.mlp.export import to_onnx
+
+        return to_onnx(self, path, dtype=dtype)
+
 
 def load_model(path) -> MLPClassifier:
     """Read a model written by :meth:`MLPClassifier.save` (``allow_pickle=False``).
