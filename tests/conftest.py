@@ -26,11 +26,10 @@ def rng() -> np.random.Generator:
 
 # numba's disk cache (cache=True) checks only the timestamp of the file that defines a function.
 # These modules compile code of _softmax_kernel.py into their own cached functions (run_task, the
-# job fields, exp_nonpositive): after an edit of that file their cache would keep running the old
-# code.  Before a test session, a dependent's cache older than its dependency is removed.
+# job fields): after an edit of that file their cache would keep running the old code.  Before a
+# test session, a dependent's cache older than its dependency is removed.
 _CROSS_FILE_NUMBA_DEPENDENCIES = {
     "helper_thread": "softmax_kernel.py",
-    "mlp_kernels": "softmax_kernel.py",
 }
 
 

@@ -5,35 +5,26 @@ passes over memory that NumPy can only do one ufunc at a time, each a full read 
 arrays, plus a fixed cost per call.  Here they are single loops:
 
 * :func:`gather_batch`: a mini-batch's rows and labels copied into the preallocated batch
-  buffers, eight rows per loop so that eight streams of cache misses overlap; the same loop as
-  a C routine (:func:`gather_job`) is what the training loop hands to an OpenBLAS worker thread
-  to gather the next batch during the current step (:mod:`nnbasics.accel.blas_worker`);
-* :func:`sgd_update`, :func:`momentum_update`, :func:`adam_update`: a parameter update in one
-  pass over the parameter, its gradient and its optimiser state (NumPy needs 2, 4 and ~10);
+  buffers, eight rows per loop so that eight streams of cache misses overlap;
 * :func:`softmax_cross_entropy_inplace`: the fused bias add + softmax + cross-entropy of a
   small batch of logits, and the column sums of the result (the output bias gradient),
   replacing a dozen ufunc calls whose fixed cost dominates at ``N × K = 128 × 10``;
 * :func:`bias_activation_inplace` and :func:`activation_backward_inplace`: the bias add and the
   elementwise part of an activation, forward, and ``dvalue * f'(a)`` with its column sums (the
-  bias gradient), backward, each one pass.  The sigmoid's ``exp`` is
-  :func:`~nnbasics.accel.softmax_kernel.exp_nonpositive`, written so that LLVM vectorises it (numba's
-  ``math.exp`` is a scalar libm call without Intel's SVML); ``tanh`` stays NumPy's, which is
-  vectorised.
+  bias gradient), backward, each one pass.  The sigmoid's ``exp`` is :func:`exp_nonpositive`,
+  written so that LLVM vectorises it (numba's ``math.exp`` is a scalar libm call without
+  Intel's SVML); ``tanh`` stays NumPy's, which is vectorised.
+
+The optimisers' parameter updates live in :mod:`nnbasics.accel.optimizer_kernels`.
 
 Arithmetic on float32 arrays uses float32 constants (a float64 literal promotes the expression to
 float64) and elementwise divisions use ``error_model="numpy"`` (numba's default checks for
-division by zero in the loop): either keeps LLVM from vectorising (``1 / (1 + e)``: 27.5 -> 4 µs
-per 128 × 256 batch).
+division by zero in the loop): either keeps LLVM from vectorising.
 
-The loops are serial: the update is elementwise and the loss sums rows in a fixed order, so a
-run is a function of its seed.  (Parallel loops were measured and not kept: numba's OpenMP
-workers spin after a loop and steal a core from the next BLAS call, unless the process sets
-``OMP_WAIT_POLICY=passive`` before any OpenMP runtime starts, which a library cannot ensure;
-see ``benchmarks/RESULTS.md``.)  The readable NumPy versions of the same formulas are
-``_reference_step`` in :mod:`nnbasics.mlp.optimizers` and
-:func:`nnbasics.mlp.model.loss_and_gradients_reference`; the tests check the kernels against them.
-(The sigmoid kernel compiles ``exp_nonpositive`` of ``_softmax_kernel.py`` into this module's
-disk cache, which numba does not invalidate when that file changes: ``tests/conftest.py`` does.)
+The loops are serial: the loss sums rows in a fixed order, so a run is a function of its seed
+(numba's parallel loops would need OpenMP workers that spin after a loop and take a core from
+the next BLAS call).  The readable NumPy versions of the same formulas are in
+:mod:`nnbasics.mlp.reference`; the tests check the kernels against them.
 """
 
 from __future__ import annotations
@@ -42,10 +33,8 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import carray, cfunc, njit, types
-from numba.extending import intrinsic
-
-from nnbasics.accel.softmax_kernel import exp_nonpositive
+from numba import njit, types
+from numba.extending import intrinsic, overload
 
 # Flags of the kernels that must compile to SIMD code: no bounds checks, NumPy's division semantics
 # (no ZeroDivisionError branch), fused multiply-add allowed but no other reassociation.
@@ -54,13 +43,138 @@ _VECTOR_JIT = {"nogil": True, "cache": True, "boundscheck": False, "error_model"
 
 __all__ = [
     "activation_backward_inplace",
-    "adam_update",
     "bias_activation_inplace",
+    "exp_nonpositive",
     "gather_batch",
-    "momentum_update",
-    "sgd_update",
     "softmax_cross_entropy_inplace",
 ]
+
+
+# ----------------------------------------------------------------------------------------------
+# exp for t <= 0 (vectorisable: numba has no vector exp of its own)
+# ----------------------------------------------------------------------------------------------
+
+
+def _int_type_of(fty: types.Float) -> ir.IntType:
+    return ir.IntType(32 if fty == types.float32 else 64)
+
+
+@intrinsic
+def _scale_by_pow2(typingctx, y, shifted_n):
+    """``y * 2**n``, where ``shifted_n = n + 1.5 * 2**(mantissa bits)`` holds n in its low bits.
+
+    ``2**n`` is built from its bits in two halves, ``2**(n // 2) * 2**(n - n // 2)``, so that n
+    down to about -2 * (max exponent) works: for a denormal result only the second product
+    rounds, so the result is rounded once.
+    """
+    if y not in (types.float32, types.float64) or shifted_n != y:
+        return None
+
+    def codegen(context, builder, signature, args):
+        ity = _int_type_of(y)
+        single = y == types.float32
+        magic = 0x4B400000 if single else 0x4338000000000000  # bits of 1.5 * 2**23 / 1.5 * 2**52
+        bias, mantissa_bits = (127, 23) if single else (1023, 52)
+        fty = context.get_value_type(y)
+        n = builder.sub(builder.bitcast(args[1], ity), ir.Constant(ity, magic))
+        n_low = builder.ashr(n, ir.Constant(ity, 1))
+        n_high = builder.sub(n, n_low)
+
+        def pow2(k):
+            biased = builder.add(k, ir.Constant(ity, bias))
+            return builder.bitcast(builder.shl(biased, ir.Constant(ity, mantissa_bits)), fty)
+
+        return builder.fmul(builder.fmul(args[0], pow2(n_low)), pow2(n_high))
+
+    return y(y, shifted_n), codegen
+
+
+# exp(t) = 2**n * exp(r), n = round(t / ln 2), r = t - n ln 2 in [-ln2/2, ln2/2], with ln 2 split
+# in a high part (n * high is exact) and a low part (Cody & Waite), and
+# exp(r) = 1 + r + r**2 q(r), q a near-minimax (Chebyshev) fit of (exp(r) - 1 - r) / r**2 on
+# [-0.348, 0.348] whose own error is 1.3e-17 (float64, degree 9) / 1.7e-10 (float32, degree 5),
+# far below half an ulp.  Inputs below LOWEST (where exp underflows to 0 in that precision) are
+# clamped to it, which keeps n in range and gives exp(-inf) = 0; the clamp lets NaN through.
+_F64_Q = (
+    2.510065503606659e-08,
+    2.762043894863442e-07,
+    2.755726789174553e-06,
+    2.480152055701783e-05,
+    0.0001984126986342035,
+    0.0013888888917690603,
+    0.008333333333329989,
+    0.04166666666662317,
+    0.16666666666666669,
+    0.5000000000000001,
+)
+_F64_LN2_HIGH = 6.93147180369123816490e-01  # low 32 bits zero: n * high is exact for |n| < 2**20
+_F64_LN2_LOW = 1.90821492927058770002e-10
+_F64_LOWEST = -760.0  # exp(-745.2) is already below half the smallest denormal
+_F64_SHIFTER = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer
+
+_F32_Q = (
+    0.0001989126903936267,
+    0.0013933900045230985,
+    0.00833331048488617,
+    0.041666463017463684,
+    0.1666666716337204,
+    0.5,
+)
+_F32_LN2_HIGH = 0.693359375  # 355/512: n * high is exact in float32 for |n| < 2**15
+_F32_LN2_LOW = -2.12194440e-4
+_F32_LOWEST = -110.0  # exp(-103.98) is already below half the smallest float32 denormal
+_F32_SHIFTER = 12582912.0  # 1.5 * 2**23
+
+
+def exp_nonpositive(t):  # pragma: no cover - replaced by the overload below inside numba code
+    """``exp(t)`` for ``t <= 0`` (also ``-inf`` and NaN), in t's precision; numba code only."""
+    raise NotImplementedError("exp_nonpositive is only callable from numba-compiled code")
+
+
+@overload(exp_nonpositive, jit_options={"fastmath": {"contract"}})
+def _exp_nonpositive_impl(t):
+    if t == types.float64:
+        q0, q1, q2, q3, q4, q5, q6, q7, q8, q9 = _F64_Q
+        log2e, ln2_high, ln2_low = 1.4426950408889634, _F64_LN2_HIGH, _F64_LN2_LOW
+        lowest, shifter = _F64_LOWEST, _F64_SHIFTER
+
+        def exp64(t):
+            t = lowest if t < lowest else t  # NaN < lowest is False: NaN goes through
+            shifted_n = t * log2e + shifter
+            n = shifted_n - shifter
+            r = (t - n * ln2_high) - n * ln2_low
+            q = q0 * r + q1
+            q = q * r + q2
+            q = q * r + q3
+            q = q * r + q4
+            q = q * r + q5
+            q = q * r + q6
+            q = q * r + q7
+            q = q * r + q8
+            q = q * r + q9
+            return _scale_by_pow2(1.0 + (r + r * r * q), shifted_n)
+
+        return exp64
+    if t == types.float32:
+        f32 = np.float32
+        q0, q1, q2, q3, q4, q5 = (f32(c) for c in _F32_Q)
+        log2e, ln2_high, ln2_low = f32(1.4426950408889634), f32(_F32_LN2_HIGH), f32(_F32_LN2_LOW)
+        lowest, shifter, one = f32(_F32_LOWEST), f32(_F32_SHIFTER), f32(1.0)
+
+        def exp32(t):
+            t = lowest if t < lowest else t
+            shifted_n = t * log2e + shifter
+            n = shifted_n - shifter
+            r = (t - n * ln2_high) - n * ln2_low
+            q = q0 * r + q1
+            q = q * r + q2
+            q = q * r + q3
+            q = q * r + q4
+            q = q * r + q5
+            return _scale_by_pow2(one + (r + r * r * q), shifted_n)
+
+        return exp32
+    return None
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -91,72 +205,6 @@ def _gather_kernel(X, y, rows, X_out, y_out):
         X_out[k, :] = X[rows[k]]
 
 
-@intrinsic
-def _void_pointer(typingctx, address):
-    """The integer ``address`` as a ``void *`` (to view a job's arrays with ``carray``)."""
-    if not isinstance(address, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
-
-    return types.voidptr(address), codegen
-
-
-# The batch gather as a job for an OpenBLAS worker thread (:mod:`nnbasics.accel.blas_worker`): the
-# training loop gathers the next batch there while it computes the rest of the current step.
-# ``args`` holds the addresses, sizes and item size that :func:`_gather_job_args` packs.
-@njit(nogil=True, cache=True)
-def _gather_job_args(args, X, y, rows, X_out, y_out):
-    args[0], args[1], args[2] = X.ctypes.data, X.shape[0], X.shape[1]
-    args[3], args[4], args[5] = y.ctypes.data, rows.ctypes.data, rows.shape[0]
-    args[6], args[7], args[8] = X_out.ctypes.data, y_out.ctypes.data, X.itemsize
-
-
-@cfunc(types.void(types.CPointer(types.int64)), nopython=True, cache=True)
-def _gather_job(args):
-    n_rows, n_columns, n_gathered = args[1], args[2], args[5]
-    y = carray(_void_pointer(args[3]), (n_rows,), np.int64)
-    rows = carray(_void_pointer(args[4]), (n_gathered,), np.int64)
-    y_out = carray(_void_pointer(args[7]), (n_gathered,), np.int64)
-    if args[8] == 8:
-        _gather_kernel(carray(_void_pointer(args[0]), (n_rows, n_columns), np.float64), y, rows,
-                       carray(_void_pointer(args[6]), (n_gathered, n_columns), np.float64), y_out)
-    else:
-        _gather_kernel(carray(_void_pointer(args[0]), (n_rows, n_columns), np.float32), y, rows,
-                       carray(_void_pointer(args[6]), (n_gathered, n_columns), np.float32), y_out)
-
-
-def gather_job(dtype: np.dtype) -> int:
-    """Address of ``void gather(int64 *args)``: :func:`gather_batch` as a C routine reading
-    the arrays from ``args`` as packed by :func:`gather_job_args` (float32 or float64 ``X``)."""
-    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"the gather job reads float32 or float64 rows, not {np.dtype(dtype)}")
-    return _gather_job.address
-
-
-def gather_job_args(args: np.ndarray, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
-                    X_out: np.ndarray, y_out: np.ndarray) -> np.ndarray:
-    """Pack the arrays of ``gather_batch(X, y, rows, X_out, y_out)`` into ``args`` (int64, at
-    least 9 words) for :func:`gather_job`; checks what :func:`gather_batch` checks, plus the
-    layouts the job assumes (C-contiguous float32 or float64 ``X`` and ``X_out``, int64 ``y``,
-    ``rows``, ``y_out``).  Returns ``args``."""
-    m = rows.shape[0]
-    if not (0 <= m <= X_out.shape[0] and X_out.shape[1:] == X.shape[1:] and X.ndim == 2
-            and X_out.dtype == X.dtype and y_out.shape[0] >= m and y.shape == X.shape[:1]):
-        raise ValueError(f"cannot gather {m} rows of {X.shape} into {X_out.shape}")
-    if not (X.flags.c_contiguous and X_out.flags.c_contiguous and rows.flags.c_contiguous
-            and y.flags.c_contiguous and y_out.flags.c_contiguous
-            and y.dtype == rows.dtype == y_out.dtype == np.int64 and args.dtype == np.int64
-            and args.shape[0] >= 9 and X.dtype in (np.float32, np.float64)):
-        raise ValueError("the gather job needs C-contiguous float32/float64 rows, int64 row "
-                         "indices and labels")
-    # (the compiled packer returns nothing: boxing a returned array runs Python code, where a
-    # pending Ctrl-C would surface as numba's SystemError instead of KeyboardInterrupt)
-    _gather_job_args(args, X, y, rows, X_out, y_out)
-    return args
-
-
 def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarray,
                  y_out: np.ndarray) -> None:
     """``X_out[:m] <- X[rows]`` and ``y_out[:m] <- y[rows]`` (``m = len(rows)``).
@@ -173,50 +221,6 @@ def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarr
             and X_out.dtype == X.dtype and y_out.shape[0] >= m):
         raise ValueError(f"cannot gather {m} rows of {X.shape} into {X_out.shape}")
     _gather_kernel(X, y, rows, X_out, y_out)
-
-
-@njit(nogil=True, cache=True)
-def _sgd_kernel(p, g, lr):
-    for i in range(p.shape[0]):
-        p[i] -= lr * g[i]
-
-
-def sgd_update(p: np.ndarray, g: np.ndarray, lr: float) -> None:
-    """``p <- p - lr * g`` in place (contiguous ``p`` and ``g`` of one shape and dtype)."""
-    _sgd_kernel(p.reshape(-1), g.reshape(-1), p.dtype.type(lr))
-
-
-@njit(nogil=True, cache=True)
-def _momentum_kernel(p, v, g, momentum, lr):
-    for i in range(p.shape[0]):
-        v[i] = momentum * v[i] - lr * g[i]
-        p[i] += v[i]
-
-
-def momentum_update(p: np.ndarray, v: np.ndarray, g: np.ndarray, momentum: float,
-                    lr: float) -> None:
-    """``v <- momentum * v - lr * g;  p <- p + v`` in place (heavy-ball momentum)."""
-    t = p.dtype.type
-    _momentum_kernel(p.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(lr))
-
-
-@njit(nogil=True, cache=True)
-def _adam_kernel(p, m, v, g, b1, c1, b2, c2, step, eps):
-    for i in range(p.shape[0]):
-        gi = g[i]
-        m[i] = b1 * m[i] + c1 * gi
-        v[i] = b2 * v[i] + c2 * (gi * gi)
-        p[i] -= step * (m[i] / (math.sqrt(v[i]) + eps))
-
-
-def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, beta_1: float,
-                beta_2: float, step_size: float, epsilon: float) -> None:
-    """Adam's update in place: ``m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g²;
-    p <- p - step_size * m / (sqrt(v) + epsilon)`` (``step_size`` already bias-corrected)."""
-    t = p.dtype.type
-    # 1 - beta is rounded once, from the float64 value (as NumPy does with a Python float)
-    _adam_kernel(p.reshape(-1), m.reshape(-1), v.reshape(-1), g.reshape(-1), t(beta_1),
-                 t(1 - beta_1), t(beta_2), t(1 - beta_2), t(step_size), t(epsilon))
 
 
 @njit(nogil=True, cache=True)
@@ -251,7 +255,7 @@ def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> No
     """``z <- f(z + b)`` in place, for a C-contiguous (N, H) ``z`` and ``b`` (H,) of its dtype.
 
     The sigmoid is one pass: with ``s = z + b`` and ``e = exp(-|s|)`` (the vectorised
-    :func:`~nnbasics.accel.softmax_kernel.exp_nonpositive`, < 1 ulp), ``1 / (1 + e)`` for ``s >= 0``
+    :func:`exp_nonpositive`, < 1 ulp), ``1 / (1 + e)`` for ``s >= 0``
     and ``e / (1 + e)`` for ``s < 0``; ``e <= 1``, so nothing overflows and neither form cancels:
     a few ulps relative for every ``s`` (``(1 + tanh(s/2)) / 2`` is not: it cancels for
     ``s < 0``, 100% relative error at ``s = -20`` in float32).  ``tanh`` adds the bias, then
