@@ -8,7 +8,8 @@ product (``alpha = -lr, beta = 1``), so the update costs nothing extra.
 The routine is the Fortran ``sgemm`` / ``dgemm`` that SciPy exports for compiled code in
 :mod:`scipy.linalg.cython_blas` (the interface scikit-learn's ``_cython_blas.pyx`` uses), found
 with numba's documented ``numba.extending.get_cython_function_address`` and called from a compiled
-function (a few hundred ns a call, against ~10 µs through ``scipy.linalg.blas.sgemm``).  Row-major
+function: a call costs little more than the product, where ``scipy.linalg.blas.sgemm``
+checks and converts its arguments in Python on every call.  Row-major
 (C-ordered) arrays are column-major arrays of the transposed shape, so ``C = op(A) op(B)`` is
 computed as the column-major ``C^T = op(B)^T op(A)^T``.
 

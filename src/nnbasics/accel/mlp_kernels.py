@@ -181,7 +181,7 @@ def _exp_nonpositive_impl(t):
 def _gather_kernel(X, y, rows, X_out, y_out):
     # Rows are copied eight at a time, in one loop over the columns: eight independent streams
     # of cache misses are in flight instead of one, which matters because the rows of a large
-    # training set come from DRAM (128 random rows of 784 float32: 83 -> 38 us, measured).
+    # training set come from DRAM (benchmarks/RESULTS.md has the figures).
     n_rows = rows.shape[0]
     for i in range(n_rows):
         y_out[i] = y[rows[i]]
@@ -212,7 +212,7 @@ def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarr
     The batch gather of the training loop: the same copy as ``np.take(X, rows, axis=0,
     out=X_out[:m])`` plus ``np.take(y, rows, out=y_out[:m])``, in compiled loops that copy
     eight rows at once (random rows of a large ``X`` come from DRAM, and eight concurrent
-    streams hide more of its latency than one: ~2x faster than a row at a time, measured).
+    streams hide more of its latency than one).
     ``rows`` must be valid row indices of ``X`` (int64, in ``[0, N)``: not checked),
     ``X_out`` of ``X``'s dtype with at least ``m`` rows.
     """
@@ -338,7 +338,7 @@ def _softmax_cross_entropy_kernel(logits, bias, labels, dbias, n_correct, column
     # Row by row, a row of K = 10 logits is too short for SIMD and its argmax is a chain of
     # unpredictable branches.  The logits are copied transposed into ``columns`` (K + 2, N) so
     # that every pass runs down the N rows, 16 at a time: the same operations in the same order
-    # on each row, so the same bits, in half the time (128 x 10: 6.7 -> 3.4 us, measured).
+    # on each row, so the same bits, in about half the time.
     # columns[:K] holds the shifted exponentials, columns[K] the row maxima, columns[K + 1] the
     # normalisers; ``predicted`` (N,) int64 the argmax.
     n_rows, n_classes = logits.shape
