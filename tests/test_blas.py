@@ -16,10 +16,22 @@ needs_binding = pytest.mark.skipif(
 @pytest.fixture
 def without_scipy(monkeypatch):
     """As if SciPy were not installed: no ``?gemm`` address to call."""
-    _blas.gemm_unchecked.cache_clear()
+    for cached in (_blas.gemm_unchecked, _blas.shares_numpys_blas):
+        cached.cache_clear()
     monkeypatch.setattr(_blas, "_address", lambda dtype: 0)
     yield
-    _blas.gemm_unchecked.cache_clear()
+    for cached in (_blas.gemm_unchecked, _blas.shares_numpys_blas):
+        cached.cache_clear()
+
+
+def test_the_training_step_calls_scipys_gemm_only_where_it_is_numpys_blas():
+    # pip wheels bundle one OpenBLAS each: two pools of spinning threads (accel/blas.py)
+    from threadpoolctl import threadpool_info
+
+    libraries = {i["filepath"] for i in threadpool_info() if i["user_api"] == "blas"}
+    assert _blas.shares_numpys_blas() == (len(libraries) == 1 and _blas.available(np.float64))
+    stepping = _blas.gemm_unchecked(np.float32)
+    assert (stepping is _blas.numpy_gemm) == (not _blas.shares_numpys_blas())
 
 
 def test_scipys_gemm_is_found_where_scipy_is_installed():
@@ -113,17 +125,21 @@ def test_bad_arguments_are_named():
 
 
 def test_without_scipy_gemm_inplace_is_an_error_and_the_loop_uses_numpy(without_scipy):
-    assert not _blas.available(np.float32)
+    assert not _blas.available(np.float32) and not _blas.shares_numpys_blas()
     with pytest.raises(RuntimeError, match="available"):
         _blas.gemm_inplace(1.0, np.ones((2, 2)), np.ones((2, 2)), 0.0, np.zeros((2, 2)))
     assert _blas.gemm_unchecked(np.float64) is _blas.numpy_gemm
 
 
 @needs_binding
-def test_unchecked_gemm_refuses_scalars_of_another_precision():
+def test_unchecked_gemm_refuses_scalars_of_another_precision(monkeypatch):
     # a float64 alpha passed to sgemm would be read as a float32: a TypeError, not a wrong result
     A, B, C = (np.ones((2, 2), dtype=np.float32) for _ in range(3))
+    _blas.gemm_unchecked.cache_clear()
+    monkeypatch.setattr(_blas, "shares_numpys_blas", lambda: True)
     gemm = _blas.gemm_unchecked(np.float32)
+    _blas.gemm_unchecked.cache_clear()
+    assert gemm is not _blas.numpy_gemm
     with pytest.raises(TypeError, match="one dtype"):
         gemm(False, False, 1.0, A, B, np.float32(0.0), C)
     np.testing.assert_array_equal(C, 1.0)

@@ -13,13 +13,14 @@ checks and converts its arguments in Python on every call.  Row-major
 (C-ordered) arrays are column-major arrays of the transposed shape, so ``C = op(A) op(B)`` is
 computed as the column-major ``C^T = op(B)^T op(A)^T``.
 
-Which library this is, is SciPy's business; that matters for one reason: SciPy and NumPy may
-each bundle their own OpenBLAS, each with its own threads, which keep spinning for a while after
-a product.  A training step therefore takes *all* its products from this module, never some
-from NumPy, so that only one pool is busy (``benchmarks/RESULTS.md``).
-
-Without SciPy :func:`available` is False and callers take their NumPy path (a product into a
-buffer plus an update pass): the same arithmetic up to rounding.
+Which library that is, is SciPy's business, and it matters for one reason: NumPy's and SciPy's
+pip wheels each bundle their own OpenBLAS, each with its own threads, which keep spinning for a
+while after a product and take a core from the other library's next products.  A training step
+started right after NumPy's products (another library's fit, say) ran ~3x slower with its products
+in SciPy's library (``benchmarks/RESULTS.md``).  So :func:`gemm_unchecked`, the GEMM of the
+training step, is SciPy's only where SciPy and NumPy share one BLAS library
+(:func:`shares_numpys_blas`); elsewhere it is :func:`numpy_gemm`, NumPy's ``matmul`` (the update
+then takes a second pass, as without SciPy).
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import get_cython_function_address, intrinsic, overload
 
-__all__ = ["available", "gemm_inplace", "gemm_unchecked", "numpy_gemm"]
+__all__ = [
+    "available",
+    "gemm_inplace",
+    "gemm_unchecked",
+    "numpy_gemm",
+    "shares_numpys_blas",
+]
 
 _INT32_MAX = 2**31 - 1
 _NAMES = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
@@ -134,17 +141,29 @@ def available(dtype: np.dtype | type) -> bool:
 
 
 @functools.cache
-def gemm_unchecked(dtype: np.dtype | type):
-    """``gemm(trans_a, trans_b, alpha, A, B, beta, C)`` for arrays of ``dtype``, without the
-    Python-side checks of :func:`gemm_inplace` (the compiled ones on shapes, strides and overlap
-    stay): for a loop that checked its operands once.  ``alpha`` and ``beta`` must already be of
-    ``dtype``'s scalar type, and every size below 2**31.
+def shares_numpys_blas() -> bool:
+    """Whether SciPy's BLAS is the library NumPy calls: once both are loaded, threadpoolctl's
+    ``threadpool_info()`` lists a single BLAS library (not so with the pip wheels, which bundle
+    one each)."""
+    if not available(np.float64):
+        return False
+    from threadpoolctl import threadpool_info
 
-    Without SciPy (:func:`available` false) it is :func:`numpy_gemm`: the same result up to
-    rounding, through a temporary product.
+    return len({info["filepath"] for info in threadpool_info() if info["user_api"] == "blas"}) == 1
+
+
+@functools.cache
+def gemm_unchecked(dtype: np.dtype | type):
+    """``gemm(trans_a, trans_b, alpha, A, B, beta, C)`` for the products of a training step on
+    arrays of ``dtype``, without the Python-side checks of :func:`gemm_inplace` (the compiled
+    ones on shapes, strides and overlap stay): for a loop that checked its operands once.
+    ``alpha`` and ``beta`` must already be of ``dtype``'s scalar type, and every size below 2**31.
+
+    SciPy's ``?gemm`` where :func:`shares_numpys_blas`, else :func:`numpy_gemm` (the module
+    docstring says why): the same result up to rounding.
     """
     dtype = np.dtype(dtype)
-    if not available(dtype):
+    if not (available(dtype) and shares_numpys_blas()):
         return numpy_gemm
     return functools.partial(_gemm_kernel, _address(dtype))
 
@@ -207,4 +226,5 @@ def gemm_inplace(alpha: float, A: np.ndarray, B: np.ndarray, beta: float, C: np.
     if not available(C.dtype):
         raise RuntimeError(f"no BLAS gemm for {C.dtype} (SciPy missing?); check available()")
     real = C.dtype.type
-    gemm_unchecked(C.dtype)(bool(trans_a), bool(trans_b), real(alpha), A, B, real(beta), C)
+    _gemm_kernel(_address(C.dtype), bool(trans_a), bool(trans_b), real(alpha), A, B, real(beta),
+                 C)

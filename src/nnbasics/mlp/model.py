@@ -153,7 +153,10 @@ class Workspace:
         (:func:`nnbasics.accel.mlp_kernels.loss_scratch`).
     gemm : callable
         ``gemm(trans_a, trans_b, alpha, A, B, beta, C)``, every product of the step
-        (:func:`nnbasics.accel.blas.gemm_unchecked`: SciPy's BLAS, or NumPy without SciPy).
+        (:func:`nnbasics.accel.blas.gemm_unchecked`: SciPy's BLAS, or NumPy's ``matmul``).
+    gemm_accumulates : bool
+        Whether ``gemm`` adds its product into ``C`` in the same pass (BLAS), so that a plain SGD
+        step can ride on the weight gradient's product; NumPy's ``matmul`` cannot.
     """
 
     def __init__(self, layer_sizes: Sequence[int], batch_size: int, dtype: DTypeLike = np.float32):
@@ -177,6 +180,7 @@ class Workspace:
         self.dbiases = [np.empty(o, dtype=self.dtype) for o in self.layer_sizes[1:]]
         self._weight_scratch: list[FloatArray] | None = None
         self.gemm = _blas.gemm_unchecked(self.dtype)
+        self.gemm_accumulates = self.gemm is not _blas.numpy_gemm
 
     @property
     def spare_inputs(self) -> FloatArray:
@@ -358,21 +362,23 @@ def loss_and_sgd_update(
     learning_rate: float,
     alpha: float = 0.0,
 ) -> float:
-    r"""One plain SGD step on the batch, the weight gradients never stored; returns the loss.
+    r"""One plain SGD step on the batch; returns the loss.
 
     The same step as :func:`loss_and_gradients` followed by ``p <- p - lr * g`` for every
-    parameter, but each weight matrix is updated by the GEMM that computes its gradient
-    (:func:`nnbasics.accel.blas.gemm_inplace`):
+    parameter.  Where the workspace's GEMM accumulates (``workspace.gemm_accumulates``: SciPy's
+    BLAS, see :mod:`nnbasics.accel.blas`), each weight matrix is updated by the GEMM that
+    computes its gradient, the gradient never stored:
 
     .. math::  W_l \leftarrow \Bigl(1 - \frac{\eta\alpha}{N}\Bigr) W_l
                - \eta\, a_{l-1}^\top \delta_l
 
     after :math:`\delta_l W_l^\top` (which needs the old :math:`W_l`) has been taken for the
-    layer below.  Biases are updated by one pass each.  When the L2 decay
-    :math:`\eta\alpha/N` is too small to survive as GEMM's ``beta`` in the weights' dtype (float32
-    with a small ``alpha``: :func:`_decay_folds_into_gemm`), the weights take the two-step road
-    instead, gradient into ``workspace.dweights`` then the update.  Either way the result
-    equals the two-step update up to rounding, and the decay is applied, not rounded away.
+    layer below.  Biases are updated by one pass each.  Otherwise, and when the L2 decay
+    :math:`\eta\alpha/N` is too small to survive as GEMM's ``beta`` in the weights' dtype
+    (float32 with a small ``alpha``: :func:`_decay_folds_into_gemm`), the weights take the
+    two-step road, gradient into ``workspace.dweights`` then one compiled update pass.  Either
+    way the result equals the two-step update up to rounding, and the decay is applied, not
+    rounded away.
 
     ``X``, ``weights`` and ``biases`` must be C-contiguous arrays of the workspace's dtype
     (ValueError otherwise, before anything is updated); ``labels`` (N,) int64 in ``[0, K)``
@@ -401,7 +407,7 @@ def _loss_and_sgd_update(X: FloatArray, labels: NDArray, weights: Sequence[Float
     if alpha:
         loss += _l2_penalty(weights, alpha, n_rows)
         decay = 1.0 - learning_rate * alpha / n_rows
-    fold = _decay_folds_into_gemm(decay, ws.dtype)
+    fold = ws.gemm_accumulates and _decay_folds_into_gemm(decay, ws.dtype)
     # the operands were checked: call the compiled kernels directly (a Python wrapper per call
     # was ~3% of a small network's epoch), with scalars of the arrays' dtype
     real = ws.dtype.type
