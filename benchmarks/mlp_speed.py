@@ -17,7 +17,9 @@ Each peer is timed ``--repeats`` times (default 5, round-robin) and the best tim
 Prints samples/s and the ratios the issue targets: nnbasics >= 1.2x torch's and >= 1.5x
 scikit-learn's samples/s; exits with status 1 when a target is missed.
 
-Run: ``python benchmarks/mlp_speed.py [--repeats 3] [--no-sklearn] [--no-torch]``
+Run: ``python benchmarks/mlp_speed.py [--repeats 3] [--no-sklearn] [--no-torch]
+[--products auto|scipy|numpy]`` (``--products``: where nnbasics' step takes its products, for an
+A/B of the mechanism; ``auto`` is what a user gets, see :mod:`nnbasics.accel.blas`).
 """
 
 from __future__ import annotations
@@ -121,10 +123,19 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--products", choices=["auto", "scipy", "numpy"], default="auto",
+                        help="nnbasics' products: SciPy's gemm with the update inside it, NumPy's "
+                             "matmul with the update as a second pass, or the default choice")
     args = parser.parse_args()
     # max_iter=1: scikit-learn warns that one epoch did not converge (ConvergenceWarning)
     warnings.simplefilter("ignore", UserWarning)
 
+    from nnbasics.accel import blas
+
+    if args.products != "auto":
+        # the switch gemm_unchecked reads
+        blas.shares_numpys_blas = lambda: args.products == "scipy"
+    blas.gemm_unchecked.cache_clear()
     X, y = make_data()
     peers = {"nnbasics": lambda: time_nnbasics(X, y), "GEMM floor": lambda: time_gemm_floor(X)}
     if not args.no_torch:
@@ -149,7 +160,9 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {platform.processor() or '?'}; python "
           f"{platform.python_version()}; numpy {np.__version__}; sklearn {sklearn.__version__}; "
           f"{torch_info if not args.no_torch else 'torch skipped'}")
-    print(f"blas: {blas_description()}")
+    numpy_products = blas.gemm_unchecked(np.float32) is blas.numpy_gemm
+    print(f"blas: {blas_description()}; nnbasics' products: "
+          f"{'NumPy matmul' if numpy_products else 'SciPy gemm'} ({args.products})")
     print(f"one epoch of fit: {N_ROWS} rows x {N_FEATURES}, hidden {N_HIDDEN} sigmoid, {N_CLASSES} "
           f"classes, batch {BATCH}, SGD lr {LR}, best of {args.repeats}")
     print(f"{'peer':<12} {'seconds':>8} {'samples/s':>11}")
