@@ -1,7 +1,4 @@
-"""The direct call of NumPy's BLAS gemm: C <- alpha op(A) op(B) + beta C, in place."""
-
-import glob
-import os
+"""SciPy's BLAS gemm called from compiled code: C <- alpha op(A) op(B) + beta C, in place."""
 
 import numpy as np
 import pytest
@@ -12,16 +9,33 @@ DTYPES = [np.float32, np.float64]
 
 needs_binding = pytest.mark.skipif(
     not (_blas.available(np.float32) and _blas.available(np.float64)),
-    reason="no usable cblas gemm in NumPy's BLAS on this machine",
+    reason="SciPy's cython_blas is not importable here",
 )
 
 
-def test_numpy_wheels_blas_is_found():
-    # NumPy's pip wheels bundle scipy-openblas (ILP64, symbols scipy_cblas_?gemm64_): there the
-    # binding must be found, or the training loop silently loses its fused SGD update
-    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    if not glob.glob(os.path.join(libs, "libscipy_openblas*")):
-        pytest.skip("NumPy here is not a pip wheel with scipy-openblas")
+@pytest.fixture
+def without_scipy(monkeypatch):
+    """As if SciPy were not installed: no ``?gemm`` address to call."""
+    for cached in (_blas.gemm_unchecked, _blas.shares_numpys_blas):
+        cached.cache_clear()
+    monkeypatch.setattr(_blas, "_address", lambda dtype: 0)
+    yield
+    for cached in (_blas.gemm_unchecked, _blas.shares_numpys_blas):
+        cached.cache_clear()
+
+
+def test_the_training_step_calls_scipys_gemm_only_where_it_is_numpys_blas():
+    # pip wheels bundle one OpenBLAS each: two pools of spinning threads (accel/blas.py)
+    from threadpoolctl import threadpool_info
+
+    libraries = {i["filepath"] for i in threadpool_info() if i["user_api"] == "blas"}
+    assert _blas.shares_numpys_blas() == (len(libraries) == 1 and _blas.available(np.float64))
+    stepping = _blas.gemm_unchecked(np.float32)
+    assert (stepping is _blas.numpy_gemm) == (not _blas.shares_numpys_blas())
+
+
+def test_scipys_gemm_is_found_where_scipy_is_installed():
+    pytest.importorskip("scipy.linalg.cython_blas")
     assert _blas.available(np.float32) and _blas.available(np.float64)
     assert not _blas.available(np.float16) and not _blas.available(np.int64)
 
@@ -31,7 +45,8 @@ def test_numpy_wheels_blas_is_found():
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 @pytest.mark.parametrize("beta", [0.0, 1.0, -0.75])
-def test_matches_numpy(dtype, trans_a, trans_b, beta):
+@pytest.mark.parametrize("kernel", ["compiled", "numpy"])
+def test_matches_numpy(dtype, trans_a, trans_b, beta, kernel):
     rng = np.random.default_rng(0)
     m, k, n = 7, 5, 3
     A = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
@@ -43,7 +58,11 @@ def test_matches_numpy(dtype, trans_a, trans_b, beta):
     if beta:
         expected += beta * C
     A0, B0 = A.copy(), B.copy()
-    _blas.gemm_inplace(1.5, A, B, beta, C, trans_a=trans_a, trans_b=trans_b)
+    if kernel == "compiled":
+        _blas.gemm_inplace(1.5, A, B, beta, C, trans_a=trans_a, trans_b=trans_b)
+    else:  # the fallback without SciPy computes the same
+        real = np.dtype(dtype).type
+        _blas.numpy_gemm(trans_a, trans_b, real(1.5), A, B, real(beta), C)
     tol = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(C, expected, rtol=tol, atol=tol)
     assert C.dtype == dtype
@@ -105,26 +124,22 @@ def test_bad_arguments_are_named():
     np.testing.assert_array_equal(C, 0.0)  # nothing written by a refused call
 
 
-def test_unavailable_binding_is_an_error_not_a_crash(monkeypatch):
-    monkeypatch.setattr(_blas, "_functions", {})
-    assert not _blas.available(np.float32)
+def test_without_scipy_gemm_inplace_is_an_error_and_the_loop_uses_numpy(without_scipy):
+    assert not _blas.available(np.float32) and not _blas.shares_numpys_blas()
     with pytest.raises(RuntimeError, match="available"):
         _blas.gemm_inplace(1.0, np.ones((2, 2)), np.ones((2, 2)), 0.0, np.zeros((2, 2)))
+    assert _blas.gemm_unchecked(np.float64) is _blas.numpy_gemm
 
 
-def test_only_numpys_own_blas_is_used():
-    # SciPy brings a second OpenBLAS with its own threads; mixing the two pools is what made a
-    # training epoch ~5x slower when it was tried: with SciPy's library loaded, it must not be
-    # among the candidates
-    scipy_linalg = pytest.importorskip("scipy.linalg")
-    from threadpoolctl import threadpool_info
-
-    assert scipy_linalg.blas is not None  # SciPy's BLAS is loaded now
-    scipy_libs = [os.path.realpath(info["filepath"]) for info in threadpool_info()
-                  if info.get("user_api") == "blas" and "scipy" in info.get("filepath", "")
-                  and "numpy.libs" not in info.get("filepath", "")]
-    candidates = _blas._numpy_blas_paths()
-    assert scipy_libs and candidates
-    assert not set(scipy_libs) & set(candidates)
-    for path in candidates:
-        assert os.path.basename(os.path.dirname(path)) == "numpy.libs"
+@needs_binding
+def test_unchecked_gemm_refuses_scalars_of_another_precision(monkeypatch):
+    # a float64 alpha passed to sgemm would be read as a float32: a TypeError, not a wrong result
+    A, B, C = (np.ones((2, 2), dtype=np.float32) for _ in range(3))
+    _blas.gemm_unchecked.cache_clear()
+    monkeypatch.setattr(_blas, "shares_numpys_blas", lambda: True)
+    gemm = _blas.gemm_unchecked(np.float32)
+    _blas.gemm_unchecked.cache_clear()
+    assert gemm is not _blas.numpy_gemm
+    with pytest.raises(TypeError, match="one dtype"):
+        gemm(False, False, 1.0, A, B, np.float32(0.0), C)
+    np.testing.assert_array_equal(C, 1.0)

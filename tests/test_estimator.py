@@ -479,8 +479,45 @@ def test_a_diverged_partial_fit_leaves_parameters_and_optimiser_as_they_were():
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_checkpoint_without_random_state_in_its_fingerprint_resumes(tmp_path):
-    # checkpoints written before the fingerprint held random_state: unknown, not different
+def test_checkpoints_and_model_files_name_the_layers_alike(tmp_path):
+    from nnbasics.io.serialization import load_arrays
+    from nnbasics.mlp.estimator import MODEL_KIND
+    from nnbasics.mlp.training import CHECKPOINT_KIND
+
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(5, 4), max_iter=2, random_state=2,
+                          n_iter_no_change=100, early_stopping=True, checkpoint_dir=tmp_path)
+    model.fit(X, y)
+    checkpoint, _ = load_arrays(sorted(tmp_path.glob("epoch-*.npz"))[-1], kind=CHECKPOINT_KIND)
+    saved, _ = load_arrays(model.save(tmp_path / "model.npz"), kind=MODEL_KIND)
+    layers = {f"{name}_{i}" for name in ("coef", "intercept") for i in range(3)}
+    assert layers <= set(checkpoint) and layers <= set(saved)
+    assert {f"best_{name}" for name in layers} <= set(checkpoint)
+    assert not any(name.startswith(("weight", "bias", "best_weight")) for name in checkpoint)
+
+
+def test_a_checkpoint_of_nnbasics_0_1_is_refused_by_name(tmp_path):
+    # 0.1 wrote the layers as weight_i / bias_i: resuming says so, it does not start afresh
+    import json
+
+    from nnbasics.io.serialization import load_arrays, save_arrays
+    from nnbasics.mlp.training import CHECKPOINT_KIND
+
+    X, y = _blobs()
+    MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=2, n_iter_no_change=100,
+                  checkpoint_dir=tmp_path).fit(X, y)
+    for path in tmp_path.glob("epoch-*.npz"):
+        arrays, meta = load_arrays(path, kind=CHECKPOINT_KIND)
+        old = {name.replace("coef", "weight").replace("intercept", "bias"): a
+               for name, a in arrays.items()}
+        save_arrays(path, old, json.loads(json.dumps(meta)), kind=CHECKPOINT_KIND)
+    with pytest.raises(ValueError, match=r"nnbasics 0\.1 \(arrays weight_i / bias_i\)"):
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, random_state=2, n_iter_no_change=100,
+                      checkpoint_dir=tmp_path, resume=True).fit(X, y)
+
+
+def test_a_checkpoint_whose_fingerprint_lacks_a_setting_is_refused(tmp_path):
+    # a setting the checkpoint does not record is a different run, not an unknown one
     import json
 
     from nnbasics.io.serialization import load_arrays, save_arrays
@@ -493,9 +530,9 @@ def test_a_checkpoint_without_random_state_in_its_fingerprint_resumes(tmp_path):
         arrays, meta = load_arrays(path, kind=CHECKPOINT_KIND)
         del meta["fingerprint"]["random_state"]
         save_arrays(path, arrays, json.loads(json.dumps(meta)), kind=CHECKPOINT_KIND)
-    resumed = MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, random_state=2,
-                            n_iter_no_change=100, checkpoint_dir=tmp_path, resume=True).fit(X, y)
-    assert resumed.n_iter_ == 4
+    with pytest.raises(ValueError, match="different random_state"):
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, random_state=2, n_iter_no_change=100,
+                      checkpoint_dir=tmp_path, resume=True).fit(X, y)
 
 
 def test_warm_start_trains_on_from_the_fitted_parameters():

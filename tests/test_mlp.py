@@ -28,6 +28,18 @@ from nnbasics.mlp.training import evaluate, sgd_epoch
 ACTIVATIONS = ["sigmoid", "tanh", "relu"]
 
 
+@pytest.fixture(params=["scipy", "numpy"])
+def gemm_source(request, monkeypatch):
+    """The step's products from SciPy's BLAS (the update inside the GEMM), as where SciPy and
+    NumPy share one BLAS, or from NumPy's matmul (the update as a second pass)."""
+    if request.param == "scipy" and not _blas.available(np.float32):
+        pytest.skip("SciPy's cython_blas is not importable here")
+    _blas.gemm_unchecked.cache_clear()
+    monkeypatch.setattr(_blas, "shares_numpys_blas", lambda: request.param == "scipy")
+    yield request.param
+    _blas.gemm_unchecked.cache_clear()
+
+
 def _network(sizes, seed, dtype=np.float64, n_rows=9):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_rows, sizes[0])).astype(dtype)
@@ -80,11 +92,10 @@ def test_kernel_matches_reference(activation, n_rows):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.skipif(not _blas.available(np.float64), reason="no direct BLAS gemm binding")
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("n_rows", [1, 5, 8])
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
-def test_fused_sgd_step_equals_gradients_then_update(activation, n_rows, alpha):
+def test_fused_sgd_step_equals_gradients_then_update(activation, n_rows, alpha, gemm_source):
     # loss_and_sgd_update folds p <- p - lr g into the weight GEMMs (with the L2 term as a
     # decay of W); it must be the same step as the gradients of the kernel followed by SGD
     sizes, lr = (7, 6, 5, 4), 0.25
@@ -96,6 +107,7 @@ def test_fused_sgd_step_equals_gradients_then_update(activation, n_rows, alpha):
     for p, g in zip([*ref_w, *ref_b], [*ws_ref.dweights, *ws_ref.dbiases], strict=True):
         p -= lr * g
     ws = Workspace(sizes, 8, np.float64)
+    assert ws.gemm_accumulates == (gemm_source == "scipy")
     loss = loss_and_sgd_update(X, labels, weights, biases, activation, ws, lr, alpha=alpha)
     assert loss == ref_loss  # the forward pass and the penalty are the same code
     for got, want, old in zip([*weights, *biases], [*ref_w, *ref_b], before, strict=True):
@@ -103,10 +115,9 @@ def test_fused_sgd_step_equals_gradients_then_update(activation, n_rows, alpha):
         assert not np.array_equal(got, old)  # every parameter moved
 
 
-@pytest.mark.skipif(not _blas.available(np.float32), reason="no direct BLAS gemm binding")
 @pytest.mark.parametrize(("lr", "alpha", "n_rows"), [(1e-3, 1e-3, 32), (1e-3, 1e-3, 64),
                                                      (0.1, 1e-4, 128), (0.5, 0.1, 8)])
-def test_fused_sgd_step_applies_the_l2_decay_in_float32(lr, alpha, n_rows):
+def test_fused_sgd_step_applies_the_l2_decay_in_float32(lr, alpha, n_rows, gemm_source):
     # The decay lr*alpha/N of one step is below float32's spacing near 1 in the first three
     # settings: folded into GEMM's beta it would be rounded to 0 or doubled.  Projected on the
     # decay term d = -(lr alpha/N) W over every weight, the step's alpha-dependent part must be d

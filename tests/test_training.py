@@ -12,15 +12,12 @@ import time
 import numpy as np
 import pytest
 
-from nnbasics.accel import blas_worker as _blas_worker
-from nnbasics.mlp import model as mlp
-from nnbasics.mlp import training
+from nnbasics.accel import blas as _blas
 from nnbasics.mlp.model import Workspace, init_parameters
 from nnbasics.mlp.optimizers import SGD, Adam
 from nnbasics.mlp.training import (
     LoopConfig,
     TrainingState,
-    fuses_sgd_update,
     latest_checkpoints,
     load_latest_checkpoint,
     run_epochs,
@@ -77,101 +74,35 @@ def test_each_epoch_uses_every_row_once():
             batch_sizes.append(m)
             super().step(params, grads)
 
-    sgd_epoch(X, y, weights, biases, "relu", Recorder([*weights, *biases], 0.1), ws, rng)
+    # (with momentum: the loop calls step, where the recorder looks)
+    sgd_epoch(X, y, weights, biases, "relu", Recorder([*weights, *biases], 0.1, momentum=0.5), ws,
+              rng)
     assert seen == order.tolist()
     assert sorted(seen) == list(range(len(y)))
     assert batch_sizes == [16] * 7 + [8]
 
 
-def _epoch_with(monkeypatch, worker, X, y, solver, dtype=np.float32, batch_size=16):
-    """One epoch from a fixed start, the next batch gathered on a BLAS worker or not (also for
-    the small batches here, which would otherwise be gathered on the caller's thread)."""
-    monkeypatch.setattr(_blas_worker, "enabled", worker)
-    monkeypatch.setattr(training, "_MIN_PREFETCH_BYTES", 0)
-    state = _state(7, solver=solver)
-    weights = [w.astype(dtype) for w in state.weights]
-    biases = [b.astype(dtype) for b in state.biases]
-    optimizer = {"adam": lambda p: Adam(p, 0.01), "sgd": lambda p: SGD(p, 0.1, momentum=0.9),
-                 "sgd-plain": lambda p: SGD(p, 0.1)}[solver]([*weights, *biases])
-    ws = Workspace((5, 8, 3), batch_size, dtype)
-    loss = sgd_epoch(X.astype(dtype, copy=False), y, weights, biases, "sigmoid", optimizer, ws,
-                     state.rng)
-    return loss, ws.n_correct[0], [*weights, *biases]
-
-
-@pytest.mark.parametrize("solver", ["sgd-plain", "sgd", "adam"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_gathering_on_a_blas_worker_changes_no_bit(monkeypatch, solver, dtype):
-    X, y = _data(n=150)  # 9 batches of 16 and one of 6
-    posts = []
-    post = training._Prefetcher.post
-    monkeypatch.setattr(training._Prefetcher, "post", lambda self: posts.append(1) or post(self))
-    plain = _epoch_with(monkeypatch, False, X, y, solver, dtype)
-    assert posts == []
-    prefetched = _epoch_with(monkeypatch, True, X, y, solver, dtype)
-    if _blas_worker.available():
-        assert len(posts) == 9  # every batch after the first came from the worker
-    assert plain[:2] == prefetched[:2]
-    for a, b in zip(plain[2], prefetched[2], strict=True):
+@pytest.mark.parametrize("layout", ["fortran X", "int32 labels", "uint8 labels"])
+def test_other_layouts_of_the_data_train_the_same(layout):
+    X, y = _data(n=90)
+    X_other, y_other = {"fortran X": (np.asfortranarray(X), y),
+                        "int32 labels": (X, y.astype(np.int32)),
+                        "uint8 labels": (X, y.astype(np.uint8))}[layout]
+    results = []
+    for data in ((X, y), (X_other, y_other)):
+        state = _state(7, solver="sgd-plain")
+        ws = Workspace((5, 8, 3), 16, np.float32)
+        loss = sgd_epoch(*data, state.weights, state.biases, "sigmoid", state.optimizer, ws,
+                         state.rng)
+        results.append((loss, ws.n_correct[0], [*state.weights, *state.biases]))
+    assert results[0][:2] == results[1][:2]
+    for a, b in zip(results[0][2], results[1][2], strict=True):
         np.testing.assert_array_equal(a, b)
 
 
-def test_small_batches_are_gathered_here(monkeypatch):
-    posts = []
-    post = training._Prefetcher.post
-    monkeypatch.setattr(training._Prefetcher, "post", lambda self: posts.append(1) or post(self))
-    X, y = _data(n=150)
-    state = _state(7, solver="sgd-plain")
-    ws = Workspace((5, 8, 3), 16, np.float32)  # 320 bytes a batch: not worth a hand-over
-    sgd_epoch(X, y, state.weights, state.biases, "sigmoid", state.optimizer, ws, state.rng)
-    assert posts == []
-    monkeypatch.setattr(training, "_MIN_PREFETCH_BYTES", 16 * 5 * 4)  # just enough
-    sgd_epoch(X, y, state.weights, state.biases, "sigmoid", state.optimizer, ws, state.rng)
-    assert len(posts) == (9 if _blas_worker.available() else 0)
-
-
-def test_layouts_the_gather_job_cannot_read_are_gathered_here(monkeypatch):
-    X, y = _data(n=90)
-    reference = _epoch_with(monkeypatch, True, X, y, "sgd-plain")
-    for X_other, y_other in ((np.asfortranarray(X), y), (X, y.astype(np.int32)),
-                             (X[::1], y.astype(np.uint8))):
-        other = _epoch_with(monkeypatch, True, X_other, y_other, "sgd-plain")
-        assert other[:2] == reference[:2]
-        for a, b in zip(reference[2], other[2], strict=True):
-            np.testing.assert_array_equal(a, b)
-
-
-def test_an_interrupted_step_leaves_no_gather_running(monkeypatch):
-    if not _blas_worker.available():
-        pytest.skip("no OpenBLAS worker thread here")
-    jobs = []
-
-    class Recorded(_blas_worker.Job):
-        def __init__(self):
-            super().__init__()
-            jobs.append(self)
-
-    monkeypatch.setattr(_blas_worker, "Job", Recorded)
-    step = mlp._loss_and_sgd_update
-    calls = []
-
-    def interrupted(*args):
-        calls.append(1)
-        if len(calls) == 3:  # the next batch's gather is posted, then the step fails
-            args[-1]()
-            raise KeyboardInterrupt
-        return step(*args)
-
-    monkeypatch.setattr(mlp, "_loss_and_sgd_update", interrupted)
-    X, y = _data(n=150)
-    with pytest.raises(KeyboardInterrupt):
-        _epoch_with(monkeypatch, True, X, y, "sgd-plain")
-    assert len(jobs) == 1 and not jobs[0].pending  # waited for before the error went up
-
-
-def test_two_threads_training_at_once_share_the_blas_worker(monkeypatch):
-    # Both loops hand gathers to the same OpenBLAS worker that their threaded GEMMs use: each
-    # must finish, with the parameters it gets alone.
+def test_two_threads_training_at_once_get_what_each_gets_alone():
+    # the compiled products and kernels release the GIL: two loops run at once, each on its own
+    # workspace, and neither changes the other's bits
     rng = np.random.default_rng(0)
     X = rng.random((2000, 96), dtype=np.float32)
     y = rng.integers(0, 10, 2000)
@@ -186,7 +117,6 @@ def test_two_threads_training_at_once_share_the_blas_worker(monkeypatch):
             sgd_epoch(X, y, weights, biases, "sigmoid", optimizer, ws, rng)
         results[seed] = [*weights, *biases]
 
-    monkeypatch.setattr(training, "_MIN_PREFETCH_BYTES", 0)  # 49 KiB batches would do anyway
     alone, together = {}, {}
     for seed in (1, 2):
         train(seed, alone)
@@ -439,20 +369,33 @@ def test_sigkill_mid_checkpoint_write_then_resume_is_bit_identical(tmp_path, uni
     assert left == ["epoch-000039.npz", "epoch-000040.npz"], left  # no torn file left behind
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
-@pytest.mark.parametrize("fused_update", [True, False])
-def test_sgd_epoch_equals_a_numpy_reference_loop(activation, fused_update, monkeypatch):
-    # the compiled loop (gather, fused kernels, the update inside the weight GEMMs, or the
-    # gradients then the optimiser's pass when NumPy's BLAS cannot be called directly) against
-    # the readable chain: np.take batches in the same order, loss_and_gradients_reference, the
-    # NumPy update
-    from nnbasics.accel import blas as _blas
-    from nnbasics.mlp.model import loss_and_gradients_reference
+class _TwoStepSGD(SGD):
+    """Plain SGD that does not offer its step to the caller: the loop takes the gradients and
+    calls step()."""
 
-    if not fused_update:
-        monkeypatch.setattr(_blas, "_functions", {})
-    elif not _blas.available(np.float32):
-        pytest.skip("no direct BLAS gemm binding here")
+    def plain_step_rate(self):
+        return None
+
+
+@pytest.fixture(params=["scipy", "numpy"])
+def gemm_source(request, monkeypatch):
+    """The products of the fast engine from SciPy's BLAS, as where SciPy and NumPy share one
+    BLAS, or from NumPy's matmul."""
+    if request.param == "scipy" and not _blas.available(np.float32):
+        pytest.skip("SciPy's cython_blas is not importable here")
+    _blas.gemm_unchecked.cache_clear()
+    monkeypatch.setattr(_blas, "shares_numpys_blas", lambda: request.param == "scipy")
+    yield request.param
+    _blas.gemm_unchecked.cache_clear()
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("route", ["fused", "two-step"])
+def test_sgd_epoch_equals_a_numpy_reference_loop(activation, route, gemm_source):
+    # the compiled loop (gather, fused kernels, the update inside the weight GEMMs, or the
+    # gradients then the optimiser's pass) against the readable chain: np.take batches in the
+    # same order, loss_and_gradients_reference, the NumPy update
+    from nnbasics.mlp.model import loss_and_gradients_reference
 
     X, y = _data(n=70)
     sizes, lr = (5, 8, 3), 0.1
@@ -460,8 +403,7 @@ def test_sgd_epoch_equals_a_numpy_reference_loop(activation, fused_update, monke
     weights, biases = init_parameters(sizes, "xavier", fast_rng, np.float32)
     ref_w, ref_b = init_parameters(sizes, "xavier", ref_rng, np.float32)
     ws = Workspace(sizes, 16, np.float32)
-    optimizer = SGD([*weights, *biases], lr)
-    assert fuses_sgd_update(optimizer, weights) == fused_update
+    optimizer = (SGD if route == "fused" else _TwoStepSGD)([*weights, *biases], lr)
     for _ in range(2):
         loss = sgd_epoch(X, y, weights, biases, activation, optimizer, ws, fast_rng)
         order, total = ref_rng.permutation(len(X)), 0.0
@@ -479,48 +421,26 @@ def test_sgd_epoch_equals_a_numpy_reference_loop(activation, fused_update, monke
         np.testing.assert_allclose(got, want, rtol=0, atol=4e-7)
 
 
-def test_which_optimisers_take_the_fused_sgd_update():
-    from nnbasics.accel import blas as _blas
-
-    if not _blas.available(np.float32):
-        pytest.skip("no direct BLAS gemm binding here")
-    rng = np.random.default_rng(0)
-    weights, biases = init_parameters((5, 4, 3), "xavier", rng, np.float32)
-    params = [*weights, *biases]
-
-    class Custom(SGD):  # a subclass's own step must be called, never bypassed
-        def step(self, params, grads):
-            super().step(params, grads)
-
-    assert fuses_sgd_update(SGD(params, 0.1), weights)
-    assert fuses_sgd_update(SGD(params, 0.1, decay_every=3), weights)
-    assert not fuses_sgd_update(SGD(params, 0.1, momentum=0.9), weights)
-    assert not fuses_sgd_update(Adam(params, 0.1), weights)
-    assert not fuses_sgd_update(Custom(params, 0.1), weights)
-    patched = SGD(params, 0.1)
-    patched.step = lambda params, grads: None  # e.g. a test double
-    assert not fuses_sgd_update(patched, weights)
-    strided = [np.asfortranarray(w) for w in weights]
-    assert not fuses_sgd_update(SGD(params, 0.1), strided)
-    assert not fuses_sgd_update(SGD(params, 0.1), [weights[0], weights[1].astype(np.float64)])
+def test_which_optimisers_offer_a_plain_step():
+    # the loop asks the optimiser; it never looks at its type
+    params = [np.zeros(3, dtype=np.float32)]
+    assert SGD(params, 0.1).plain_step_rate() == 0.1
+    decaying = SGD(params, 0.1, decay_every=3, decay_factor=0.5)
+    decaying.n_steps = 3
+    assert decaying.plain_step_rate() == 0.05  # the rate of the next step
+    assert SGD(params, 0.1, momentum=0.9).plain_step_rate() is None
+    assert Adam(params, 0.1).plain_step_rate() is None
 
 
-def test_fused_sgd_update_follows_the_decay_schedule_and_counts_steps(monkeypatch):
+def test_fused_sgd_update_follows_the_decay_schedule_and_counts_steps(gemm_source):
     # the same run with and without the fused update: the learning rate of every step (decayed
     # every 3 steps) and the step count must agree, so checkpoints resume the same schedule
-    from nnbasics.accel import blas as _blas
-
-    if not _blas.available(np.float32):
-        pytest.skip("no direct BLAS gemm binding here")
     X, y = _data(n=70)
     runs = []
-    for fused in (True, False):
-        if not fused:
-            monkeypatch.setattr(_blas, "_functions", {})
+    for optimizer_type in (SGD, _TwoStepSGD):
         rng = np.random.default_rng(4)
         weights, biases = init_parameters((5, 8, 3), "xavier", rng, np.float32)
-        optimizer = SGD([*weights, *biases], 0.5, decay_every=3, decay_factor=0.5)
-        assert fuses_sgd_update(optimizer, weights) == fused
+        optimizer = optimizer_type([*weights, *biases], 0.5, decay_every=3, decay_factor=0.5)
         ws = Workspace((5, 8, 3), 16, np.float32)
         losses = [sgd_epoch(X, y, weights, biases, "tanh", optimizer, ws, rng) for _ in range(3)]
         runs.append((weights + biases, losses, optimizer.n_steps, optimizer.learning_rate))
@@ -550,28 +470,31 @@ def test_sgd_epoch_refuses_labels_the_kernels_would_index_outside():
         np.testing.assert_array_equal(got, old)
 
 
-def test_record_step_is_for_plain_sgd_only():
+def test_count_step_is_for_plain_steps_only():
     p = [np.zeros(3)]
-    plain, heavy = SGD(p, 0.1), SGD(p, 0.1, momentum=0.9)
-    plain.record_step()
+    plain = SGD(p, 0.1)
+    plain.count_step()
     assert plain.n_steps == 1
-    with pytest.raises(ValueError, match="momentum"):
-        heavy.record_step()
-    assert not hasattr(Adam(p, 0.1), "record_step")
+    for stateful in (SGD(p, 0.1, momentum=0.9), Adam(p, 0.1)):
+        with pytest.raises(ValueError, match="call step"):
+            stateful.count_step()
+        assert stateful.n_steps == 0
 
 
-def test_sgd_epoch_with_strided_or_mixed_parameters_takes_the_plain_path():
-    # parameters the fused step cannot take (a float64 bias with float32 weights, a strided
-    # bias) must not be refused or silently left unchanged: the generic path trains them
+def test_sgd_epoch_refuses_parameters_blas_cannot_read():
+    # a float64 bias with float32 weights, a strided bias: a clear error, nothing changed
     X, y = _data(n=48)
-    for make_bias in (lambda b: b.astype(np.float64), lambda b: np.repeat(b, 2)[::2]):
+    for make_bias, match in ((lambda b: b.astype(np.float64), "float32"),
+                             (lambda b: np.repeat(b, 2)[::2], "not contiguous")):
         rng = np.random.default_rng(2)
         weights, biases = init_parameters((5, 4, 3), "xavier", rng, np.float32)
         biases = [make_bias(b) for b in biases]
-        before = [b.copy() for b in biases]
+        before = [p.copy() for p in (*weights, *biases)]
         ws = Workspace((5, 4, 3), 16, np.float32)
-        sgd_epoch(X, y, weights, biases, "tanh", SGD([*weights, *biases], 0.1), ws, rng)
-        assert all(not np.array_equal(b, old) for b, old in zip(biases, before, strict=True))
+        with pytest.raises(ValueError, match=match):
+            sgd_epoch(X, y, weights, biases, "tanh", SGD([*weights, *biases], 0.1), ws, rng)
+        for got, old in zip([*weights, *biases], before, strict=True):
+            np.testing.assert_array_equal(got, old)
 
 
 def test_history_records_the_rate_of_each_epochs_last_step():

@@ -5,33 +5,26 @@ passes over memory that NumPy can only do one ufunc at a time, each a full read 
 arrays, plus a fixed cost per call.  Here they are single loops:
 
 * :func:`gather_batch`: a mini-batch's rows and labels copied into the preallocated batch
-  buffers, eight rows per loop so that eight streams of cache misses overlap; the same loop as
-  a C routine (:func:`gather_job`) is what the training loop hands to an OpenBLAS worker thread
-  to gather the next batch during the current step (:mod:`nnbasics.accel.blas_worker`);
-* :func:`sgd_update`, :func:`momentum_update`, :func:`adam_update`: a parameter update in one
-  pass over the parameter, its gradient and its optimiser state (NumPy needs 2, 4 and ~10);
+  buffers, eight rows per loop so that eight streams of cache misses overlap;
 * :func:`softmax_cross_entropy_inplace`: the fused bias add + softmax + cross-entropy of a
   small batch of logits, and the column sums of the result (the output bias gradient),
   replacing a dozen ufunc calls whose fixed cost dominates at ``N × K = 128 × 10``;
 * :func:`bias_activation_inplace` and :func:`activation_backward_inplace`: the bias add and the
   elementwise part of an activation, forward, and ``dvalue * f'(a)`` with its column sums (the
-  bias gradient), backward, each one pass.  The sigmoid's ``exp`` is
-  :func:`exp_nonpositive`, written so that LLVM vectorises it (numba's
-  ``math.exp`` is a scalar libm call without Intel's SVML); ``tanh`` stays NumPy's, which is
-  vectorised.
+  bias gradient), backward, each one pass.  The sigmoid's ``exp`` is :func:`exp_nonpositive`,
+  written so that LLVM vectorises it (numba's ``math.exp`` is a scalar libm call without
+  Intel's SVML); ``tanh`` stays NumPy's, which is vectorised.
+
+The optimisers' parameter updates live in :mod:`nnbasics.accel.optimizer_kernels`.
 
 Arithmetic on float32 arrays uses float32 constants (a float64 literal promotes the expression to
 float64) and elementwise divisions use ``error_model="numpy"`` (numba's default checks for
-division by zero in the loop): either keeps LLVM from vectorising (``1 / (1 + e)``: 27.5 -> 4 µs
-per 128 × 256 batch).
+division by zero in the loop): either keeps LLVM from vectorising.
 
-The loops are serial: the update is elementwise and the loss sums rows in a fixed order, so a
-run is a function of its seed.  (Parallel loops were measured and not kept: numba's OpenMP
-workers spin after a loop and steal a core from the next BLAS call, unless the process sets
-``OMP_WAIT_POLICY=passive`` before any OpenMP runtime starts, which a library cannot ensure;
-see ``benchmarks/RESULTS.md``.)  The readable NumPy versions of the same formulas are
-``_reference_step`` in :mod:`nnbasics.mlp.optimizers` and
-:func:`nnbasics.mlp.model.loss_and_gradients_reference`; the tests check the kernels against them.
+The loops are serial: the loss sums rows in a fixed order, so a run is a function of its seed
+(numba's parallel loops would need OpenMP workers that spin after a loop and take a core from
+the next BLAS call).  The readable NumPy versions of the same formulas are in
+:mod:`nnbasics.mlp.reference`; the tests check the kernels against them.
 """
 
 from __future__ import annotations
@@ -40,7 +33,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import carray, cfunc, njit, types
+from numba import njit, types
 from numba.extending import intrinsic, overload
 
 # Flags of the kernels that must compile to SIMD code: no bounds checks, NumPy's division semantics
@@ -50,16 +43,15 @@ _VECTOR_JIT = {"nogil": True, "cache": True, "boundscheck": False, "error_model"
 
 __all__ = [
     "activation_backward_inplace",
-    "adam_update",
     "bias_activation_inplace",
+    "exp_nonpositive",
     "gather_batch",
-    "momentum_update",
-    "sgd_update",
     "softmax_cross_entropy_inplace",
 ]
 
+
 # ----------------------------------------------------------------------------------------------
-# exp for t <= 0 (a range reduction and a polynomial that LLVM vectorises; error < 1 ulp)
+# exp for t <= 0 (vectorisable: numba has no vector exp of its own)
 # ----------------------------------------------------------------------------------------------
 
 
@@ -189,7 +181,7 @@ def _exp_nonpositive_impl(t):
 def _gather_kernel(X, y, rows, X_out, y_out):
     # Rows are copied eight at a time, in one loop over the columns: eight independent streams
     # of cache misses are in flight instead of one, which matters because the rows of a large
-    # training set come from DRAM (128 random rows of 784 float32: 83 -> 38 us, measured).
+    # training set come from DRAM (benchmarks/RESULTS.md has the figures).
     n_rows = rows.shape[0]
     for i in range(n_rows):
         y_out[i] = y[rows[i]]
@@ -213,72 +205,6 @@ def _gather_kernel(X, y, rows, X_out, y_out):
         X_out[k, :] = X[rows[k]]
 
 
-@intrinsic
-def _void_pointer(typingctx, address):
-    """The integer ``address`` as a ``void *`` (to view a job's arrays with ``carray``)."""
-    if not isinstance(address, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
-
-    return types.voidptr(address), codegen
-
-
-# The batch gather as a job for an OpenBLAS worker thread (:mod:`nnbasics.accel.blas_worker`): the
-# training loop gathers the next batch there while it computes the rest of the current step.
-# ``args`` holds the addresses, sizes and item size that :func:`_gather_job_args` packs.
-@njit(nogil=True, cache=True)
-def _gather_job_args(args, X, y, rows, X_out, y_out):
-    args[0], args[1], args[2] = X.ctypes.data, X.shape[0], X.shape[1]
-    args[3], args[4], args[5] = y.ctypes.data, rows.ctypes.data, rows.shape[0]
-    args[6], args[7], args[8] = X_out.ctypes.data, y_out.ctypes.data, X.itemsize
-
-
-@cfunc(types.void(types.CPointer(types.int64)), nopython=True, cache=True)
-def _gather_job(args):
-    n_rows, n_columns, n_gathered = args[1], args[2], args[5]
-    y = carray(_void_pointer(args[3]), (n_rows,), np.int64)
-    rows = carray(_void_pointer(args[4]), (n_gathered,), np.int64)
-    y_out = carray(_void_pointer(args[7]), (n_gathered,), np.int64)
-    if args[8] == 8:
-        _gather_kernel(carray(_void_pointer(args[0]), (n_rows, n_columns), np.float64), y, rows,
-                       carray(_void_pointer(args[6]), (n_gathered, n_columns), np.float64), y_out)
-    else:
-        _gather_kernel(carray(_void_pointer(args[0]), (n_rows, n_columns), np.float32), y, rows,
-                       carray(_void_pointer(args[6]), (n_gathered, n_columns), np.float32), y_out)
-
-
-def gather_job(dtype: np.dtype) -> int:
-    """Address of ``void gather(int64 *args)``: :func:`gather_batch` as a C routine reading
-    the arrays from ``args`` as packed by :func:`gather_job_args` (float32 or float64 ``X``)."""
-    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"the gather job reads float32 or float64 rows, not {np.dtype(dtype)}")
-    return _gather_job.address
-
-
-def gather_job_args(args: np.ndarray, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
-                    X_out: np.ndarray, y_out: np.ndarray) -> np.ndarray:
-    """Pack the arrays of ``gather_batch(X, y, rows, X_out, y_out)`` into ``args`` (int64, at
-    least 9 words) for :func:`gather_job`; checks what :func:`gather_batch` checks, plus the
-    layouts the job assumes (C-contiguous float32 or float64 ``X`` and ``X_out``, int64 ``y``,
-    ``rows``, ``y_out``).  Returns ``args``."""
-    m = rows.shape[0]
-    if not (0 <= m <= X_out.shape[0] and X_out.shape[1:] == X.shape[1:] and X.ndim == 2
-            and X_out.dtype == X.dtype and y_out.shape[0] >= m and y.shape == X.shape[:1]):
-        raise ValueError(f"cannot gather {m} rows of {X.shape} into {X_out.shape}")
-    if not (X.flags.c_contiguous and X_out.flags.c_contiguous and rows.flags.c_contiguous
-            and y.flags.c_contiguous and y_out.flags.c_contiguous
-            and y.dtype == rows.dtype == y_out.dtype == np.int64 and args.dtype == np.int64
-            and args.shape[0] >= 9 and X.dtype in (np.float32, np.float64)):
-        raise ValueError("the gather job needs C-contiguous float32/float64 rows, int64 row "
-                         "indices and labels")
-    # (the compiled packer returns nothing: boxing a returned array runs Python code, where a
-    # pending Ctrl-C would surface as numba's SystemError instead of KeyboardInterrupt)
-    _gather_job_args(args, X, y, rows, X_out, y_out)
-    return args
-
-
 def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarray,
                  y_out: np.ndarray) -> None:
     """``X_out[:m] <- X[rows]`` and ``y_out[:m] <- y[rows]`` (``m = len(rows)``).
@@ -286,7 +212,7 @@ def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarr
     The batch gather of the training loop: the same copy as ``np.take(X, rows, axis=0,
     out=X_out[:m])`` plus ``np.take(y, rows, out=y_out[:m])``, in compiled loops that copy
     eight rows at once (random rows of a large ``X`` come from DRAM, and eight concurrent
-    streams hide more of its latency than one: ~2x faster than a row at a time, measured).
+    streams hide more of its latency than one).
     ``rows`` must be valid row indices of ``X`` (int64, in ``[0, N)``: not checked),
     ``X_out`` of ``X``'s dtype with at least ``m`` rows.
     """
@@ -295,50 +221,6 @@ def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarr
             and X_out.dtype == X.dtype and y_out.shape[0] >= m):
         raise ValueError(f"cannot gather {m} rows of {X.shape} into {X_out.shape}")
     _gather_kernel(X, y, rows, X_out, y_out)
-
-
-@njit(nogil=True, cache=True)
-def _sgd_kernel(p, g, lr):
-    for i in range(p.shape[0]):
-        p[i] -= lr * g[i]
-
-
-def sgd_update(p: np.ndarray, g: np.ndarray, lr: float) -> None:
-    """``p <- p - lr * g`` in place (contiguous ``p`` and ``g`` of one shape and dtype)."""
-    _sgd_kernel(p.reshape(-1), g.reshape(-1), p.dtype.type(lr))
-
-
-@njit(nogil=True, cache=True)
-def _momentum_kernel(p, v, g, momentum, lr):
-    for i in range(p.shape[0]):
-        v[i] = momentum * v[i] - lr * g[i]
-        p[i] += v[i]
-
-
-def momentum_update(p: np.ndarray, v: np.ndarray, g: np.ndarray, momentum: float,
-                    lr: float) -> None:
-    """``v <- momentum * v - lr * g;  p <- p + v`` in place (heavy-ball momentum)."""
-    t = p.dtype.type
-    _momentum_kernel(p.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(lr))
-
-
-@njit(nogil=True, cache=True)
-def _adam_kernel(p, m, v, g, b1, c1, b2, c2, step, eps):
-    for i in range(p.shape[0]):
-        gi = g[i]
-        m[i] = b1 * m[i] + c1 * gi
-        v[i] = b2 * v[i] + c2 * (gi * gi)
-        p[i] -= step * (m[i] / (math.sqrt(v[i]) + eps))
-
-
-def adam_update(p: np.ndarray, m: np.ndarray, v: np.ndarray, g: np.ndarray, beta_1: float,
-                beta_2: float, step_size: float, epsilon: float) -> None:
-    """Adam's update in place: ``m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g²;
-    p <- p - step_size * m / (sqrt(v) + epsilon)`` (``step_size`` already bias-corrected)."""
-    t = p.dtype.type
-    # 1 - beta is rounded once, from the float64 value (as NumPy does with a Python float)
-    _adam_kernel(p.reshape(-1), m.reshape(-1), v.reshape(-1), g.reshape(-1), t(beta_1),
-                 t(1 - beta_1), t(beta_2), t(1 - beta_2), t(step_size), t(epsilon))
 
 
 @njit(nogil=True, cache=True)
@@ -456,7 +338,7 @@ def _softmax_cross_entropy_kernel(logits, bias, labels, dbias, n_correct, column
     # Row by row, a row of K = 10 logits is too short for SIMD and its argmax is a chain of
     # unpredictable branches.  The logits are copied transposed into ``columns`` (K + 2, N) so
     # that every pass runs down the N rows, 16 at a time: the same operations in the same order
-    # on each row, so the same bits, in half the time (128 x 10: 6.7 -> 3.4 us, measured).
+    # on each row, so the same bits, in about half the time.
     # columns[:K] holds the shifted exponentials, columns[K] the row maxima, columns[K + 1] the
     # normalisers; ``predicted`` (N,) int64 the argmax.
     n_rows, n_classes = logits.shape

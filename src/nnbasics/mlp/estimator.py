@@ -1,9 +1,9 @@
 """``MLPClassifier``: the multi-layer perceptron as a scikit-learn compatible estimator.
 
 This module orchestrates: it validates and encodes the data, builds the parameters
-(:mod:`nnbasics.mlp.model`), the optimiser (:mod:`nnbasics.mlp.optimizers`) and the training state, and hands
-them to the loop of :mod:`nnbasics.mlp.training`.  Parameter names follow scikit-learn's
-``MLPClassifier`` where the concept is the same.
+(:mod:`nnbasics.mlp.model`), the optimiser (:mod:`nnbasics.mlp.optimizers`) and the training
+state, and hands them to the loop of :mod:`nnbasics.mlp.training`.  Parameter names follow
+scikit-learn's ``MLPClassifier`` where the concept is the same.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from nnbasics.io.serialization import load_arrays, save_arrays
 from nnbasics.mlp.model import check_activation, forward_logits, init_parameters
 from nnbasics.mlp.optimizers import make_optimizer
 from nnbasics.mlp.training import (
+    ENGINES,
     History,
     LoopConfig,
     TrainingState,
@@ -139,6 +140,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     shuffle : bool, default True
         Draw a new order of the rows every epoch (scikit-learn's option); ``False`` keeps
         the rows in their given order.
+    engine : {"fast", "reference"}, default "fast"
+        How each step is computed: "fast", the compiled kernel (preallocated buffers, fused
+        passes, plain SGD folded into the weight products), or "reference", the readable NumPy
+        step of :mod:`nnbasics.mlp.reference`.  Same batches and same steps up to rounding; the
+        tests hold the fast engine to the reference.
 
     Notes
     -----
@@ -190,6 +196,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         resume=False,
         warm_start=False,
         shuffle=True,
+        engine="fast",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -216,6 +223,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.resume = resume
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.engine = engine
 
     # ------------------------------------------------------------------------------------------
     # validation
@@ -254,6 +262,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             )
         if not (0 <= self.momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not (isinstance(self.engine, str) and self.engine in ENGINES):
+            raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, "
+                             f"got {self.engine!r}")
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs a checkpoint_dir")
         for name in ("shuffle", "warm_start"):
@@ -301,6 +312,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             n_iter_no_change=int(self.n_iter_no_change),
             early_stopping=bool(self.early_stopping),
             shuffle=bool(self.shuffle),
+            engine=self.engine,
         )
 
     def _initialise(self, n_features: int, sizes, dtype, rng) -> TrainingState:
@@ -528,7 +540,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         keep = ("solver", "alpha", "batch_size", "learning_rate_init", "momentum", "beta_1",
                 "beta_2", "epsilon", "lr_decay_steps",
                 "lr_decay_factor", "early_stopping", "validation_fraction", "tol",
-                "n_iter_no_change", "init", "dtype", "shuffle")
+                "n_iter_no_change", "init", "dtype", "shuffle", "engine")
         fp = {k: params[k] for k in keep}
         fp["dtype"] = np.dtype(_resolve_dtype(fp["dtype"])).name
         # an integer seed fixes the run (initial weights, order of the batches): resuming another

@@ -16,8 +16,8 @@ optional L2 penalty follows scikit-learn's convention).
 
 Two implementations of the same gradient live here:
 
-* :func:`loss_and_gradients_reference` chains the readable primitives of :mod:`nnbasics.core.layers`
-  and :func:`~nnbasics.core.losses.softmax_cross_entropy`, allocating as it goes;
+* :func:`loss_and_gradients_reference` is the reference engine's readable step
+  (:mod:`nnbasics.mlp.reference`), allocating as it goes;
 * :func:`loss_and_gradients` is the training kernel: every intermediate lives in a preallocated
   :class:`Workspace`, activations and their backward are applied in place, the output bias,
   softmax and cross-entropy are one compiled pass (:mod:`nnbasics.accel.mlp_kernels`), every bias
@@ -29,17 +29,18 @@ Two implementations of the same gradient live here:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from nnbasics.accel import blas as _blas
 from nnbasics.accel import mlp_kernels as mlp_inner
+from nnbasics.accel import optimizer_kernels
 from nnbasics.core.activations import ACTIVATIONS, FloatArray, softmax
 from nnbasics.core.initializers import init_weights
-from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
-from nnbasics.core.losses import softmax_cross_entropy
+from nnbasics.core.layers import affine_forward
+from nnbasics.mlp import reference
 
 __all__ = [
     "Workspace",
@@ -65,7 +66,7 @@ def check_activation(activation: str) -> str:
 def init_parameters(
     layer_sizes: Sequence[int], init: str, rng: np.random.Generator, dtype: DTypeLike = np.float32
 ) -> tuple[list[FloatArray], list[FloatArray]]:
-    """Weights from the initialiser ``init`` (see :mod:`nnbasics.core.initializers`) and zero biases.
+    """Weights from the initialiser ``init`` (:mod:`nnbasics.core.initializers`), zero biases.
 
     Returns ``(weights, biases)``: lists of ``L`` arrays of shapes ``(layer_sizes[l],
     layer_sizes[l+1])`` and ``(layer_sizes[l+1],)``, C-contiguous, of dtype ``dtype``.
@@ -79,7 +80,7 @@ def init_parameters(
 
 
 # ----------------------------------------------------------------------------------------------
-# reference implementation: the readable chain of primitives
+# reference implementation: the readable step of nnbasics.mlp.reference
 # ----------------------------------------------------------------------------------------------
 
 
@@ -113,26 +114,8 @@ def loss_and_gradients_reference(
         :math:`\delta_L = (\hat y - y)/N` and
         :math:`\delta_l = \delta_{l+1} W_{l+1}^\top \odot f'(a_l)`.
     """
-    activation = check_activation(activation)
-    n_rows = X.shape[0]
-    values = [X]  # a_0 .. a_{L-1}
-    for W, b in zip(weights[:-1], biases[:-1], strict=True):
-        values.append(ACTIVATIONS[activation](affine_forward(values[-1], W, b)))
-    logits = affine_forward(values[-1], weights[-1], biases[-1])
-    loss, delta = softmax_cross_entropy(logits, labels, reduction="mean")  # delta_L  (N, K)
-    dweights: list[FloatArray] = [None] * len(weights)  # type: ignore[list-item]
-    dbiases: list[FloatArray] = [None] * len(weights)  # type: ignore[list-item]
-    for layer in range(len(weights) - 1, -1, -1):
-        dvalue, dweights[layer], dbiases[layer] = affine_backward(
-            delta, values[layer], weights[layer], need_dx=layer > 0
-        )
-        if layer > 0:
-            delta = activation_backward(dvalue, values[layer], activation)  # delta_{layer}
-    if alpha:
-        for W, dW in zip(weights, dweights, strict=True):
-            dW += (alpha / n_rows) * W
-        loss += alpha / (2 * n_rows) * sum(float(np.sum(W * W, dtype=np.float64)) for W in weights)
-    return float(loss), dweights, dbiases
+    return reference.loss_and_gradients(X, labels, weights, biases, check_activation(activation),
+                                        alpha)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -148,12 +131,9 @@ class Workspace:
     inputs, spare_inputs : ndarray (batch_size, D)
         Where the training loop gathers a batch's rows: even batches into ``inputs``, odd ones
         into ``spare_inputs`` (allocated on first use, so an epoch of one batch never pays for
-        it).  Two buffers: the next batch is gathered (on an OpenBLAS worker thread, where one
-        is available) while the step of the current one still reads it; and the rows of the
-        batch just stepped are still in the cache of the BLAS thread that read them for the
-        weight gradient, so writing the next batch over them would first take each cache line
-        back from that core (measured on a 784-256-10 network, 2 cores: 27 -> 19 ms of gather
-        an epoch).
+        it).  Two buffers because the rows of the batch just stepped are still in the cache of
+        the BLAS thread that read them for the weight gradient: writing the next batch over them
+        would first take each cache line back from that core.
     targets, spare_targets : ndarray of int64 (batch_size,)
         Where it gathers the batch's labels (``spare_targets`` with ``spare_inputs``, allocated
         with it).
@@ -169,7 +149,14 @@ class Workspace:
         set to 0: :func:`nnbasics.mlp.training.sgd_epoch` zeroes it, so afterwards it counts the
         epoch's rows predicted right before their step (the training accuracy, for free).
     loss_columns, predicted : ndarray (K + 2, batch_size) and int64 (batch_size,)
-        Work arrays of the softmax cross-entropy kernel (:func:`nnbasics.accel.mlp_kernels.loss_scratch`).
+        Work arrays of the softmax cross-entropy kernel
+        (:func:`nnbasics.accel.mlp_kernels.loss_scratch`).
+    gemm : callable
+        ``gemm(trans_a, trans_b, alpha, A, B, beta, C)``, every product of the step
+        (:func:`nnbasics.accel.blas.gemm_unchecked`: SciPy's BLAS, or NumPy's ``matmul``).
+    gemm_accumulates : bool
+        Whether ``gemm`` adds its product into ``C`` in the same pass (BLAS), so that a plain SGD
+        step can ride on the weight gradient's product; NumPy's ``matmul`` cannot.
     """
 
     def __init__(self, layer_sizes: Sequence[int], batch_size: int, dtype: DTypeLike = np.float32):
@@ -192,6 +179,8 @@ class Workspace:
         ]
         self.dbiases = [np.empty(o, dtype=self.dtype) for o in self.layer_sizes[1:]]
         self._weight_scratch: list[FloatArray] | None = None
+        self.gemm = _blas.gemm_unchecked(self.dtype)
+        self.gemm_accumulates = self.gemm is not _blas.numpy_gemm
 
     @property
     def spare_inputs(self) -> FloatArray:
@@ -240,22 +229,18 @@ def _forward_to_output_delta(
     biases: Sequence[FloatArray],
     activation: str,
     ws: Workspace,
-    after_first_product: Callable[[], None] | None = None,
 ) -> float:
     r"""Forward pass into ``ws.values``; returns the mean cross-entropy.
 
     Afterwards ``ws.values[l][:N]`` holds :math:`a_{l+1}` for the hidden layers and the last one
     :math:`\delta_L = (\hat y - y)/N`, and ``ws.dbiases[-1]`` its column sums.
-    ``after_first_product`` is called once ``X @ W_1`` is taken: the training loop starts
-    gathering the next batch into its other batch buffer there, while this one computes on.
     """
     n_rows = X.shape[0]
+    one, zero = ws.dtype.type(1.0), ws.dtype.type(0.0)
     inputs = X
     for layer in range(len(weights)):  # values[l] = f(values[l-1] @ W_l + b_l)
         out = ws.values[layer][:n_rows]
-        np.matmul(inputs, weights[layer], out=out)
-        if layer == 0 and after_first_product is not None:
-            after_first_product()
+        ws.gemm(False, False, one, inputs, weights[layer], zero, out)
         if layer == len(weights) - 1:  # the logits: the last layer's bias is added by the loss
             break
         mlp_inner.bias_activation_inplace(out, biases[layer], activation)
@@ -276,7 +261,7 @@ def _delta_below(delta: FloatArray, W: FloatArray, below: FloatArray, layer: int
     r""":math:`\delta_{l-1} = (\delta_l W_l^\top) \odot f'(a_{l-1})` into ``ws.deltas``; the
     activation-backward kernel also sums its columns into ``ws.dbiases[layer - 1]``."""
     dvalue = ws.deltas[layer - 1][: delta.shape[0]]
-    np.matmul(delta, W.T, out=dvalue)  # delta W^T                                      (N, H_in)
+    ws.gemm(False, True, ws.dtype.type(1.0), delta, W, ws.dtype.type(0.0), dvalue)  # delta W^T
     backward(dvalue, below, ws.dbiases[layer - 1])
     return dvalue
 
@@ -286,7 +271,7 @@ def _weight_gradient(below: FloatArray, delta: FloatArray, W: FloatArray, layer:
     r""":math:`\partial J/\partial W_l = a_{l-1}^\top \delta_l + \frac{\alpha}{N} W_l` into
     ``ws.dweights[layer]``."""
     dW = ws.dweights[layer]
-    np.matmul(below.T, delta, out=dW)  # a^T delta                                  (H_in, H_out)
+    ws.gemm(True, False, ws.dtype.type(1.0), below, delta, ws.dtype.type(0.0), dW)  # a^T delta
     if alpha:
         scaled = ws.weight_scratch()[layer]
         np.multiply(W, alpha / below.shape[0], out=scaled)
@@ -307,26 +292,27 @@ def loss_and_gradients(
 
     Same mathematics and arguments as :func:`loss_and_gradients_reference` (``activation`` must
     be canonical: "sigmoid", "tanh" or "relu"), but nothing is allocated beyond a few (N,)
-    vectors: ``X`` (N ≤ ``workspace.batch_size`` rows, C-contiguous, the workspace dtype) and
-    ``labels`` (int, (N,)) are typically views of a workspace batch buffer / ``targets``.
+    vectors: ``X`` (N ≤ ``workspace.batch_size`` rows), ``weights`` and ``biases`` must be
+    C-contiguous arrays of the workspace dtype (ValueError otherwise); ``labels`` (int, (N,)).
+    ``X`` and ``labels`` are typically views of a workspace batch buffer / ``targets``.
 
     Returns
     -------
     loss : float
         :math:`J` of the module docstring.
     """
+    _check_operands(X, weights, biases, workspace)
     return _loss_and_gradients(X, labels, weights, biases, activation, workspace, alpha)
 
 
 def _loss_and_gradients(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                         biases: Sequence[FloatArray], activation: str, ws: Workspace,
-                        alpha: float = 0.0,
-                        after_first_product: Callable[[], None] | None = None) -> float:
-    """:func:`loss_and_gradients`, with the hook of :func:`_forward_to_output_delta`."""
+                        alpha: float = 0.0) -> float:
+    """:func:`loss_and_gradients` without the operand checks (the training loop makes them
+    once per epoch)."""
     n_rows = X.shape[0]
     backward = mlp_inner.BACKWARD_KERNELS[activation]
-    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws,
-                                    after_first_product)
+    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)
     if alpha:
         loss += _l2_penalty(weights, alpha, n_rows)
     delta = ws.values[-1][:n_rows]
@@ -349,10 +335,11 @@ def _decay_folds_into_gemm(decay: float, dtype: np.dtype) -> bool:
     return decay == 1.0 or 1.0 - decay >= 1000 * np.finfo(dtype).eps
 
 
-def _check_sgd_operands(X: FloatArray, weights: Sequence[FloatArray],
+def _check_operands(X: FloatArray, weights: Sequence[FloatArray],
                         biases: Sequence[FloatArray], ws: Workspace) -> None:
-    """ValueError unless every array the fused step touches has one dtype and is C-contiguous
-    (checked before anything is updated, so a refused call leaves the network as it was)."""
+    """ValueError unless every array the step's products read has the workspace's dtype and is
+    C-contiguous, as BLAS reads them (checked before anything is updated, so a refused call
+    leaves the network as it was)."""
     dtype = ws.dtype
     arrays = [("X", X), *((f"weights[{i}]", W) for i, W in enumerate(weights)),
               *((f"biases[{i}]", b) for i, b in enumerate(biases))]
@@ -363,9 +350,6 @@ def _check_sgd_operands(X: FloatArray, weights: Sequence[FloatArray],
     if X.ndim != 2 or X.shape[0] > ws.batch_size or X.shape[1] != ws.layer_sizes[0]:
         raise ValueError(f"X {X.shape} does not fit the workspace's batches "
                          f"({ws.batch_size}, {ws.layer_sizes[0]})")
-    if not _blas.available(dtype):
-        raise ValueError(f"no direct BLAS gemm for {dtype} here: use loss_and_gradients and an "
-                         "optimiser step")
 
 
 def loss_and_sgd_update(
@@ -378,57 +362,56 @@ def loss_and_sgd_update(
     learning_rate: float,
     alpha: float = 0.0,
 ) -> float:
-    r"""One plain SGD step on the batch, the weight gradients never stored; returns the loss.
+    r"""One plain SGD step on the batch; returns the loss.
 
     The same step as :func:`loss_and_gradients` followed by ``p <- p - lr * g`` for every
-    parameter, but each weight matrix is updated by the GEMM that computes its gradient
-    (:func:`nnbasics.accel.blas.gemm_inplace`):
+    parameter.  Where the workspace's GEMM accumulates (``workspace.gemm_accumulates``: SciPy's
+    BLAS, see :mod:`nnbasics.accel.blas`), each weight matrix is updated by the GEMM that
+    computes its gradient, the gradient never stored:
 
     .. math::  W_l \leftarrow \Bigl(1 - \frac{\eta\alpha}{N}\Bigr) W_l
                - \eta\, a_{l-1}^\top \delta_l
 
     after :math:`\delta_l W_l^\top` (which needs the old :math:`W_l`) has been taken for the
-    layer below.  Biases are updated by one pass each.  When the L2 decay
-    :math:`\eta\alpha/N` is too small to survive as GEMM's ``beta`` in the weights' dtype (float32
-    with a small ``alpha``: :func:`_decay_folds_into_gemm`), the weights take the two-step road
-    instead, gradient into ``workspace.dweights`` then the update.  Either way the result
-    equals the two-step update up to rounding, and the decay is applied, not rounded away.
+    layer below.  Biases are updated by one pass each.  Otherwise, and when the L2 decay
+    :math:`\eta\alpha/N` is too small to survive as GEMM's ``beta`` in the weights' dtype
+    (float32 with a small ``alpha``: :func:`_decay_folds_into_gemm`), the weights take the
+    two-step road, gradient into ``workspace.dweights`` then one compiled update pass.  Either
+    way the result equals the two-step update up to rounding, and the decay is applied, not
+    rounded away.
 
-    ``X``, ``weights`` and ``biases`` must be C-contiguous arrays of the workspace's dtype, for
-    which :func:`nnbasics.accel.blas.available` is true (ValueError otherwise, before anything is
-    updated); ``labels`` (N,) int64 in ``[0, K)`` are not checked (as in
-    :func:`loss_and_gradients`: :func:`~nnbasics.mlp.training.sgd_epoch` checks them once an epoch).
+    ``X``, ``weights`` and ``biases`` must be C-contiguous arrays of the workspace's dtype
+    (ValueError otherwise, before anything is updated); ``labels`` (N,) int64 in ``[0, K)``
+    are not checked (as in :func:`loss_and_gradients`: :func:`~nnbasics.mlp.training.sgd_epoch`
+    checks them once an epoch).
 
     Returns
     -------
     loss : float
         :math:`J` of the batch at the parameters *before* the step.
     """
-    _check_sgd_operands(X, weights, biases, workspace)
+    _check_operands(X, weights, biases, workspace)
     return _loss_and_sgd_update(X, labels, weights, biases, activation, workspace,
                                 learning_rate, alpha)
 
 
 def _loss_and_sgd_update(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                          biases: Sequence[FloatArray], activation: str, ws: Workspace,
-                         learning_rate: float, alpha: float,
-                         after_first_product: Callable[[], None] | None = None) -> float:
+                         learning_rate: float, alpha: float) -> float:
     """:func:`loss_and_sgd_update` without the operand checks (the training loop makes them
-    once per epoch, on the workspace's batch buffer that every batch is a view of), with the
-    hook of :func:`_forward_to_output_delta`."""
+    once per epoch, on the workspace's batch buffer that every batch is a view of)."""
     n_rows = X.shape[0]
     backward = mlp_inner.BACKWARD_KERNELS[activation]
-    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws,
-                                    after_first_product)
+    loss = _forward_to_output_delta(X, labels, weights, biases, activation, ws)
     decay = 1.0
     if alpha:
         loss += _l2_penalty(weights, alpha, n_rows)
         decay = 1.0 - learning_rate * alpha / n_rows
-    fold = _decay_folds_into_gemm(decay, ws.dtype)
+    fold = ws.gemm_accumulates and _decay_folds_into_gemm(decay, ws.dtype)
     # the operands were checked: call the compiled kernels directly (a Python wrapper per call
     # was ~3% of a small network's epoch), with scalars of the arrays' dtype
     real = ws.dtype.type
-    gemm, lr, update = _blas.gemm_unchecked(ws.dtype), real(learning_rate), mlp_inner._sgd_kernel
+    gemm, lr, update = ws.gemm, real(learning_rate), optimizer_kernels._sgd_kernel
     minus_lr, beta = real(-learning_rate), real(decay)
     delta = ws.values[-1][:n_rows]
     for layer in range(len(weights) - 1, -1, -1):

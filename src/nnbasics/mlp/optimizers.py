@@ -3,9 +3,15 @@ r"""Optimisers: SGD with momentum and a step-decay schedule, and Adam.
 They know nothing about the model: :meth:`step` takes a list of parameter arrays and the list of
 their gradients (same shapes, same order) and updates the parameters **in place**.  The gradients
 are only read and a step allocates nothing.  Each optimiser has two implementations of the same
-arithmetic: ``_reference_step``, readable NumPy (one ufunc per term, into scratch buffers), and
-``step``, which makes one fused pass per parameter (:mod:`nnbasics.accel.mlp_kernels`) for contiguous
-arrays; the tests check that both give the same bits.
+arithmetic: :meth:`reference_step`, readable NumPy (one ufunc per term, into scratch buffers),
+and :meth:`step`, which makes one fused pass per parameter
+(:mod:`nnbasics.accel.optimizer_kernels`) for contiguous arrays; the tests check that both give
+the same bits.
+
+A caller that can apply a plain step ``p <- p - lr * g`` more cheaply itself (the training loop
+folds it into the product that computes ``g``) asks :meth:`plain_step_rate`: the rate of the
+next step if the optimiser's step is exactly that, else ``None``; it then reports the step it
+applied with :meth:`count_step`.
 
 The learning rate of step ``t`` (counted from 0) follows the step-decay schedule of the assignment
 ("anneal the learning rate every N iterations"):
@@ -21,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nnbasics.accel import mlp_kernels as mlp_inner
+from nnbasics.accel import optimizer_kernels as kernels
 from nnbasics.core.activations import FloatArray
 
 __all__ = ["SGD", "Adam", "make_optimizer"]
@@ -62,6 +68,27 @@ class _Optimizer:
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         """Update every array of ``params`` in place from ``grads`` (read only)."""
         raise NotImplementedError
+
+    def reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+        """:meth:`step` in readable NumPy, one ufunc per term (same arithmetic, same bits)."""
+        raise NotImplementedError
+
+    def plain_step_rate(self) -> float | None:
+        """``lr_t`` if the next step is ``p <- p - lr_t * g`` for every parameter and keeps no
+        state beyond the step count, else ``None`` (the default).
+
+        A caller that applies such a step itself, instead of calling :meth:`step`, reports it
+        with :meth:`count_step`.
+        """
+        return None
+
+    def count_step(self) -> None:
+        """Count a step the caller applied itself at the rate :meth:`plain_step_rate` gave: the
+        schedule and the checkpointed step count advance as with :meth:`step`.  ValueError when
+        the optimiser's step is not plain (its state would be skipped)."""
+        if self.plain_step_rate() is None:
+            raise ValueError(f"{type(self).__name__} keeps state between steps: call step()")
+        self.n_steps += 1
 
     # -- checkpointing: arrays and scalars, kept apart for the .npz + JSON format --------------
 
@@ -110,28 +137,19 @@ class SGD(_Optimizer):
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         if not _all_contiguous(params, grads):
-            return self._reference_step(params, grads)
+            return self.reference_step(params, grads)
         lr = self.learning_rate
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             if self.momentum:
-                mlp_inner.momentum_update(p, self.state["velocity"][i], g, self.momentum, lr)
+                kernels.momentum_update(p, self.state["velocity"][i], g, self.momentum, lr)
             else:
-                mlp_inner.sgd_update(p, g, lr)
+                kernels.sgd_update(p, g, lr)
         self.n_steps += 1
 
-    def record_step(self) -> None:
-        """Count a plain step (momentum 0) that the caller applied itself at
-        :attr:`learning_rate`.
+    def plain_step_rate(self) -> float | None:
+        return None if self.momentum else self.learning_rate
 
-        For the training loop's fused path (:func:`nnbasics.mlp.training.fuses_sgd_update`), which
-        updates the weights inside their gradient GEMMs: the schedule and the checkpointed step
-        count advance as with :meth:`step`.  With momentum the velocity would be skipped: refused.
-        """
-        if self.momentum:
-            raise ValueError("record_step is for plain SGD; with momentum call step()")
-        self.n_steps += 1
-
-    def _reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+    def reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         lr = self.learning_rate
         for i, (p, g, scaled) in enumerate(zip(params, grads, self._scratch, strict=True)):
             np.multiply(g, lr, out=scaled)  # lr * g
@@ -187,13 +205,13 @@ class Adam(_Optimizer):
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         if not _all_contiguous(params, grads):
-            return self._reference_step(params, grads)
+            return self.reference_step(params, grads)
         step_size = self._step_size()
         for p, g, m, v in zip(params, grads, self.state["m"], self.state["v"], strict=True):
-            mlp_inner.adam_update(p, m, v, g, self.beta_1, self.beta_2, step_size, self.epsilon)
+            kernels.adam_update(p, m, v, g, self.beta_1, self.beta_2, step_size, self.epsilon)
         self.n_steps += 1
 
-    def _reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
+    def reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         lr = self._step_size()
         b1, b2 = self.beta_1, self.beta_2
         for p, g, m, v, s in zip(params, grads, self.state["m"], self.state["v"], self._scratch,

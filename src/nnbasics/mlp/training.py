@@ -1,5 +1,10 @@
 """The mini-batch training loop: epochs, history, early stopping, checkpoints and resume.
 
+Each epoch runs on one of two engines (:data:`ENGINES`): ``"fast"``, :func:`sgd_epoch` (the
+preallocated kernel of :mod:`nnbasics.mlp.model`), or ``"reference"``, the readable NumPy step
+of :mod:`nnbasics.mlp.reference`; both take the same batches and compute the same steps up to
+rounding.
+
 Shape letters: ``N`` training rows, ``D`` features; labels are class indices ``0..K-1``.
 
 Sampling rule: every epoch draws one permutation of the ``N`` rows from the run's
@@ -11,7 +16,8 @@ its seed.
 
 Checkpoints: with a ``checkpoint_dir``, the complete state (parameters, optimiser state, the
 generator's state, epoch, history, early-stopping bookkeeping) is written after every epoch to
-``epoch-NNNNNN.npz`` (atomically, see :mod:`nnbasics.io.serialization`; the two newest are kept).
+``epoch-NNNNNN.npz``, the layers named ``coef_i`` / ``intercept_i`` as in model files
+(atomically, see :mod:`nnbasics.io.serialization`; the two newest are kept).
 :func:`load_latest_checkpoint` restores the newest one that reads back cleanly, and since the loop
 is deterministic, a run killed at any moment and resumed ends with bit-for-bit the parameters of
 the uninterrupted run (on the same machine and thread count).
@@ -30,22 +36,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from nnbasics.accel import blas as _blas
-from nnbasics.accel import blas_worker as _blas_worker
-from nnbasics.accel import mlp_kernels as mlp_inner
+from nnbasics.accel import mlp_kernels
 from nnbasics.core.activations import FloatArray
 from nnbasics.io.serialization import load_arrays, save_arrays
-from nnbasics.mlp import model as mlp
+from nnbasics.mlp import model, reference
 from nnbasics.mlp.model import Workspace, forward_logits
 from nnbasics.mlp.optimizers import SGD, Adam
 
 __all__ = [
+    "ENGINES",
     "History",
     "LoopConfig",
     "TrainingState",
     "data_fingerprint",
     "evaluate",
-    "fuses_sgd_update",
     "latest_checkpoints",
     "load_latest_checkpoint",
     "run_epochs",
@@ -54,6 +58,8 @@ __all__ = [
 ]
 
 CHECKPOINT_KIND = "checkpoint"
+#: the training engines: the compiled default, and the readable one it is tested against
+ENGINES = ("fast", "reference")
 _CHECKPOINT_RE = re.compile(r"^epoch-(\d{6})\.npz$")
 _KEEP_CHECKPOINTS = 2
 
@@ -94,6 +100,7 @@ class LoopConfig:
     n_iter_no_change: int = 10
     early_stopping: bool = False
     shuffle: bool = True
+    engine: str = "fast"  # "fast": sgd_epoch; "reference": nnbasics.mlp.reference.train_epoch
 
 
 @dataclass
@@ -125,20 +132,16 @@ def sgd_epoch(
     alpha: float = 0.0,
     shuffle: bool = True,
 ) -> float:
-    """One pass over the rows of ``X`` in the order ``rng.permutation(N)`` (in their own order
-    with ``shuffle=False``, drawing nothing from ``rng``), updating in place.
+    """One pass of the fast engine over the rows of ``X`` in the order ``rng.permutation(N)``
+    (in their own order with ``shuffle=False``, drawing nothing from ``rng``), updating in place.
 
     ``X`` (N, D) must have the workspace's dtype and ``y`` (N,) hold int64 class indices.  Each
-    batch is gathered into one of the workspace's two preallocated batch buffers, in turn
-    (:func:`~nnbasics.accel.mlp_kernels.gather_batch`): where NumPy's OpenBLAS lends one of its worker
-    threads (:mod:`nnbasics.accel.blas_worker`) and a batch's rows fill 32 KiB or more, the next
-    batch is gathered there while the current one's step runs past its first product, off the
-    step's critical path (the gather of random rows of a large ``X`` runs at DRAM speed: ~7% of
-    a 784-256-10 epoch on two cores).  Its gradient is computed by
-    :func:`~nnbasics.mlp.model.loss_and_gradients` and applied by ``optimizer``.  Plain SGD (no
-    momentum) takes a shorter road when NumPy's BLAS can be called directly
-    (:func:`fuses_sgd_update`): :func:`~nnbasics.mlp.model.loss_and_sgd_update` lets each weight
-    gradient's GEMM add itself to the weights, the same step up to rounding.
+    batch is gathered into the workspace's two batch buffers in turn
+    (:func:`~nnbasics.accel.mlp_kernels.gather_batch`), its gradient computed by
+    :func:`~nnbasics.mlp.model.loss_and_gradients` and applied by ``optimizer.step``; when the
+    optimiser's step is plain SGD (:meth:`~nnbasics.mlp.optimizers.SGD.plain_step_rate` gives a
+    rate), :func:`~nnbasics.mlp.model.loss_and_sgd_update` adds it to the weights inside the
+    products that compute their gradients instead: the same step up to rounding.
     Returns the mean of the batch losses weighted by batch size (the epoch's training loss);
     ``workspace.n_correct[0]`` then counts the rows each batch predicted right before its step
     (so ``n_correct[0] / N`` is the epoch's training accuracy, measured as its loss is).
@@ -149,126 +152,38 @@ def sgd_epoch(
     params = [*weights, *biases]
     grads = [*workspace.dweights, *workspace.dbiases]
     inputs, targets = workspace.inputs, workspace.targets
+    # the compiled gather, products and loss index without bounds checks: check once an epoch
     if inputs.dtype != X.dtype or inputs.shape[1:] != X.shape[1:] or X.ndim != 2:
         raise ValueError(f"X {X.shape} {X.dtype} does not fit the workspace's batches "
                          f"{inputs.shape} {inputs.dtype}")
-    # the compiled gather and loss index with these without bounds checks: check them once
     n_classes = workspace.layer_sizes[-1]
     if y.shape != (n_rows,) or y.dtype.kind not in "iu":
         raise ValueError(f"y must be {n_rows} integer class indices, got {y.dtype} {y.shape}")
     if n_rows and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"y holds labels outside [0, {n_classes}): {y.min()}..{y.max()}")
+    model._check_operands(inputs, weights, biases, workspace)
     # even and odd batches go to two buffers in turn (Workspace says why); one batch, one buffer
     buffers = (inputs, workspace.spare_inputs if n_rows > B else inputs)
     label_buffers = (targets, workspace.spare_targets if n_rows > B else targets)
-    if buffers[1].shape != inputs.shape or buffers[1].dtype != inputs.dtype \
-            or label_buffers[1].shape != targets.shape or label_buffers[1].dtype != np.int64:
-        raise ValueError(f"the workspace's spare batch buffers {buffers[1].shape} "
-                         f"{buffers[1].dtype} differ from its inputs {inputs.shape}")
-    gather = mlp_inner._gather_kernel  # validated above; the loop makes one call per batch
-    # The next batch is gathered by an OpenBLAS worker while this thread steps the current one
-    # (the job reads X, y and order, checked above or made here, and writes the buffer the
-    # step does not use); the worker runs it between this step's two large GEMMs.
-    prefetch = _prefetcher(X, y, order, buffers, label_buffers, B) if n_rows > B else None
-    # what loss_and_sgd_update checks per call, checked once: the parameters here, and every
-    # batch below is one of the two batch buffers (checked above) or a leading view of it
-    fused = fuses_sgd_update(optimizer, weights) and all(
-        p.dtype == workspace.dtype and p.flags.c_contiguous for p in params
-    )
-    step = optimizer.step
+    gather = mlp_kernels._gather_kernel  # checked above; the loop makes one call per batch
     workspace.n_correct[0] = 0
     total = 0.0
-    try:
-        for start in range(0, n_rows, B):
-            idx = order[start : start + B]
-            m = idx.shape[0]
-            rows, labels = buffers[(start // B) & 1], label_buffers[(start // B) & 1]
-            if prefetch is not None and prefetch.job.pending:
-                prefetch.job.wait()  # posted during the previous step
-            else:  # the first batch, or no job (none here, or a step that did not post one)
-                gather(X, y, idx, rows, labels)
-            batch, labels = (rows, labels) if m == B else (rows[:m], labels[:m])
-            after_first_product = prefetch.post if prefetch and start + B < n_rows else None
-            if fused:
-                total += m * mlp._loss_and_sgd_update(batch, labels, weights, biases,
-                                                      activation, workspace,
-                                                      optimizer.learning_rate, alpha,
-                                                      after_first_product)
-                optimizer.record_step()
-            else:
-                total += m * mlp._loss_and_gradients(batch, labels, weights, biases,
-                                                     activation, workspace, alpha,
-                                                     after_first_product)
-                step(params, grads)
-    finally:
-        if prefetch is not None:  # never leave a job writing into the buffers behind
-            prefetch.job.wait()
+    for start in range(0, n_rows, B):
+        idx = order[start : start + B]
+        m = idx.shape[0]
+        rows, labels = buffers[(start // B) & 1], label_buffers[(start // B) & 1]
+        gather(X, y, idx, rows, labels)
+        batch, labels = (rows, labels) if m == B else (rows[:m], labels[:m])
+        rate = optimizer.plain_step_rate()
+        if rate is not None:
+            total += m * model._loss_and_sgd_update(batch, labels, weights, biases, activation,
+                                                    workspace, rate, alpha)
+            optimizer.count_step()
+        else:
+            total += m * model._loss_and_gradients(batch, labels, weights, biases, activation,
+                                                   workspace, alpha)
+            optimizer.step(params, grads)
     return total / n_rows
-
-
-# Below this many bytes of rows a batch, gathering here is as fast as handing the job over
-# (~3 us a batch for the post and the wait).  Measured, 2026-11-27, epochs of a ReLU network with
-# and without the job: 64 features, batches of 32 / 64 rows (8 / 16 KiB): 7% / 2-4% slower with
-# it; batches of 128 (32 KiB) on 20,000 rows: 9% faster; 784 features, 64-256 rows: 1-17% faster.
-_MIN_PREFETCH_BYTES = 32 * 1024
-
-
-class _Prefetcher:
-    """Posts the gather of the batch after the current one to an OpenBLAS worker."""
-
-    def __init__(self, X: FloatArray, y: NDArray[np.integer], order: NDArray[np.intp],
-                 buffers: tuple[FloatArray, FloatArray],
-                 label_buffers: tuple[NDArray[np.int64], NDArray[np.int64]],
-                 batch_size: int) -> None:
-        self.job = _blas_worker.Job()
-        self._routine = mlp_inner.gather_job(X.dtype)
-        self._X, self._y, self._order = X, y, order
-        self._buffers, self._label_buffers = buffers, label_buffers
-        self._batch_size = batch_size
-        self._next = 1  # the batch the next post gathers
-        self._pack = mlp_inner._gather_job_args
-
-    def post(self) -> None:
-        k, B = self._next, self._batch_size
-        self._pack(self.job.args, self._X, self._y, self._order[k * B : (k + 1) * B],
-                   self._buffers[k & 1], self._label_buffers[k & 1])
-        self.job.post(self._routine, self.job.args)
-        self._next = k + 1
-
-
-def _prefetcher(X: FloatArray, y: NDArray[np.integer], order: NDArray[np.intp],
-                buffers: tuple[FloatArray, FloatArray],
-                label_buffers: tuple[NDArray[np.int64], NDArray[np.int64]],
-                batch_size: int) -> _Prefetcher | None:
-    """A :class:`_Prefetcher` if the job pays and can run here: a batch's rows fill at least
-    :data:`_MIN_PREFETCH_BYTES`, a worker is available, and the arrays have the layouts the
-    compiled job reads (C-contiguous, int64 labels and order)."""
-    if batch_size * X.shape[1] * X.itemsize < _MIN_PREFETCH_BYTES or \
-            not _blas_worker.available():
-        return None
-    if not (X.flags.c_contiguous and y.flags.c_contiguous and y.dtype == np.int64
-            and order.dtype == np.int64 and order.flags.c_contiguous):
-        return None
-    return _Prefetcher(X, y, order, buffers, label_buffers, batch_size)
-
-
-def fuses_sgd_update(optimizer: SGD | Adam, weights: Sequence[FloatArray]) -> bool:
-    """Whether :func:`sgd_epoch` applies ``optimizer``'s steps inside the weight GEMMs.
-
-    True for plain SGD (momentum 0, :meth:`~nnbasics.mlp.optimizers.SGD.step` not overridden by a
-    subclass or on the instance) on C-contiguous weights whose dtype NumPy's BLAS can be called
-    for directly (:func:`nnbasics.accel.blas.available`).  Momentum and Adam need the gradient
-    itself, so they keep the gradient buffers and the optimiser's fused pass.
-    """
-    return (
-        isinstance(optimizer, SGD)
-        and type(optimizer).step is SGD.step
-        and "step" not in vars(optimizer)  # nor replaced on the instance
-        and optimizer.momentum == 0
-        and all(W.flags.c_contiguous for W in weights)
-        and len({W.dtype for W in weights}) == 1
-        and _blas.available(weights[0].dtype)
-    )
 
 
 def evaluate(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatArray],
@@ -318,12 +233,22 @@ def run_epochs(
     """
     if config.early_stopping and validation is None:
         raise ValueError("early_stopping needs validation data")
+    if config.engine not in ENGINES:
+        raise ValueError(f"unknown engine {config.engine!r}; choose one of {', '.join(ENGINES)}")
     sizes = [state.weights[0].shape[0], *(w.shape[1] for w in state.weights)]
-    workspace = Workspace(sizes, min(config.batch_size, X.shape[0]), X.dtype)
+    batch_size = min(config.batch_size, X.shape[0])
+    workspace = Workspace(sizes, batch_size, X.dtype) if config.engine == "fast" else None
     last = config.max_epochs if n_epochs is None else min(config.max_epochs, state.epoch + n_epochs)
     while state.epoch < last and not state.stopped:
-        loss = sgd_epoch(X, y, state.weights, state.biases, config.activation, state.optimizer,
-                         workspace, state.rng, config.alpha, config.shuffle)
+        if workspace is not None:
+            loss = sgd_epoch(X, y, state.weights, state.biases, config.activation,
+                             state.optimizer, workspace, state.rng, config.alpha, config.shuffle)
+            n_correct = int(workspace.n_correct[0])
+        else:
+            loss, n_correct = reference.train_epoch(X, y, state.weights, state.biases,
+                                                    config.activation, state.optimizer,
+                                                    state.rng, batch_size, config.alpha,
+                                                    config.shuffle)
         if not np.isfinite(loss):
             raise ValueError(
                 f"training diverged at epoch {state.epoch + 1} (loss {loss}); "
@@ -331,7 +256,7 @@ def run_epochs(
             )
         # measured during the epoch, as the loss is: a second pass over X would cost a third of
         # the epoch's matrix products on a large data set
-        train_acc = int(workspace.n_correct[0]) / max(X.shape[0], 1)
+        train_acc = n_correct / max(X.shape[0], 1)
         val_loss, val_acc = np.nan, np.nan
         if validation is not None:
             val_loss, val_acc = evaluate(*validation, state.weights, state.biases,
@@ -386,10 +311,10 @@ def _contents(state: TrainingState) -> tuple[dict[str, np.ndarray], dict[str, An
     rest as JSON-ready metadata; :func:`_restore` puts both back."""
     arrays: dict[str, np.ndarray] = {}
     for i, (w, b) in enumerate(zip(state.weights, state.biases, strict=True)):
-        arrays[f"weight_{i}"], arrays[f"bias_{i}"] = w, b
+        arrays[f"coef_{i}"], arrays[f"intercept_{i}"] = w, b
     if state.best_weights is not None:
         for i, (w, b) in enumerate(zip(state.best_weights, state.best_biases, strict=True)):
-            arrays[f"best_weight_{i}"], arrays[f"best_bias_{i}"] = w, b
+            arrays[f"best_coef_{i}"], arrays[f"best_intercept_{i}"] = w, b
     for name, a in state.optimizer.state_arrays().items():
         arrays[f"optimizer_{name}"] = a
     metadata = {
@@ -434,18 +359,17 @@ def save_checkpoint(state: TrainingState, directory: str | Path,
 
 def _restore(state: TrainingState, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     for i, (w, b) in enumerate(zip(state.weights, state.biases, strict=True)):
-        for name, own in ((f"weight_{i}", w), (f"bias_{i}", b)):
+        for name, own in ((f"coef_{i}", w), (f"intercept_{i}", b)):
             if arrays[name].shape != own.shape:
                 raise ValueError(f"{name} has shape {arrays[name].shape}, expected {own.shape}")
     for i, (w, b) in enumerate(zip(state.weights, state.biases, strict=True)):
-        w[...] = arrays[f"weight_{i}"]
-        b[...] = arrays[f"bias_{i}"]
-    if "best_weight_0" in arrays:
-        n = len(state.weights)
-        state.best_weights = [arrays[f"best_weight_{i}"].astype(w.dtype) for i, w in
-                              zip(range(n), state.weights, strict=True)]
-        state.best_biases = [arrays[f"best_bias_{i}"].astype(b.dtype) for i, b in
-                             zip(range(n), state.biases, strict=True)]
+        w[...] = arrays[f"coef_{i}"]
+        b[...] = arrays[f"intercept_{i}"]
+    if "best_coef_0" in arrays:
+        state.best_weights = [arrays[f"best_coef_{i}"].astype(w.dtype)
+                              for i, w in enumerate(state.weights)]
+        state.best_biases = [arrays[f"best_intercept_{i}"].astype(b.dtype)
+                             for i, b in enumerate(state.biases)]
     prefix = "optimizer_"
     state.optimizer.load_state_arrays(
         {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
@@ -477,11 +401,13 @@ def load_latest_checkpoint(state: TrainingState, directory: str | Path,
             arrays, meta = load_arrays(path, kind=CHECKPOINT_KIND)
         except ValueError:
             continue  # unreadable: fall back to the previous epoch's checkpoint
+        if "weight_0" in arrays:
+            raise ValueError(
+                f"checkpoint {path} was written by nnbasics 0.1 (arrays weight_i / bias_i), "
+                "which this version does not resume; use another --checkpoint-dir"
+            )
         saved = meta.get("fingerprint", {})
         fingerprint = json.loads(json.dumps(fingerprint))  # tuples -> lists, as saved
-        # a setting the checkpoint does not record (written by an older nnbasics, before the
-        # fingerprint held it) is unknown, not different
-        fingerprint = {k: v for k, v in fingerprint.items() if k in saved}
         if saved != fingerprint:
             keys = set(saved) | set(fingerprint)
             diff = sorted(k for k in keys if k not in fingerprint

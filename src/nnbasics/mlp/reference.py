@@ -1,0 +1,138 @@
+r"""The reference engine of the MLP: the textbook training step, in plain NumPy.
+
+``MLPClassifier(engine="reference")`` trains with the functions of this module; the default fast
+engine (:func:`nnbasics.mlp.training.sgd_epoch` with :mod:`nnbasics.mlp.model`'s kernel) is
+tested against them: same batches, same losses up to rounding.
+
+Shape letters: ``N`` rows of a batch, ``D`` features, ``H_l`` units of layer ``l``, ``K``
+classes.  ``weights[l]`` is ``(H_{l-1}, H_l)`` and ``biases[l]`` ``(H_l,)``, with ``H_0 = D`` and
+``H_L = K``.  One step on a batch ``(X, y)``::
+
+    forward    a_0 = X;  a_l = f(a_{l-1} @ W_l + b_l)  (l < L);  z = a_{L-1} @ W_L + b_L
+    loss       J = mean_n(-log softmax(z)[n, y_n]) + alpha / (2N) * sum_l ||W_l||^2
+    backward   delta_L = (softmax(z) - onehot(y)) / N
+               dW_l = a_{l-1}^T @ delta_l + alpha / N * W_l;   db_l = sum_n delta_l
+               delta_{l-1} = (delta_l @ W_l^T) * f'(a_{l-1})
+    update     optimizer.reference_step(params, grads)
+
+``softmax(z) - onehot(y)`` is the gradient of the cross-entropy *through* the softmax (the pair
+softmax output + cross-entropy loss, and only that pair, cancels to ``ŷ - y``); ``f'`` is computed
+from the activation's value ``a`` (``a (1 - a)`` for the sigmoid, ``1 - a²`` for tanh, ``a > 0``
+for ReLU, with ReLU'(0) = 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nnbasics.core.activations import ACTIVATIONS, FloatArray
+from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
+from nnbasics.core.losses import softmax_cross_entropy
+from nnbasics.mlp.optimizers import SGD, Adam
+
+__all__ = ["backward", "forward", "loss_and_gradients", "train_epoch", "train_step"]
+
+
+def forward(X: FloatArray, weights: Sequence[FloatArray], biases: Sequence[FloatArray],
+            activation: str) -> tuple[FloatArray, list[FloatArray]]:
+    """Logits ``z`` (N, K) and the layer inputs ``[a_0 = X, a_1, ..., a_{L-1}]``."""
+    values = [X]
+    for W, b in zip(weights[:-1], biases[:-1], strict=True):
+        values.append(ACTIVATIONS[activation](affine_forward(values[-1], W, b)))
+    logits = affine_forward(values[-1], weights[-1], biases[-1])
+    return logits, values
+
+
+def backward(delta: FloatArray, values: Sequence[FloatArray], weights: Sequence[FloatArray],
+             activation: str, alpha: float = 0.0) -> tuple[list[FloatArray], list[FloatArray]]:
+    r"""``(dweights, dbiases)`` from ``delta = dJ/dz`` (N, K) and the forward's ``values``.
+
+    :math:`\partial J/\partial W_l = a_{l-1}^\top \delta_l + \frac{\alpha}{N} W_l`,
+    :math:`\partial J/\partial b_l = \mathbf 1^\top \delta_l`,
+    :math:`\delta_{l-1} = \delta_l W_l^\top \odot f'(a_{l-1})`.
+    """
+    n_rows = values[0].shape[0]
+    dweights: list[FloatArray] = [np.empty(0)] * len(weights)
+    dbiases: list[FloatArray] = [np.empty(0)] * len(weights)
+    for layer in range(len(weights) - 1, -1, -1):
+        dvalue, dW, dbiases[layer] = affine_backward(delta, values[layer], weights[layer],
+                                                     need_dx=layer > 0)
+        dweights[layer] = dW + (alpha / n_rows) * weights[layer]  # L2 term
+        if layer > 0:
+            delta = activation_backward(dvalue, values[layer], activation)
+    return dweights, dbiases
+
+
+def loss_and_gradients(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
+                       biases: Sequence[FloatArray], activation: str, alpha: float = 0.0,
+                       ) -> tuple[float, list[FloatArray], list[FloatArray]]:
+    r"""Mean cross-entropy of the batch with its L2 term, and its gradient for every layer.
+
+    Parameters
+    ----------
+    X : ndarray (N, D)
+    labels : ndarray of int (N,), class indices in [0, K)
+    weights, biases : lists of L arrays, shapes (H_{l-1}, H_l) and (H_l,)
+    activation : {"sigmoid", "logistic", "tanh", "relu"}
+        Activation of every hidden layer; the output layer is softmax.
+    alpha : float, default 0
+        L2 penalty on the weights (not the biases): :math:`\frac{\alpha}{2N}\sum_l\|W_l\|^2`.
+
+    Returns
+    -------
+    loss : float
+    dweights, dbiases : lists of arrays shaped like ``weights`` and ``biases``
+    """
+    loss, _, dweights, dbiases = _step_math(X, labels, weights, biases, activation, alpha)
+    return loss, dweights, dbiases
+
+
+def _step_math(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
+               biases: Sequence[FloatArray], activation: str, alpha: float,
+               ) -> tuple[float, FloatArray, list[FloatArray], list[FloatArray]]:
+    """Loss, logits and gradients of the batch (the module docstring's first three lines)."""
+    logits, values = forward(X, weights, biases, activation)
+    loss, delta = softmax_cross_entropy(logits, labels, reduction="mean")  # delta = (ŷ - y)/N
+    dweights, dbiases = backward(delta, values, weights, activation, alpha)
+    penalty = alpha / (2 * X.shape[0]) * sum(float(np.sum(W * W, dtype=np.float64))
+                                             for W in weights)
+    return float(loss) + penalty, logits, dweights, dbiases
+
+
+def train_step(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
+               biases: Sequence[FloatArray], activation: str, optimizer: SGD | Adam,
+               alpha: float = 0.0) -> tuple[float, int]:
+    """One step on the batch, parameters updated in place by ``optimizer.reference_step``.
+
+    Returns the batch's loss and the number of rows whose largest logit was their label, both
+    measured at the parameters *before* the step.
+    """
+    loss, logits, dweights, dbiases = _step_math(X, labels, weights, biases, activation, alpha)
+    n_correct = int(np.sum(np.argmax(logits, axis=1) == labels))
+    optimizer.reference_step([*weights, *biases], [*dweights, *dbiases])
+    return loss, n_correct
+
+
+def train_epoch(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatArray],
+                biases: Sequence[FloatArray], activation: str, optimizer: SGD | Adam,
+                rng: np.random.Generator, batch_size: int, alpha: float = 0.0,
+                shuffle: bool = True) -> tuple[float, int]:
+    """One pass over the rows in the order ``rng.permutation(N)`` (their own order with
+    ``shuffle=False``), in batches of ``batch_size`` (the last may be smaller): the sampling
+    rule of :mod:`nnbasics.mlp.training`.
+
+    Returns the batch losses' mean weighted by batch size and the rows predicted right.
+    """
+    n_rows = X.shape[0]
+    order = rng.permutation(n_rows) if shuffle else np.arange(n_rows)
+    total, n_correct = 0.0, 0
+    for start in range(0, n_rows, batch_size):
+        rows = order[start : start + batch_size]
+        loss, correct = train_step(X[rows], y[rows], weights, biases, activation, optimizer,
+                                   alpha)
+        total += len(rows) * loss
+        n_correct += correct
+    return total / n_rows, n_correct
