@@ -348,10 +348,19 @@ class FitOutcome:
     history: object
     diverged: str | None
     first_epoch: int | None
+    interrupted: bool = False
 
 
 def _fit(model, X_train, y_train, validation, callback=None) -> FitOutcome:
-    """``model.fit`` with the history captured epoch by epoch (kept if training diverges)."""
+    """``model.fit`` with the history captured epoch by epoch (kept if training diverges).
+
+    The estimator's own warnings are shown as one ``nnbasics: warning:`` line each on stderr (a
+    skipped checkpoint, say), but for the ConvergenceWarning of a fixed epoch budget (NumPy's
+    overflow warnings of a diverging run are left to the divergence error); a Ctrl-C
+    (the estimator keeps what was trained, and warns) is reported in ``interrupted``.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
     seen: dict = {}
 
     def on_epoch(state):
@@ -360,15 +369,27 @@ def _fit(model, X_train, y_train, validation, callback=None) -> FitOutcome:
         if callback is not None:
             callback(state)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the ConvergenceWarning of a fixed epoch budget
+    def show(caught) -> bool:
+        interrupted = False
+        for w in caught:
+            if str(w.message) == "Training interrupted by user.":
+                interrupted = True
+            elif issubclass(w.category, UserWarning) and \
+                    not issubclass(w.category, ConvergenceWarning):
+                print(f"nnbasics: warning: {w.message}", file=sys.stderr, flush=True)
+        return interrupted
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             model.fit(X_train, y_train, validation_data=validation, callback=on_epoch)
         except ValueError as exc:
+            show(caught)
             if "diverged" not in str(exc):
                 raise
             return FitOutcome(seen.get("history"), str(exc), seen.get("first_epoch"))
-    return FitOutcome(model.history_, None, seen.get("first_epoch"))
+    interrupted = show(caught)
+    return FitOutcome(model.history_, None, seen.get("first_epoch"), interrupted)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -411,6 +432,9 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
     if outcome.diverged:
         raise ValueError(outcome.diverged)
+    if outcome.interrupted:
+        print(f"nnbasics: interrupted after {model.n_iter_} full epochs: keeping what was "
+              "trained (model and report below)", file=sys.stderr, flush=True)
     if cfg.resume:
         first = outcome.first_epoch
         print(f"resumed from the checkpoint of epoch {first - 1} in {cfg.checkpoint_dir}"
@@ -438,6 +462,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--save {cfg.save} exists; pass --overwrite to replace it")
         print(f"model saved to {model.save(cfg.save, extra_metadata=extra)}")
     write_report(cfg, dataset, model, splits, accuracies, architecture)
+    if outcome.interrupted:
+        how = (f"run the same command with --resume to continue from {cfg.checkpoint_dir}"
+               if cfg.checkpoint_dir else
+               "add --checkpoint-dir DIR to a run to be able to continue it with --resume")
+        print(f"nnbasics: training stopped early; {how}", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -30,6 +30,7 @@ from nnbasics.mlp.training import (
     LoopConfig,
     TrainingState,
     data_fingerprint,
+    keep_best,
     latest_checkpoints,
     load_latest_checkpoint,
     restore,
@@ -415,8 +416,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         config = self._loop_config(activation, X.shape[0])
         if warm:
             config = LoopConfig(**{**config.__dict__, "max_epochs": first_epoch + self.max_iter})
-        run_epochs(state, X, codes, config, validation, self.checkpoint_dir, fingerprint,
-                   self._epoch_callback(callback))
+        try:
+            run_epochs(state, X, codes, config, validation, self.checkpoint_dir, fingerprint,
+                       self._epoch_callback(callback))
+        except KeyboardInterrupt:  # as scikit-learn: keep what was trained, and say so
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            keep_best(state, config)
+            self._state = state
+            self._store(state)
+            return self
         self._state = state  # partial_fit continues from here
         self._store(state)
         if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:

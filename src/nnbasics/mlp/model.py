@@ -301,7 +301,8 @@ def loss_and_gradients(
     loss : float
         :math:`J` of the module docstring.
     """
-    _check_operands(X, weights, biases, workspace)
+    _check_operands(X, weights, biases, workspace, labels)
+    activation = check_activation(activation)
     return _loss_and_gradients(X, labels, weights, biases, activation, workspace, alpha)
 
 
@@ -335,11 +336,34 @@ def _decay_folds_into_gemm(decay: float, dtype: np.dtype) -> bool:
     return decay == 1.0 or 1.0 - decay >= 1000 * np.finfo(dtype).eps
 
 
+def check_labels(labels: NDArray, n_rows: int, n_classes: int) -> None:
+    """ValueError unless ``labels`` holds ``n_rows`` integer class indices in ``[0, n_classes)``:
+    the compiled loss indexes the logits with them unchecked (an index past the row would read
+    and write outside the array)."""
+    labels = np.asarray(labels)
+    if labels.shape != (n_rows,) or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be {n_rows} integer class indices, got "
+                         f"{labels.dtype} {labels.shape}")
+    if n_rows and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must be class indices, got values outside [0, {n_classes}): "
+                         f"{labels.min()}..{labels.max()}")
+
+
 def _check_operands(X: FloatArray, weights: Sequence[FloatArray],
-                        biases: Sequence[FloatArray], ws: Workspace) -> None:
+                    biases: Sequence[FloatArray], ws: Workspace,
+                    labels: NDArray | None = None) -> None:
     """ValueError unless every array the step's products read has the workspace's dtype and is
-    C-contiguous, as BLAS reads them (checked before anything is updated, so a refused call
-    leaves the network as it was)."""
+    C-contiguous, as BLAS reads them, the layers have the workspace's sizes and ``labels`` (when
+    given) are class indices: what the compiled passes assume (checked before anything is
+    updated, so a refused call leaves the network as it was)."""
+    sizes = list(ws.layer_sizes)
+    if len(weights) != len(sizes) - 1 or len(biases) != len(sizes) - 1:
+        raise ValueError(f"the workspace is for {len(sizes) - 1} layers, got {len(weights)} "
+                         f"weights and {len(biases)} biases")
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        if W.shape != (sizes[i], sizes[i + 1]) or b.shape != (sizes[i + 1],):
+            raise ValueError(f"layer {i}: weights {W.shape} and biases {b.shape} do not match "
+                             f"the workspace's layer sizes {tuple(sizes)}")
     dtype = ws.dtype
     arrays = [("X", X), *((f"weights[{i}]", W) for i, W in enumerate(weights)),
               *((f"biases[{i}]", b) for i, b in enumerate(biases))]
@@ -350,6 +374,8 @@ def _check_operands(X: FloatArray, weights: Sequence[FloatArray],
     if X.ndim != 2 or X.shape[0] > ws.batch_size or X.shape[1] != ws.layer_sizes[0]:
         raise ValueError(f"X {X.shape} does not fit the workspace's batches "
                          f"({ws.batch_size}, {ws.layer_sizes[0]})")
+    if labels is not None:
+        check_labels(labels, X.shape[0], sizes[-1])
 
 
 def loss_and_sgd_update(
@@ -380,17 +406,17 @@ def loss_and_sgd_update(
     way the result equals the two-step update up to rounding, and the decay is applied, not
     rounded away.
 
-    ``X``, ``weights`` and ``biases`` must be C-contiguous arrays of the workspace's dtype
-    (ValueError otherwise, before anything is updated); ``labels`` (N,) int64 in ``[0, K)``
-    are not checked (as in :func:`loss_and_gradients`: :func:`~nnbasics.mlp.training.sgd_epoch`
-    checks them once an epoch).
+    ``X``, ``weights`` and ``biases`` must be C-contiguous arrays of the workspace's dtype and
+    sizes, ``labels`` (N,) integers in ``[0, K)`` (ValueError otherwise, before anything is
+    updated).
 
     Returns
     -------
     loss : float
         :math:`J` of the batch at the parameters *before* the step.
     """
-    _check_operands(X, weights, biases, workspace)
+    _check_operands(X, weights, biases, workspace, labels)
+    activation = check_activation(activation)
     return _loss_and_sgd_update(X, labels, weights, biases, activation, workspace,
                                 learning_rate, alpha)
 

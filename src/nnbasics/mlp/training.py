@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -156,11 +157,7 @@ def sgd_epoch(
     if inputs.dtype != X.dtype or inputs.shape[1:] != X.shape[1:] or X.ndim != 2:
         raise ValueError(f"X {X.shape} {X.dtype} does not fit the workspace's batches "
                          f"{inputs.shape} {inputs.dtype}")
-    n_classes = workspace.layer_sizes[-1]
-    if y.shape != (n_rows,) or y.dtype.kind not in "iu":
-        raise ValueError(f"y must be {n_rows} integer class indices, got {y.dtype} {y.shape}")
-    if n_rows and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"y holds labels outside [0, {n_classes}): {y.min()}..{y.max()}")
+    model.check_labels(y, n_rows, workspace.layer_sizes[-1])
     model._check_operands(inputs, weights, biases, workspace)
     # even and odd batches go to two buffers in turn (Workspace says why); one batch, one buffer
     buffers = (inputs, workspace.spare_inputs if n_rows > B else inputs)
@@ -274,12 +271,17 @@ def run_epochs(
             save_checkpoint(state, checkpoint_dir, fingerprint or {})
         if callback is not None:
             callback(state)
+    keep_best(state, config)
+    return state
+
+
+def keep_best(state: TrainingState, config: LoopConfig) -> None:
+    """With ``early_stopping``, copy the best parameters seen back into the network."""
     if config.early_stopping and state.best_weights is not None:
         for w, best in zip(state.weights, state.best_weights, strict=True):
             w[...] = best
         for b, best in zip(state.biases, state.best_biases, strict=True):
             b[...] = best
-    return state
 
 
 # ----------------------------------------------------------------------------------------------
@@ -370,6 +372,8 @@ def _restore(state: TrainingState, arrays: dict[str, np.ndarray], meta: dict[str
                               for i, w in enumerate(state.weights)]
         state.best_biases = [arrays[f"best_intercept_{i}"].astype(b.dtype)
                              for i, b in enumerate(state.biases)]
+    else:
+        state.best_weights = state.best_biases = None
     prefix = "optimizer_"
     state.optimizer.load_state_arrays(
         {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
@@ -385,37 +389,66 @@ def _restore(state: TrainingState, arrays: dict[str, np.ndarray], meta: dict[str
 
 def load_latest_checkpoint(state: TrainingState, directory: str | Path,
                            fingerprint: dict[str, Any]) -> Path | None:
-    """Restore ``state`` from the newest checkpoint in ``directory`` that reads back cleanly.
+    """Restore ``state`` from the newest checkpoint in ``directory`` that reads back whole.
 
-    Checkpoints that fail to load (truncated, corrupt) are skipped in favour of older ones.
-    Returns the path used, or ``None`` when there is no usable checkpoint.
+    A checkpoint with any defect (truncated or corrupt, an array missing or of the wrong shape,
+    metadata of the wrong type, no record of the run that wrote it) is skipped, with a warning
+    naming it and the defect, in favour of the previous one; ``state`` is as before any skipped
+    file.  Returns the path used, or ``None`` when ``directory`` holds no checkpoint.
 
     Raises
     ------
     ValueError
-        The newest readable checkpoint was written by a run with other settings or other data
-        (its ``fingerprint`` differs): resuming it would not continue *this* run.
+        Checkpoints exist but none is usable (each skipped one named with its defect): nothing
+        is resumed and nothing written, so the files stay as they are.  Or the newest usable
+        checkpoint was written by a run with other settings or other data (its ``fingerprint``
+        differs), or by nnbasics 0.1: resuming it would not continue *this* run.
     """
+    fingerprint = json.loads(json.dumps(fingerprint))  # tuples -> lists, as saved
+    skipped: list[str] = []
     for path in latest_checkpoints(directory):
+        before = snapshot(state)
         try:
             arrays, meta = load_arrays(path, kind=CHECKPOINT_KIND)
-        except ValueError:
-            continue  # unreadable: fall back to the previous epoch's checkpoint
-        if "weight_0" in arrays:
-            raise ValueError(
-                f"checkpoint {path} was written by nnbasics 0.1 (arrays weight_i / bias_i), "
-                "which this version does not resume; use another --checkpoint-dir"
-            )
-        saved = meta.get("fingerprint", {})
-        fingerprint = json.loads(json.dumps(fingerprint))  # tuples -> lists, as saved
-        if saved != fingerprint:
-            keys = set(saved) | set(fingerprint)
-            diff = sorted(k for k in keys if k not in fingerprint
-                          or saved.get(k) != fingerprint.get(k))
-            raise ValueError(
-                f"checkpoint {path} was made by a run with different {', '.join(diff)}; "
-                "use another --checkpoint-dir or the same settings and data"
-            )
-        _restore(state, arrays, meta)
+            _check_run(path, arrays, meta, fingerprint)
+            _restore(state, arrays, meta)
+        except _OtherRun:
+            restore(state, before)
+            raise
+        except Exception as exc:  # any defect of this file: fall back to the one before it
+            restore(state, before)
+            defect = f"no array {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
+            skipped.append(f"{path.name}: {defect}")
+            warnings.warn(f"skipped checkpoint {path}: {defect}", stacklevel=2)
+            continue
         return path
+    if skipped:
+        raise ValueError(f"no usable checkpoint in {directory} ({'; '.join(skipped)}); the files "
+                         "are left as they are: move them away to train from the start")
     return None
+
+
+class _OtherRun(ValueError):
+    """A readable checkpoint of another run: not a defect to skip, a directory to refuse."""
+
+
+def _check_run(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+               fingerprint: dict[str, Any]) -> None:
+    """Raise _OtherRun for a checkpoint of nnbasics 0.1 or of a run with other settings or data;
+    ValueError (a defect) for one that does not say which run wrote it."""
+    if "weight_0" in arrays:
+        raise _OtherRun(
+            f"checkpoint {path} was written by nnbasics 0.1 (arrays weight_i / bias_i), "
+            "which this version does not resume; use another --checkpoint-dir"
+        )
+    saved = meta.get("fingerprint")
+    if not isinstance(saved, dict):
+        raise ValueError("it does not record the settings and data of its run")
+    if saved != fingerprint:
+        keys = set(saved) | set(fingerprint)
+        diff = sorted(k for k in keys if k not in fingerprint
+                      or saved.get(k) != fingerprint.get(k))
+        raise _OtherRun(
+            f"checkpoint {path} was made by a run with different {', '.join(diff)}; "
+            "use another --checkpoint-dir or the same settings and data"
+        )
