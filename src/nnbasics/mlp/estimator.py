@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnbasics.core.activations import softmax
-from nnbasics.io.datasets import cast_features
+from nnbasics.io.datasets import cast_features, content_fingerprint
 from nnbasics.io.serialization import load_arrays, save_arrays
 from nnbasics.mlp.model import check_activation, forward_logits, init_parameters
 from nnbasics.mlp.optimizers import make_optimizer
@@ -29,7 +29,6 @@ from nnbasics.mlp.training import (
     History,
     LoopConfig,
     TrainingState,
-    data_fingerprint,
     keep_best,
     latest_checkpoints,
     load_latest_checkpoint,
@@ -558,7 +557,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         seeded = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
         fp.update(hidden_layer_sizes=list(sizes), activation=activation,
                   random_state=int(seed) if seeded else None,
-                  data_sha256=data_fingerprint(X, codes))
+                  data_sha256=content_fingerprint(X, codes))
         return json.loads(json.dumps(fp, default=str))
 
     def _epoch_callback(self, callback):

@@ -25,7 +25,6 @@ the uninterrupted run (on the same machine and thread count).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import warnings
@@ -49,7 +48,6 @@ __all__ = [
     "History",
     "LoopConfig",
     "TrainingState",
-    "data_fingerprint",
     "evaluate",
     "latest_checkpoints",
     "load_latest_checkpoint",
@@ -287,16 +285,6 @@ def keep_best(state: TrainingState, config: LoopConfig) -> None:
 # ----------------------------------------------------------------------------------------------
 # checkpoints
 # ----------------------------------------------------------------------------------------------
-
-
-def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
-    """SHA-256 of the training data's bytes, shapes and dtypes: a resumed run must see the same."""
-    digest = hashlib.sha256()
-    for a in (X, y):
-        a = np.ascontiguousarray(a)
-        digest.update(f"{a.shape}{a.dtype.str}".encode())
-        digest.update(a.data)
-    return digest.hexdigest()
 
 
 def latest_checkpoints(directory: str | Path) -> list[Path]:
