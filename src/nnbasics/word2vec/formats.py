@@ -37,7 +37,6 @@ from nnbasics.io.serialization import atomic_file
 __all__ = [
     "TruncatedFileError",
     "WordDecodeError",
-    "atomic_write",
     "read_vocab_counts",
     "read_word2vec_format",
     "refuse_pickle",
@@ -45,8 +44,6 @@ __all__ = [
     "write_word2vec_format",
 ]
 
-#: the context manager that writes these files atomically (kept under its former name here)
-atomic_write = atomic_file
 
 _FLOAT = np.dtype("<f4")
 _CHUNK = 1 << 20
