@@ -201,8 +201,10 @@ def _gather_kernel(X, y, rows, X_out, y_out):
             d6[j] = s6[j]
             d7[j] = s7[j]
         i += 8
-    for k in range(i, n_rows):
-        X_out[k, :] = X[rows[k]]
+    for k in range(i, n_rows):  # element by element: a slice assignment would compile
+        source, target = X[rows[k]], X_out[k]  # numba's shape-mismatch error path (seconds)
+        for j in range(X.shape[1]):
+            target[j] = source[j]
 
 
 def gather_batch(X: np.ndarray, y: np.ndarray, rows: np.ndarray, X_out: np.ndarray,
