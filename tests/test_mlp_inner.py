@@ -26,9 +26,10 @@ def _params(dtype, seed=0):
     [
         lambda ps: SGD(ps, 0.1),
         lambda ps: SGD(ps, 0.1, momentum=0.9, decay_every=2, decay_factor=0.5),
+        lambda ps: SGD(ps, 0.1, momentum=0.9, nesterov=True),
         lambda ps: Adam(ps, 0.01),
     ],
-    ids=["sgd", "momentum", "adam"],
+    ids=["sgd", "momentum", "nesterov", "adam"],
 )
 def test_fused_optimizer_steps_equal_the_numpy_reference_bit_for_bit(dtype, factory):
     params, grads = _params(dtype)
