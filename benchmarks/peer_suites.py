@@ -175,7 +175,17 @@ NOT_APPLICABLE: dict[str, dict[str, str]] = {
             "calls gensim's private reader gensim.models.keyedvectors._load_word2vec_format "
             "with its private binary_chunk_size argument",
     },
-    "sklearn/test_mlp.py": {},
+    "sklearn/test_mlp.py": {
+        "test_warm_start_full_iteration*":
+            "asserts n_iter_ restarts at each warm-started fit; nnbasics counts every epoch of "
+            "the model across warm starts (documented in MLPClassifier's docstring)",
+        "test_mlp_warm_start_no_convergence*":
+            "asserts n_iter_ == max_iter after a second warm-started fit; nnbasics' n_iter_ "
+            "counts every epoch across warm starts (documented)",
+        "test_mlp_param_dtypes[[]MLPClassifier-float64]":
+            "asserts the parameters take the input's dtype; nnbasics trains in its dtype "
+            "parameter, float32 by default (documented)",
+    },
 }
 
 

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nnbasics.core.activations import (
+    identity,
+    identity_grad,
     log_softmax,
     relu,
     relu_grad,
@@ -247,7 +249,8 @@ def test_relu_and_its_kink_convention():
 
 @pytest.mark.parametrize(
     "forward, backward, scale",
-    [(sigmoid, sigmoid_grad, 3.0), (tanh, tanh_grad, 2.0), (relu, relu_grad, 2.0)],
+    [(sigmoid, sigmoid_grad, 3.0), (tanh, tanh_grad, 2.0), (relu, relu_grad, 2.0),
+     (identity, identity_grad, 2.0)],
 )
 def test_activation_gradients_with_random_upstream(forward, backward, scale, rng):
     x = rng.normal(0, scale, (5, 4))
@@ -267,6 +270,7 @@ def test_activation_gradients_with_random_upstream(forward, backward, scale, rng
         (sigmoid, sigmoid_grad, "sigmoid"),
         (tanh, tanh_grad, "tanh"),
         (relu, relu_grad, "relu"),
+        (identity, identity_grad, "identity"),
     ],
 )
 def test_activation_gradients_match_torch_autograd(forward, backward, torch_name, rng):
@@ -274,7 +278,8 @@ def test_activation_gradients_match_torch_autograd(forward, backward, torch_name
     x = rng.normal(0, 2, (6, 3))
     upstream = rng.normal(size=x.shape)
     xt = torch.tensor(x, requires_grad=True)
-    getattr(torch, torch_name)(xt).backward(torch.tensor(upstream))
+    torch_forward = torch.nn.Identity() if torch_name == "identity" else getattr(torch, torch_name)
+    torch_forward(xt).backward(torch.tensor(upstream))
     np.testing.assert_allclose(upstream * backward(forward(x)), xt.grad.numpy(), rtol=1e-12)
 
 

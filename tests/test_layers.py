@@ -42,7 +42,7 @@ def test_affine_backward_skips_dx():
     assert dx is None and dW.shape == (4, 3) and db.shape == (3,)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("name", ["sigmoid", "logistic", "tanh", "relu", "identity"])
 def test_activation_backward(name, rng):
     z = rng.normal(0, 2, (4, 3))
     z[np.abs(z) < 1e-3] = 0.2

@@ -25,7 +25,7 @@ from nnbasics.mlp.model import (
 from nnbasics.mlp.optimizers import SGD
 from nnbasics.mlp.training import evaluate, sgd_epoch
 
-ACTIVATIONS = ["sigmoid", "tanh", "relu"]
+ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity"]
 
 
 @pytest.fixture(params=["scipy", "numpy"])
@@ -200,7 +200,8 @@ def test_gradients_match_torch_autograd(activation):
     loss = loss_and_gradients(X, labels, weights, biases, activation, ws)
     tw = [torch.tensor(w, requires_grad=True) for w in weights]
     tb = [torch.tensor(b, requires_grad=True) for b in biases]
-    f = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[activation]
+    f = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+         "identity": torch.nn.Identity()}[activation]
     h = torch.tensor(X)
     for i in range(len(tw)):
         h = h @ tw[i] + tb[i]

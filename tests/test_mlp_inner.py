@@ -26,9 +26,10 @@ def _params(dtype, seed=0):
     [
         lambda ps: SGD(ps, 0.1),
         lambda ps: SGD(ps, 0.1, momentum=0.9, decay_every=2, decay_factor=0.5),
+        lambda ps: SGD(ps, 0.1, momentum=0.9, nesterov=True),
         lambda ps: Adam(ps, 0.01),
     ],
-    ids=["sgd", "momentum", "adam"],
+    ids=["sgd", "momentum", "nesterov", "adam"],
 )
 def test_fused_optimizer_steps_equal_the_numpy_reference_bit_for_bit(dtype, factory):
     params, grads = _params(dtype)
@@ -55,7 +56,7 @@ def test_non_contiguous_parameters_take_the_reference_path():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "identity"])
 def test_bias_activation_matches_numpy(dtype, activation):
     rng = np.random.default_rng(1)
     z = (rng.standard_normal((9, 6)) * 5).astype(dtype)
@@ -99,7 +100,7 @@ def test_in_place_sigmoid_limits_nan_and_signed_zero(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "identity"])
 def test_activation_backward_matches_numpy(dtype, activation):
     rng = np.random.default_rng(2)
     value = ACTIVATIONS[activation](rng.standard_normal((8, 5))).astype(dtype)
@@ -150,7 +151,7 @@ def test_fused_sigmoid_is_bit_identical_to_the_numpy_in_place_sigmoid(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "identity"])
 def test_activation_backward_bias_sums_equal_numpy_sum_bit_for_bit(dtype, activation):
     rng = np.random.default_rng(5)
     value = ACTIVATIONS[activation](rng.standard_normal((37, 11))).astype(dtype)

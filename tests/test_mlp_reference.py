@@ -11,7 +11,7 @@ from nnbasics.mlp import MLPClassifier, load_model, reference
 from nnbasics.mlp.model import init_parameters
 from nnbasics.mlp.optimizers import SGD
 
-ACTIVATIONS = ["relu", "sigmoid", "tanh"]
+ACTIVATIONS = ["relu", "sigmoid", "tanh", "identity"]
 SOLVERS = {"sgd": {"solver": "sgd", "momentum": 0.0},
            "momentum": {"solver": "sgd", "momentum": 0.9},
            "adam": {"solver": "adam"}}

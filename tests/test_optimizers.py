@@ -83,6 +83,35 @@ def test_sgd_momentum_matches_torch():
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
 
 
+def test_sgd_nesterov_matches_torch():
+    torch = pytest.importorskip("torch")
+    # torch's Nesterov form (p -= lr (g + mu b)) is scikit-learn's (p += mu v - lr g), v = -lr b
+    ours, theirs = _quadratic_run(lambda ps: SGD(ps, 0.05, momentum=0.9, nesterov=True),
+                                  lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9,
+                                                             nesterov=True))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_invscaling_schedule_sets_the_rate_from_the_rows_seen():
+    opt = SGD([np.zeros(2)], 0.1, schedule="invscaling", power_t=0.25)
+    assert opt.learning_rate == 0.1
+    opt.epoch_ends(4)
+    opt.epoch_ends(4)
+    assert opt.learning_rate == 0.1 / 9**0.25
+    assert opt.plain_step_rate() == opt.learning_rate  # constant within an epoch: still plain
+
+
+def test_adaptive_schedule_divides_by_five_until_1e_6():
+    opt = SGD([np.zeros(2)], 1e-4, schedule="adaptive")
+    assert not opt.trigger_stopping()
+    assert opt.learning_rate == pytest.approx(2e-5)
+    assert not opt.trigger_stopping()  # 4e-6
+    assert not opt.trigger_stopping()  # 8e-7
+    assert opt.trigger_stopping()
+    assert SGD([np.zeros(2)], 0.1).trigger_stopping()  # constant: the rule stops
+    assert Adam([np.zeros(2)]).trigger_stopping()
+
+
 def test_adam_matches_torch():
     torch = pytest.importorskip("torch")
     # torch adds epsilon to the bias-corrected sqrt(v); with epsilon -> 0 both forms coincide

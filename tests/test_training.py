@@ -150,7 +150,9 @@ def test_stopping_on_training_loss_plateau():
     config = LoopConfig(activation="relu", batch_size=16, max_epochs=500, tol=1e9,
                         n_iter_no_change=3)
     run_epochs(state, X, y, config)
-    assert state.stopped and state.epoch == 4  # after the first, no epoch beats the best by 1e9
+    # after the first, no epoch beats the best by 1e9: scikit-learn stops when *more than*
+    # n_iter_no_change = 3 epochs in a row were bad, after epoch 5
+    assert state.stopped and state.epoch == 5 and state.n_bad_epochs == 4
 
 
 def test_early_stopping_restores_best_parameters():

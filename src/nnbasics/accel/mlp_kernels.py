@@ -271,6 +271,8 @@ def bias_activation_inplace(z: np.ndarray, b: np.ndarray, activation: str) -> No
         np.tanh(z, out=z)
     elif activation == "relu":
         _add_bias_relu(z, b)
+    elif activation == "identity":
+        _add_bias_scale(z, b, t(1.0))
     else:
         raise ValueError(f"unknown activation {activation!r}")
 
@@ -315,17 +317,26 @@ def _relu_backward(dvalue, value, dbias):
             dbias[h] += dvalue[n, h]
 
 
+@njit(nogil=True, cache=True)
+def _identity_backward(dvalue, value, dbias):
+    dbias[:] = 0.0
+    for n in range(dvalue.shape[0]):  # f' = 1: dvalue stays, only its column sums
+        for h in range(dvalue.shape[1]):
+            dbias[h] += dvalue[n, h]
+
+
 #: the backward kernels by activation name (the training kernel calls them directly)
-BACKWARD_KERNELS = {"sigmoid": _sigmoid_backward, "tanh": _tanh_backward, "relu": _relu_backward}
+BACKWARD_KERNELS = {"sigmoid": _sigmoid_backward, "tanh": _tanh_backward, "relu": _relu_backward,
+                    "identity": _identity_backward}
 
 
 def activation_backward_inplace(dvalue: np.ndarray, value: np.ndarray, activation: str,
                                 bias_grad: np.ndarray | None = None) -> None:
     """``dvalue <- dvalue * f'(z)`` in place, with ``f'`` computed from the value ``a = f(z)``.
 
-    ``sigmoid: a (1 - a)``, ``tanh: 1 - a²``, ``relu: 1 where a > 0 else 0``.  In the same
-    pass, ``bias_grad`` (H,) (of ``dvalue``'s dtype) receives the column sums of the result,
-    added row after row as ``np.sum(dvalue, axis=0)`` does: the bias gradient of the layer.
+    ``sigmoid: a (1 - a)``, ``tanh: 1 - a²``, ``relu: 1 where a > 0 else 0``, ``identity: 1``.
+    In the same pass, ``bias_grad`` (H,) (of ``dvalue``'s dtype) receives the column sums of
+    the result, added row after row as ``np.sum(dvalue, axis=0)`` does: the bias gradient of the layer.
     """
     kernel = BACKWARD_KERNELS.get(activation)
     if kernel is None:

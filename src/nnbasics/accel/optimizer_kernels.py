@@ -43,6 +43,23 @@ def momentum_update(p: np.ndarray, v: np.ndarray, g: np.ndarray, momentum: float
 
 
 @njit(nogil=True, cache=True)
+def _nesterov_kernel(p, v, g, momentum, lr):
+    for i in range(p.shape[0]):  # the reference step's order of operations, same bits
+        step = lr * g[i]
+        v[i] = momentum * v[i] - step
+        p[i] -= step
+        p[i] += momentum * v[i]
+
+
+def nesterov_update(p: np.ndarray, v: np.ndarray, g: np.ndarray, momentum: float,
+                    lr: float) -> None:
+    """``v <- momentum * v - lr * g;  p <- p + momentum * v - lr * g`` in place (Nesterov's
+    momentum in scikit-learn's form: the step looks ahead along the new velocity)."""
+    t = p.dtype.type
+    _nesterov_kernel(p.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(lr))
+
+
+@njit(nogil=True, cache=True)
 def _adam_kernel(p, m, v, g, b1, c1, b2, c2, step, eps):
     for i in range(p.shape[0]):
         gi = g[i]

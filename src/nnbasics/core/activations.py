@@ -17,6 +17,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "identity",
+    "identity_grad",
     "log_softmax",
     "relu",
     "relu_grad",
@@ -418,10 +420,28 @@ def relu_grad(r: ArrayLike) -> FloatArray:
     return (arr > 0).astype(arr.dtype)
 
 
+def identity(x: ArrayLike) -> FloatArray:
+    r"""The identity, elementwise: ``identity(x) = x`` (a linear layer; scikit-learn's name).
+
+    Returns a new float array with the values of ``x`` (same shape; float dtype kept).
+    """
+    return as_float_array(x).copy()
+
+
+def identity_grad(a: ArrayLike) -> FloatArray:
+    r"""Derivative of the identity, given its *value* ``a``: ``identity_grad(a) = 1``.
+
+    Returns ones, same shape and dtype as ``a``.
+    """
+    return np.ones_like(as_float_array(a))
+
+
 #: Activations by name, with the derivative of each expressed on its *value*.  scikit-learn's
 #: ``logistic`` is an alias of ``sigmoid``.
-ACTIVATIONS = {"sigmoid": sigmoid, "logistic": sigmoid, "tanh": tanh, "relu": relu}
+ACTIVATIONS = {"sigmoid": sigmoid, "logistic": sigmoid, "tanh": tanh, "relu": relu,
+               "identity": identity}
 DERIVATIVES = {
+    "identity": identity_grad,
     "sigmoid": sigmoid_grad,
     "logistic": sigmoid_grad,
     "tanh": tanh_grad,

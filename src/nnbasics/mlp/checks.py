@@ -16,7 +16,7 @@ from nnbasics.mlp.model import Workspace, init_parameters, loss_and_gradients
 __all__ = ["layer_gradient_check"]
 
 LAYER_SIZES = (6, 5, 4, 3)
-ACTIVATION_SEEDS = {"sigmoid": 11, "tanh": 12, "relu": 13}
+ACTIVATION_SEEDS = {"sigmoid": 11, "tanh": 12, "relu": 13, "identity": 14}
 
 
 def layer_gradient_check(activation: str, layer: int, seed: int = 0, alpha: float = 0.01,

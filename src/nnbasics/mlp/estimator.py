@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -98,8 +99,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int or "auto", default 32
         Rows per mini-batch ("auto": ``min(200, N)``, scikit-learn's rule).
     learning_rate_init : float, default 0.001
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        scikit-learn's schedules of the "sgd" solver's rate (:mod:`nnbasics.mlp.optimizers`).
+    power_t : float, default 0.5
+        Exponent of the "invscaling" schedule.
     momentum : float, default 0.9
-        Heavy-ball momentum of the "sgd" solver.
+        Momentum of the "sgd" solver.
+    nesterovs_momentum : bool, default True
+        Nesterov's momentum (scikit-learn's form) rather than heavy-ball.
     beta_1 : float, default 0.9
         Decay of Adam's running mean of the gradient ("adam" solver).
     beta_2 : float, default 0.999
@@ -118,8 +125,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         has not improved by ``tol`` for ``n_iter_no_change`` epochs and keep the best parameters.
     validation_fraction : float, default 0.1
     tol : float, default 1e-4
-    n_iter_no_change : int, default 10
-        Without early stopping the rule applies to the training loss.
+    n_iter_no_change : int or np.inf, default 10
+        Without early stopping the rule applies to the training loss.  As scikit-learn's: an
+        epoch is bad unless it beats the best score by more than ``tol``; training stops after
+        more than ``n_iter_no_change`` bad epochs in a row (``np.inf``: never).
     verbose : bool, default False
         Print one line per epoch.
     init : {"xavier", "he", "normal", "zeros"}, default "he"
@@ -164,6 +173,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Epochs run.
     loss_, loss_curve_ : the last epoch's training loss and all of them
+    best_loss_ : float or None
+        The smallest training loss (None with ``early_stopping``, as in scikit-learn).
+    validation_scores_, best_validation_score_ : list of float and float, or None
+        Validation accuracy after every epoch and its best (None without ``early_stopping``).
     history_ : :class:`nnbasics.mlp.training.History`
     n_features_in_, feature_names_in_ : as in scikit-learn
     """
@@ -176,8 +189,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         solver="adam",
         alpha=1e-3,
         batch_size=32,
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         momentum=0.9,
+        nesterovs_momentum=True,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
@@ -203,8 +219,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -256,10 +275,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
             )
-        if not _is_count(self.n_iter_no_change):
+        if not (_is_count(self.n_iter_no_change) or self.n_iter_no_change == np.inf):
             raise ValueError(
-                f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"
+                f"n_iter_no_change must be a positive integer or np.inf, "
+                f"got {self.n_iter_no_change!r}"
             )
+        if self.learning_rate not in ("constant", "invscaling", "adaptive"):
+            raise ValueError(f"learning_rate must be 'constant', 'invscaling' or 'adaptive', "
+                             f"got {self.learning_rate!r}")
         if not (0 <= self.momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
         if not (isinstance(self.engine, str) and self.engine in ENGINES):
@@ -309,7 +332,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             max_epochs=int(self.max_iter),
             alpha=float(self.alpha),
             tol=float(self.tol),
-            n_iter_no_change=int(self.n_iter_no_change),
+            n_iter_no_change=(np.inf if self.n_iter_no_change == np.inf
+                              else int(self.n_iter_no_change)),
             early_stopping=bool(self.early_stopping),
             shuffle=bool(self.shuffle),
             engine=self.engine,
@@ -326,7 +350,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
                               float(self.momentum), self.lr_decay_steps,
                               float(self.lr_decay_factor), beta_1=float(self.beta_1),
-                              beta_2=float(self.beta_2), epsilon=float(self.epsilon))
+                              beta_2=float(self.beta_2), epsilon=float(self.epsilon),
+                              nesterov=bool(self.nesterovs_momentum),
+                              schedule=self.learning_rate, power_t=float(self.power_t))
 
     def fit(self, X, y, validation_data=None, callback=None) -> MLPClassifier:
         """Train on ``(X, y)`` from a fresh initialisation (or from a checkpoint, with ``resume``).
@@ -433,6 +459,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
+    def _can_partial_fit(self) -> bool:
+        return self.solver in ("sgd", "adam")
+
+    @available_if(_can_partial_fit)
     def partial_fit(self, X, y, classes=None) -> MLPClassifier:
         """One epoch over ``(X, y)``, continuing the current training.
 
@@ -448,6 +478,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _partial_fit(self, X, y, classes) -> MLPClassifier:
         first = not hasattr(self, "classes_")
         sizes, activation, dtype = self._check_params()
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         X, y = self._validate_train(X, y, reset=first)
         if first:
             if classes is None:
@@ -505,6 +537,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             if set(arrays) == set(own) and all(arrays[k].shape == own[k].shape for k in own):
                 optimizer.load_state_arrays(arrays)  # copied into place, in the new dtype
                 optimizer.n_steps = steps
+        live = getattr(self, "_state", None)
+        if saved is not None and live is not None and live.weights is self.coefs_:
+            optimizer.load_schedule_state(live.optimizer.schedule_state())  # rows seen, rate
         state = TrainingState(weights, biases, optimizer, self._seed())
         state.epoch = int(getattr(self, "n_iter_", 0))
         history = getattr(self, "history_", None)
@@ -531,7 +566,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
         seed = int(rng.integers(0, 2**31 - 1))
         counts = np.bincount(codes, minlength=len(self.classes_))
-        stratify = codes if counts.min() >= 2 else None
+        if counts.min() < 2:  # as scikit-learn: a class of one member cannot be stratified
+            raise ValueError(
+                f"The least populated class in y has only {counts.min()} member, which is too "
+                "few to hold out a stratified validation set (early_stopping=True)"
+            )
+        stratify = codes
         try:
             X_tr, X_val, c_tr, c_val = train_test_split(
                 X, codes, test_size=self.validation_fraction, random_state=seed, stratify=stratify
@@ -544,7 +584,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fingerprint(self, X, codes, sizes, activation) -> dict[str, Any]:
         params = self.get_params()
-        keep = ("solver", "alpha", "batch_size", "learning_rate_init", "momentum", "beta_1",
+        keep = ("solver", "alpha", "batch_size", "learning_rate", "learning_rate_init",
+                "power_t", "momentum", "nesterovs_momentum", "beta_1",
                 "beta_2", "epsilon", "lr_decay_steps",
                 "lr_decay_factor", "early_stopping", "validation_fraction", "tol",
                 "n_iter_no_change", "init", "dtype", "shuffle", "engine")
@@ -579,6 +620,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = state.history
         self.loss_curve_ = list(state.history.train_loss)
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+        # scikit-learn's bookkeeping of the stopping rule (kept as it keeps them)
+        if self.early_stopping:
+            self.best_loss_ = None
+            self.validation_scores_ = list(state.history.val_accuracy)
+            self.best_validation_score_ = max(self.validation_scores_, default=None)
+        else:
+            self.best_loss_ = min(self.loss_curve_, default=None)
+            self.validation_scores_ = self.best_validation_score_ = None
+        self._no_improvement_count = state.n_bad_epochs
+        self._optimizer = state.optimizer
+        self.t_ = state.optimizer.rows_seen
         self.n_layers_ = len(state.weights) + 1
         self.n_outputs_ = len(self.classes_)
         self.out_activation_ = "softmax"

@@ -218,6 +218,8 @@ def _activate_inplace(z: FloatArray, activation: str) -> None:
                                           "sigmoid")
     elif activation == "tanh":
         np.tanh(z, out=z)
+    elif activation == "identity":
+        pass
     else:  # relu
         np.maximum(z, 0, out=z)
 

@@ -19,6 +19,18 @@ The learning rate of step ``t`` (counted from 0) follows the step-decay schedule
 .. math::  \eta_t = \eta_0 \cdot \gamma^{\lfloor t / N \rfloor}
 
 with ``decay_every = N`` (``None``: constant rate) and ``decay_factor = γ``.
+
+SGD also has scikit-learn's schedules (``schedule``), which move the base rate :math:`\eta_0`
+only between epochs, through two calls the training loop makes (the loop knows epochs; the
+optimiser knows only what it is told):
+
+* ``"constant"``: :math:`\eta_0` stays ``learning_rate``;
+* ``"invscaling"``: after an epoch, :meth:`SGD.epoch_ends` sets
+  :math:`\eta_0 = \text{learning\_rate} / (t + 1)^{\text{power\_t}}`, ``t`` the rows seen so far;
+* ``"adaptive"``: when the stopping rule would stop, :meth:`SGD.trigger_stopping` divides
+  :math:`\eta_0` by 5 and training goes on, until :math:`\eta_0 \le 10^{-6}`.
+
+Within an epoch the rate is constant, so a plain step stays plain (:meth:`plain_step_rate`).
 """
 
 from __future__ import annotations
@@ -48,11 +60,22 @@ class _Optimizer:
         if not (0 < decay_factor <= 1):
             raise ValueError(f"decay_factor must be in (0, 1], got {decay_factor!r}")
         self.learning_rate_init = float(learning_rate)
+        self._moved_rate: float | None = None  # eta_0 once a schedule moved it
+        self.rows_seen = 0  # rows of the epochs that ended (epoch_ends)
         self.decay_every = None if decay_every is None else int(decay_every)
         self.decay_factor = float(decay_factor)
         self.n_steps = 0
         self.state = {slot: [np.zeros_like(p) for p in params] for slot in self.slots}
         self._scratch = [np.empty_like(p) for p in params]
+
+    @property
+    def base_rate(self) -> float:
+        """:math:`\\eta_0`: ``learning_rate_init`` until a schedule moves it."""
+        return self.learning_rate_init if self._moved_rate is None else self._moved_rate
+
+    @base_rate.setter
+    def base_rate(self, rate: float) -> None:
+        self._moved_rate = float(rate)
 
     @property
     def learning_rate(self) -> float:
@@ -62,8 +85,28 @@ class _Optimizer:
     def learning_rate_at(self, step: int) -> float:
         """:math:`\\eta_t` of step ``t = step`` (counted from 0), whatever the current step."""
         if self.decay_every is None:
-            return self.learning_rate_init
-        return self.learning_rate_init * self.decay_factor ** (step // self.decay_every)
+            return self.base_rate
+        return self.base_rate * self.decay_factor ** (step // self.decay_every)
+
+    def epoch_ends(self, n_rows: int) -> None:
+        """The loop finished an epoch of ``n_rows`` rows: counted (a schedule may move)."""
+        self.rows_seen += int(n_rows)
+
+    def schedule_state(self) -> dict[str, float | None]:
+        """The schedule's scalars, for checkpoints: the base rate and the rows seen."""
+        return {"moved_rate": self._moved_rate, "rows_seen": self.rows_seen}
+
+    def load_schedule_state(self, saved: dict[str, float | None] | None) -> None:
+        """Restore :meth:`schedule_state` (``None``, from an older checkpoint: unchanged)."""
+        if saved is not None:
+            moved = saved["moved_rate"]
+            self._moved_rate = None if moved is None else float(moved)
+            self.rows_seen = int(saved["rows_seen"])
+
+    def trigger_stopping(self) -> bool:
+        """The stopping rule says stop: whether to (True here; SGD's "adaptive" schedule
+        lowers its rate instead, module docstring)."""
+        return True
 
     def step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         """Update every array of ``params`` in place from ``grads`` (read only)."""
@@ -111,9 +154,10 @@ class _Optimizer:
 
 
 class SGD(_Optimizer):
-    r"""Stochastic gradient descent with (heavy-ball) momentum.
+    r"""Stochastic gradient descent with (heavy-ball or Nesterov's) momentum.
 
-    ``v <- momentum * v - lr_t * g;  p <- p + v``  (``momentum = 0``: ``p <- p - lr_t * g``)
+    ``v <- momentum * v - lr_t * g;  p <- p + v``  (``momentum = 0``: ``p <- p - lr_t * g``);
+    with ``nesterov``, ``p <- p + momentum * v - lr_t * g`` (scikit-learn's form).
 
     Parameters
     ----------
@@ -125,13 +169,26 @@ class SGD(_Optimizer):
     decay_every : int or None, default None
         Steps between two decays of the learning rate (module docstring).
     decay_factor : float in (0, 1], default 0.1
+    nesterov : bool, default False
+    schedule : {"constant", "invscaling", "adaptive"}, default "constant"
+        scikit-learn's schedules of the base rate (module docstring).
+    power_t : float, default 0.5
+        Exponent of "invscaling".
     """
 
     def __init__(self, params: Sequence[FloatArray], learning_rate: float = 0.01,
-                 momentum: float = 0.0, decay_every: int | None = None, decay_factor: float = 0.1):
+                 momentum: float = 0.0, decay_every: int | None = None, decay_factor: float = 0.1,
+                 nesterov: bool = False, schedule: str = "constant", power_t: float = 0.5):
         if not (0 <= momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        if schedule not in ("constant", "invscaling", "adaptive"):
+            raise ValueError(f"learning_rate schedule must be 'constant', 'invscaling' or "
+                             f"'adaptive', got {schedule!r}")
+        if not np.isfinite(power_t):
+            raise ValueError(f"power_t must be a finite number, got {power_t!r}")
         self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.schedule, self.power_t = schedule, float(power_t)
         self.slots = ("velocity",) if momentum else ()
         super().__init__(params, learning_rate, decay_every, decay_factor)
 
@@ -140,7 +197,9 @@ class SGD(_Optimizer):
             return self.reference_step(params, grads)
         lr = self.learning_rate
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            if self.momentum:
+            if self.momentum and self.nesterov:
+                kernels.nesterov_update(p, self.state["velocity"][i], g, self.momentum, lr)
+            elif self.momentum:
                 kernels.momentum_update(p, self.state["velocity"][i], g, self.momentum, lr)
             else:
                 kernels.sgd_update(p, g, lr)
@@ -149,6 +208,17 @@ class SGD(_Optimizer):
     def plain_step_rate(self) -> float | None:
         return None if self.momentum else self.learning_rate
 
+    def epoch_ends(self, n_rows: int) -> None:
+        super().epoch_ends(n_rows)
+        if self.schedule == "invscaling":
+            self.base_rate = self.learning_rate_init / (self.rows_seen + 1) ** self.power_t
+
+    def trigger_stopping(self) -> bool:
+        if self.schedule != "adaptive" or self.base_rate <= 1e-6:
+            return True
+        self.base_rate /= 5.0
+        return False
+
     def reference_step(self, params: Sequence[FloatArray], grads: Sequence[FloatArray]) -> None:
         lr = self.learning_rate
         for i, (p, g, scaled) in enumerate(zip(params, grads, self._scratch, strict=True)):
@@ -156,8 +226,11 @@ class SGD(_Optimizer):
             if self.momentum:
                 v = self.state["velocity"][i]
                 v *= self.momentum
-                v -= scaled
-                p += v
+                v -= scaled  # v = momentum v - lr g
+                if self.nesterov:  # p += momentum v - lr g
+                    p -= scaled
+                    np.multiply(v, self.momentum, out=scaled)
+                p += scaled if self.nesterov else v
             else:
                 p -= scaled
         self.n_steps += 1
@@ -243,13 +316,16 @@ def _all_contiguous(params: Sequence[FloatArray], grads: Sequence[FloatArray]) -
 def make_optimizer(name: str, params: Sequence[FloatArray], learning_rate: float,
                    momentum: float = 0.0, decay_every: int | None = None,
                    decay_factor: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
-                   epsilon: float = 1e-8) -> SGD | Adam:
+                   epsilon: float = 1e-8, nesterov: bool = False, schedule: str = "constant",
+                   power_t: float = 0.5) -> SGD | Adam:
     """The optimiser called ``name`` ("sgd" or "adam").
 
-    ``momentum`` is used by SGD only, ``beta_1``, ``beta_2`` and ``epsilon`` by Adam only.
+    ``momentum``, ``nesterov``, ``schedule`` and ``power_t`` are used by SGD only,
+    ``beta_1``, ``beta_2`` and ``epsilon`` by Adam only.
     """
     if name == "sgd":
-        return SGD(params, learning_rate, momentum, decay_every, decay_factor)
+        return SGD(params, learning_rate, momentum, decay_every, decay_factor, nesterov,
+                   schedule, power_t)
     if name == "adam":
         return Adam(params, learning_rate, beta_1, beta_2, epsilon, decay_every=decay_every,
                     decay_factor=decay_factor)

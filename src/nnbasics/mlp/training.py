@@ -96,7 +96,7 @@ class LoopConfig:
     max_epochs: int
     alpha: float = 0.0
     tol: float = 1e-4
-    n_iter_no_change: int = 10
+    n_iter_no_change: float = 10  # an int, or np.inf: never stop early
     early_stopping: bool = False
     shuffle: bool = True
     engine: str = "fast"  # "fast": sgd_epoch; "reference": nnbasics.mlp.reference.train_epoch
@@ -193,7 +193,10 @@ def evaluate(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatArray
 
 
 def _update_stopping(state: TrainingState, config: LoopConfig, score: float) -> None:
-    """scikit-learn's rule: an epoch counts as bad unless it beats the best score by ``tol``."""
+    """scikit-learn's rule, exactly: an epoch counts as bad unless its score beats the best by
+    more than ``tol``; training stops once *more than* ``n_iter_no_change`` epochs in a row were
+    bad, unless the optimiser lowers its rate instead (:meth:`SGD.trigger_stopping`, the
+    "adaptive" schedule), which starts the count again."""
     if score > state.best_score - config.tol:
         state.n_bad_epochs += 1
     else:
@@ -203,8 +206,11 @@ def _update_stopping(state: TrainingState, config: LoopConfig, score: float) -> 
         if config.early_stopping:  # keep the best parameters, restored when training ends
             state.best_weights = [w.copy() for w in state.weights]
             state.best_biases = [b.copy() for b in state.biases]
-    if state.n_bad_epochs >= config.n_iter_no_change:
-        state.stopped = True
+    if state.n_bad_epochs > config.n_iter_no_change:
+        if state.optimizer.trigger_stopping():
+            state.stopped = True
+        else:
+            state.n_bad_epochs = 0
 
 
 def run_epochs(
@@ -264,6 +270,7 @@ def run_epochs(
         # the rate of the epoch's last step (the schedule may have moved during the epoch)
         h.learning_rate.append(float(state.optimizer.learning_rate_at(state.optimizer.n_steps - 1)))
         state.epoch += 1
+        state.optimizer.epoch_ends(X.shape[0])
         _update_stopping(state, config, -val_acc if config.early_stopping else loss)
         if checkpoint_dir is not None:
             save_checkpoint(state, checkpoint_dir, fingerprint or {})
@@ -312,6 +319,7 @@ def _contents(state: TrainingState) -> tuple[dict[str, np.ndarray], dict[str, An
         "history": state.history.to_dict(),
         "rng_state": state.rng.bit_generator.state,
         "optimizer_steps": state.optimizer.n_steps,
+        "optimizer_schedule": state.optimizer.schedule_state(),
         "best_score": state.best_score,
         "n_bad_epochs": state.n_bad_epochs,
         "stopped": state.stopped,
@@ -367,6 +375,7 @@ def _restore(state: TrainingState, arrays: dict[str, np.ndarray], meta: dict[str
         {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
     )
     state.optimizer.n_steps = int(meta["optimizer_steps"])
+    state.optimizer.load_schedule_state(meta.get("optimizer_schedule"))
     state.rng.bit_generator.state = meta["rng_state"]
     state.epoch = int(meta["epoch"])
     state.history = History.from_dict(meta["history"])
