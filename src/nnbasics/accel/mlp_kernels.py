@@ -336,7 +336,8 @@ def activation_backward_inplace(dvalue: np.ndarray, value: np.ndarray, activatio
 
     ``sigmoid: a (1 - a)``, ``tanh: 1 - a²``, ``relu: 1 where a > 0 else 0``, ``identity: 1``.
     In the same pass, ``bias_grad`` (H,) (of ``dvalue``'s dtype) receives the column sums of
-    the result, added row after row as ``np.sum(dvalue, axis=0)`` does: the bias gradient of the layer.
+    the result, added row after row as ``np.sum(dvalue, axis=0)`` does: the layer's bias
+    gradient.
     """
     kernel = BACKWARD_KERNELS.get(activation)
     if kernel is None:
