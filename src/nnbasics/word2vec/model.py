@@ -117,6 +117,7 @@ class Word2VecConfig:
     max_final_vocab: int | None = None
     shrink_windows: bool = True
     cbow_mean: int = 1
+    shared_negatives: bool = False
 
     def __post_init__(self) -> None:
         # NumPy scalars (np.int64(3), np.float32(0.5)) as plain Python numbers: the settings
@@ -147,6 +148,10 @@ class Word2VecConfig:
         if not isinstance(self.shrink_windows, bool | np.bool_):
             raise ValueError(f"shrink_windows must be True or False, got {self.shrink_windows!r}")
         object.__setattr__(self, "shrink_windows", bool(self.shrink_windows))
+        if not isinstance(self.shared_negatives, bool | np.bool_):
+            raise ValueError(f"shared_negatives must be True or False, got "
+                             f"{self.shared_negatives!r}")
+        object.__setattr__(self, "shared_negatives", bool(self.shared_negatives))
         if isinstance(self.ns_exponent, bool) or not (
                 isinstance(self.ns_exponent, (int, float, np.integer, np.floating))
                 and np.isfinite(self.ns_exponent)):
@@ -248,6 +253,11 @@ class Word2Vec:
         that input, as gensim applies it: the whole step with the mean, a ``1/C`` share of it
         with the sum of ``C`` vectors (the compiled kernels; the explicit ``negative=0`` path
         takes exact gradients, :func:`nnbasics.word2vec.objectives.cbow`).
+    shared_negatives : bool, default False
+        Skip-gram with negative sampling only.  False: each (context, center) pair draws its
+        own ``negative`` negatives and takes its own step, as word2vec.c and gensim.  True: the
+        pairs of a window share one draw and take one step together (pWord2Vec's minibatching):
+        faster, but the vectors are measurably worse (``benchmarks/RESULTS.md``).
 
     Attributes
     ----------
@@ -289,6 +299,7 @@ class Word2Vec:
         trim_rule=None,
         shrink_windows: bool = True,
         cbow_mean: int = 1,
+        shared_negatives: bool = False,
     ):
         self.config = Word2VecConfig(
             vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
@@ -296,6 +307,7 @@ class Word2Vec:
             epochs=epochs, workers=workers, seed=seed, max_vocab_size=max_vocab_size,
             batch_words=batch_words, ns_exponent=ns_exponent, max_final_vocab=max_final_vocab,
             shrink_windows=shrink_windows, cbow_mean=cbow_mean,
+            shared_negatives=shared_negatives,
         )
         self.callbacks = tuple(callbacks)
         self.progress = progress
@@ -552,6 +564,7 @@ class Word2Vec:
             negative=cfg.negative, outside_vectors=self.syn1neg, noise_cum_table=self.cum_table,
             hs=bool(cfg.hs), node_vectors=self.syn1, tree=self.hs_tree,
             shrink_windows=cfg.shrink_windows, cbow_mean=bool(cfg.cbow_mean),
+            shared_negatives=cfg.shared_negatives,
         )
         return partial(word2vec_kernels.train_batch, config), cfg.workers
 
