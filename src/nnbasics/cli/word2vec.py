@@ -46,6 +46,12 @@ def register(subparsers) -> None:
                    help="threads (default: min(3, CPUs)); 1 makes a seeded run reproducible")
     t.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     t.add_argument("--save-model", metavar="M.npz", help="also save the full model (resumable)")
+    t.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="write DIR/checkpoint.npz at the end of every epoch (model, vocabulary, "
+                        "run position)")
+    t.add_argument("--resume", action="store_true",
+                   help="with --checkpoint-dir: continue the run checkpointed there (its "
+                        "settings, not these) or, if there is none yet, start it")
     t.add_argument("--force", action="store_true", help="overwrite existing output files")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     t.set_defaults(func=run_train)
@@ -114,6 +120,7 @@ def run_train(args: argparse.Namespace) -> int:
     from nnbasics.accel import announce_compilation
     from nnbasics.word2vec import Word2Vec, Word2VecConfig
     from nnbasics.word2vec.corpus import LineSentences
+    from nnbasics.word2vec.model import CHECKPOINT_NAME
 
     announce_compilation()
 
@@ -125,6 +132,20 @@ def run_train(args: argparse.Namespace) -> int:
     if args.save_model and os.path.abspath(args.save_model) == os.path.abspath(args.out):
         raise ValueError(f"--out and --save-model both name {args.out}: give two files")
     LineSentences(args.corpus)  # a missing corpus is reported before anything else happens
+    if args.resume and not args.checkpoint_dir:
+        raise ValueError("--resume needs --checkpoint-dir (where the run was checkpointed)")
+    checkpoint = (os.path.join(args.checkpoint_dir, CHECKPOINT_NAME) if args.checkpoint_dir
+                  else None)
+    if args.resume and os.path.isfile(checkpoint):
+        model = Word2Vec.resume(args.checkpoint_dir, corpus_file=args.corpus,
+                                progress=False if args.no_progress else None)
+        print(f"resumed the run checkpointed in {args.checkpoint_dir}: "
+              f"{'skip-gram' if model.sg else 'CBOW'}, {len(model.wv)} words, "
+              f"{model.epochs_trained} epochs trained")
+        return _report_and_write(model, args)
+    if checkpoint and os.path.exists(checkpoint) and not args.force:
+        raise ValueError(f"{checkpoint} exists: continue that run with --resume, or start "
+                         f"anew with --force")
     config = Word2VecConfig(
         vector_size=args.size, window=args.window, min_count=args.min_count, sg=args.sg,
         negative=args.negative, hs=args.hs, sample=args.sample, alpha=args.alpha,
@@ -133,11 +154,16 @@ def run_train(args: argparse.Namespace) -> int:
     )
     settings = ", ".join(f"{k}={v}" for k, v in asdict(config).items())
     print(f"word2vec {'skip-gram' if config.sg else 'CBOW'} on {args.corpus}: {settings}")
-    model = Word2Vec(**asdict(config), progress=False if args.no_progress else None)
+    model = Word2Vec(**asdict(config), progress=False if args.no_progress else None,
+                     checkpoint_dir=args.checkpoint_dir)
     model.build_vocab(corpus_file=args.corpus)
     print(f"vocabulary: {len(model.wv)} words of {model.corpus_total_words} tokens "
           f"in {model.corpus_count} sentences")
     model.train(corpus_file=args.corpus)
+    return _report_and_write(model, args)
+
+
+def _report_and_write(model, args: argparse.Namespace) -> int:
     for epoch, (loss, pairs) in enumerate(zip(model.epoch_losses, model.epoch_pairs,
                                               strict=True), start=1):
         print(f"epoch {epoch}: loss {loss:.6g} ({loss / max(pairs, 1):.4f} per pair)")
