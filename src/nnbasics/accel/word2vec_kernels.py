@@ -40,9 +40,10 @@ takes one SGD step on ``sum_k -log sigmoid((2 y_k - 1) u_k . x)`` for its input 
   each against its own ``negative`` draws, as word2vec.c and gensim.  With
   ``shared_negatives=True`` it takes the window's ``m`` pairs in one step against negatives drawn
   once for the window (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed
-  Memory"): each output row is read and written once per window, ``m`` times fewer draws, but
-  measurably worse vectors (``benchmarks/RESULTS.md``).  Hierarchical softmax takes the pairs
-  one after the other, each at the vectors the previous one left.
+  Memory"): each output row is read and written once per window, ``m`` times fewer draws; a
+  different algorithm from word2vec.c's, kept as an option (its measured speed and quality:
+  ``benchmarks/RESULTS.md``).  Hierarchical softmax takes the pairs one after the other, each
+  at the vectors the previous one left.
 * **CBOW** (gensim's ``cbow_mean=1``): the input is the mean ``h`` of the context vectors, one row
   of scores ``s = U h``.  As in word2vec.c and gensim, every context vector receives the whole
   step taken at ``h`` (a context word that occurs twice gets it twice): an input-side learning
@@ -798,7 +799,7 @@ def kernel_config(
     shared_negatives : bool, default False
         Skip-gram with negative sampling: draw ``negative`` negatives for each (context, center)
         pair and train the pairs one after the other (word2vec.c's), or draw them once per
-        window and train the window's pairs in one step against them (faster, worse vectors:
+        window and train the window's pairs in one step against them (faster; measured in
         ``benchmarks/RESULTS.md``).  CBOW ignores it.
 
     Raises

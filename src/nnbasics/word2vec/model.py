@@ -262,7 +262,8 @@ class Word2Vec:
         Skip-gram with negative sampling only.  False: each (context, center) pair draws its
         own ``negative`` negatives and takes its own step, as word2vec.c and gensim.  True: the
         pairs of a window share one draw and take one step together (pWord2Vec's minibatching):
-        faster, but the vectors are measurably worse (``benchmarks/RESULTS.md``).
+        about 1.5x faster, not word2vec.c's algorithm; its vectors' quality against the
+        default's is measured in ``benchmarks/RESULTS.md``.
     checkpoint_dir : path, optional
         Directory where :meth:`train` writes ``checkpoint.npz`` (atomically) at the end of every
         epoch: the model, its vocabulary, and the run's position (epochs done, words done of
