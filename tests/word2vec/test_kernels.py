@@ -320,6 +320,52 @@ def test_loss_decreases_over_repeated_batches(rng, sg, n_threads):
     assert similarity[same].mean() > similarity[group[:, None] != group[None, :]].mean() + 0.3
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["per-pair", "shared"])
+def test_skipgram_pairs_take_their_steps_as_word2vec_c_or_as_one_window(shared):
+    # every negative is word 5 (all the noise mass on it); all tokens kept; window always 1
+    tokens = np.array([0, 1, 2, 3, 4], dtype=np.int32)
+    ends = np.array([5], dtype=np.int64)
+    n_words, negative, alpha = 6, 2, 0.3
+    keep = np.ones(n_words, dtype=np.float32)
+    noise = np.array([0, 0, 0, 0, 0, 1000], dtype=np.int64)
+    center, outside = _vectors(np.random.default_rng(3), n_words)
+    expected_center, expected_outside = center.copy(), outside.copy()
+    _train(center, outside, tokens, ends, keep, noise, True, 1, negative, alpha, alpha, 7, 1,
+           shrink_windows=False, shared_negatives=shared)
+    for c in range(tokens.size):  # replay: word2vec.c's order of steps, or one per window
+        contexts = [tokens[j] for j in (c - 1, c + 1) if 0 <= j < tokens.size]
+        steps = [contexts] if shared else [[context] for context in contexts]
+        for step in steps:
+            _, expected_center, expected_outside = _sg_step(
+                expected_center, expected_outside, step, tokens[c], [5] * negative, alpha
+            )
+    np.testing.assert_allclose(center, expected_center, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(outside, expected_outside, rtol=1e-5, atol=1e-7)
+
+
+def test_per_pair_negatives_are_drawn_for_every_pair():
+    # sentence [0, 1, 0], window 1: 3 windows, 4 pairs; 3 negatives a draw, noise uniform over
+    # the 8 words 2..9.  Distinct noise rows updated: 12 draws per pair, 9 per window, so on
+    # average 8 (1 - (7/8)^12) = 6.05 against 8 (1 - (7/8)^9) = 5.20
+    tokens = np.array([0, 1, 0], dtype=np.int32)
+    ends = np.array([3], dtype=np.int64)
+    n_words = 10
+    keep = np.ones(n_words, dtype=np.float32)
+    noise = np.concatenate([[0, 0], np.arange(1, 9) * 100]).astype(np.int64)
+    touched = {}
+    for shared in (False, True):
+        counts = []
+        for seed in range(60):
+            center, outside = _vectors(np.random.default_rng(seed), n_words)
+            before = outside.copy()
+            _train(center, outside, tokens, ends, keep, noise, True, 1, 3, 0.1, 0.1, seed, 1,
+                   shrink_windows=False, shared_negatives=shared)
+            counts.append(np.count_nonzero(np.any(outside[2:] != before[2:], axis=1)))
+        touched[shared] = np.mean(counts)
+    assert touched[False] == pytest.approx(6.05, abs=0.4)
+    assert touched[True] == pytest.approx(5.20, abs=0.4)
+
+
 def test_counts_of_pairs_centers_and_kept_words():
     # window 1 means b = 1 always; all tokens kept: a sentence of L words has 2(L-1) pairs
     tokens = np.array([0, 1, 2, 3, 4, 0, 1, 2], dtype=np.int32)

@@ -35,12 +35,15 @@ takes one SGD step on ``sum_k -log sigmoid((2 y_k - 1) u_k . x)`` for its input 
   predicted: the pairs ``(c_j, w)``.  A step on ``m`` of them against the same ``T`` outputs
   has an ``m x T`` matrix of scores ``S = X U^T`` with ``X = center_vectors[c]``, and its updates
   are two small matrix products ``dX = G U``, ``dU = G^T X`` with
-  ``G[j, k] = alpha (y_k - sigmoid(S[j, k]))``, all at the vectors before the step.  Negative
-  sampling takes the window's ``m`` pairs in one step against negatives drawn once for the
-  window (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed Memory"): each
-  output row is read and written once per window.  Hierarchical softmax takes the pairs one
-  after the other (``m = 1``), as word2vec.c and gensim, each at the vectors the previous one
-  left.
+  ``G[j, k] = alpha (y_k - sigmoid(S[j, k]))``, all at the vectors before the step.  By default
+  (``shared_negatives=False``) negative sampling takes the pairs one after the other (``m = 1``),
+  each against its own ``negative`` draws, as word2vec.c and gensim.  With
+  ``shared_negatives=True`` it takes the window's ``m`` pairs in one step against negatives drawn
+  once for the window (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed
+  Memory"): each output row is read and written once per window, ``m`` times fewer draws; a
+  different algorithm from word2vec.c's, kept as an option (its measured speed and quality:
+  ``benchmarks/RESULTS.md``).  Hierarchical softmax takes the pairs one after the other, each
+  at the vectors the previous one left.
 * **CBOW** (gensim's ``cbow_mean=1``): the input is the mean ``h`` of the context vectors, one row
   of scores ``s = U h``.  As in word2vec.c and gensim, every context vector receives the whole
   step taken at ``h`` (a context word that occurs twice gets it twice): an input-side learning
@@ -58,17 +61,20 @@ Sampling rules (one xorshift64* generator per range, seeded from ``seed`` and th
   taken over the kept words of a sentence (as word2vec.c and gensim);
 * reduced window: each center uses ``b`` uniform in ``[1, window]`` words on each side, or
   ``window`` with ``shrink_windows=False`` (no draw);
-* negatives: ``negative`` draws *with replacement* from the noise distribution given by the
-  cumulative table (word ``i`` has probability ``(table[i] - table[i-1]) / table[-1]``, drawn as
-  ``bisect_right(table, r)`` for ``r`` uniform in ``[0, table[-1])``); a draw equal to the target is
-  skipped, not redrawn (word2vec.c), so a window may have fewer than ``negative`` negatives;
+* negatives: ``negative`` draws per (context, center) pair in skip-gram (per window with
+  ``shared_negatives``, and per window in CBOW), *with replacement* from the noise distribution
+  given by the cumulative table (word ``i`` has probability
+  ``(table[i] - table[i-1]) / table[-1]``, drawn as ``bisect_right(table, r)`` for ``r``
+  uniform in ``[0, table[-1])``); a draw equal to the target is skipped, not redrawn
+  (word2vec.c), so a step may have fewer than ``negative`` negatives;
 * learning rate: linear in the token position within the batch, from ``alpha_start`` at the first
   token to ``alpha_end`` at the last.
 
 Draws are made in this order: the subsampling of a sentence's tokens, then per center its window
-and its negatives.  With ``n_threads > 1`` the batch is cut into ``n_threads`` contiguous token
-ranges; a cut inside a sentence acts as a sentence end.  With ``n_threads == 1`` and a given seed
-the result is deterministic.
+and its negatives (in skip-gram, those of each context word in window order).  With
+``n_threads > 1`` the batch is cut into ``n_threads`` contiguous token ranges; a cut inside a
+sentence acts as a sentence end.  With ``n_threads == 1`` and a given seed the result is
+deterministic.
 """
 
 from __future__ import annotations
@@ -449,6 +455,7 @@ class KernelConfig(NamedTuple):
     window: int  # largest window
     shrink_windows: bool  # window uniform in [1, window] (True) or always window
     cbow_mean: bool  # CBOW from the mean of the contexts (True) or their sum
+    shared_negatives: bool  # skip-gram: one set of negatives per window (True) or per pair
 
 
 @intrinsic
@@ -501,10 +508,13 @@ _RING = 8  # slots of the plan ring, a power of two > _LOOKAHEAD
 def _plan_window(config, c, kept, n_kept, state, plan_b, plan_targets, plan_n_targets):
     """Draw center ``c``'s reduced window and negatives into its plan slot; prefetch its rows.
 
-    The draws are made in center order, so planning ahead does not change the random stream.
-    Prefetched: the output rows of the negatives (random rows of a matrix larger than the
-    caches, which a step would otherwise wait for), and the input row of the word ``window``
-    places ahead (the farthest context this window or the next can use).
+    ``plan_targets[slot, j]`` holds the positive and negatives of the ``j``-th step of the window
+    and ``plan_n_targets[slot, j]`` their number: one step (``j = 0``) for CBOW and for shared
+    negatives, one per context word for skip-gram with per-pair negatives.  The draws are made
+    in center order, so planning ahead does not change the random stream.  Prefetched: the
+    output rows of the negatives (random rows of a matrix larger than the caches, which a step
+    would otherwise wait for), and the input row of the word ``window`` places ahead (the
+    farthest context this window or the next can use).
     """
     slot = c & (_RING - 1)
     window = config.window
@@ -512,17 +522,22 @@ def _plan_window(config, c, kept, n_kept, state, plan_b, plan_targets, plan_n_ta
         plan_b[slot] = 1 + np.int64(_next_u64(state) % _U64(window))  # uniform in [1, window]
     else:  # gensim's shrink_windows=False: the whole window, no draw
         plan_b[slot] = window
-    plan_n_targets[slot] = 0
+    plan_n_targets[slot, 0] = 0
     if n_kept < 2:  # no context word: nothing to train, no negatives drawn
         return
     if config.negative > 0:
-        n_targets = draw_negatives(
-            config.noise_cum_table, config.noise_guide, config.noise_guide_shift, kept[c],
-            config.negative, state, plan_targets[slot],
-        )
-        plan_n_targets[slot] = n_targets
-        for k in range(n_targets):
-            _prefetch_row(config.outside_vectors, plan_targets[slot, k])
+        n_steps = 1
+        if config.sg and not config.shared_negatives:  # one draw per (context, center) pair
+            b = plan_b[slot]
+            n_steps = min(c + b + 1, n_kept) - max(c - b, 0) - 1
+        for j in range(n_steps):
+            n_targets = draw_negatives(
+                config.noise_cum_table, config.noise_guide, config.noise_guide_shift, kept[c],
+                config.negative, state, plan_targets[slot, j],
+            )
+            plan_n_targets[slot, j] = n_targets
+            for k in range(n_targets):
+                _prefetch_row(config.outside_vectors, plan_targets[slot, j, k])
     if c + window < n_kept:
         _prefetch_row(config.center_vectors, kept[c + window])
 
@@ -557,10 +572,12 @@ def train_range(
     # setting must not allocate for contexts no sentence can hold
     max_contexts = max(min(2 * config.window, stop - start - 1), 1)
     contexts = np.empty(max_contexts, dtype=np.int32)
-    one_context = np.empty(1, dtype=np.int32)  # a skip-gram pair of hierarchical softmax
+    one_context = np.empty(1, dtype=np.int32)  # one skip-gram pair
     plan_b = np.empty(_RING, dtype=np.int64)
-    plan_targets = np.empty((_RING, negative + 1), dtype=np.int32)
-    plan_n_targets = np.empty(_RING, dtype=np.int64)
+    # the steps of a planned window: one, or one per context word (skip-gram, per-pair draws)
+    n_steps = max_contexts if config.sg and not config.shared_negatives else 1
+    plan_targets = np.empty((_RING, n_steps, negative + 1), dtype=np.int32)
+    plan_n_targets = np.empty((_RING, n_steps), dtype=np.int64)
     ns_labels = np.zeros(negative + 1, dtype=np.uint8)  # the positive first, then negatives
     ns_labels[0] = 1
     max_outputs = max(negative + 1, config.max_path_length, 1)
@@ -621,14 +638,23 @@ def train_range(
                         config.path_nodes, config.path_labels, first, last, alpha,
                         config.cbow_mean, coef[0], hidden, dhidden,
                     )
-            if negative > 0:  # the center word and its negatives, drawn once for the window
-                targets, n_targets = plan_targets[slot], plan_n_targets[slot]
-                if config.sg:
+            if negative > 0:  # the center word and its negatives
+                if config.sg and not config.shared_negatives:  # pair after pair (word2vec.c)
+                    for j in range(n_ctx):
+                        one_context[0] = contexts[j]
+                        loss += sg_window_step(
+                            config.center_vectors, config.outside_vectors, one_context, 1,
+                            plan_targets[slot, j], ns_labels, 0, plan_n_targets[slot, j], alpha,
+                            coef, dinputs,
+                        )
+                elif config.sg:  # the window's pairs in one step, negatives drawn once
                     loss += sg_window_step(
-                        config.center_vectors, config.outside_vectors, contexts, n_ctx, targets,
-                        ns_labels, 0, n_targets, alpha, coef, dinputs,
+                        config.center_vectors, config.outside_vectors, contexts, n_ctx,
+                        plan_targets[slot, 0], ns_labels, 0, plan_n_targets[slot, 0], alpha,
+                        coef, dinputs,
                     )
                 else:
+                    targets, n_targets = plan_targets[slot, 0], plan_n_targets[slot, 0]
                     loss += cbow_window_step(
                         config.center_vectors, config.outside_vectors, contexts, n_ctx, targets,
                         ns_labels, 0, n_targets, alpha, config.cbow_mean, coef[0], hidden,
@@ -735,6 +761,7 @@ def kernel_config(
     tree: HuffmanTree | None = None,
     shrink_windows: bool = True,
     cbow_mean: bool = True,
+    shared_negatives: bool = False,
 ) -> KernelConfig:
     """Check the model's arrays and settings once, and fill the :class:`KernelConfig`.
 
@@ -769,6 +796,11 @@ def kernel_config(
     cbow_mean : bool, default True
         CBOW from the mean of the contexts (gensim's ``cbow_mean=1``) or their sum
         (``cbow_mean=0``); skip-gram ignores it.
+    shared_negatives : bool, default False
+        Skip-gram with negative sampling: draw ``negative`` negatives for each (context, center)
+        pair and train the pairs one after the other (word2vec.c's), or draw them once per
+        window and train the window's pairs in one step against them (faster; measured in
+        ``benchmarks/RESULTS.md``).  CBOW ignores it.
 
     Raises
     ------
@@ -812,7 +844,7 @@ def kernel_config(
         path_offsets=path_offsets,
         max_path_length=int(np.diff(path_offsets).max(initial=0)), sg=sg, hs=hs,
         negative=negative, window=window, shrink_windows=bool(shrink_windows),
-        cbow_mean=bool(cbow_mean),
+        cbow_mean=bool(cbow_mean), shared_negatives=bool(shared_negatives),
     )
 
 

@@ -66,6 +66,12 @@ def register(subparsers) -> None:
                    help="threads (default: min(3, CPUs)); 1 makes a seeded run reproducible")
     t.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     t.add_argument("--save-model", metavar="M.npz", help="also save the full model (resumable)")
+    t.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="write DIR/checkpoint.npz at the end of every epoch (model, vocabulary, "
+                        "run position)")
+    t.add_argument("--resume", action="store_true",
+                   help="with --checkpoint-dir: continue the run checkpointed there (its "
+                        "settings, not these) or, if there is none yet, start it")
     t.add_argument("--force", action="store_true", help="overwrite existing output files")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     t.set_defaults(func=run_train)
@@ -136,6 +142,7 @@ def run_train(args: argparse.Namespace) -> int:
     from nnbasics.accel import announce_compilation
     from nnbasics.word2vec import Word2Vec, Word2VecConfig
     from nnbasics.word2vec.corpus import LineSentences
+    from nnbasics.word2vec.model import CHECKPOINT_NAME
 
     announce_compilation()
 
@@ -147,6 +154,20 @@ def run_train(args: argparse.Namespace) -> int:
     if args.save_model and os.path.abspath(args.save_model) == os.path.abspath(args.out):
         raise ValueError(f"--out and --save-model both name {args.out}: give two files")
     LineSentences(args.corpus)  # a missing corpus is reported before anything else happens
+    if args.resume and not args.checkpoint_dir:
+        raise ValueError("--resume needs --checkpoint-dir (where the run was checkpointed)")
+    checkpoint = (os.path.join(args.checkpoint_dir, CHECKPOINT_NAME) if args.checkpoint_dir
+                  else None)
+    if args.resume and os.path.isfile(checkpoint):
+        model = Word2Vec.resume(args.checkpoint_dir, corpus_file=args.corpus,
+                                progress=False if args.no_progress else None)
+        print(f"resumed the run checkpointed in {args.checkpoint_dir}: "
+              f"{'skip-gram' if model.sg else 'CBOW'}, {len(model.wv)} words, "
+              f"{model.epochs_trained} epochs trained")
+        return _report_and_write(model, args)
+    if checkpoint and os.path.exists(checkpoint) and not args.force:
+        raise ValueError(f"{checkpoint} exists: continue that run with --resume, or start "
+                         f"anew with --force")
     config = Word2VecConfig(
         vector_size=args.size, window=args.window, min_count=args.min_count, sg=args.sg,
         negative=args.negative, hs=args.hs, sample=args.sample, alpha=args.alpha,
@@ -155,7 +176,8 @@ def run_train(args: argparse.Namespace) -> int:
     )
     settings = ", ".join(f"{k}={v}" for k, v in asdict(config).items())
     print(f"word2vec {'skip-gram' if config.sg else 'CBOW'} on {args.corpus}: {settings}")
-    model = Word2Vec(**asdict(config), progress=False if args.no_progress else None)
+    model = Word2Vec(**asdict(config), progress=False if args.no_progress else None,
+                     checkpoint_dir=args.checkpoint_dir)
     model.build_vocab(corpus_file=args.corpus)
     print(f"vocabulary: {len(model.wv)} words of {model.corpus_total_words} tokens "
           f"in {model.corpus_count} sentences")
@@ -170,6 +192,10 @@ def run_train(args: argparse.Namespace) -> int:
         interrupted = True
         print(f"nnbasics: interrupted in epoch {model.epochs_trained + 1} of {config.epochs}: "
               "writing the vectors trained so far", file=sys.stderr, flush=True)
+    return _report_and_write(model, args, interrupted)
+
+
+def _report_and_write(model, args: argparse.Namespace, interrupted: bool = False) -> int:
     for epoch, (loss, pairs) in enumerate(zip(model.epoch_losses, model.epoch_pairs,
                                               strict=True), start=1):
         print(f"epoch {epoch}: loss {loss:.6g} ({loss / max(pairs, 1):.4f} per pair)")
@@ -180,10 +206,12 @@ def run_train(args: argparse.Namespace) -> int:
         model.save(args.save_model)
         print(f"saved the model to {args.save_model}")
     if interrupted:
-        more = f"Word2Vec.load({args.save_model!r}).train(corpus_file=...)" if args.save_model \
-            else "--save-model to keep the whole model"
+        more = ("run the same command with --resume to continue from the last epoch's "
+                f"checkpoint in {args.checkpoint_dir}") if args.checkpoint_dir else (
+                f"Word2Vec.load({args.save_model!r}).train(corpus_file=...) trains on"
+                if args.save_model else "add --checkpoint-dir DIR to a run to be able to resume it")
         print(f"nnbasics: training stopped early after {model.epochs_trained} full epochs; "
-              f"to train on: {more}", file=sys.stderr)
+              f"{more}", file=sys.stderr)
         return 130
     return 0
 

@@ -843,3 +843,4 @@ def held_out_split(X: np.ndarray, y: np.ndarray, fraction: float, seed: int, wha
 from nnbasics.io.sst import download_sst, load_sst  # noqa: E402
 
 __all__ += ["download_sst", "load_sst"]
+from nnbasics.io.text8 import download_text8 as download_text8  # noqa: E402 (re-export)

@@ -52,11 +52,16 @@ from nnbasics.word2vec.vocab import (
     noise_cum_table,
 )
 
-__all__ = ["Word2Vec", "Word2VecConfig"]
+__all__ = ["CHECKPOINT_NAME", "Word2Vec", "Word2VecConfig"]
 
 _INT32_MAX = 2**31 - 1  # the compiled kernels take 32-bit sizes
 _KIND = "word2vec"  # the kind of file Word2Vec.save writes (nnbasics.io.serialization)
 _FORMAT_VERSION = 1
+#: the file that ``checkpoint_dir`` holds: a model file (:meth:`Word2Vec.save`) with the state of
+#: the training run it was written in
+CHECKPOINT_NAME = "checkpoint.npz"
+_RUN_KEYS = ("epochs", "epochs_done", "start_alpha", "end_alpha", "total_words", "done",
+             "effective_total", "corpus_file_size")
 _LEGACY_FORMAT = "nnbasics.word2vec"  # nnbasics 0.1's own .npz layout, still read
 
 #: ``trainer(tokens, sentence_ends, alpha_start, alpha_end, seed, n_threads)`` trains one batch in
@@ -138,6 +143,7 @@ class Word2VecConfig:
     max_final_vocab: int | None = None
     shrink_windows: bool = True
     cbow_mean: int = 1
+    shared_negatives: bool = False
 
     def __post_init__(self) -> None:
         # NumPy scalars (np.int64(3), np.float32(0.5)) as plain Python numbers: the settings
@@ -168,6 +174,10 @@ class Word2VecConfig:
         if not isinstance(self.shrink_windows, bool | np.bool_):
             raise ValueError(f"shrink_windows must be True or False, got {self.shrink_windows!r}")
         object.__setattr__(self, "shrink_windows", bool(self.shrink_windows))
+        if not isinstance(self.shared_negatives, bool | np.bool_):
+            raise ValueError(f"shared_negatives must be True or False, got "
+                             f"{self.shared_negatives!r}")
+        object.__setattr__(self, "shared_negatives", bool(self.shared_negatives))
         if isinstance(self.ns_exponent, bool) or not (
                 isinstance(self.ns_exponent, (int, float, np.integer, np.floating))
                 and np.isfinite(self.ns_exponent)):
@@ -273,6 +283,19 @@ class Word2Vec:
         that input, as gensim applies it: the whole step with the mean, a ``1/C`` share of it
         with the sum of ``C`` vectors (the compiled kernels; the explicit ``negative=0`` path
         takes exact gradients, :func:`nnbasics.word2vec.objectives.cbow`).
+    shared_negatives : bool, default False
+        Skip-gram with negative sampling only.  False: each (context, center) pair draws its
+        own ``negative`` negatives and takes its own step, as word2vec.c and gensim.  True: the
+        pairs of a window share one draw and take one step together (pWord2Vec's minibatching):
+        about 1.5x faster, not word2vec.c's algorithm; its vectors' quality against the
+        default's is measured in ``benchmarks/RESULTS.md``.
+    checkpoint_dir : path, optional
+        Directory where :meth:`train` writes ``checkpoint.npz`` (atomically) at the end of every
+        epoch: the model, its vocabulary, and the run's position (epochs done, words done of
+        the learning-rate schedule).  The random draws of every batch derive from ``seed``
+        and the epoch and batch numbers, so that position is the whole random state.
+        :meth:`resume` continues an interrupted run from it; with ``workers=1`` the result is
+        bit-identical to the uninterrupted run's.
 
     Attributes
     ----------
@@ -314,6 +337,8 @@ class Word2Vec:
         trim_rule=None,
         shrink_windows: bool = True,
         cbow_mean: int = 1,
+        shared_negatives: bool = False,
+        checkpoint_dir: str | os.PathLike | None = None,
     ):
         self.config = Word2VecConfig(
             vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
@@ -321,6 +346,7 @@ class Word2Vec:
             epochs=epochs, workers=workers, seed=seed, max_vocab_size=max_vocab_size,
             batch_words=batch_words, ns_exponent=ns_exponent, max_final_vocab=max_final_vocab,
             shrink_windows=shrink_windows, cbow_mean=cbow_mean,
+            shared_negatives=shared_negatives,
         )
         self.callbacks = tuple(callbacks)
         self.progress = progress
@@ -333,6 +359,8 @@ class Word2Vec:
         self.epoch_losses: list[float] = []
         self.epoch_pairs: list[int] = []
         self.effective_min_count: int | None = None  # min_count after max_final_vocab
+        self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
+        self._run_state: dict | None = None  # the checkpointed run (load of a checkpoint)
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
             self.train(sentences, corpus_file=corpus_file, callbacks=self.callbacks)
@@ -650,6 +678,7 @@ class Word2Vec:
         end_alpha: float | None = None,
         callbacks: Sequence = (),
         compute_loss: bool = False,
+        checkpoint_dir: str | os.PathLike | None = None,
     ) -> tuple[int, int]:
         """Train for ``epochs`` passes over the corpus (default: the model's ``epochs``).
 
@@ -659,8 +688,17 @@ class Word2Vec:
         scaled by ``total_examples / corpus_count``), and stays at ``end_alpha`` should the
         corpus hold more words than that.  As in gensim and word2vec.c it moves in steps: each
         batch of about ``batch_words`` words trains at the rate of its first word (a batch of
-        one line over ``2 * batch_words`` words decays inside, linearly).  Training can be
-        continued after :meth:`load`.
+        one line over ``2 * batch_words`` words decays inside, linearly).
+
+        Every call runs a schedule of its own: a second ``train()`` (after the constructor's, or
+        after :meth:`load`) starts again at ``start_alpha``, by default ``alpha``, as gensim
+        does; it does not go on from where the last call's rate ended.  To continue at a lower
+        rate, pass ``start_alpha`` (e.g. ``model.min_alpha``) and ``end_alpha``.  To continue
+        an *interrupted* run exactly where it stopped, train with ``checkpoint_dir`` and call
+        :meth:`resume`.
+
+        ``checkpoint_dir`` (default: the model's) gets a checkpoint at the end of every epoch
+        (:data:`CHECKPOINT_NAME`, see the class's ``checkpoint_dir``).
 
         Returns
         -------
@@ -683,13 +721,28 @@ class Word2Vec:
         total_words = int(total_words or self.corpus_total_words)
         start_alpha = cfg.alpha if start_alpha is None else float(start_alpha)
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
+        corpus_file_size = (os.path.getsize(source.path) if isinstance(source, LineSentences)
+                            else -1)
+        run = dict(epochs=epochs, epochs_done=0, start_alpha=start_alpha, end_alpha=end_alpha,
+                   total_words=total_words, done=0, effective_total=0,
+                   corpus_file_size=corpus_file_size)
+        if checkpoint_dir is not None:
+            self.checkpoint_dir = os.fspath(checkpoint_dir)
+        return self._run(source, run, tuple(callbacks))
+
+    def _run(self, source, run: dict, callbacks: tuple) -> tuple[int, int]:
+        """Train the epochs of ``run`` not done yet (a :meth:`train` call's schedule)."""
+        cfg = self.config
+        epochs, total_words = run["epochs"], run["total_words"]
+        start_alpha, end_alpha = run["start_alpha"], run["end_alpha"]
         trainer, n_parallel = self._batch_trainer()
         read_batches = self._batch_reader(source)
-        callbacks = tuple(callbacks)  # as in gensim: the constructor's ran with its own training
         planned = max(1, epochs * total_words)
-        done = 0
-        effective_total = 0
+        done = run["done"]  # raw words of this run trained before (a resumed run's)
+        effective_total = run["effective_total"]
         bar = self._progress_bar(planned)
+        if bar is not None and done:
+            bar.update(done)
         # Batches are read and encoded here, in the calling thread, and trained by ``n_parallel``
         # worker threads, each taking whole batches in order (as gensim's workers do); at most
         # 2 * n_parallel batches are read ahead.  The compiled kernel releases the GIL, and so does
@@ -714,7 +767,7 @@ class Word2Vec:
 
         self._call(callbacks, "on_train_begin")
         try:
-            for _ in range(epochs):
+            for epoch_of_run in range(run["epochs_done"], epochs):
                 self._call(callbacks, "on_epoch_begin")
                 epoch_sums[:] = [0.0, 0]
                 epoch_start = done
@@ -752,6 +805,9 @@ class Word2Vec:
                 self.epoch_losses.append(epoch_sums[0])
                 self.epoch_pairs.append(epoch_sums[1])
                 self.wv.fill_norms()
+                if self.checkpoint_dir is not None:
+                    self._save_checkpoint(dict(run, epochs_done=epoch_of_run + 1, done=done,
+                                               effective_total=effective_total))
                 self._call(callbacks, "on_epoch_end")
         finally:
             # on an error (a bad line, an interrupt) no thread goes on writing the vectors
@@ -785,6 +841,7 @@ class Word2Vec:
             negative=cfg.negative, outside_vectors=self.syn1neg, noise_cum_table=self.cum_table,
             hs=bool(cfg.hs), node_vectors=self.syn1, tree=self.hs_tree,
             shrink_windows=cfg.shrink_windows, cbow_mean=bool(cfg.cbow_mean),
+            shared_negatives=cfg.shared_negatives,
         )
         return partial(word2vec_kernels.train_batch, config), cfg.workers
 
@@ -836,6 +893,14 @@ class Word2Vec:
         Written by :func:`nnbasics.io.serialization.save_arrays` (kind ``"word2vec"``): plain
         arrays and a JSON metadata string, so loading needs no pickle; written atomically.
         """
+        self._save(path, None)
+
+    def _save_checkpoint(self, run: dict) -> None:
+        os.makedirs(self.checkpoint_dir, exist_ok=True)
+        self._save(os.path.join(self.checkpoint_dir, CHECKPOINT_NAME), run)
+
+    def _save(self, path: str | os.PathLike, run: dict | None) -> None:
+        """:meth:`save`, with the state of the training run when ``run`` is given (checkpoints)."""
         if self.wv is None:
             raise ValueError("nothing to save: the model has no vocabulary yet")
         arrays = {"vectors": self.wv.vectors, "syn1neg": self.syn1neg, "counts": self.wv.counts}
@@ -850,7 +915,56 @@ class Word2Vec:
             "epoch_losses": self.epoch_losses,
             "epoch_pairs": self.epoch_pairs,
         }
+        if run is not None:
+            metadata["run"] = {key: run[key] for key in _RUN_KEYS}
         save_arrays(path, arrays, metadata, kind=_KIND, version=_FORMAT_VERSION)
+
+    @classmethod
+    def resume(
+        cls,
+        checkpoint_dir: str | os.PathLike,
+        corpus_iterable: Iterable[Sequence[str]] | None = None,
+        corpus_file: str | os.PathLike | None = None,
+        callbacks: Sequence = (),
+        progress: bool | None = None,
+    ) -> Word2Vec:
+        """Continue the run checkpointed in ``checkpoint_dir`` on the same corpus; return the model.
+
+        The model, vocabulary and run position are read from ``checkpoint_dir``'s
+        :data:`CHECKPOINT_NAME` (written by a model with ``checkpoint_dir``); the epochs not done
+        are trained with the run's learning-rate schedule, from the words already done, with
+        the random draws the uninterrupted run would have made, and checkpointed as before.
+        With ``workers=1`` the vectors are bit-identical to those of the uninterrupted run.  A
+        finished run is returned as it is.
+
+        Raises
+        ------
+        FileNotFoundError
+            No checkpoint in ``checkpoint_dir``.
+        ValueError
+            The file is not a checkpoint (a model saved by :meth:`save` has no run state), or
+            ``corpus_file`` is not the size of the file the run trained on.
+        """
+        path = os.path.join(os.fspath(checkpoint_dir), CHECKPOINT_NAME)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no checkpoint in {os.fspath(checkpoint_dir)} "
+                                    f"(no {CHECKPOINT_NAME})")
+        model = cls.load(path)
+        run = model._run_state
+        if run is None:
+            raise ValueError(f"{path}: a saved model, not a checkpoint (no training run state)")
+        model.checkpoint_dir = os.fspath(checkpoint_dir)
+        model.callbacks = tuple(callbacks)
+        model.progress = progress
+        source = model._source(corpus_iterable, corpus_file)
+        size = os.path.getsize(source.path) if isinstance(source, LineSentences) else -1
+        if size != run["corpus_file_size"]:
+            raise ValueError(f"the checkpointed run trained on a corpus file of "
+                             f"{run['corpus_file_size']} bytes (-1: not a file), this one has "
+                             f"{size}: resume it on the same corpus")
+        if run["epochs_done"] < run["epochs"]:
+            model._run(source, run, model.callbacks)
+        return model
 
     @_class_only
     def load(cls, path: str | os.PathLike) -> Word2Vec:
@@ -892,6 +1006,8 @@ class Word2Vec:
         model.callbacks = ()
         model.progress = None
         model.effective_min_count = None  # not saved: the vocabulary is
+        model.checkpoint_dir = None
+        model._run_state = _run_state(metadata.get("run"), path)
         model.wv = KeyedVectors(keys, vectors, counts=counts)
         model.syn1neg = np.ascontiguousarray(syn1neg)
         model.syn1 = np.ascontiguousarray(syn1) if config.hs else None
@@ -905,3 +1021,23 @@ class Word2Vec:
         kind = "skip-gram" if self.config.sg else "CBOW"
         return (f"Word2Vec({kind}, {n_words} words, vector_size={self.config.vector_size}, "
                 f"window={self.config.window}, negative={self.config.negative})")
+
+
+def _run_state(run, path: str) -> dict | None:
+    """The training run state of a checkpoint's metadata, checked (None for a plain model)."""
+    if run is None:
+        return None
+    try:
+        state = {key: run[key] for key in _RUN_KEYS}
+        for key in ("epochs", "epochs_done", "total_words", "done", "effective_total",
+                    "corpus_file_size"):
+            if isinstance(state[key], bool) or not isinstance(state[key], int):
+                raise TypeError(f"{key} is not an integer")
+        for key in ("start_alpha", "end_alpha"):
+            state[key] = float(state[key])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: invalid checkpoint run state ({exc})") from None
+    if not 0 <= state["epochs_done"] <= state["epochs"] or state["done"] < 0:
+        raise ValueError(f"{path}: invalid checkpoint run state (epochs_done "
+                         f"{state['epochs_done']} of {state['epochs']})")
+    return state
