@@ -5,7 +5,10 @@ reference that lives with the concept it serves (``nnbasics.core``, ``nnbasics.m
 ``nnbasics.word2vec``), and each is tested against that reference.  Kernels compile on first use
 (numba's ``cache=True`` keeps them on disk), never at ``import nnbasics``.
 
-* ``mlp_kernels``: the fused element-wise passes of an MLP training step;
+* ``mlp_kernels``: the fused element-wise passes of an MLP training step and the batch gather;
+* ``optimizer_kernels``: the optimisers' parameter updates, one pass per parameter;
+* ``blas``: SciPy's documented BLAS (``scipy.linalg.cython_blas``) called from numba, for the
+  weight update folded into the GEMM that computes its gradient;
 * ``word2vec_kernels``: word2vec training over a batch of sentences (skip-gram and CBOW, negative
   sampling and hierarchical softmax, one walker);
 * ``corpus_reader``: the compiled reader of a ``corpus_file``;
