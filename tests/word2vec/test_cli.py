@@ -175,3 +175,18 @@ def test_ctrl_c_keeps_the_vectors_trained_so_far(workdir, tmp_path, capsys, monk
     assert model.epochs_trained == 1
     kv = KeyedVectors.load_word2vec_format(out)
     np.testing.assert_allclose(kv.vectors, model.wv.vectors, atol=1e-6)  # text: 6 decimals
+
+
+def test_progress_off_a_terminal_is_one_line_per_epoch_on_stderr(workdir, tmp_path, capsys):
+    # under pytest stderr is not a terminal: no bar, a line at each epoch's end instead
+    assert main(["word2vec", "train", str(workdir / "corpus.txt"), "--out",
+                 str(tmp_path / "v.txt"), "--size", "4", "--min-count", "1", "--epochs", "2",
+                 "--workers", "1"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("word2vec:")]
+    assert [line.split(" done")[0] for line in lines] == ["word2vec: epoch 1/2",
+                                                          "word2vec: epoch 2/2"]
+    assert all("per pair" in line for line in lines)
+    assert main(["word2vec", "train", str(workdir / "corpus.txt"), "--out",
+                 str(tmp_path / "w.txt"), "--size", "4", "--min-count", "1", "--epochs", "2",
+                 "--no-progress"]) == 0
+    assert "word2vec: epoch" not in capsys.readouterr().err

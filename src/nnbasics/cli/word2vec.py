@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from dataclasses import asdict
 
 from nnbasics.cli.outputs import check_output_file
@@ -160,7 +161,8 @@ def run_train(args: argparse.Namespace) -> int:
                   else None)
     if args.resume and os.path.isfile(checkpoint):
         model = Word2Vec.resume(args.checkpoint_dir, corpus_file=args.corpus,
-                                progress=False if args.no_progress else None)
+                                progress=False if args.no_progress else None,
+                                callbacks=_epoch_lines(args))
         print(f"resumed the run checkpointed in {args.checkpoint_dir}: "
               f"{'skip-gram' if model.sg else 'CBOW'}, {len(model.wv)} words, "
               f"{model.epochs_trained} epochs trained")
@@ -187,12 +189,31 @@ def run_train(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr, flush=True)
     interrupted = False
     try:
-        model.train(corpus_file=args.corpus)
+        model.train(corpus_file=args.corpus, callbacks=_epoch_lines(args))
     except KeyboardInterrupt:  # Ctrl-C: the workers have stopped; keep what was trained
         interrupted = True
         print(f"nnbasics: interrupted in epoch {model.epochs_trained + 1} of {config.epochs}: "
               "writing the vectors trained so far", file=sys.stderr, flush=True)
     return _report_and_write(model, args, interrupted)
+
+
+class _EpochLine:
+    """gensim-style callback: one line on stderr at each epoch's end (the progress of a run whose
+    stderr is not a terminal, where no bar is drawn: a log file, a batch job)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, model) -> None:
+        loss, pairs = model.epoch_losses[-1], max(model.epoch_pairs[-1], 1)
+        print(f"word2vec: epoch {model.epochs_trained}/{model.epochs} done "
+              f"({time.perf_counter() - self.start:.1f} s): loss {loss / pairs:.4f} per pair",
+              file=sys.stderr, flush=True)
+
+
+def _epoch_lines(args: argparse.Namespace) -> tuple:
+    """The callbacks of a CLI run: epoch lines when stderr is not a terminal (else the bar)."""
+    return () if args.no_progress or sys.stderr.isatty() else (_EpochLine(),)
 
 
 def _report_and_write(model, args: argparse.Namespace, interrupted: bool = False) -> int:
