@@ -93,7 +93,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Units of each hidden layer (any number of layers, ``()`` for softmax regression).
     activation : {"relu", "sigmoid", "logistic", "tanh"}, default "relu"
         Activation of the hidden layers ("logistic" is scikit-learn's name for sigmoid).
-    solver : {"adam", "sgd"}, default "adam"
+    solver : {"adam", "sgd", "lbfgs"}, default "adam"
+        "lbfgs": SciPy's L-BFGS-B on the full-batch loss, as scikit-learn's (the reference
+        engine's loss and gradient, in float64 whatever ``dtype``; the batch, learning-rate,
+        early-stopping and checkpoint parameters do not apply; ``validation_data`` is not
+        scored; ``loss_curve_`` holds the loss after every iteration).
     alpha : float, default 1e-3
         L2 penalty on the weights, :math:`\\frac{\\alpha}{2N}\\sum\\lVert W\\rVert^2` per batch.
     batch_size : int or "auto", default 32
@@ -117,7 +121,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Multiply the learning rate by ``lr_decay_factor`` every this many steps (step decay).
     lr_decay_factor : float, default 0.1
     max_iter : int, default 100
-        Epochs (passes over the training data).
+        Epochs (passes over the training data); with "lbfgs", iterations of the minimiser.
+    max_fun : int, default 15000
+        "lbfgs" only: the most loss evaluations (scikit-learn's parameter).
     random_state : int, RandomState or None, default None
         Seeds weight initialisation, the validation split and the batch order.
     early_stopping : bool, default False
@@ -200,6 +206,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         lr_decay_steps=None,
         lr_decay_factor=0.1,
         max_iter=100,
+        max_fun=15000,
         random_state=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -230,6 +237,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.lr_decay_steps = lr_decay_steps
         self.lr_decay_factor = lr_decay_factor
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.random_state = random_state
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -259,10 +267,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if any(not _is_count(h) for h in sizes):
             raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}")
         activation = check_activation(self.activation)
-        if self.solver not in ("sgd", "adam"):
-            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
+        if self.solver not in ("sgd", "adam", "lbfgs"):
+            raise ValueError(f"solver must be 'sgd', 'adam' or 'lbfgs', got {self.solver!r}")
         if not _is_count(self.max_iter):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if not _is_count(self.max_fun):
+            raise ValueError(f"max_fun must be a positive integer, got {self.max_fun!r}")
+        if self.solver == "lbfgs" and self.checkpoint_dir is not None:
+            raise ValueError("solver='lbfgs' writes no checkpoints: set checkpoint_dir=None")
         if not (self.batch_size == "auto" or _is_count(self.batch_size)):
             raise ValueError(
                 f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
@@ -346,7 +358,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return TrainingState(weights, biases, self._new_optimizer(weights, biases), rng)
 
     def _new_optimizer(self, weights, biases):
-        """The optimiser the parameters ask for, over ``weights`` and ``biases``, at step 0."""
+        """The optimiser the parameters ask for, over ``weights`` and ``biases``, at step 0
+        (None for "lbfgs": SciPy's minimiser keeps its own state, for one ``fit``)."""
+        if self.solver == "lbfgs":
+            return None
         return make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
                               float(self.momentum), self.lr_decay_steps,
                               float(self.lr_decay_factor), beta_1=float(self.beta_1),
@@ -406,10 +421,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 f"got {self.classes_.tolist()}"
             )
         rng = self._seed()
+        if self.solver == "lbfgs":
+            dtype = np.float64  # SciPy's minimiser works in float64
         X = cast_features(X, dtype)
         codes = self._encode(y)
         validation = None
-        if validation_data is not None:
+        if self.solver == "lbfgs":
+            pass  # full batch, no validation (as scikit-learn, early_stopping does not apply)
+        elif validation_data is not None:
             try:
                 X_val, y_val = validation_data
             except (TypeError, ValueError):
@@ -438,6 +457,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                     f"checkpoint directory {self.checkpoint_dir} already holds checkpoints "
                     f"({found[0].name}); resume from them or choose an empty directory"
                 )
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(state, X, codes, activation, callback)
         config = self._loop_config(activation, X.shape[0])
         if warm:
             config = LoopConfig(**{**config.__dict__, "max_epochs": first_epoch + self.max_iter})
@@ -456,6 +477,43 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"MLPClassifier: maximum iterations ({self.max_iter}) reached and the optimisation "
                 "hasn't converged yet.", ConvergenceWarning, stacklevel=3,
+            )
+        return self
+
+    def _fit_lbfgs(self, state: TrainingState, X, codes, activation: str,
+                   callback) -> MLPClassifier:
+        """Train ``state``'s float64 parameters with :func:`nnbasics.mlp.reference.lbfgs_fit`;
+        one history entry (the loss) per iteration; ConvergenceWarning unless it converged."""
+        from nnbasics.mlp.reference import lbfgs_fit
+
+        on_epoch = self._epoch_callback(callback)
+        nan = float("nan")
+
+        def on_iteration(loss: float) -> None:
+            state.epoch += 1
+            history = state.history
+            history.train_loss.append(loss)
+            for curve in (history.train_accuracy, history.val_loss, history.val_accuracy,
+                          history.learning_rate):
+                curve.append(nan)
+            if on_epoch is not None:
+                on_epoch(state)
+
+        result = lbfgs_fit(X, codes, state.weights, state.biases, activation, float(self.alpha),
+                           int(self.max_iter), int(self.max_fun), float(self.tol),
+                           on_iteration)
+        if not all(np.isfinite(a).all() for a in (*state.weights, *state.biases)):
+            raise ValueError("L-BFGS produced non-finite parameters; scale the features or "
+                             "raise alpha")
+        state.stopped = result.status == 0
+        self._state = state
+        self._store(state)
+        self.loss_ = float(result.fun)
+        if result.status != 0:
+            warnings.warn(
+                f"MLPClassifier: lbfgs failed to converge after {result.nit} iteration(s) "
+                f"(status={result.status}): {result.message}. Increase max_iter or max_fun, "
+                "or scale the data.", ConvergenceWarning, stacklevel=3,
             )
         return self
 
@@ -530,7 +588,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         biases = [np.array(b, dtype=dtype, order="C") for b in self.intercepts_]
         _check_layers(weights, biases, self.n_features_in_, len(self.classes_))
         optimizer = self._new_optimizer(weights, biases)
-        saved = self._optimizer_state()
+        saved = self._optimizer_state() if optimizer is not None else None
         if saved is not None:
             steps, arrays = saved
             own = optimizer.state_arrays()
@@ -553,7 +611,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         moments belong to other parameters) or nothing is known."""
         state = getattr(self, "_state", None)
         if state is not None:
-            if state.weights is not self.coefs_:
+            if state.weights is not self.coefs_ or state.optimizer is None:
                 return None
             return state.optimizer.n_steps, state.optimizer.state_arrays()
         loaded = getattr(self, "_loaded_optimizer", None)
@@ -630,7 +688,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.validation_scores_ = self.best_validation_score_ = None
         self._no_improvement_count = state.n_bad_epochs
         self._optimizer = state.optimizer
-        self.t_ = state.optimizer.rows_seen
+        self.t_ = state.optimizer.rows_seen if state.optimizer is not None else None
         self.n_layers_ = len(state.weights) + 1
         self.n_outputs_ = len(self.classes_)
         self.out_activation_ = "softmax"

@@ -23,7 +23,8 @@ for ReLU, with ReLU'(0) = 0).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +34,17 @@ from nnbasics.core.layers import activation_backward, affine_backward, affine_fo
 from nnbasics.core.losses import softmax_cross_entropy
 from nnbasics.mlp.optimizers import SGD, Adam
 
-__all__ = ["backward", "forward", "loss_and_gradients", "train_epoch", "train_step"]
+__all__ = [
+    "backward",
+    "forward",
+    "lbfgs_fit",
+    "loss_and_gradients",
+    "pack_parameters",
+    "packed_loss_and_gradient",
+    "train_epoch",
+    "train_step",
+    "unpack_parameters",
+]
 
 
 def forward(X: FloatArray, weights: Sequence[FloatArray], biases: Sequence[FloatArray],
@@ -136,3 +147,77 @@ def train_epoch(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatAr
         total += len(rows) * loss
         n_correct += correct
     return total / n_rows, n_correct
+
+
+# ----------------------------------------------------------------------------------------------
+# full-batch training with L-BFGS: every parameter in one flat vector theta
+# ----------------------------------------------------------------------------------------------
+
+def pack_parameters(weights: Sequence[FloatArray], biases: Sequence[FloatArray]) -> FloatArray:
+    """The parameters as one float64 vector ``theta``: ``W_1, ..., W_L`` (row-major), then
+    ``b_1, ..., b_L`` (scikit-learn's order).  :func:`unpack_parameters` inverts it."""
+    return np.concatenate([np.ravel(a) for a in (*weights, *biases)]).astype(np.float64)
+
+
+def unpack_parameters(theta: FloatArray, layer_sizes: Sequence[int],
+                      ) -> tuple[list[FloatArray], list[FloatArray]]:
+    """``(weights, biases)`` of a network with ``layer_sizes = (D, H_1, ..., K)``, as views
+    of ``theta`` (P,) in the order of :func:`pack_parameters`."""
+    pairs = list(itertools.pairwise(layer_sizes))
+    n_params = sum(n_in * n_out + n_out for n_in, n_out in pairs)
+    if theta.shape != (n_params,):
+        raise ValueError(f"theta has shape {theta.shape}; layers {tuple(layer_sizes)} need "
+                         f"({n_params},)")
+    weights, biases, start = [], [], 0
+    for n_in, n_out in pairs:
+        weights.append(theta[start : start + n_in * n_out].reshape(n_in, n_out))
+        start += n_in * n_out
+    for _, n_out in pairs:
+        biases.append(theta[start : start + n_out])
+        start += n_out
+    return weights, biases
+
+
+def packed_loss_and_gradient(theta: FloatArray, X: FloatArray, labels: NDArray[np.integer],
+                             layer_sizes: Sequence[int], activation: str, alpha: float = 0.0,
+                             ) -> tuple[float, FloatArray]:
+    """:func:`loss_and_gradients` on the whole of ``(X, labels)`` as a function of the packed
+    parameters: ``(J(theta), dJ/dtheta)``, the form ``scipy.optimize.minimize(jac=True)``
+    takes."""
+    weights, biases = unpack_parameters(theta, layer_sizes)
+    loss, dweights, dbiases = loss_and_gradients(X, labels, weights, biases, activation, alpha)
+    return loss, pack_parameters(dweights, dbiases)
+
+
+def lbfgs_fit(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
+              biases: Sequence[FloatArray], activation: str, alpha: float, max_iter: int,
+              max_fun: int, tol: float, on_iteration: Callable[[float], None] | None = None):
+    """Minimise the full-batch loss with SciPy's L-BFGS-B, as scikit-learn's ``solver="lbfgs"``.
+
+    ``options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol}``: it stops after
+    ``max_iter`` iterations, ``max_fun`` loss evaluations, or when the largest component of
+    the projected gradient is at most ``tol`` (or the loss stalls: SciPy's ``ftol``).
+    ``weights`` and ``biases`` (float64) are overwritten with the result; ``on_iteration(loss)``
+    is called after every iteration with the loss at its new point.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        ``nit`` iterations, ``nfev`` evaluations, ``status`` (0: converged), ``message``.
+    """
+    from scipy.optimize import minimize
+
+    layer_sizes = (weights[0].shape[0], *(W.shape[1] for W in weights))
+
+    def callback(intermediate_result) -> None:
+        if on_iteration is not None:
+            on_iteration(float(intermediate_result.fun))
+
+    result = minimize(packed_loss_and_gradient, pack_parameters(weights, biases),
+                      args=(X, labels, layer_sizes, activation, alpha), method="L-BFGS-B",
+                      jac=True, callback=callback,
+                      options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol})
+    new_weights, new_biases = unpack_parameters(result.x, layer_sizes)
+    for old, new in zip((*weights, *biases), (*new_weights, *new_biases), strict=True):
+        old[...] = new
+    return result

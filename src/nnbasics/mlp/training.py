@@ -108,7 +108,7 @@ class TrainingState:
 
     weights: list[FloatArray]
     biases: list[FloatArray]
-    optimizer: SGD | Adam
+    optimizer: SGD | Adam | None  # None: solver="lbfgs" (SciPy keeps its state)
     rng: np.random.Generator
     epoch: int = 0
     history: History = field(default_factory=History)
