@@ -1,4 +1,4 @@
-"""``MLPClassifier``: the multi-layer perceptron as a scikit-learn compatible estimator.
+"""``MLPClassifier`` and ``MLPRegressor``: multi-layer perceptrons as scikit-learn estimators.
 
 This module orchestrates: it validates and encodes the data, builds the parameters
 (:mod:`nnbasics.mlp.model`), the optimiser (:mod:`nnbasics.mlp.optimizers`) and the training
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -38,7 +38,7 @@ from nnbasics.mlp.training import (
     snapshot,
 )
 
-__all__ = ["MLPClassifier", "load_model"]
+__all__ = ["MLPClassifier", "MLPRegressor", "load_model"]
 
 MODEL_KIND = "mlp-classifier"
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -84,108 +84,16 @@ def _resolve_dtype(dtype: Any) -> type:
     return _DTYPES[name]
 
 
-class MLPClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-layer perceptron classifier: dense hidden layers, softmax cross-entropy output.
+class _MLPEstimator(BaseEstimator):
+    """The training machinery :class:`MLPClassifier` and :class:`MLPRegressor` share: parameter
+    checks, initialisation, the loops of ``fit`` and ``partial_fit``, and the attributes set
+    after training.  The subclasses say what the outputs are (the ``_...outputs``/``_targets``
+    hooks): classes through a softmax, or real values through the identity."""
 
-    Parameters
-    ----------
-    hidden_layer_sizes : tuple of int, default (512,)
-        Units of each hidden layer (any number of layers, ``()`` for softmax regression).
-    activation : {"relu", "sigmoid", "logistic", "tanh"}, default "relu"
-        Activation of the hidden layers ("logistic" is scikit-learn's name for sigmoid).
-    solver : {"adam", "sgd", "lbfgs"}, default "adam"
-        "lbfgs": SciPy's L-BFGS-B on the full-batch loss, as scikit-learn's (the reference
-        engine's loss and gradient, in float64 whatever ``dtype``; the batch, learning-rate,
-        early-stopping and checkpoint parameters do not apply; ``validation_data`` is not
-        scored; ``loss_curve_`` holds the loss after every iteration).
-    alpha : float, default 1e-3
-        L2 penalty on the weights, :math:`\\frac{\\alpha}{2N}\\sum\\lVert W\\rVert^2` per batch.
-    batch_size : int or "auto", default 32
-        Rows per mini-batch ("auto": ``min(200, N)``, scikit-learn's rule).
-    learning_rate_init : float, default 0.001
-    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
-        scikit-learn's schedules of the "sgd" solver's rate (:mod:`nnbasics.mlp.optimizers`).
-    power_t : float, default 0.5
-        Exponent of the "invscaling" schedule.
-    momentum : float, default 0.9
-        Momentum of the "sgd" solver.
-    nesterovs_momentum : bool, default True
-        Nesterov's momentum (scikit-learn's form) rather than heavy-ball.
-    beta_1 : float, default 0.9
-        Decay of Adam's running mean of the gradient ("adam" solver).
-    beta_2 : float, default 0.999
-        Decay of Adam's running mean of the squared gradient ("adam" solver).
-    epsilon : float, default 1e-08
-        Adam's guard against division by zero ("adam" solver).
-    lr_decay_steps : int or None, default None
-        Multiply the learning rate by ``lr_decay_factor`` every this many steps (step decay).
-    lr_decay_factor : float, default 0.1
-    max_iter : int, default 100
-        Epochs (passes over the training data); with "lbfgs", iterations of the minimiser.
-    max_fun : int, default 15000
-        "lbfgs" only: the most loss evaluations (scikit-learn's parameter).
-    random_state : int, RandomState or None, default None
-        Seeds weight initialisation, the validation split and the batch order.
-    early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the training rows, stop when the validation accuracy
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs and keep the best parameters.
-    validation_fraction : float, default 0.1
-    tol : float, default 1e-4
-    n_iter_no_change : int or np.inf, default 10
-        Without early stopping the rule applies to the training loss.  As scikit-learn's: an
-        epoch is bad unless it beats the best score by more than ``tol``; training stops after
-        more than ``n_iter_no_change`` bad epochs in a row (``np.inf``: never).
-    verbose : bool, default False
-        Print one line per epoch.
-    init : {"xavier", "he", "normal", "zeros"}, default "he"
-        Weight initialisation (see :mod:`nnbasics.core.initializers`).
-    dtype : {"float32", "float64"}, default "float32"
-        Precision of the parameters and of training (prediction runs in float64).
-    checkpoint_dir : str or None, default None
-        Write a checkpoint there after every epoch.
-    resume : bool, default False
-        Continue from the newest valid checkpoint in ``checkpoint_dir`` (if there is one).
-    warm_start : bool, default False
-        As scikit-learn's: ``fit`` on a fitted model starts from its ``coefs_``/``intercepts_``
-        instead of a fresh initialisation, and trains ``max_iter`` more epochs.  The classes,
-        features and layer sizes must be those of the fitted model.  Unlike scikit-learn, the
-        optimiser's state (step count, velocity or moments) carries over, as in
-        :meth:`partial_fit`, and ``n_iter_`` counts every epoch of the model (scikit-learn's
-        restarts at each ``fit``; ``loss_curve_`` holds every epoch in both).
-    shuffle : bool, default True
-        Draw a new order of the rows every epoch (scikit-learn's option); ``False`` keeps
-        the rows in their given order.
-    engine : {"fast", "reference"}, default "fast"
-        How each step is computed: "fast", the compiled kernel (preallocated buffers, fused
-        passes, plain SGD folded into the weight products), or "reference", the readable NumPy
-        step of :mod:`nnbasics.mlp.reference`.  Same batches and same steps up to rounding; the
-        tests hold the fast engine to the reference.
-
-    Notes
-    -----
-    The defaults were chosen on scikit-learn's digits (scaled to [0, 1], stratified 25% held out):
-    with them ``MLPClassifier()`` reaches >= 97% test accuracy in about 2 s on 2 cores; a
-    narrower layer, fewer epochs, larger batches or a smaller ``alpha`` fail that bar for
-    2-4% of (split, seed) pairs, and annealing the learning rate made it worse (less gradient
-    noise, less regularisation).  See ``tests/test_estimator.py``.
-
-    Attributes
-    ----------
-    classes_ : ndarray (K,)
-    coefs_, intercepts_ : lists of ndarray
-        Weights (fan_in, fan_out) and biases (fan_out,) of every layer.
-    first_layer_init_ : ndarray (D, H_1)
-        The first layer's weights at initialisation (for the weight figure).
-    n_iter_ : int
-        Epochs run.
-    loss_, loss_curve_ : the last epoch's training loss and all of them
-    best_loss_ : float or None
-        The smallest training loss (None with ``early_stopping``, as in scikit-learn).
-    validation_scores_, best_validation_score_ : list of float and float, or None
-        Validation accuracy after every epoch and its best (None without ``early_stopping``).
-    history_ : :class:`nnbasics.mlp.training.History`
-    n_features_in_, feature_names_in_ : as in scikit-learn
-    """
+    #: the output layer and loss of :mod:`nnbasics.mlp.reference` ("softmax" or "identity")
+    _output = "softmax"
+    #: the attribute that says the outputs are known (set by a fit or a first partial_fit)
+    _outputs_attribute = "classes_"
 
     def __init__(
         self,
@@ -315,6 +223,22 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             return rs
         return np.random.default_rng(rs)
 
+    def _n_outputs(self) -> int:
+        """K, the units of the output layer."""
+        raise NotImplementedError  # pragma: no cover - the subclasses say
+
+    def _set_outputs(self, y, warm: bool) -> None:
+        """Learn the outputs from a ``fit``'s targets (with ``warm``: check them)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _partial_fit_outputs(self, y, classes, first: bool) -> None:
+        """Learn (``first``) or check the outputs of a ``partial_fit``."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _targets(self, y, dtype) -> np.ndarray:
+        """The training targets of the reference loss: class indices, or real values (N, K)."""
+        raise NotImplementedError  # pragma: no cover
+
     def _encode(self, y: np.ndarray) -> np.ndarray:
         codes = np.searchsorted(self.classes_, y)
         codes = np.minimum(codes, len(self.classes_) - 1)
@@ -348,11 +272,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                               else int(self.n_iter_no_change)),
             early_stopping=bool(self.early_stopping),
             shuffle=bool(self.shuffle),
-            engine=self.engine,
+            engine=self.engine if self._output == "softmax" else "reference",
+            output=self._output,
         )
 
     def _initialise(self, n_features: int, sizes, dtype, rng) -> TrainingState:
-        layer_sizes = (n_features, *sizes, len(self.classes_))
+        layer_sizes = (n_features, *sizes, self._n_outputs())
         weights, biases = init_parameters(layer_sizes, self.init, rng, dtype)
         self.first_layer_init_ = weights[0].copy()
         return TrainingState(weights, biases, self._new_optimizer(weights, biases), rng)
@@ -369,7 +294,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                               nesterov=bool(self.nesterovs_momentum),
                               schedule=self.learning_rate, power_t=float(self.power_t))
 
-    def fit(self, X, y, validation_data=None, callback=None) -> MLPClassifier:
+    def fit(self, X, y, validation_data=None, callback=None) -> _MLPEstimator:
         """Train on ``(X, y)`` from a fresh initialisation (or from a checkpoint, with ``resume``).
 
         Parameters
@@ -383,7 +308,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._all_or_nothing(self._fit, X, y, validation_data, callback)
 
-    def _all_or_nothing(self, method, *args) -> MLPClassifier:
+    def _all_or_nothing(self, method, *args) -> _MLPEstimator:
         """``method(*args)``, and if it raises, the estimator's attributes as they were before:
         a refused or diverged call must not leave new classes next to old weights, nor a first
         ``partial_fit`` half done.  (Arrays changed in place are ``partial_fit``'s to restore:
@@ -396,35 +321,26 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.__dict__.update(before)
             raise
 
-    def _fit(self, X, y, validation_data, callback) -> MLPClassifier:
+    def _fit(self, X, y, validation_data, callback) -> _MLPEstimator:
         sizes, activation, dtype = self._check_params()
-        warm = bool(self.warm_start) and hasattr(self, "coefs_") and hasattr(self, "classes_")
+        warm = (bool(self.warm_start) and hasattr(self, "coefs_")
+                and hasattr(self, self._outputs_attribute))
         if warm:  # the fitted network must be the one asked for
             fitted = tuple(int(W.shape[1]) for W in self.coefs_[:-1])
             if fitted != tuple(sizes):
                 raise ValueError(f"warm_start needs the hidden_layer_sizes of the fitted network "
                                  f"{fitted}, got {tuple(sizes)}; set warm_start=False to refit")
-            previous_classes, previous_features = self.classes_, self.n_features_in_
+            previous_features = self.n_features_in_
         X, y = self._validate_train(X, y, reset=True)
         if warm and X.shape[1] != previous_features:
             raise ValueError(f"X has {X.shape[1]} features, but the fitted model (warm_start) "
                              f"expects {previous_features}")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"MLPClassifier needs at least 2 classes to train; only one class is present "
-                f"({self.classes_[0].tolist()!r})"
-            )
-        if warm and not np.array_equal(self.classes_, previous_classes):
-            raise ValueError(
-                f"warm_start needs the classes of the previous fit {previous_classes.tolist()}, "
-                f"got {self.classes_.tolist()}"
-            )
+        self._set_outputs(y, warm)
         rng = self._seed()
         if self.solver == "lbfgs":
             dtype = np.float64  # SciPy's minimiser works in float64
         X = cast_features(X, dtype)
-        codes = self._encode(y)
+        codes = self._targets(y, dtype)
         validation = None
         if self.solver == "lbfgs":
             pass  # full batch, no validation (as scikit-learn, early_stopping does not apply)
@@ -433,9 +349,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 X_val, y_val = validation_data
             except (TypeError, ValueError):
                 raise ValueError("validation_data must be a pair (X_val, y_val)") from None
-            X_val, y_val = validate_data(self, X_val, y_val, reset=False,
-                                         dtype=(np.float64, np.float32), y_numeric=False)
-            validation = (cast_features(X_val, dtype, "X_val"), self._encode(y_val))
+            X_val, y_val = self._validate_train(X_val, y_val, reset=False)
+            validation = (cast_features(X_val, dtype, "X_val"), self._targets(y_val, dtype))
         elif self.early_stopping:
             X, codes, validation = self._split_validation(X, codes, rng)
         if warm:  # on from the fitted parameters: max_iter more epochs, a fresh stopping rule
@@ -475,13 +390,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self._store(state)
         if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:
             warnings.warn(
-                f"MLPClassifier: maximum iterations ({self.max_iter}) reached and the optimisation "
-                "hasn't converged yet.", ConvergenceWarning, stacklevel=3,
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                "optimisation hasn't converged yet.", ConvergenceWarning, stacklevel=3,
             )
         return self
 
     def _fit_lbfgs(self, state: TrainingState, X, codes, activation: str,
-                   callback) -> MLPClassifier:
+                   callback) -> _MLPEstimator:
         """Train ``state``'s float64 parameters with :func:`nnbasics.mlp.reference.lbfgs_fit`;
         one history entry (the loss) per iteration; ConvergenceWarning unless it converged."""
         from nnbasics.mlp.reference import lbfgs_fit
@@ -501,7 +416,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
         result = lbfgs_fit(X, codes, state.weights, state.biases, activation, float(self.alpha),
                            int(self.max_iter), int(self.max_fun), float(self.tol),
-                           on_iteration)
+                           on_iteration, self._output)
         if not all(np.isfinite(a).all() for a in (*state.weights, *state.biases)):
             raise ValueError("L-BFGS produced non-finite parameters; scale the features or "
                              "raise alpha")
@@ -511,7 +426,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.loss_ = float(result.fun)
         if result.status != 0:
             warnings.warn(
-                f"MLPClassifier: lbfgs failed to converge after {result.nit} iteration(s) "
+                f"{type(self).__name__}: lbfgs failed to converge after {result.nit} iteration(s) "
                 f"(status={result.status}): {result.message}. Increase max_iter or max_fun, "
                 "or scale the data.", ConvergenceWarning, stacklevel=3,
             )
@@ -520,41 +435,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _can_partial_fit(self) -> bool:
         return self.solver in ("sgd", "adam")
 
-    @available_if(_can_partial_fit)
-    def partial_fit(self, X, y, classes=None) -> MLPClassifier:
-        """One epoch over ``(X, y)``, continuing the current training.
-
-        ``classes`` (every label that will ever occur) is required on the first call.  A model
-        from :func:`load_model`, or one whose ``coefs_``/``intercepts_`` were set by hand, trains
-        on from those arrays, with the optimiser's state (step count, velocity or moments) that
-        was saved or is in memory when the solver is unchanged, else a fresh optimiser.
-        A call that fails (labels outside ``classes``, a diverged or interrupted epoch) changes
-        nothing: parameters, optimiser state and generator are as before it.
-        """
-        return self._all_or_nothing(self._partial_fit, X, y, classes)
-
-    def _partial_fit(self, X, y, classes) -> MLPClassifier:
-        first = not hasattr(self, "classes_")
+    def _partial_fit(self, X, y, classes) -> _MLPEstimator:
+        first = not hasattr(self, self._outputs_attribute)
         sizes, activation, dtype = self._check_params()
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         X, y = self._validate_train(X, y, reset=first)
-        if first:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit")
-            self.classes_ = np.unique(np.asarray(classes))
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    "MLPClassifier needs at least 2 classes; only one class is present"
-                )
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
-            )
+        self._partial_fit_outputs(y, classes, first)
         if not self._state_is_current(dtype):
             self._state = (self._state_from_coefs(dtype) if hasattr(self, "coefs_")
                            else self._initialise(X.shape[1], sizes, dtype, self._seed()))
-        codes = self._encode(y)
+        codes = self._targets(y, dtype)
         state = self._state
         config = self._loop_config(activation, X.shape[0])
         config = LoopConfig(**{**config.__dict__, "early_stopping": False,
@@ -586,7 +477,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         history kept, and the optimiser's state when it fits (:meth:`_optimizer_state`)."""
         weights = [np.array(w, dtype=dtype, order="C") for w in self.coefs_]
         biases = [np.array(b, dtype=dtype, order="C") for b in self.intercepts_]
-        _check_layers(weights, biases, self.n_features_in_, len(self.classes_))
+        _check_layers(weights, biases, self.n_features_in_, self._n_outputs())
         optimizer = self._new_optimizer(weights, biases)
         saved = self._optimizer_state() if optimizer is not None else None
         if saved is not None:
@@ -623,13 +514,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.model_selection import train_test_split
 
         seed = int(rng.integers(0, 2**31 - 1))
-        counts = np.bincount(codes, minlength=len(self.classes_))
+        counts = (np.bincount(codes, minlength=len(self.classes_)) if self._output == "softmax"
+                  else np.array([2]))
         if counts.min() < 2:  # as scikit-learn: a class of one member cannot be stratified
             raise ValueError(
                 f"The least populated class in y has only {counts.min()} member, which is too "
                 "few to hold out a stratified validation set (early_stopping=True)"
             )
-        stratify = codes
+        stratify = codes if self._output == "softmax" else None
         try:
             X_tr, X_val, c_tr, c_val = train_test_split(
                 X, codes, test_size=self.validation_fraction, random_state=seed, stratify=stratify
@@ -690,8 +582,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self._optimizer = state.optimizer
         self.t_ = state.optimizer.rows_seen if state.optimizer is not None else None
         self.n_layers_ = len(state.weights) + 1
-        self.n_outputs_ = len(self.classes_)
-        self.out_activation_ = "softmax"
+        self.n_outputs_ = self._n_outputs()
+        self.out_activation_ = self._output
 
     # ------------------------------------------------------------------------------------------
     # prediction
@@ -707,6 +599,160 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         weights = [w.astype(np.float64) for w in self.coefs_]
         biases = [b.astype(np.float64) for b in self.intercepts_]
         return forward_logits(X, weights, biases, self.activation)
+
+class MLPClassifier(ClassifierMixin, _MLPEstimator):
+    """Multi-layer perceptron classifier: dense hidden layers, softmax cross-entropy output.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (512,)
+        Units of each hidden layer (any number of layers, ``()`` for softmax regression).
+    activation : {"relu", "sigmoid", "logistic", "tanh"}, default "relu"
+        Activation of the hidden layers ("logistic" is scikit-learn's name for sigmoid).
+    solver : {"adam", "sgd", "lbfgs"}, default "adam"
+        "lbfgs": SciPy's L-BFGS-B on the full-batch loss, as scikit-learn's (the reference
+        engine's loss and gradient, in float64 whatever ``dtype``; the batch, learning-rate,
+        early-stopping and checkpoint parameters do not apply; ``validation_data`` is not
+        scored; ``loss_curve_`` holds the loss after every iteration).
+    alpha : float, default 1e-3
+        L2 penalty on the weights, :math:`\\frac{\\alpha}{2N}\\sum\\lVert W\\rVert^2` per batch.
+    batch_size : int or "auto", default 32
+        Rows per mini-batch ("auto": ``min(200, N)``, scikit-learn's rule).
+    learning_rate_init : float, default 0.001
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        scikit-learn's schedules of the "sgd" solver's rate (:mod:`nnbasics.mlp.optimizers`).
+    power_t : float, default 0.5
+        Exponent of the "invscaling" schedule.
+    momentum : float, default 0.9
+        Momentum of the "sgd" solver.
+    nesterovs_momentum : bool, default True
+        Nesterov's momentum (scikit-learn's form) rather than heavy-ball.
+    beta_1 : float, default 0.9
+        Decay of Adam's running mean of the gradient ("adam" solver).
+    beta_2 : float, default 0.999
+        Decay of Adam's running mean of the squared gradient ("adam" solver).
+    epsilon : float, default 1e-08
+        Adam's guard against division by zero ("adam" solver).
+    lr_decay_steps : int or None, default None
+        Multiply the learning rate by ``lr_decay_factor`` every this many steps (step decay).
+    lr_decay_factor : float, default 0.1
+    max_iter : int, default 100
+        Epochs (passes over the training data); with "lbfgs", iterations of the minimiser.
+    max_fun : int, default 15000
+        "lbfgs" only: the most loss evaluations (scikit-learn's parameter).
+    random_state : int, RandomState or None, default None
+        Seeds weight initialisation, the validation split and the batch order.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training rows, stop when the validation accuracy
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs and keep the best parameters.
+    validation_fraction : float, default 0.1
+    tol : float, default 1e-4
+    n_iter_no_change : int or np.inf, default 10
+        Without early stopping the rule applies to the training loss.  As scikit-learn's: an
+        epoch is bad unless it beats the best score by more than ``tol``; training stops after
+        more than ``n_iter_no_change`` bad epochs in a row (``np.inf``: never).
+    verbose : bool, default False
+        Print one line per epoch.
+    init : {"xavier", "he", "normal", "zeros"}, default "he"
+        Weight initialisation (see :mod:`nnbasics.core.initializers`).
+    dtype : {"float32", "float64"}, default "float32"
+        Precision of the parameters and of training (prediction runs in float64).
+    checkpoint_dir : str or None, default None
+        Write a checkpoint there after every epoch.
+    resume : bool, default False
+        Continue from the newest valid checkpoint in ``checkpoint_dir`` (if there is one).
+    warm_start : bool, default False
+        As scikit-learn's: ``fit`` on a fitted model starts from its ``coefs_``/``intercepts_``
+        instead of a fresh initialisation, and trains ``max_iter`` more epochs.  The classes,
+        features and layer sizes must be those of the fitted model.  Unlike scikit-learn, the
+        optimiser's state (step count, velocity or moments) carries over, as in
+        :meth:`partial_fit`, and ``n_iter_`` counts every epoch of the model (scikit-learn's
+        restarts at each ``fit``; ``loss_curve_`` holds every epoch in both).
+    shuffle : bool, default True
+        Draw a new order of the rows every epoch (scikit-learn's option); ``False`` keeps
+        the rows in their given order.
+    engine : {"fast", "reference"}, default "fast"
+        How each step is computed: "fast", the compiled kernel (preallocated buffers, fused
+        passes, plain SGD folded into the weight products), or "reference", the readable NumPy
+        step of :mod:`nnbasics.mlp.reference`.  Same batches and same steps up to rounding; the
+        tests hold the fast engine to the reference.
+
+    Notes
+    -----
+    The defaults were chosen on scikit-learn's digits (scaled to [0, 1], stratified 25% held out):
+    with them ``MLPClassifier()`` reaches >= 97% test accuracy in about 2 s on 2 cores; a
+    narrower layer, fewer epochs, larger batches or a smaller ``alpha`` fail that bar for
+    2-4% of (split, seed) pairs, and annealing the learning rate made it worse (less gradient
+    noise, less regularisation).  See ``tests/test_estimator.py``.
+
+    Attributes
+    ----------
+    classes_ : ndarray (K,)
+    coefs_, intercepts_ : lists of ndarray
+        Weights (fan_in, fan_out) and biases (fan_out,) of every layer.
+    first_layer_init_ : ndarray (D, H_1)
+        The first layer's weights at initialisation (for the weight figure).
+    n_iter_ : int
+        Epochs run.
+    loss_, loss_curve_ : the last epoch's training loss and all of them
+    best_loss_ : float or None
+        The smallest training loss (None with ``early_stopping``, as in scikit-learn).
+    validation_scores_, best_validation_score_ : list of float and float, or None
+        Validation accuracy after every epoch and its best (None without ``early_stopping``).
+    history_ : :class:`nnbasics.mlp.training.History`
+    n_features_in_, feature_names_in_ : as in scikit-learn
+    """
+
+    def _n_outputs(self) -> int:
+        return len(self.classes_)
+
+    def _set_outputs(self, y, warm: bool) -> None:
+        previous_classes = self.classes_ if warm else None
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"MLPClassifier needs at least 2 classes to train; only one class is present "
+                f"({self.classes_[0].tolist()!r})"
+            )
+        if warm and not np.array_equal(self.classes_, previous_classes):
+            raise ValueError(
+                f"warm_start needs the classes of the previous fit {previous_classes.tolist()}, "
+                f"got {self.classes_.tolist()}"
+            )
+
+    def _partial_fit_outputs(self, y, classes, first: bool) -> None:
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self.classes_ = np.unique(np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    "MLPClassifier needs at least 2 classes; only one class is present"
+                )
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
+            )
+
+    def _targets(self, y, dtype) -> np.ndarray:
+        return self._encode(y)
+
+    @available_if(_MLPEstimator._can_partial_fit)
+    def partial_fit(self, X, y, classes=None) -> MLPClassifier:
+        """One epoch over ``(X, y)``, continuing the current training.
+
+        ``classes`` (every label that will ever occur) is required on the first call.  A model
+        from :func:`load_model`, or one whose ``coefs_``/``intercepts_`` were set by hand, trains
+        on from those arrays, with the optimiser's state (step count, velocity or moments) that
+        was saved or is in memory when the solver is unchanged, else a fresh optimiser.
+        A call that fails (labels outside ``classes``, a diverged or interrupted epoch) changes
+        nothing: parameters, optimiser state and generator are as before it.
+        """
+        return self._all_or_nothing(self._partial_fit, X, y, classes)
+
+    # ------------------------------------------------------------------------------------------
+    # prediction
+    # ------------------------------------------------------------------------------------------
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (N, K), columns in the order of ``classes_``."""
@@ -785,6 +831,78 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         from nnbasics.mlp.export import to_onnx
 
         return to_onnx(self, path, dtype=dtype)
+
+
+
+class MLPRegressor(RegressorMixin, _MLPEstimator):
+    """Multi-layer perceptron regressor: dense hidden layers, identity output, squared error.
+
+    The parameters are :class:`MLPClassifier`'s (same names, same defaults), with these
+    differences:
+
+    - the outputs are real values (``y`` of shape (N,) or (N, K)); the loss is
+      :math:`J = \\frac1{2N}\\sum_n\\lVert \\hat y_n - y_n\\rVert^2 +
+      \\frac{\\alpha}{2N}\\sum_l\\lVert W_l\\rVert^2`, summed over the K outputs (scikit-learn's
+      gradient; the ``loss_`` it reports is this divided by K);
+    - it always trains with the readable reference engine (:mod:`nnbasics.mlp.reference`, the
+      ``engine`` parameter is not used: the compiled kernel computes the softmax loss only);
+    - with ``early_stopping`` the validation score is R² (``validation_scores_``);
+    - ``score`` is R² (scikit-learn's ``RegressorMixin``); no ``save``, ``checkpoint_dir`` nor
+      export yet.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        K, the number of targets.
+    coefs_, intercepts_, n_iter_, loss_, loss_curve_, best_loss_, validation_scores_,
+    best_validation_score_, history_, n_features_in_ : as :class:`MLPClassifier`'s
+    """
+
+    _output = "identity"
+    _outputs_attribute = "n_outputs_"
+
+    def _check_params(self) -> tuple[tuple[int, ...], str, type]:
+        checked = super()._check_params()
+        if self.checkpoint_dir is not None:
+            raise ValueError("MLPRegressor writes no checkpoints yet: set checkpoint_dir=None")
+        return checked
+
+    def _validate_train(self, X, y, reset: bool):
+        return validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                             multi_output=True, y_numeric=True)
+
+    def _n_outputs(self) -> int:
+        return int(self.n_outputs_)
+
+    def _set_outputs(self, y, warm: bool) -> None:
+        n_outputs = 1 if np.ndim(y) == 1 else int(np.shape(y)[1])
+        if warm and n_outputs != self.n_outputs_:
+            raise ValueError(f"warm_start needs the {self.n_outputs_} targets of the previous "
+                             f"fit, got {n_outputs}")
+        self.n_outputs_ = n_outputs
+        self._y_is_1d = np.ndim(y) == 1
+
+    def _partial_fit_outputs(self, y, classes, first: bool) -> None:
+        n_outputs = 1 if np.ndim(y) == 1 else int(np.shape(y)[1])
+        if first:
+            self.n_outputs_ = n_outputs
+            self._y_is_1d = np.ndim(y) == 1
+        elif n_outputs != self.n_outputs_:
+            raise ValueError(f"y has {n_outputs} targets, the model {self.n_outputs_}")
+
+    def _targets(self, y, dtype) -> np.ndarray:
+        return np.asarray(y, dtype=dtype).reshape(len(y), -1)  # (N, K)
+
+    @available_if(_MLPEstimator._can_partial_fit)
+    def partial_fit(self, X, y) -> MLPRegressor:
+        """One epoch over ``(X, y)``, continuing the current training (see
+        :meth:`MLPClassifier.partial_fit`)."""
+        return self._all_or_nothing(self._partial_fit, X, y, None)
+
+    def predict(self, X) -> np.ndarray:
+        """The network's outputs: (N,) when it was trained on a 1-D ``y``, else (N, K)."""
+        outputs = self._logits(X)
+        return outputs.ravel() if getattr(self, "_y_is_1d", False) else outputs
 
 
 def load_model(path) -> MLPClassifier:
