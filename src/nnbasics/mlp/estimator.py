@@ -17,10 +17,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from nnbasics.core.activations import softmax
+from nnbasics.core.activations import sigmoid, softmax
 from nnbasics.io.datasets import cast_features, content_fingerprint
 from nnbasics.io.serialization import load_arrays, save_arrays
 from nnbasics.mlp.model import check_activation, forward_logits, init_parameters
@@ -252,8 +252,14 @@ class _MLPEstimator(BaseEstimator):
 
     def _validate_train(self, X, y, reset: bool):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
-                             y_numeric=False)
+                             y_numeric=False, multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"y must hold class labels (N,) or a 0/1 label indicator matrix "
+                             f"(N, K); got a {kind} target")
         return X, y
 
     # ------------------------------------------------------------------------------------------
@@ -300,7 +306,8 @@ class _MLPEstimator(BaseEstimator):
         Parameters
         ----------
         X : array-like (N, D)
-        y : array-like (N,), class labels of any sortable type
+        y : array-like (N,), class labels of any sortable type, or (N, K) 0/1 label indicator
+            matrix (multilabel: K sigmoid outputs with binary cross-entropy, reference engine)
         validation_data : (X_val, y_val), optional
             Data for the validation curves (and for early stopping, instead of a split).
         callback : callable, optional
@@ -708,7 +715,13 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
 
     def _set_outputs(self, y, warm: bool) -> None:
         previous_classes = self.classes_ if warm else None
-        self.classes_ = np.unique(y)
+        if warm and (y.ndim == 2) != (self._output == "logistic"):
+            raise ValueError("warm_start needs targets of the previous fit's kind (class labels "
+                             "or a label indicator matrix)")
+        # a label indicator matrix (N, K): K independent sigmoid outputs (scikit-learn's
+        # multilabel classification), classes 0..K-1; else one softmax over the classes
+        self._output = "logistic" if y.ndim == 2 else "softmax"
+        self.classes_ = np.arange(y.shape[1]) if y.ndim == 2 else np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"MLPClassifier needs at least 2 classes to train; only one class is present "
@@ -721,7 +734,16 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
             )
 
     def _partial_fit_outputs(self, y, classes, first: bool) -> None:
-        if first:
+        if not first and (y.ndim == 2) != (self._output == "logistic"):
+            raise ValueError("y must be of the first call's kind (class labels or a label "
+                             "indicator matrix)")
+        if first and y.ndim == 2:  # multilabel: the classes are the columns 0..K-1
+            if classes is None or len(np.unique(classes)) != y.shape[1]:
+                raise ValueError(f"classes must name the {y.shape[1]} columns of the label "
+                                 f"indicator y on the first call to partial_fit")
+            self._output = "logistic"
+            self.classes_ = np.arange(y.shape[1])
+        elif first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self.classes_ = np.unique(np.asarray(classes))
@@ -735,7 +757,16 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
             )
 
     def _targets(self, y, dtype) -> np.ndarray:
+        if self._output == "logistic":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise ValueError(f"y must be a label indicator matrix with "
+                                 f"{len(self.classes_)} columns")
+            return np.asarray(y, dtype=dtype)
         return self._encode(y)
+
+    def _refuse_multilabel(self, what: str) -> None:
+        if self._output == "logistic":
+            raise ValueError(f"{what} does not support a multilabel model yet")
 
     @available_if(_MLPEstimator._can_partial_fit)
     def partial_fit(self, X, y, classes=None) -> MLPClassifier:
@@ -755,17 +786,26 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     # ------------------------------------------------------------------------------------------
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (N, K), columns in the order of ``classes_``."""
-        return softmax(self._logits(X), axis=1)
+        """Class probabilities (N, K), columns in the order of ``classes_`` (for a multilabel
+        model, each label's own probability: the rows need not sum to 1)."""
+        logits = self._logits(X)
+        if self._output == "logistic":
+            return sigmoid(logits)
+        return softmax(logits, axis=1)
 
     def predict_log_proba(self, X) -> np.ndarray:
         from nnbasics.core.activations import log_softmax
 
-        return log_softmax(self._logits(X), axis=1)
+        logits = self._logits(X)
+        if self._output == "logistic":  # log sigmoid, finite for any logit
+            return -np.logaddexp(0, -logits)
+        return log_softmax(logits, axis=1)
 
     def predict(self, X) -> np.ndarray:
         """Most probable class of each row, (N,), values from ``classes_``."""
         logits = self._logits(X)  # first: it raises NotFittedError on an unfitted model
+        if self._output == "logistic":  # the label indicator matrix (N, K)
+            return (logits > 0).astype(np.int64)
         return self.classes_[np.argmax(logits, axis=1)]
 
     # ------------------------------------------------------------------------------------------
@@ -775,6 +815,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     def save(self, path, extra_metadata: dict[str, Any] | None = None) -> Path:
         """Write the fitted model to one ``.npz`` (arrays + JSON metadata), atomically."""
         check_is_fitted(self)
+        self._refuse_multilabel("save")
         classes = np.asarray(self.classes_)
         if classes.dtype.hasobject:
             if not all(isinstance(c, str) for c in classes):
@@ -815,6 +856,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         with ``probabilities=True``): see :func:`nnbasics.mlp.export.to_torch`."""
         from nnbasics.mlp.export import to_torch
 
+        self._refuse_multilabel("to_torch")
         return to_torch(self, probabilities=probabilities)
 
     @classmethod
@@ -830,6 +872,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         atomically: see :func:`nnbasics.mlp.export.to_onnx`."""
         from nnbasics.mlp.export import to_onnx
 
+        self._refuse_multilabel("to_onnx")
         return to_onnx(self, path, dtype=dtype)
 
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from nnbasics.core.activations import ACTIVATIONS, FloatArray
+from nnbasics.core.activations import ACTIVATIONS, FloatArray, sigmoid
 from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
 from nnbasics.core.losses import softmax_cross_entropy
 from nnbasics.mlp.optimizers import SGD, Adam
@@ -85,8 +85,9 @@ def backward(delta: FloatArray, values: Sequence[FloatArray], weights: Sequence[
 
 
 #: output layers and their losses: "softmax" + cross-entropy on class indices (N,) (the
-#: classifier), "identity" + half the squared error on real targets (N, K) (the regressor)
-OUTPUTS = ("softmax", "identity")
+#: classifier), "identity" + half the squared error on real targets (N, K) (the regressor),
+#: "logistic" + binary cross-entropy on 0/1 indicators (N, K) (the multilabel classifier)
+OUTPUTS = ("softmax", "identity", "logistic")
 
 
 def output_loss(z: FloatArray, targets: NDArray, output: str = "softmax",
@@ -96,7 +97,11 @@ def output_loss(z: FloatArray, targets: NDArray, output: str = "softmax",
     "softmax": :math:`J = \frac1N\sum_n -\log\mathrm{softmax}(z_n)_{y_n}`,
     :math:`\delta = (\mathrm{softmax}(z) - \mathrm{onehot}(y)) / N`;
     "identity": :math:`J = \frac1{2N}\sum_n\lVert z_n - Y_n\rVert^2`,
-    :math:`\delta = (z - Y) / N`.
+    :math:`\delta = (z - Y) / N`;
+    "logistic": :math:`J = \frac1N\sum_{n,k} -Y_{nk}\log\sigma(z_{nk})
+    - (1 - Y_{nk})\log(1 - \sigma(z_{nk}))`, :math:`\delta = (\sigma(z) - Y) / N` (the
+    sigmoid's derivative cancels as the softmax's does), with
+    :math:`-\log\sigma(z) = \log(1 + e^{-z})` computed by ``logaddexp``: finite for any z.
     """
     if output == "softmax":
         loss, delta = softmax_cross_entropy(z, targets, reduction="mean")
@@ -106,6 +111,11 @@ def output_loss(z: FloatArray, targets: NDArray, output: str = "softmax",
         n_rows = z.shape[0]
         loss = 0.5 * np.sum(residual * residual, dtype=np.float64) / n_rows
         return float(loss), residual / n_rows
+    if output == "logistic":
+        n_rows = z.shape[0]
+        loss = np.sum(targets * np.logaddexp(0, -z) + (1 - targets) * np.logaddexp(0, z),
+                      dtype=np.float64) / n_rows
+        return float(loss), (sigmoid(z) - targets) / n_rows
     raise ValueError(f"output must be one of {', '.join(map(repr, OUTPUTS))}, got {output!r}")
 
 
@@ -113,11 +123,14 @@ def evaluate(X: FloatArray, targets: NDArray, weights: Sequence[FloatArray],
              biases: Sequence[FloatArray], activation: str, output: str = "softmax",
              ) -> tuple[float, float]:
     """The loss (no L2 term) and the score on ``(X, targets)``: accuracy for "softmax", the
-    coefficient of determination R² (averaged uniformly over the outputs) for "identity"."""
+    coefficient of determination R² (averaged uniformly over the outputs) for "identity",
+    the share of rows whose every label is right for "logistic"."""
     z, _ = forward(X, weights, biases, activation)
     loss, _ = output_loss(z, targets, output)
     if output == "softmax":
         return loss, float(np.mean(np.argmax(z, axis=1) == targets))
+    if output == "logistic":
+        return loss, float(np.mean(np.all((z > 0) == (targets > 0.5), axis=1)))
     from sklearn.metrics import r2_score
 
     return loss, float(r2_score(targets, z))
