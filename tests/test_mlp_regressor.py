@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone, is_regressor
@@ -46,6 +48,17 @@ def test_identity_output_gradient_matches_finite_differences(activation):
 def test_unknown_output_is_refused():
     with pytest.raises(ValueError, match="output must be one of"):
         output_loss(np.zeros((2, 2)), np.zeros((2, 2)), "poisson")
+
+
+def test_passes_sklearn_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        results = check_estimator(MLPRegressor(), on_fail=None)
+    failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
+    assert not failed
+    assert sum(r["status"] == "passed" for r in results) >= 40
 
 
 def test_is_a_scikit_learn_regressor():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
@@ -77,6 +78,17 @@ def _check_layers(coefs: list[np.ndarray], intercepts: list[np.ndarray], n_featu
         raise ValueError(f"the last layer has {width} outputs for {n_classes} classes")
 
 
+def _cast(X, dtype, name: str = "X"):
+    """``X`` in ``dtype`` (:func:`nnbasics.io.datasets.cast_features`); a SciPy sparse ``X`` as
+    CSR (its rows are the batches), its stored values checked the same way."""
+    if sparse.issparse(X):
+        X = X.tocsr()
+        values = cast_features(X.data, dtype, name)
+        return sparse.csr_matrix((values, X.indices, X.indptr), shape=X.shape) \
+            if values is not X.data else X
+    return cast_features(X, dtype, name)
+
+
 def _resolve_dtype(dtype: Any) -> type:
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if name not in _DTYPES:
@@ -94,6 +106,8 @@ class _MLPEstimator(BaseEstimator):
     _output = "softmax"
     #: the attribute that says the outputs are known (set by a fit or a first partial_fit)
     _outputs_attribute = "classes_"
+    #: whether the training data is a SciPy sparse matrix (trained by the reference engine)
+    _sparse_input = False
 
     def __init__(
         self,
@@ -223,6 +237,11 @@ class _MLPEstimator(BaseEstimator):
             return rs
         return np.random.default_rng(rs)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR/CSC X, trained by the reference engine
+        return tags
+
     def _n_outputs(self) -> int:
         """K, the units of the output layer."""
         raise NotImplementedError  # pragma: no cover - the subclasses say
@@ -252,7 +271,7 @@ class _MLPEstimator(BaseEstimator):
 
     def _validate_train(self, X, y, reset: bool):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
-                             y_numeric=False, multi_output=True)
+                             y_numeric=False, multi_output=True, accept_sparse=("csr", "csc"))
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -278,7 +297,8 @@ class _MLPEstimator(BaseEstimator):
                               else int(self.n_iter_no_change)),
             early_stopping=bool(self.early_stopping),
             shuffle=bool(self.shuffle),
-            engine=self.engine if self._output == "softmax" else "reference",
+            engine=(self.engine if self._output == "softmax" and not self._sparse_input
+                    else "reference"),
             output=self._output,
         )
 
@@ -346,7 +366,7 @@ class _MLPEstimator(BaseEstimator):
         rng = self._seed()
         if self.solver == "lbfgs":
             dtype = np.float64  # SciPy's minimiser works in float64
-        X = cast_features(X, dtype)
+        X = _cast(X, dtype)
         codes = self._targets(y, dtype)
         validation = None
         if self.solver == "lbfgs":
@@ -357,7 +377,7 @@ class _MLPEstimator(BaseEstimator):
             except (TypeError, ValueError):
                 raise ValueError("validation_data must be a pair (X_val, y_val)") from None
             X_val, y_val = self._validate_train(X_val, y_val, reset=False)
-            validation = (cast_features(X_val, dtype, "X_val"), self._targets(y_val, dtype))
+            validation = (_cast(X_val, dtype, "X_val"), self._targets(y_val, dtype))
         elif self.early_stopping:
             X, codes, validation = self._split_validation(X, codes, rng)
         if warm:  # on from the fitted parameters: max_iter more epochs, a fresh stopping rule
@@ -367,6 +387,9 @@ class _MLPEstimator(BaseEstimator):
             state = self._initialise(X.shape[1], sizes, dtype, rng)
         first_epoch = state.epoch
         fingerprint = None
+        if self.checkpoint_dir is not None and sparse.issparse(X):
+            raise ValueError("checkpoints need a dense X: set checkpoint_dir=None or pass "
+                             "X.toarray()")
         if self.checkpoint_dir is not None:
             fingerprint = self._fingerprint(X, codes, sizes, activation)
             found = latest_checkpoints(self.checkpoint_dir)
@@ -381,6 +404,7 @@ class _MLPEstimator(BaseEstimator):
                 )
         if self.solver == "lbfgs":
             return self._fit_lbfgs(state, X, codes, activation, callback)
+        self._sparse_input = sparse.issparse(X)
         config = self._loop_config(activation, X.shape[0])
         if warm:
             config = LoopConfig(**{**config.__dict__, "max_epochs": first_epoch + self.max_iter})
@@ -454,6 +478,7 @@ class _MLPEstimator(BaseEstimator):
                            else self._initialise(X.shape[1], sizes, dtype, self._seed()))
         codes = self._targets(y, dtype)
         state = self._state
+        self._sparse_input = sparse.issparse(X)
         config = self._loop_config(activation, X.shape[0])
         config = LoopConfig(**{**config.__dict__, "early_stopping": False,
                                "max_epochs": state.epoch + 1})
@@ -462,7 +487,7 @@ class _MLPEstimator(BaseEstimator):
         # keep a copy, so that a diverged or interrupted call leaves the model as it was
         saved = snapshot(state)
         try:
-            run_epochs(state, cast_features(X, dtype), codes, config, n_epochs=1)
+            run_epochs(state, _cast(X, dtype), codes, config, n_epochs=1)
         except BaseException:
             restore(state, saved)
             raise
@@ -601,7 +626,7 @@ class _MLPEstimator(BaseEstimator):
 
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         # inference in float64: exact enough that a row's result does not depend on its batch
         weights = [w.astype(np.float64) for w in self.coefs_]
         biases = [b.astype(np.float64) for b in self.intercepts_]
@@ -911,8 +936,11 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         return checked
 
     def _validate_train(self, X, y, reset: bool):
-        return validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
-                             multi_output=True, y_numeric=True)
+        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                             accept_sparse=("csr", "csc"), multi_output=True, y_numeric=True)
+        if y.ndim == 2 and y.shape[1] == 1:  # a column: one target, as scikit-learn (warned)
+            y = column_or_1d(y, warn=True)
+        return X, y
 
     def _n_outputs(self) -> int:
         return int(self.n_outputs_)

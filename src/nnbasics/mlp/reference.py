@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from nnbasics.core.activations import ACTIVATIONS, FloatArray, sigmoid
 from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
@@ -59,9 +60,17 @@ def forward(X: FloatArray, weights: Sequence[FloatArray], biases: Sequence[Float
     """Logits ``z`` (N, K) and the layer inputs ``[a_0 = X, a_1, ..., a_{L-1}]``."""
     values = [X]
     for W, b in zip(weights[:-1], biases[:-1], strict=True):
-        values.append(ACTIVATIONS[activation](affine_forward(values[-1], W, b)))
-    logits = affine_forward(values[-1], weights[-1], biases[-1])
+        values.append(ACTIVATIONS[activation](_affine(values[-1], W, b)))
+    logits = _affine(values[-1], weights[-1], biases[-1])
     return logits, values
+
+
+def _affine(x: FloatArray, W: FloatArray, b: FloatArray) -> FloatArray:
+    """``x @ W + b``; ``x`` may be a SciPy sparse matrix (the input layer of sparse data:
+    sparse @ dense is dense, and the backward's ``x.T @ delta`` works as it stands)."""
+    if sparse.issparse(x):
+        return np.asarray(x @ W) + b
+    return affine_forward(x, W, b)
 
 
 def backward(delta: FloatArray, values: Sequence[FloatArray], weights: Sequence[FloatArray],
