@@ -182,6 +182,10 @@ NOT_APPLICABLE: dict[str, dict[str, str]] = {
         "test_mlp_warm_start_no_convergence*":
             "asserts n_iter_ == max_iter after a second warm-started fit; nnbasics' n_iter_ "
             "counts every epoch across warm starts (documented)",
+        "test_gradient":
+            "calls scikit-learn's private _loss_grad_lbfgs and _forward_pass; nnbasics' packed "
+            "loss and gradient (nnbasics.mlp.reference.packed_loss_and_gradient) are checked "
+            "numerically in tests/test_lbfgs.py",
         "test_mlp_param_dtypes[[]MLPClassifier-float64]":
             "asserts the parameters take the input's dtype; nnbasics trains in its dtype "
             "parameter, float32 by default (documented)",

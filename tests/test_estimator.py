@@ -3,7 +3,9 @@
 import ast
 import inspect
 import re
+import struct
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -142,7 +144,7 @@ def test_get_set_params_and_clone():
     ("params", "message"),
     [
         ({"activation": "softplus"}, "unknown activation 'softplus'"),
-        ({"solver": "lbfgs"}, "solver must be 'sgd' or 'adam'"),
+        ({"solver": "newton"}, "solver must be 'sgd', 'adam' or 'lbfgs'"),
         ({"init": "glorot"}, "unknown init 'glorot'"),
         ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
         ({"hidden_layer_sizes": (4, 0)}, "positive integers"),
@@ -250,8 +252,12 @@ def test_load_model_refuses_damaged_or_foreign_files(tmp_path, damage):
     data = bytearray(path.read_bytes())
     if damage == "truncate":
         path.write_bytes(bytes(data[: len(data) // 2]))
-    elif damage == "flip":
-        data[len(data) // 4] ^= 0xFF
+    elif damage == "flip":  # a byte in the middle of the weights' stored bytes
+        with zipfile.ZipFile(path) as archive:
+            member = archive.getinfo("coef_0.npy")
+        start = member.header_offset  # local header: 30 fixed bytes, then name and extra
+        name_length, extra_length = struct.unpack("<HH", data[start + 26 : start + 30])
+        data[start + 30 + name_length + extra_length + member.compress_size // 2] ^= 0xFF
         path.write_bytes(bytes(data))
     elif damage == "foreign":
         np.savez(path, coef_0=np.zeros((2, 4)))

@@ -43,7 +43,7 @@ __all__ += sorted(_LAZY_WORD2VEC)
 
 
 # The MLP estimator and its loader, imported on first use (scikit-learn is slow to import).
-_LAZY_MLP = {"MLPClassifier", "load_model"}
+_LAZY_MLP = {"MLPClassifier", "MLPRegressor", "load_model"}
 __all__ += sorted(_LAZY_MLP)
 
 

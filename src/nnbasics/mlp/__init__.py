@@ -1,6 +1,6 @@
 """Multi-layer perceptrons: the model's math (``model``), the readable reference training step
 (``reference``), optimizers that know nothing of the model (``optimizers``), the training loop and
-its checkpoints (``training``), and the scikit-learn estimator (``estimator``).
+its checkpoints (``training``), and the scikit-learn estimators (``estimator``).
 
 The fast element-wise kernels the training loop uses live in :mod:`nnbasics.accel`.
 """
@@ -17,6 +17,7 @@ from nnbasics.mlp.model import (
 
 __all__ = [
     "MLPClassifier",
+    "MLPRegressor",
     "Workspace",
     "check_activation",
     "forward_logits",
@@ -30,7 +31,7 @@ __all__ = [
 
 def __getattr__(name: str):
     # The estimator imports scikit-learn (slow): only on first use.
-    if name in {"MLPClassifier", "load_model"}:
+    if name in {"MLPClassifier", "MLPRegressor", "load_model"}:
         from nnbasics.mlp import estimator
 
         return getattr(estimator, name)

@@ -1,4 +1,4 @@
-"""``MLPClassifier``: the multi-layer perceptron as a scikit-learn compatible estimator.
+"""``MLPClassifier`` and ``MLPRegressor``: multi-layer perceptrons as scikit-learn estimators.
 
 This module orchestrates: it validates and encodes the data, builds the parameters
 (:mod:`nnbasics.mlp.model`), the optimiser (:mod:`nnbasics.mlp.optimizers`) and the training
@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from nnbasics.core.activations import softmax
+from nnbasics.core.activations import sigmoid, softmax
 from nnbasics.io.datasets import cast_features, content_fingerprint
 from nnbasics.io.serialization import load_arrays, save_arrays
 from nnbasics.mlp.model import check_activation, forward_logits, init_parameters
@@ -38,7 +39,7 @@ from nnbasics.mlp.training import (
     snapshot,
 )
 
-__all__ = ["MLPClassifier", "load_model"]
+__all__ = ["MLPClassifier", "MLPRegressor", "load_model"]
 
 MODEL_KIND = "mlp-classifier"
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -77,6 +78,17 @@ def _check_layers(coefs: list[np.ndarray], intercepts: list[np.ndarray], n_featu
         raise ValueError(f"the last layer has {width} outputs for {n_classes} classes")
 
 
+def _cast(X, dtype, name: str = "X"):
+    """``X`` in ``dtype`` (:func:`nnbasics.io.datasets.cast_features`); a SciPy sparse ``X`` as
+    CSR (its rows are the batches), its stored values checked the same way."""
+    if sparse.issparse(X):
+        X = X.tocsr()
+        values = cast_features(X.data, dtype, name)
+        return sparse.csr_matrix((values, X.indices, X.indptr), shape=X.shape) \
+            if values is not X.data else X
+    return cast_features(X, dtype, name)
+
+
 def _resolve_dtype(dtype: Any) -> type:
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if name not in _DTYPES:
@@ -84,7 +96,543 @@ def _resolve_dtype(dtype: Any) -> type:
     return _DTYPES[name]
 
 
-class MLPClassifier(ClassifierMixin, BaseEstimator):
+class _MLPEstimator(BaseEstimator):
+    """The training machinery :class:`MLPClassifier` and :class:`MLPRegressor` share: parameter
+    checks, initialisation, the loops of ``fit`` and ``partial_fit``, and the attributes set
+    after training.  The subclasses say what the outputs are (the ``_...outputs``/``_targets``
+    hooks): classes through a softmax, or real values through the identity."""
+
+    #: the output layer and loss of :mod:`nnbasics.mlp.reference` ("softmax" or "identity")
+    _output = "softmax"
+    #: the attribute that says the outputs are known (set by a fit or a first partial_fit)
+    _outputs_attribute = "classes_"
+    #: whether the training data is a SciPy sparse matrix (trained by the reference engine)
+    _sparse_input = False
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(512,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-3,
+        batch_size=32,
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        lr_decay_steps=None,
+        lr_decay_factor=0.1,
+        max_iter=100,
+        max_fun=15000,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        tol=1e-4,
+        n_iter_no_change=10,
+        verbose=False,
+        init="he",
+        dtype="float32",
+        checkpoint_dir=None,
+        resume=False,
+        warm_start=False,
+        shuffle=True,
+        engine="fast",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.lr_decay_steps = lr_decay_steps
+        self.lr_decay_factor = lr_decay_factor
+        self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.verbose = verbose
+        self.init = init
+        self.dtype = dtype
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.warm_start = warm_start
+        self.shuffle = shuffle
+        self.engine = engine
+
+    # ------------------------------------------------------------------------------------------
+    # validation
+    # ------------------------------------------------------------------------------------------
+
+    def _check_params(self) -> tuple[tuple[int, ...], str, type]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, int | np.integer):
+            sizes = (sizes,)
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            raise ValueError(f"hidden_layer_sizes must be a tuple of ints, got {sizes!r}") from None
+        if any(not _is_count(h) for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}")
+        activation = check_activation(self.activation)
+        if self.solver not in ("sgd", "adam", "lbfgs"):
+            raise ValueError(f"solver must be 'sgd', 'adam' or 'lbfgs', got {self.solver!r}")
+        if not _is_count(self.max_iter):
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        if not _is_count(self.max_fun):
+            raise ValueError(f"max_fun must be a positive integer, got {self.max_fun!r}")
+        if self.solver == "lbfgs" and self.checkpoint_dir is not None:
+            raise ValueError("solver='lbfgs' writes no checkpoints: set checkpoint_dir=None")
+        if not (self.batch_size == "auto" or _is_count(self.batch_size)):
+            raise ValueError(
+                f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
+            )
+        if not (self.alpha >= 0 and np.isfinite(self.alpha)):
+            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
+        if not (self.tol >= 0 and np.isfinite(self.tol)):
+            raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r}")
+        if not (0 < self.validation_fraction < 1):
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            )
+        if not (_is_count(self.n_iter_no_change) or self.n_iter_no_change == np.inf):
+            raise ValueError(
+                f"n_iter_no_change must be a positive integer or np.inf, "
+                f"got {self.n_iter_no_change!r}"
+            )
+        if self.learning_rate not in ("constant", "invscaling", "adaptive"):
+            raise ValueError(f"learning_rate must be 'constant', 'invscaling' or 'adaptive', "
+                             f"got {self.learning_rate!r}")
+        if not (0 <= self.momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not (isinstance(self.engine, str) and self.engine in ENGINES):
+            raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, "
+                             f"got {self.engine!r}")
+        if self.resume and self.checkpoint_dir is None:
+            raise ValueError("resume=True needs a checkpoint_dir")
+        for name in ("shuffle", "warm_start"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        return tuple(int(h) for h in sizes), activation, _resolve_dtype(self.dtype)
+
+    def _seed(self) -> np.random.Generator:
+        rs = self.random_state
+        if isinstance(rs, np.random.RandomState):
+            return np.random.default_rng(int(rs.randint(0, 2**31 - 1)))
+        if isinstance(rs, np.random.Generator):
+            return rs
+        return np.random.default_rng(rs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR/CSC X, trained by the reference engine
+        return tags
+
+    def _n_outputs(self) -> int:
+        """K, the units of the output layer."""
+        raise NotImplementedError  # pragma: no cover - the subclasses say
+
+    def _set_outputs(self, y, warm: bool) -> None:
+        """Learn the outputs from a ``fit``'s targets (with ``warm``: check them)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _partial_fit_outputs(self, y, classes, first: bool) -> None:
+        """Learn (``first``) or check the outputs of a ``partial_fit``."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _targets(self, y, dtype) -> np.ndarray:
+        """The training targets of the reference loss: class indices, or real values (N, K)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        codes = np.searchsorted(self.classes_, y)
+        codes = np.minimum(codes, len(self.classes_) - 1)
+        unknown = self.classes_[codes] != y
+        if unknown.any():
+            raise ValueError(
+                f"label {np.asarray(y)[unknown][0].item()!r} is not one of the classes "
+                f"{self.classes_.tolist()}"
+            )
+        return codes.astype(np.int64)
+
+    def _validate_train(self, X, y, reset: bool):
+        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                             y_numeric=False, multi_output=True, accept_sparse=("csr", "csc"))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"y must hold class labels (N,) or a 0/1 label indicator matrix "
+                             f"(N, K); got a {kind} target")
+        return X, y
+
+    # ------------------------------------------------------------------------------------------
+    # fitting
+    # ------------------------------------------------------------------------------------------
+
+    def _loop_config(self, activation: str, n_rows: int) -> LoopConfig:
+        batch = min(200, n_rows) if self.batch_size == "auto" else int(self.batch_size)
+        return LoopConfig(
+            activation=activation,
+            batch_size=min(batch, n_rows),
+            max_epochs=int(self.max_iter),
+            alpha=float(self.alpha),
+            tol=float(self.tol),
+            n_iter_no_change=(np.inf if self.n_iter_no_change == np.inf
+                              else int(self.n_iter_no_change)),
+            early_stopping=bool(self.early_stopping),
+            shuffle=bool(self.shuffle),
+            engine=(self.engine if self._output == "softmax" and not self._sparse_input
+                    else "reference"),
+            output=self._output,
+        )
+
+    def _initialise(self, n_features: int, sizes, dtype, rng) -> TrainingState:
+        layer_sizes = (n_features, *sizes, self._n_outputs())
+        weights, biases = init_parameters(layer_sizes, self.init, rng, dtype)
+        self.first_layer_init_ = weights[0].copy()
+        return TrainingState(weights, biases, self._new_optimizer(weights, biases), rng)
+
+    def _new_optimizer(self, weights, biases):
+        """The optimiser the parameters ask for, over ``weights`` and ``biases``, at step 0
+        (None for "lbfgs": SciPy's minimiser keeps its own state, for one ``fit``)."""
+        if self.solver == "lbfgs":
+            return None
+        return make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
+                              float(self.momentum), self.lr_decay_steps,
+                              float(self.lr_decay_factor), beta_1=float(self.beta_1),
+                              beta_2=float(self.beta_2), epsilon=float(self.epsilon),
+                              nesterov=bool(self.nesterovs_momentum),
+                              schedule=self.learning_rate, power_t=float(self.power_t))
+
+    def fit(self, X, y, validation_data=None, callback=None) -> _MLPEstimator:
+        """Train on ``(X, y)`` from a fresh initialisation (or from a checkpoint, with ``resume``).
+
+        Parameters
+        ----------
+        X : array-like (N, D)
+        y : array-like (N,), class labels of any sortable type, or (N, K) 0/1 label indicator
+            matrix (multilabel: K sigmoid outputs with binary cross-entropy, reference engine)
+        validation_data : (X_val, y_val), optional
+            Data for the validation curves (and for early stopping, instead of a split).
+        callback : callable, optional
+            ``callback(state)`` after every epoch (:class:`nnbasics.mlp.training.TrainingState`).
+        """
+        return self._all_or_nothing(self._fit, X, y, validation_data, callback)
+
+    def _all_or_nothing(self, method, *args) -> _MLPEstimator:
+        """``method(*args)``, and if it raises, the estimator's attributes as they were before:
+        a refused or diverged call must not leave new classes next to old weights, nor a first
+        ``partial_fit`` half done.  (Arrays changed in place are ``partial_fit``'s to restore:
+        :func:`nnbasics.mlp.training.snapshot`.)"""
+        before = dict(self.__dict__)
+        try:
+            return method(*args)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y, validation_data, callback) -> _MLPEstimator:
+        sizes, activation, dtype = self._check_params()
+        warm = (bool(self.warm_start) and hasattr(self, "coefs_")
+                and hasattr(self, self._outputs_attribute))
+        if warm:  # the fitted network must be the one asked for
+            fitted = tuple(int(W.shape[1]) for W in self.coefs_[:-1])
+            if fitted != tuple(sizes):
+                raise ValueError(f"warm_start needs the hidden_layer_sizes of the fitted network "
+                                 f"{fitted}, got {tuple(sizes)}; set warm_start=False to refit")
+            previous_features = self.n_features_in_
+        X, y = self._validate_train(X, y, reset=True)
+        if warm and X.shape[1] != previous_features:
+            raise ValueError(f"X has {X.shape[1]} features, but the fitted model (warm_start) "
+                             f"expects {previous_features}")
+        self._set_outputs(y, warm)
+        rng = self._seed()
+        if self.solver == "lbfgs":
+            dtype = np.float64  # SciPy's minimiser works in float64
+        X = _cast(X, dtype)
+        codes = self._targets(y, dtype)
+        validation = None
+        if self.solver == "lbfgs":
+            pass  # full batch, no validation (as scikit-learn, early_stopping does not apply)
+        elif validation_data is not None:
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+            X_val, y_val = self._validate_train(X_val, y_val, reset=False)
+            validation = (_cast(X_val, dtype, "X_val"), self._targets(y_val, dtype))
+        elif self.early_stopping:
+            X, codes, validation = self._split_validation(X, codes, rng)
+        if warm:  # on from the fitted parameters: max_iter more epochs, a fresh stopping rule
+            state = self._state_from_coefs(dtype)
+            state.rng = rng
+        else:
+            state = self._initialise(X.shape[1], sizes, dtype, rng)
+        first_epoch = state.epoch
+        fingerprint = None
+        if self.checkpoint_dir is not None and sparse.issparse(X):
+            raise ValueError("checkpoints need a dense X: set checkpoint_dir=None or pass "
+                             "X.toarray()")
+        if self.checkpoint_dir is not None:
+            fingerprint = self._fingerprint(X, codes, sizes, activation)
+            found = latest_checkpoints(self.checkpoint_dir)
+            if self.resume:
+                used = load_latest_checkpoint(state, self.checkpoint_dir, fingerprint)
+                if used is not None and self.verbose:
+                    print(f"resumed from {used} (epoch {state.epoch})")
+            elif found:
+                raise ValueError(
+                    f"checkpoint directory {self.checkpoint_dir} already holds checkpoints "
+                    f"({found[0].name}); resume from them or choose an empty directory"
+                )
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(state, X, codes, activation, callback)
+        self._sparse_input = sparse.issparse(X)
+        config = self._loop_config(activation, X.shape[0])
+        if warm:
+            config = LoopConfig(**{**config.__dict__, "max_epochs": first_epoch + self.max_iter})
+        try:
+            run_epochs(state, X, codes, config, validation, self.checkpoint_dir, fingerprint,
+                       self._epoch_callback(callback))
+        except KeyboardInterrupt:  # as scikit-learn: keep what was trained, and say so
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            keep_best(state, config)
+            self._state = state
+            self._store(state)
+            return self
+        self._state = state  # partial_fit continues from here
+        self._store(state)
+        if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
+                "optimisation hasn't converged yet.", ConvergenceWarning, stacklevel=3,
+            )
+        return self
+
+    def _fit_lbfgs(self, state: TrainingState, X, codes, activation: str,
+                   callback) -> _MLPEstimator:
+        """Train ``state``'s float64 parameters with :func:`nnbasics.mlp.reference.lbfgs_fit`;
+        one history entry (the loss) per iteration; ConvergenceWarning unless it converged."""
+        from nnbasics.mlp.reference import lbfgs_fit
+
+        on_epoch = self._epoch_callback(callback)
+        nan = float("nan")
+
+        def on_iteration(loss: float) -> None:
+            state.epoch += 1
+            history = state.history
+            history.train_loss.append(loss)
+            for curve in (history.train_accuracy, history.val_loss, history.val_accuracy,
+                          history.learning_rate):
+                curve.append(nan)
+            if on_epoch is not None:
+                on_epoch(state)
+
+        result = lbfgs_fit(X, codes, state.weights, state.biases, activation, float(self.alpha),
+                           int(self.max_iter), int(self.max_fun), float(self.tol),
+                           on_iteration, self._output)
+        if not all(np.isfinite(a).all() for a in (*state.weights, *state.biases)):
+            raise ValueError("L-BFGS produced non-finite parameters; scale the features or "
+                             "raise alpha")
+        state.stopped = result.status == 0
+        self._state = state
+        self._store(state)
+        self.loss_ = float(result.fun)
+        if result.status != 0:
+            warnings.warn(
+                f"{type(self).__name__}: lbfgs failed to converge after {result.nit} iteration(s) "
+                f"(status={result.status}): {result.message}. Increase max_iter or max_fun, "
+                "or scale the data.", ConvergenceWarning, stacklevel=3,
+            )
+        return self
+
+    def _can_partial_fit(self) -> bool:
+        return self.solver in ("sgd", "adam")
+
+    def _partial_fit(self, X, y, classes) -> _MLPEstimator:
+        first = not hasattr(self, self._outputs_attribute)
+        sizes, activation, dtype = self._check_params()
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        X, y = self._validate_train(X, y, reset=first)
+        self._partial_fit_outputs(y, classes, first)
+        if not self._state_is_current(dtype):
+            self._state = (self._state_from_coefs(dtype) if hasattr(self, "coefs_")
+                           else self._initialise(X.shape[1], sizes, dtype, self._seed()))
+        codes = self._targets(y, dtype)
+        state = self._state
+        self._sparse_input = sparse.issparse(X)
+        config = self._loop_config(activation, X.shape[0])
+        config = LoopConfig(**{**config.__dict__, "early_stopping": False,
+                               "max_epochs": state.epoch + 1})
+        state.stopped = False
+        # the epoch updates the parameters, the optimiser's state and the generator in place:
+        # keep a copy, so that a diverged or interrupted call leaves the model as it was
+        saved = snapshot(state)
+        try:
+            run_epochs(state, _cast(X, dtype), codes, config, n_epochs=1)
+        except BaseException:
+            restore(state, saved)
+            raise
+        self._store(state)
+        return self
+
+    def _state_is_current(self, dtype: type) -> bool:
+        """Whether ``_state`` trains the arrays of ``coefs_``/``intercepts_``, in ``dtype``."""
+        state = getattr(self, "_state", None)
+        return (
+            state is not None
+            and state.weights is self.coefs_ and state.biases is self.intercepts_
+            and all(w.dtype == dtype for w in state.weights)
+        )
+
+    def _state_from_coefs(self, dtype: type) -> TrainingState:
+        """A training state that continues from ``coefs_``/``intercepts_`` (a loaded model, or
+        parameters set by hand, or ``dtype`` changed): copies in ``dtype``, the epoch count and
+        history kept, and the optimiser's state when it fits (:meth:`_optimizer_state`)."""
+        weights = [np.array(w, dtype=dtype, order="C") for w in self.coefs_]
+        biases = [np.array(b, dtype=dtype, order="C") for b in self.intercepts_]
+        _check_layers(weights, biases, self.n_features_in_, self._n_outputs())
+        optimizer = self._new_optimizer(weights, biases)
+        saved = self._optimizer_state() if optimizer is not None else None
+        if saved is not None:
+            steps, arrays = saved
+            own = optimizer.state_arrays()
+            if set(arrays) == set(own) and all(arrays[k].shape == own[k].shape for k in own):
+                optimizer.load_state_arrays(arrays)  # copied into place, in the new dtype
+                optimizer.n_steps = steps
+        live = getattr(self, "_state", None)
+        if saved is not None and live is not None and live.weights is self.coefs_:
+            optimizer.load_schedule_state(live.optimizer.schedule_state())  # rows seen, rate
+        state = TrainingState(weights, biases, optimizer, self._seed())
+        state.epoch = int(getattr(self, "n_iter_", 0))
+        history = getattr(self, "history_", None)
+        if history is not None:
+            state.history = History.from_dict(history.to_dict())
+        return state
+
+    def _optimizer_state(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        """``(steps, state arrays)`` of the optimiser that trained ``coefs_``: the one in memory,
+        else the one :func:`load_model` read.  None when ``coefs_`` was replaced since (its
+        moments belong to other parameters) or nothing is known."""
+        state = getattr(self, "_state", None)
+        if state is not None:
+            if state.weights is not self.coefs_ or state.optimizer is None:
+                return None
+            return state.optimizer.n_steps, state.optimizer.state_arrays()
+        loaded = getattr(self, "_loaded_optimizer", None)
+        if loaded is None or loaded[2] is not self.coefs_:
+            return None
+        return loaded[0], loaded[1]
+
+    def _split_validation(self, X, codes, rng):
+        from sklearn.model_selection import train_test_split
+
+        seed = int(rng.integers(0, 2**31 - 1))
+        counts = (np.bincount(codes, minlength=len(self.classes_)) if self._output == "softmax"
+                  else np.array([2]))
+        if counts.min() < 2:  # as scikit-learn: a class of one member cannot be stratified
+            raise ValueError(
+                f"The least populated class in y has only {counts.min()} member, which is too "
+                "few to hold out a stratified validation set (early_stopping=True)"
+            )
+        stratify = codes if self._output == "softmax" else None
+        try:
+            X_tr, X_val, c_tr, c_val = train_test_split(
+                X, codes, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"cannot hold out a validation set for early stopping: {exc}"
+            ) from None
+        return X_tr, c_tr, (X_val, c_val)
+
+    def _fingerprint(self, X, codes, sizes, activation) -> dict[str, Any]:
+        params = self.get_params()
+        keep = ("solver", "alpha", "batch_size", "learning_rate", "learning_rate_init",
+                "power_t", "momentum", "nesterovs_momentum", "beta_1",
+                "beta_2", "epsilon", "lr_decay_steps",
+                "lr_decay_factor", "early_stopping", "validation_fraction", "tol",
+                "n_iter_no_change", "init", "dtype", "shuffle", "engine")
+        fp = {k: params[k] for k in keep}
+        fp["dtype"] = np.dtype(_resolve_dtype(fp["dtype"])).name
+        # an integer seed fixes the run (initial weights, order of the batches): resuming another
+        # seed's checkpoint would silently continue that other run.  None or a generator object
+        # cannot be compared across processes: such a run resumes from the state it saved.
+        seed = self.random_state
+        seeded = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+        fp.update(hidden_layer_sizes=list(sizes), activation=activation,
+                  random_state=int(seed) if seeded else None,
+                  data_sha256=content_fingerprint(X, codes))
+        return json.loads(json.dumps(fp, default=str))
+
+    def _epoch_callback(self, callback):
+        if not (self.verbose or callback):
+            return None
+
+        def on_epoch(state: TrainingState) -> None:
+            if self.verbose:
+                print(f"Iteration {state.epoch}, loss = {state.history.train_loss[-1]:.8f}")
+            if callback is not None:
+                callback(state)
+
+        return on_epoch
+
+    def _store(self, state: TrainingState) -> None:
+        self.coefs_ = state.weights
+        self.intercepts_ = state.biases
+        self.n_iter_ = state.epoch
+        self.history_ = state.history
+        self.loss_curve_ = list(state.history.train_loss)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+        # scikit-learn's bookkeeping of the stopping rule (kept as it keeps them)
+        if self.early_stopping:
+            self.best_loss_ = None
+            self.validation_scores_ = list(state.history.val_accuracy)
+            self.best_validation_score_ = max(self.validation_scores_, default=None)
+        else:
+            self.best_loss_ = min(self.loss_curve_, default=None)
+            self.validation_scores_ = self.best_validation_score_ = None
+        self._no_improvement_count = state.n_bad_epochs
+        self._optimizer = state.optimizer
+        self.t_ = state.optimizer.rows_seen if state.optimizer is not None else None
+        self.n_layers_ = len(state.weights) + 1
+        self.n_outputs_ = self._n_outputs()
+        self.out_activation_ = self._output
+
+    # ------------------------------------------------------------------------------------------
+    # prediction
+    # ------------------------------------------------------------------------------------------
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "coefs_")
+
+    def _logits(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
+        # inference in float64: exact enough that a row's result does not depend on its batch
+        weights = [w.astype(np.float64) for w in self.coefs_]
+        biases = [b.astype(np.float64) for b in self.intercepts_]
+        return forward_logits(X, weights, biases, self.activation)
+
+class MLPClassifier(ClassifierMixin, _MLPEstimator):
     """Multi-layer perceptron classifier: dense hidden layers, softmax cross-entropy output.
 
     Parameters
@@ -93,7 +641,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Units of each hidden layer (any number of layers, ``()`` for softmax regression).
     activation : {"relu", "sigmoid", "logistic", "tanh"}, default "relu"
         Activation of the hidden layers ("logistic" is scikit-learn's name for sigmoid).
-    solver : {"adam", "sgd"}, default "adam"
+    solver : {"adam", "sgd", "lbfgs"}, default "adam"
+        "lbfgs": SciPy's L-BFGS-B on the full-batch loss, as scikit-learn's (the reference
+        engine's loss and gradient, in float64 whatever ``dtype``; the batch, learning-rate,
+        early-stopping and checkpoint parameters do not apply; ``validation_data`` is not
+        scored; ``loss_curve_`` holds the loss after every iteration).
     alpha : float, default 1e-3
         L2 penalty on the weights, :math:`\\frac{\\alpha}{2N}\\sum\\lVert W\\rVert^2` per batch.
     batch_size : int or "auto", default 32
@@ -117,7 +669,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Multiply the learning rate by ``lr_decay_factor`` every this many steps (step decay).
     lr_decay_factor : float, default 0.1
     max_iter : int, default 100
-        Epochs (passes over the training data).
+        Epochs (passes over the training data); with "lbfgs", iterations of the minimiser.
+    max_fun : int, default 15000
+        "lbfgs" only: the most loss evaluations (scikit-learn's parameter).
     random_state : int, RandomState or None, default None
         Seeds weight initialisation, the validation split and the batch order.
     early_stopping : bool, default False
@@ -181,220 +735,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_, feature_names_in_ : as in scikit-learn
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(512,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=1e-3,
-        batch_size=32,
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        lr_decay_steps=None,
-        lr_decay_factor=0.1,
-        max_iter=100,
-        random_state=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        tol=1e-4,
-        n_iter_no_change=10,
-        verbose=False,
-        init="he",
-        dtype="float32",
-        checkpoint_dir=None,
-        resume=False,
-        warm_start=False,
-        shuffle=True,
-        engine="fast",
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.lr_decay_steps = lr_decay_steps
-        self.lr_decay_factor = lr_decay_factor
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.verbose = verbose
-        self.init = init
-        self.dtype = dtype
-        self.checkpoint_dir = checkpoint_dir
-        self.resume = resume
-        self.warm_start = warm_start
-        self.shuffle = shuffle
-        self.engine = engine
+    def _n_outputs(self) -> int:
+        return len(self.classes_)
 
-    # ------------------------------------------------------------------------------------------
-    # validation
-    # ------------------------------------------------------------------------------------------
-
-    def _check_params(self) -> tuple[tuple[int, ...], str, type]:
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, int | np.integer):
-            sizes = (sizes,)
-        try:
-            sizes = tuple(sizes)
-        except TypeError:
-            raise ValueError(f"hidden_layer_sizes must be a tuple of ints, got {sizes!r}") from None
-        if any(not _is_count(h) for h in sizes):
-            raise ValueError(f"hidden_layer_sizes must hold positive integers, got {sizes!r}")
-        activation = check_activation(self.activation)
-        if self.solver not in ("sgd", "adam"):
-            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
-        if not _is_count(self.max_iter):
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if not (self.batch_size == "auto" or _is_count(self.batch_size)):
-            raise ValueError(
-                f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
-            )
-        if not (self.alpha >= 0 and np.isfinite(self.alpha)):
-            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
-        if not (self.tol >= 0 and np.isfinite(self.tol)):
-            raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r}")
-        if not (0 < self.validation_fraction < 1):
-            raise ValueError(
-                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
-            )
-        if not (_is_count(self.n_iter_no_change) or self.n_iter_no_change == np.inf):
-            raise ValueError(
-                f"n_iter_no_change must be a positive integer or np.inf, "
-                f"got {self.n_iter_no_change!r}"
-            )
-        if self.learning_rate not in ("constant", "invscaling", "adaptive"):
-            raise ValueError(f"learning_rate must be 'constant', 'invscaling' or 'adaptive', "
-                             f"got {self.learning_rate!r}")
-        if not (0 <= self.momentum < 1):
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        if not (isinstance(self.engine, str) and self.engine in ENGINES):
-            raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, "
-                             f"got {self.engine!r}")
-        if self.resume and self.checkpoint_dir is None:
-            raise ValueError("resume=True needs a checkpoint_dir")
-        for name in ("shuffle", "warm_start"):
-            if not isinstance(getattr(self, name), bool | np.bool_):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        return tuple(int(h) for h in sizes), activation, _resolve_dtype(self.dtype)
-
-    def _seed(self) -> np.random.Generator:
-        rs = self.random_state
-        if isinstance(rs, np.random.RandomState):
-            return np.random.default_rng(int(rs.randint(0, 2**31 - 1)))
-        if isinstance(rs, np.random.Generator):
-            return rs
-        return np.random.default_rng(rs)
-
-    def _encode(self, y: np.ndarray) -> np.ndarray:
-        codes = np.searchsorted(self.classes_, y)
-        codes = np.minimum(codes, len(self.classes_) - 1)
-        unknown = self.classes_[codes] != y
-        if unknown.any():
-            raise ValueError(
-                f"label {np.asarray(y)[unknown][0].item()!r} is not one of the classes "
-                f"{self.classes_.tolist()}"
-            )
-        return codes.astype(np.int64)
-
-    def _validate_train(self, X, y, reset: bool):
-        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
-                             y_numeric=False)
-        check_classification_targets(y)
-        return X, y
-
-    # ------------------------------------------------------------------------------------------
-    # fitting
-    # ------------------------------------------------------------------------------------------
-
-    def _loop_config(self, activation: str, n_rows: int) -> LoopConfig:
-        batch = min(200, n_rows) if self.batch_size == "auto" else int(self.batch_size)
-        return LoopConfig(
-            activation=activation,
-            batch_size=min(batch, n_rows),
-            max_epochs=int(self.max_iter),
-            alpha=float(self.alpha),
-            tol=float(self.tol),
-            n_iter_no_change=(np.inf if self.n_iter_no_change == np.inf
-                              else int(self.n_iter_no_change)),
-            early_stopping=bool(self.early_stopping),
-            shuffle=bool(self.shuffle),
-            engine=self.engine,
-        )
-
-    def _initialise(self, n_features: int, sizes, dtype, rng) -> TrainingState:
-        layer_sizes = (n_features, *sizes, len(self.classes_))
-        weights, biases = init_parameters(layer_sizes, self.init, rng, dtype)
-        self.first_layer_init_ = weights[0].copy()
-        return TrainingState(weights, biases, self._new_optimizer(weights, biases), rng)
-
-    def _new_optimizer(self, weights, biases):
-        """The optimiser the parameters ask for, over ``weights`` and ``biases``, at step 0."""
-        return make_optimizer(self.solver, [*weights, *biases], float(self.learning_rate_init),
-                              float(self.momentum), self.lr_decay_steps,
-                              float(self.lr_decay_factor), beta_1=float(self.beta_1),
-                              beta_2=float(self.beta_2), epsilon=float(self.epsilon),
-                              nesterov=bool(self.nesterovs_momentum),
-                              schedule=self.learning_rate, power_t=float(self.power_t))
-
-    def fit(self, X, y, validation_data=None, callback=None) -> MLPClassifier:
-        """Train on ``(X, y)`` from a fresh initialisation (or from a checkpoint, with ``resume``).
-
-        Parameters
-        ----------
-        X : array-like (N, D)
-        y : array-like (N,), class labels of any sortable type
-        validation_data : (X_val, y_val), optional
-            Data for the validation curves (and for early stopping, instead of a split).
-        callback : callable, optional
-            ``callback(state)`` after every epoch (:class:`nnbasics.mlp.training.TrainingState`).
-        """
-        return self._all_or_nothing(self._fit, X, y, validation_data, callback)
-
-    def _all_or_nothing(self, method, *args) -> MLPClassifier:
-        """``method(*args)``, and if it raises, the estimator's attributes as they were before:
-        a refused or diverged call must not leave new classes next to old weights, nor a first
-        ``partial_fit`` half done.  (Arrays changed in place are ``partial_fit``'s to restore:
-        :func:`nnbasics.mlp.training.snapshot`.)"""
-        before = dict(self.__dict__)
-        try:
-            return method(*args)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-
-    def _fit(self, X, y, validation_data, callback) -> MLPClassifier:
-        sizes, activation, dtype = self._check_params()
-        warm = bool(self.warm_start) and hasattr(self, "coefs_") and hasattr(self, "classes_")
-        if warm:  # the fitted network must be the one asked for
-            fitted = tuple(int(W.shape[1]) for W in self.coefs_[:-1])
-            if fitted != tuple(sizes):
-                raise ValueError(f"warm_start needs the hidden_layer_sizes of the fitted network "
-                                 f"{fitted}, got {tuple(sizes)}; set warm_start=False to refit")
-            previous_classes, previous_features = self.classes_, self.n_features_in_
-        X, y = self._validate_train(X, y, reset=True)
-        if warm and X.shape[1] != previous_features:
-            raise ValueError(f"X has {X.shape[1]} features, but the fitted model (warm_start) "
-                             f"expects {previous_features}")
-        self.classes_ = np.unique(y)
+    def _set_outputs(self, y, warm: bool) -> None:
+        previous_classes = self.classes_ if warm else None
+        if warm and (y.ndim == 2) != (self._output == "logistic"):
+            raise ValueError("warm_start needs targets of the previous fit's kind (class labels "
+                             "or a label indicator matrix)")
+        # a label indicator matrix (N, K): K independent sigmoid outputs (scikit-learn's
+        # multilabel classification), classes 0..K-1; else one softmax over the classes
+        self._output = "logistic" if y.ndim == 2 else "softmax"
+        self.classes_ = np.arange(y.shape[1]) if y.ndim == 2 else np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"MLPClassifier needs at least 2 classes to train; only one class is present "
@@ -405,64 +757,43 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 f"warm_start needs the classes of the previous fit {previous_classes.tolist()}, "
                 f"got {self.classes_.tolist()}"
             )
-        rng = self._seed()
-        X = cast_features(X, dtype)
-        codes = self._encode(y)
-        validation = None
-        if validation_data is not None:
-            try:
-                X_val, y_val = validation_data
-            except (TypeError, ValueError):
-                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
-            X_val, y_val = validate_data(self, X_val, y_val, reset=False,
-                                         dtype=(np.float64, np.float32), y_numeric=False)
-            validation = (cast_features(X_val, dtype, "X_val"), self._encode(y_val))
-        elif self.early_stopping:
-            X, codes, validation = self._split_validation(X, codes, rng)
-        if warm:  # on from the fitted parameters: max_iter more epochs, a fresh stopping rule
-            state = self._state_from_coefs(dtype)
-            state.rng = rng
-        else:
-            state = self._initialise(X.shape[1], sizes, dtype, rng)
-        first_epoch = state.epoch
-        fingerprint = None
-        if self.checkpoint_dir is not None:
-            fingerprint = self._fingerprint(X, codes, sizes, activation)
-            found = latest_checkpoints(self.checkpoint_dir)
-            if self.resume:
-                used = load_latest_checkpoint(state, self.checkpoint_dir, fingerprint)
-                if used is not None and self.verbose:
-                    print(f"resumed from {used} (epoch {state.epoch})")
-            elif found:
+
+    def _partial_fit_outputs(self, y, classes, first: bool) -> None:
+        if not first and (y.ndim == 2) != (self._output == "logistic"):
+            raise ValueError("y must be of the first call's kind (class labels or a label "
+                             "indicator matrix)")
+        if first and y.ndim == 2:  # multilabel: the classes are the columns 0..K-1
+            if classes is None or len(np.unique(classes)) != y.shape[1]:
+                raise ValueError(f"classes must name the {y.shape[1]} columns of the label "
+                                 f"indicator y on the first call to partial_fit")
+            self._output = "logistic"
+            self.classes_ = np.arange(y.shape[1])
+        elif first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self.classes_ = np.unique(np.asarray(classes))
+            if len(self.classes_) < 2:
                 raise ValueError(
-                    f"checkpoint directory {self.checkpoint_dir} already holds checkpoints "
-                    f"({found[0].name}); resume from them or choose an empty directory"
+                    "MLPClassifier needs at least 2 classes; only one class is present"
                 )
-        config = self._loop_config(activation, X.shape[0])
-        if warm:
-            config = LoopConfig(**{**config.__dict__, "max_epochs": first_epoch + self.max_iter})
-        try:
-            run_epochs(state, X, codes, config, validation, self.checkpoint_dir, fingerprint,
-                       self._epoch_callback(callback))
-        except KeyboardInterrupt:  # as scikit-learn: keep what was trained, and say so
-            warnings.warn("Training interrupted by user.", stacklevel=3)
-            keep_best(state, config)
-            self._state = state
-            self._store(state)
-            return self
-        self._state = state  # partial_fit continues from here
-        self._store(state)
-        if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:
-            warnings.warn(
-                f"MLPClassifier: maximum iterations ({self.max_iter}) reached and the optimisation "
-                "hasn't converged yet.", ConvergenceWarning, stacklevel=3,
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
             )
-        return self
 
-    def _can_partial_fit(self) -> bool:
-        return self.solver in ("sgd", "adam")
+    def _targets(self, y, dtype) -> np.ndarray:
+        if self._output == "logistic":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise ValueError(f"y must be a label indicator matrix with "
+                                 f"{len(self.classes_)} columns")
+            return np.asarray(y, dtype=dtype)
+        return self._encode(y)
 
-    @available_if(_can_partial_fit)
+    def _refuse_multilabel(self, what: str) -> None:
+        if self._output == "logistic":
+            raise ValueError(f"{what} does not support a multilabel model yet")
+
+    @available_if(_MLPEstimator._can_partial_fit)
     def partial_fit(self, X, y, classes=None) -> MLPClassifier:
         """One epoch over ``(X, y)``, continuing the current training.
 
@@ -475,193 +806,31 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._all_or_nothing(self._partial_fit, X, y, classes)
 
-    def _partial_fit(self, X, y, classes) -> MLPClassifier:
-        first = not hasattr(self, "classes_")
-        sizes, activation, dtype = self._check_params()
-        if self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        X, y = self._validate_train(X, y, reset=first)
-        if first:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit")
-            self.classes_ = np.unique(np.asarray(classes))
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    "MLPClassifier needs at least 2 classes; only one class is present"
-                )
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
-            )
-        if not self._state_is_current(dtype):
-            self._state = (self._state_from_coefs(dtype) if hasattr(self, "coefs_")
-                           else self._initialise(X.shape[1], sizes, dtype, self._seed()))
-        codes = self._encode(y)
-        state = self._state
-        config = self._loop_config(activation, X.shape[0])
-        config = LoopConfig(**{**config.__dict__, "early_stopping": False,
-                               "max_epochs": state.epoch + 1})
-        state.stopped = False
-        # the epoch updates the parameters, the optimiser's state and the generator in place:
-        # keep a copy, so that a diverged or interrupted call leaves the model as it was
-        saved = snapshot(state)
-        try:
-            run_epochs(state, cast_features(X, dtype), codes, config, n_epochs=1)
-        except BaseException:
-            restore(state, saved)
-            raise
-        self._store(state)
-        return self
-
-    def _state_is_current(self, dtype: type) -> bool:
-        """Whether ``_state`` trains the arrays of ``coefs_``/``intercepts_``, in ``dtype``."""
-        state = getattr(self, "_state", None)
-        return (
-            state is not None
-            and state.weights is self.coefs_ and state.biases is self.intercepts_
-            and all(w.dtype == dtype for w in state.weights)
-        )
-
-    def _state_from_coefs(self, dtype: type) -> TrainingState:
-        """A training state that continues from ``coefs_``/``intercepts_`` (a loaded model, or
-        parameters set by hand, or ``dtype`` changed): copies in ``dtype``, the epoch count and
-        history kept, and the optimiser's state when it fits (:meth:`_optimizer_state`)."""
-        weights = [np.array(w, dtype=dtype, order="C") for w in self.coefs_]
-        biases = [np.array(b, dtype=dtype, order="C") for b in self.intercepts_]
-        _check_layers(weights, biases, self.n_features_in_, len(self.classes_))
-        optimizer = self._new_optimizer(weights, biases)
-        saved = self._optimizer_state()
-        if saved is not None:
-            steps, arrays = saved
-            own = optimizer.state_arrays()
-            if set(arrays) == set(own) and all(arrays[k].shape == own[k].shape for k in own):
-                optimizer.load_state_arrays(arrays)  # copied into place, in the new dtype
-                optimizer.n_steps = steps
-        live = getattr(self, "_state", None)
-        if saved is not None and live is not None and live.weights is self.coefs_:
-            optimizer.load_schedule_state(live.optimizer.schedule_state())  # rows seen, rate
-        state = TrainingState(weights, biases, optimizer, self._seed())
-        state.epoch = int(getattr(self, "n_iter_", 0))
-        history = getattr(self, "history_", None)
-        if history is not None:
-            state.history = History.from_dict(history.to_dict())
-        return state
-
-    def _optimizer_state(self) -> tuple[int, dict[str, np.ndarray]] | None:
-        """``(steps, state arrays)`` of the optimiser that trained ``coefs_``: the one in memory,
-        else the one :func:`load_model` read.  None when ``coefs_`` was replaced since (its
-        moments belong to other parameters) or nothing is known."""
-        state = getattr(self, "_state", None)
-        if state is not None:
-            if state.weights is not self.coefs_:
-                return None
-            return state.optimizer.n_steps, state.optimizer.state_arrays()
-        loaded = getattr(self, "_loaded_optimizer", None)
-        if loaded is None or loaded[2] is not self.coefs_:
-            return None
-        return loaded[0], loaded[1]
-
-    def _split_validation(self, X, codes, rng):
-        from sklearn.model_selection import train_test_split
-
-        seed = int(rng.integers(0, 2**31 - 1))
-        counts = np.bincount(codes, minlength=len(self.classes_))
-        if counts.min() < 2:  # as scikit-learn: a class of one member cannot be stratified
-            raise ValueError(
-                f"The least populated class in y has only {counts.min()} member, which is too "
-                "few to hold out a stratified validation set (early_stopping=True)"
-            )
-        stratify = codes
-        try:
-            X_tr, X_val, c_tr, c_val = train_test_split(
-                X, codes, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-            )
-        except ValueError as exc:
-            raise ValueError(
-                f"cannot hold out a validation set for early stopping: {exc}"
-            ) from None
-        return X_tr, c_tr, (X_val, c_val)
-
-    def _fingerprint(self, X, codes, sizes, activation) -> dict[str, Any]:
-        params = self.get_params()
-        keep = ("solver", "alpha", "batch_size", "learning_rate", "learning_rate_init",
-                "power_t", "momentum", "nesterovs_momentum", "beta_1",
-                "beta_2", "epsilon", "lr_decay_steps",
-                "lr_decay_factor", "early_stopping", "validation_fraction", "tol",
-                "n_iter_no_change", "init", "dtype", "shuffle", "engine")
-        fp = {k: params[k] for k in keep}
-        fp["dtype"] = np.dtype(_resolve_dtype(fp["dtype"])).name
-        # an integer seed fixes the run (initial weights, order of the batches): resuming another
-        # seed's checkpoint would silently continue that other run.  None or a generator object
-        # cannot be compared across processes: such a run resumes from the state it saved.
-        seed = self.random_state
-        seeded = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
-        fp.update(hidden_layer_sizes=list(sizes), activation=activation,
-                  random_state=int(seed) if seeded else None,
-                  data_sha256=content_fingerprint(X, codes))
-        return json.loads(json.dumps(fp, default=str))
-
-    def _epoch_callback(self, callback):
-        if not (self.verbose or callback):
-            return None
-
-        def on_epoch(state: TrainingState) -> None:
-            if self.verbose:
-                print(f"Iteration {state.epoch}, loss = {state.history.train_loss[-1]:.8f}")
-            if callback is not None:
-                callback(state)
-
-        return on_epoch
-
-    def _store(self, state: TrainingState) -> None:
-        self.coefs_ = state.weights
-        self.intercepts_ = state.biases
-        self.n_iter_ = state.epoch
-        self.history_ = state.history
-        self.loss_curve_ = list(state.history.train_loss)
-        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
-        # scikit-learn's bookkeeping of the stopping rule (kept as it keeps them)
-        if self.early_stopping:
-            self.best_loss_ = None
-            self.validation_scores_ = list(state.history.val_accuracy)
-            self.best_validation_score_ = max(self.validation_scores_, default=None)
-        else:
-            self.best_loss_ = min(self.loss_curve_, default=None)
-            self.validation_scores_ = self.best_validation_score_ = None
-        self._no_improvement_count = state.n_bad_epochs
-        self._optimizer = state.optimizer
-        self.t_ = state.optimizer.rows_seen
-        self.n_layers_ = len(state.weights) + 1
-        self.n_outputs_ = len(self.classes_)
-        self.out_activation_ = "softmax"
-
     # ------------------------------------------------------------------------------------------
     # prediction
     # ------------------------------------------------------------------------------------------
 
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "coefs_")
-
-    def _logits(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        # inference in float64: exact enough that a row's result does not depend on its batch
-        weights = [w.astype(np.float64) for w in self.coefs_]
-        biases = [b.astype(np.float64) for b in self.intercepts_]
-        return forward_logits(X, weights, biases, self.activation)
-
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (N, K), columns in the order of ``classes_``."""
-        return softmax(self._logits(X), axis=1)
+        """Class probabilities (N, K), columns in the order of ``classes_`` (for a multilabel
+        model, each label's own probability: the rows need not sum to 1)."""
+        logits = self._logits(X)
+        if self._output == "logistic":
+            return sigmoid(logits)
+        return softmax(logits, axis=1)
 
     def predict_log_proba(self, X) -> np.ndarray:
         from nnbasics.core.activations import log_softmax
 
-        return log_softmax(self._logits(X), axis=1)
+        logits = self._logits(X)
+        if self._output == "logistic":  # log sigmoid, finite for any logit
+            return -np.logaddexp(0, -logits)
+        return log_softmax(logits, axis=1)
 
     def predict(self, X) -> np.ndarray:
         """Most probable class of each row, (N,), values from ``classes_``."""
         logits = self._logits(X)  # first: it raises NotFittedError on an unfitted model
+        if self._output == "logistic":  # the label indicator matrix (N, K)
+            return (logits > 0).astype(np.int64)
         return self.classes_[np.argmax(logits, axis=1)]
 
     # ------------------------------------------------------------------------------------------
@@ -671,6 +840,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def save(self, path, extra_metadata: dict[str, Any] | None = None) -> Path:
         """Write the fitted model to one ``.npz`` (arrays + JSON metadata), atomically."""
         check_is_fitted(self)
+        self._refuse_multilabel("save")
         classes = np.asarray(self.classes_)
         if classes.dtype.hasobject:
             if not all(isinstance(c, str) for c in classes):
@@ -711,6 +881,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         with ``probabilities=True``): see :func:`nnbasics.mlp.export.to_torch`."""
         from nnbasics.mlp.export import to_torch
 
+        self._refuse_multilabel("to_torch")
         return to_torch(self, probabilities=probabilities)
 
     @classmethod
@@ -726,7 +897,83 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         atomically: see :func:`nnbasics.mlp.export.to_onnx`."""
         from nnbasics.mlp.export import to_onnx
 
+        self._refuse_multilabel("to_onnx")
         return to_onnx(self, path, dtype=dtype)
+
+
+
+class MLPRegressor(RegressorMixin, _MLPEstimator):
+    """Multi-layer perceptron regressor: dense hidden layers, identity output, squared error.
+
+    The parameters are :class:`MLPClassifier`'s (same names, same defaults), with these
+    differences:
+
+    - the outputs are real values (``y`` of shape (N,) or (N, K)); the loss is
+      :math:`J = \\frac1{2N}\\sum_n\\lVert \\hat y_n - y_n\\rVert^2 +
+      \\frac{\\alpha}{2N}\\sum_l\\lVert W_l\\rVert^2`, summed over the K outputs (scikit-learn's
+      gradient; the ``loss_`` it reports is this divided by K);
+    - it always trains with the readable reference engine (:mod:`nnbasics.mlp.reference`, the
+      ``engine`` parameter is not used: the compiled kernel computes the softmax loss only);
+    - with ``early_stopping`` the validation score is R² (``validation_scores_``);
+    - ``score`` is R² (scikit-learn's ``RegressorMixin``); no ``save``, ``checkpoint_dir`` nor
+      export yet.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        K, the number of targets.
+    coefs_, intercepts_, n_iter_, loss_, loss_curve_, best_loss_, validation_scores_,
+    best_validation_score_, history_, n_features_in_ : as :class:`MLPClassifier`'s
+    """
+
+    _output = "identity"
+    _outputs_attribute = "n_outputs_"
+
+    def _check_params(self) -> tuple[tuple[int, ...], str, type]:
+        checked = super()._check_params()
+        if self.checkpoint_dir is not None:
+            raise ValueError("MLPRegressor writes no checkpoints yet: set checkpoint_dir=None")
+        return checked
+
+    def _validate_train(self, X, y, reset: bool):
+        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                             accept_sparse=("csr", "csc"), multi_output=True, y_numeric=True)
+        if y.ndim == 2 and y.shape[1] == 1:  # a column: one target, as scikit-learn (warned)
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _n_outputs(self) -> int:
+        return int(self.n_outputs_)
+
+    def _set_outputs(self, y, warm: bool) -> None:
+        n_outputs = 1 if np.ndim(y) == 1 else int(np.shape(y)[1])
+        if warm and n_outputs != self.n_outputs_:
+            raise ValueError(f"warm_start needs the {self.n_outputs_} targets of the previous "
+                             f"fit, got {n_outputs}")
+        self.n_outputs_ = n_outputs
+        self._y_is_1d = np.ndim(y) == 1
+
+    def _partial_fit_outputs(self, y, classes, first: bool) -> None:
+        n_outputs = 1 if np.ndim(y) == 1 else int(np.shape(y)[1])
+        if first:
+            self.n_outputs_ = n_outputs
+            self._y_is_1d = np.ndim(y) == 1
+        elif n_outputs != self.n_outputs_:
+            raise ValueError(f"y has {n_outputs} targets, the model {self.n_outputs_}")
+
+    def _targets(self, y, dtype) -> np.ndarray:
+        return np.asarray(y, dtype=dtype).reshape(len(y), -1)  # (N, K)
+
+    @available_if(_MLPEstimator._can_partial_fit)
+    def partial_fit(self, X, y) -> MLPRegressor:
+        """One epoch over ``(X, y)``, continuing the current training (see
+        :meth:`MLPClassifier.partial_fit`)."""
+        return self._all_or_nothing(self._partial_fit, X, y, None)
+
+    def predict(self, X) -> np.ndarray:
+        """The network's outputs: (N,) when it was trained on a 1-D ``y``, else (N, K)."""
+        outputs = self._logits(X)
+        return outputs.ravel() if getattr(self, "_y_is_1d", False) else outputs
 
 
 def load_model(path) -> MLPClassifier:

@@ -469,14 +469,18 @@ def forward_logits(
     activation: str,
     chunk_rows: int = 4096,
 ) -> FloatArray:
-    """Logits (N, K) of the rows of ``X``, computed ``chunk_rows`` at a time to bound memory."""
+    """Logits (N, K) of the rows of ``X`` (an ndarray, or a SciPy sparse CSR matrix),
+    computed ``chunk_rows`` at a time to bound memory."""
     activation = check_activation(activation)
     n_rows = X.shape[0]
     logits = np.empty((n_rows, weights[-1].shape[1]), dtype=weights[-1].dtype)
     for start in range(0, n_rows, chunk_rows):
         values = X[start : start + chunk_rows]
         for layer, (W, b) in enumerate(zip(weights, biases, strict=True)):
-            values = affine_forward(values, W, b)
+            if layer == 0 and not isinstance(values, np.ndarray):  # SciPy sparse rows
+                values = np.asarray(values @ W) + b
+            else:
+                values = affine_forward(values, W, b)
             if layer < len(weights) - 1:
                 _activate_inplace(values, activation)
         logits[start : start + chunk_rows] = values

@@ -15,6 +15,11 @@ classes.  ``weights[l]`` is ``(H_{l-1}, H_l)`` and ``biases[l]`` ``(H_l,)``, wit
                delta_{l-1} = (delta_l @ W_l^T) * f'(a_{l-1})
     update     optimizer.reference_step(params, grads)
 
+``MLPRegressor`` trains an identity output (``output="identity"``) on real targets ``Y``
+(N, K) with the squared error ``J = 1/(2N) sum_n ||z_n - Y_n||^2`` (summed over the outputs, as
+scikit-learn's gradient is: its reported ``squared_loss`` is this divided by ``K``) and
+``delta_L = (z - Y) / N``.
+
 ``softmax(z) - onehot(y)`` is the gradient of the cross-entropy *through* the softmax (the pair
 softmax output + cross-entropy loss, and only that pair, cancels to ``ŷ - y``); ``f'`` is computed
 from the activation's value ``a`` (``a (1 - a)`` for the sigmoid, ``1 - a²`` for tanh, ``a > 0``
@@ -23,17 +28,31 @@ for ReLU, with ReLU'(0) = 0).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
-from nnbasics.core.activations import ACTIVATIONS, FloatArray
+from nnbasics.core.activations import ACTIVATIONS, FloatArray, sigmoid
 from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
 from nnbasics.core.losses import softmax_cross_entropy
 from nnbasics.mlp.optimizers import SGD, Adam
 
-__all__ = ["backward", "forward", "loss_and_gradients", "train_epoch", "train_step"]
+__all__ = [
+    "OUTPUTS",
+    "backward",
+    "evaluate",
+    "forward",
+    "lbfgs_fit",
+    "loss_and_gradients",
+    "pack_parameters",
+    "packed_loss_and_gradient",
+    "train_epoch",
+    "train_step",
+    "unpack_parameters",
+]
 
 
 def forward(X: FloatArray, weights: Sequence[FloatArray], biases: Sequence[FloatArray],
@@ -41,9 +60,17 @@ def forward(X: FloatArray, weights: Sequence[FloatArray], biases: Sequence[Float
     """Logits ``z`` (N, K) and the layer inputs ``[a_0 = X, a_1, ..., a_{L-1}]``."""
     values = [X]
     for W, b in zip(weights[:-1], biases[:-1], strict=True):
-        values.append(ACTIVATIONS[activation](affine_forward(values[-1], W, b)))
-    logits = affine_forward(values[-1], weights[-1], biases[-1])
+        values.append(ACTIVATIONS[activation](_affine(values[-1], W, b)))
+    logits = _affine(values[-1], weights[-1], biases[-1])
     return logits, values
+
+
+def _affine(x: FloatArray, W: FloatArray, b: FloatArray) -> FloatArray:
+    """``x @ W + b``; ``x`` may be a SciPy sparse matrix (the input layer of sparse data:
+    sparse @ dense is dense, and the backward's ``x.T @ delta`` works as it stands)."""
+    if sparse.issparse(x):
+        return np.asarray(x @ W) + b
+    return affine_forward(x, W, b)
 
 
 def backward(delta: FloatArray, values: Sequence[FloatArray], weights: Sequence[FloatArray],
@@ -66,52 +93,110 @@ def backward(delta: FloatArray, values: Sequence[FloatArray], weights: Sequence[
     return dweights, dbiases
 
 
-def loss_and_gradients(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
+#: output layers and their losses: "softmax" + cross-entropy on class indices (N,) (the
+#: classifier), "identity" + half the squared error on real targets (N, K) (the regressor),
+#: "logistic" + binary cross-entropy on 0/1 indicators (N, K) (the multilabel classifier)
+OUTPUTS = ("softmax", "identity", "logistic")
+
+
+def output_loss(z: FloatArray, targets: NDArray, output: str = "softmax",
+                ) -> tuple[float, FloatArray]:
+    r"""The batch's mean loss and ``delta = dJ/dz`` (N, K) for the output layer ``output``.
+
+    "softmax": :math:`J = \frac1N\sum_n -\log\mathrm{softmax}(z_n)_{y_n}`,
+    :math:`\delta = (\mathrm{softmax}(z) - \mathrm{onehot}(y)) / N`;
+    "identity": :math:`J = \frac1{2N}\sum_n\lVert z_n - Y_n\rVert^2`,
+    :math:`\delta = (z - Y) / N`;
+    "logistic": :math:`J = \frac1N\sum_{n,k} -Y_{nk}\log\sigma(z_{nk})
+    - (1 - Y_{nk})\log(1 - \sigma(z_{nk}))`, :math:`\delta = (\sigma(z) - Y) / N` (the
+    sigmoid's derivative cancels as the softmax's does), with
+    :math:`-\log\sigma(z) = \log(1 + e^{-z})` computed by ``logaddexp``: finite for any z.
+    """
+    if output == "softmax":
+        loss, delta = softmax_cross_entropy(z, targets, reduction="mean")
+        return float(loss), delta
+    if output == "identity":
+        residual = z - targets  # (N, K)
+        n_rows = z.shape[0]
+        loss = 0.5 * np.sum(residual * residual, dtype=np.float64) / n_rows
+        return float(loss), residual / n_rows
+    if output == "logistic":
+        n_rows = z.shape[0]
+        loss = np.sum(targets * np.logaddexp(0, -z) + (1 - targets) * np.logaddexp(0, z),
+                      dtype=np.float64) / n_rows
+        return float(loss), (sigmoid(z) - targets) / n_rows
+    raise ValueError(f"output must be one of {', '.join(map(repr, OUTPUTS))}, got {output!r}")
+
+
+def evaluate(X: FloatArray, targets: NDArray, weights: Sequence[FloatArray],
+             biases: Sequence[FloatArray], activation: str, output: str = "softmax",
+             ) -> tuple[float, float]:
+    """The loss (no L2 term) and the score on ``(X, targets)``: accuracy for "softmax", the
+    coefficient of determination R² (averaged uniformly over the outputs) for "identity",
+    the share of rows whose every label is right for "logistic"."""
+    z, _ = forward(X, weights, biases, activation)
+    loss, _ = output_loss(z, targets, output)
+    if output == "softmax":
+        return loss, float(np.mean(np.argmax(z, axis=1) == targets))
+    if output == "logistic":
+        return loss, float(np.mean(np.all((z > 0) == (targets > 0.5), axis=1)))
+    from sklearn.metrics import r2_score
+
+    return loss, float(r2_score(targets, z))
+
+
+def loss_and_gradients(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                        biases: Sequence[FloatArray], activation: str, alpha: float = 0.0,
+                       output: str = "softmax",
                        ) -> tuple[float, list[FloatArray], list[FloatArray]]:
     r"""Mean cross-entropy of the batch with its L2 term, and its gradient for every layer.
 
     Parameters
     ----------
     X : ndarray (N, D)
-    labels : ndarray of int (N,), class indices in [0, K)
+    labels : ndarray of int (N,), class indices in [0, K); real targets (N, K) for "identity"
     weights, biases : lists of L arrays, shapes (H_{l-1}, H_l) and (H_l,)
     activation : {"sigmoid", "logistic", "tanh", "relu"}
-        Activation of every hidden layer; the output layer is softmax.
+        Activation of every hidden layer.
     alpha : float, default 0
         L2 penalty on the weights (not the biases): :math:`\frac{\alpha}{2N}\sum_l\|W_l\|^2`.
+    output : {"softmax", "identity"}, default "softmax"
+        The output layer and its loss (:func:`output_loss`).
 
     Returns
     -------
     loss : float
     dweights, dbiases : lists of arrays shaped like ``weights`` and ``biases``
     """
-    loss, _, dweights, dbiases = _step_math(X, labels, weights, biases, activation, alpha)
+    loss, _, dweights, dbiases = _step_math(X, labels, weights, biases, activation, alpha,
+                                            output)
     return loss, dweights, dbiases
 
 
-def _step_math(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
+def _step_math(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                biases: Sequence[FloatArray], activation: str, alpha: float,
+               output: str = "softmax",
                ) -> tuple[float, FloatArray, list[FloatArray], list[FloatArray]]:
     """Loss, logits and gradients of the batch (the module docstring's first three lines)."""
     logits, values = forward(X, weights, biases, activation)
-    loss, delta = softmax_cross_entropy(logits, labels, reduction="mean")  # delta = (ŷ - y)/N
+    loss, delta = output_loss(logits, labels, output)  # softmax: delta = (ŷ - y)/N
     dweights, dbiases = backward(delta, values, weights, activation, alpha)
     penalty = alpha / (2 * X.shape[0]) * sum(float(np.sum(W * W, dtype=np.float64))
                                              for W in weights)
     return float(loss) + penalty, logits, dweights, dbiases
 
 
-def train_step(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
+def train_step(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                biases: Sequence[FloatArray], activation: str, optimizer: SGD | Adam,
-               alpha: float = 0.0) -> tuple[float, int]:
+               alpha: float = 0.0, output: str = "softmax") -> tuple[float, int]:
     """One step on the batch, parameters updated in place by ``optimizer.reference_step``.
 
-    Returns the batch's loss and the number of rows whose largest logit was their label, both
-    measured at the parameters *before* the step.
+    Returns the batch's loss and the number of rows whose largest logit was their label (0 for
+    the "identity" output), both measured at the parameters *before* the step.
     """
-    loss, logits, dweights, dbiases = _step_math(X, labels, weights, biases, activation, alpha)
-    n_correct = int(np.sum(np.argmax(logits, axis=1) == labels))
+    loss, logits, dweights, dbiases = _step_math(X, labels, weights, biases, activation, alpha,
+                                                 output)
+    n_correct = int(np.sum(np.argmax(logits, axis=1) == labels)) if output == "softmax" else 0
     optimizer.reference_step([*weights, *biases], [*dweights, *dbiases])
     return loss, n_correct
 
@@ -119,7 +204,7 @@ def train_step(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[Flo
 def train_epoch(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatArray],
                 biases: Sequence[FloatArray], activation: str, optimizer: SGD | Adam,
                 rng: np.random.Generator, batch_size: int, alpha: float = 0.0,
-                shuffle: bool = True) -> tuple[float, int]:
+                shuffle: bool = True, output: str = "softmax") -> tuple[float, int]:
     """One pass over the rows in the order ``rng.permutation(N)`` (their own order with
     ``shuffle=False``), in batches of ``batch_size`` (the last may be smaller): the sampling
     rule of :mod:`nnbasics.mlp.training`.
@@ -132,7 +217,83 @@ def train_epoch(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatAr
     for start in range(0, n_rows, batch_size):
         rows = order[start : start + batch_size]
         loss, correct = train_step(X[rows], y[rows], weights, biases, activation, optimizer,
-                                   alpha)
+                                   alpha, output)
         total += len(rows) * loss
         n_correct += correct
     return total / n_rows, n_correct
+
+
+# ----------------------------------------------------------------------------------------------
+# full-batch training with L-BFGS: every parameter in one flat vector theta
+# ----------------------------------------------------------------------------------------------
+
+def pack_parameters(weights: Sequence[FloatArray], biases: Sequence[FloatArray]) -> FloatArray:
+    """The parameters as one float64 vector ``theta``: ``W_1, ..., W_L`` (row-major), then
+    ``b_1, ..., b_L`` (scikit-learn's order).  :func:`unpack_parameters` inverts it."""
+    return np.concatenate([np.ravel(a) for a in (*weights, *biases)]).astype(np.float64)
+
+
+def unpack_parameters(theta: FloatArray, layer_sizes: Sequence[int],
+                      ) -> tuple[list[FloatArray], list[FloatArray]]:
+    """``(weights, biases)`` of a network with ``layer_sizes = (D, H_1, ..., K)``, as views
+    of ``theta`` (P,) in the order of :func:`pack_parameters`."""
+    pairs = list(itertools.pairwise(layer_sizes))
+    n_params = sum(n_in * n_out + n_out for n_in, n_out in pairs)
+    if theta.shape != (n_params,):
+        raise ValueError(f"theta has shape {theta.shape}; layers {tuple(layer_sizes)} need "
+                         f"({n_params},)")
+    weights, biases, start = [], [], 0
+    for n_in, n_out in pairs:
+        weights.append(theta[start : start + n_in * n_out].reshape(n_in, n_out))
+        start += n_in * n_out
+    for _, n_out in pairs:
+        biases.append(theta[start : start + n_out])
+        start += n_out
+    return weights, biases
+
+
+def packed_loss_and_gradient(theta: FloatArray, X: FloatArray, labels: NDArray[np.integer],
+                             layer_sizes: Sequence[int], activation: str, alpha: float = 0.0,
+                             output: str = "softmax") -> tuple[float, FloatArray]:
+    """:func:`loss_and_gradients` on the whole of ``(X, labels)`` as a function of the packed
+    parameters: ``(J(theta), dJ/dtheta)``, the form ``scipy.optimize.minimize(jac=True)``
+    takes."""
+    weights, biases = unpack_parameters(theta, layer_sizes)
+    loss, dweights, dbiases = loss_and_gradients(X, labels, weights, biases, activation, alpha,
+                                                 output)
+    return loss, pack_parameters(dweights, dbiases)
+
+
+def lbfgs_fit(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
+              biases: Sequence[FloatArray], activation: str, alpha: float, max_iter: int,
+              max_fun: int, tol: float, on_iteration: Callable[[float], None] | None = None,
+              output: str = "softmax"):
+    """Minimise the full-batch loss with SciPy's L-BFGS-B, as scikit-learn's ``solver="lbfgs"``.
+
+    ``options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol}``: it stops after
+    ``max_iter`` iterations, ``max_fun`` loss evaluations, or when the largest component of
+    the projected gradient is at most ``tol`` (or the loss stalls: SciPy's ``ftol``).
+    ``weights`` and ``biases`` (float64) are overwritten with the result; ``on_iteration(loss)``
+    is called after every iteration with the loss at its new point.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        ``nit`` iterations, ``nfev`` evaluations, ``status`` (0: converged), ``message``.
+    """
+    from scipy.optimize import minimize
+
+    layer_sizes = (weights[0].shape[0], *(W.shape[1] for W in weights))
+
+    def callback(intermediate_result) -> None:
+        if on_iteration is not None:
+            on_iteration(float(intermediate_result.fun))
+
+    result = minimize(packed_loss_and_gradient, pack_parameters(weights, biases),
+                      args=(X, labels, layer_sizes, activation, alpha, output), method="L-BFGS-B",
+                      jac=True, callback=callback,
+                      options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol})
+    new_weights, new_biases = unpack_parameters(result.x, layer_sizes)
+    for old, new in zip((*weights, *biases), (*new_weights, *new_biases), strict=True):
+        old[...] = new
+    return result

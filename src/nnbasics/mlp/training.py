@@ -68,7 +68,8 @@ class History:
     """Per-epoch curves: the training loss and accuracy over the epoch's batches (each batch
     scored by the forward pass of its own step, before the step, as Keras reports them),
     validation loss and accuracy after the epoch (NaN without validation data), and the learning
-    rate of the epoch's last step."""
+    rate of the epoch's last step.  For a regressor, the accuracies are NaN and
+    ``val_accuracy`` holds the validation R²."""
 
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
@@ -100,6 +101,7 @@ class LoopConfig:
     early_stopping: bool = False
     shuffle: bool = True
     engine: str = "fast"  # "fast": sgd_epoch; "reference": nnbasics.mlp.reference.train_epoch
+    output: str = "softmax"  # "identity": the regressor's (reference engine only)
 
 
 @dataclass
@@ -108,7 +110,7 @@ class TrainingState:
 
     weights: list[FloatArray]
     biases: list[FloatArray]
-    optimizer: SGD | Adam
+    optimizer: SGD | Adam | None  # None: solver="lbfgs" (SciPy keeps its state)
     rng: np.random.Generator
     epoch: int = 0
     history: History = field(default_factory=History)
@@ -236,6 +238,8 @@ def run_epochs(
         raise ValueError("early_stopping needs validation data")
     if config.engine not in ENGINES:
         raise ValueError(f"unknown engine {config.engine!r}; choose one of {', '.join(ENGINES)}")
+    if config.output != "softmax" and config.engine != "reference":
+        raise ValueError(f"the {config.output!r} output trains with engine='reference' only")
     sizes = [state.weights[0].shape[0], *(w.shape[1] for w in state.weights)]
     batch_size = min(config.batch_size, X.shape[0])
     workspace = Workspace(sizes, batch_size, X.dtype) if config.engine == "fast" else None
@@ -249,7 +253,7 @@ def run_epochs(
             loss, n_correct = reference.train_epoch(X, y, state.weights, state.biases,
                                                     config.activation, state.optimizer,
                                                     state.rng, batch_size, config.alpha,
-                                                    config.shuffle)
+                                                    config.shuffle, config.output)
         if not np.isfinite(loss):
             raise ValueError(
                 f"training diverged at epoch {state.epoch + 1} (loss {loss}); "
@@ -257,11 +261,14 @@ def run_epochs(
             )
         # measured during the epoch, as the loss is: a second pass over X would cost a third of
         # the epoch's matrix products on a large data set
-        train_acc = n_correct / max(X.shape[0], 1)
+        train_acc = n_correct / max(X.shape[0], 1) if config.output == "softmax" else np.nan
         val_loss, val_acc = np.nan, np.nan
-        if validation is not None:
+        if validation is not None and config.output == "softmax":
             val_loss, val_acc = evaluate(*validation, state.weights, state.biases,
                                          config.activation)
+        elif validation is not None:  # the regressor's validation score is R²
+            val_loss, val_acc = reference.evaluate(*validation, state.weights, state.biases,
+                                                   config.activation, config.output)
         h = state.history
         h.train_loss.append(loss)
         h.train_accuracy.append(train_acc)
