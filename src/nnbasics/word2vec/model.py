@@ -143,7 +143,7 @@ class Word2VecConfig:
     max_final_vocab: int | None = None
     shrink_windows: bool = True
     cbow_mean: int = 1
-    shared_negatives: bool = False
+    shared_negatives: bool = True
 
     def __post_init__(self) -> None:
         # NumPy scalars (np.int64(3), np.float32(0.5)) as plain Python numbers: the settings
@@ -283,12 +283,14 @@ class Word2Vec:
         that input, as gensim applies it: the whole step with the mean, a ``1/C`` share of it
         with the sum of ``C`` vectors (the compiled kernels; the explicit ``negative=0`` path
         takes exact gradients, :func:`nnbasics.word2vec.objectives.cbow`).
-    shared_negatives : bool, default False
-        Skip-gram with negative sampling only.  False: each (context, center) pair draws its
-        own ``negative`` negatives and takes its own step, as word2vec.c and gensim.  True: the
-        pairs of a window share one draw and take one step together (pWord2Vec's minibatching):
-        about 1.5x faster, not word2vec.c's algorithm; its vectors' quality against the
-        default's is measured in ``benchmarks/RESULTS.md``.
+    shared_negatives : bool, default True
+        Skip-gram with negative sampling only.  True: the pairs of a window share one draw of
+        ``negative`` negatives and take one step together (pWord2Vec's minibatching), about
+        1.5x faster than False.  False: each (context, center) pair draws its own negatives
+        and takes its own step, word2vec.c's and gensim's algorithm.  The default is the fast
+        one because its vectors measured at least as good as the exact one's, and as gensim's
+        (analogies, WordSim-353, SimLex-999 over 3 seeds: ``benchmarks/RESULTS.md``, "word2vec
+        at realistic scale"); False reproduces word2vec.c step for step.
     checkpoint_dir : path, optional
         Directory where :meth:`train` writes ``checkpoint.npz`` (atomically) at the end of every
         epoch: the model, its vocabulary, and the run's position (epochs done, words done of
@@ -337,7 +339,7 @@ class Word2Vec:
         trim_rule=None,
         shrink_windows: bool = True,
         cbow_mean: int = 1,
-        shared_negatives: bool = False,
+        shared_negatives: bool = True,
         checkpoint_dir: str | os.PathLike | None = None,
     ):
         self.config = Word2VecConfig(
