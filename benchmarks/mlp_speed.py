@@ -19,7 +19,7 @@ scikit-learn's samples/s; exits with status 1 when a target is missed.
 
 Run: ``python benchmarks/mlp_speed.py [--repeats 3] [--no-sklearn] [--no-torch]
 [--products auto|scipy|numpy]`` (``--products``: where nnbasics' step takes its products, for an
-A/B of the mechanism; ``auto`` is what a user gets, see :mod:`nnbasics.accel.blas`).
+A/B of the mechanism; ``auto`` is what a user gets, see :mod:`nnbasics._accel.blas`).
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def main() -> int:
     # max_iter=1: scikit-learn warns that one epoch did not converge (ConvergenceWarning)
     warnings.simplefilter("ignore", UserWarning)
 
-    from nnbasics.accel import blas
+    from nnbasics._accel import blas
 
     if args.products != "auto":
         # the switch gemm_unchecked reads

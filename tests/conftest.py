@@ -39,14 +39,14 @@ def pytest_configure(config):
     # (tests/test_accel.py checks it in a fresh process).
     import io
 
-    from nnbasics.accel import announce_compilation
+    from nnbasics._accel import announce_compilation
 
     announce_compilation(io.StringIO())
     if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
         return
     import nnbasics
 
-    package = Path(nnbasics.__file__).parent / "accel"
+    package = Path(nnbasics.__file__).parent / "_accel"
     cache = package / "__pycache__"
     for dependent, dependency in _CROSS_FILE_NUMBA_DEPENDENCIES.items():
         source_time = (package / dependency).stat().st_mtime

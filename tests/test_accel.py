@@ -1,5 +1,5 @@
-"""The boundary of the compiled code: only nnbasics.accel imports numba, nothing compiles at import,
-and the command line says when kernels compile."""
+"""The boundary of the compiled code: only nnbasics._accel imports numba, nothing compiles at
+import, and the command line says when kernels compile."""
 
 import ast
 import os
@@ -25,7 +25,7 @@ def _imported_modules(path: Path) -> set[str]:
 def test_only_the_accelerators_import_numba_or_llvmlite():
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if "accel" in path.relative_to(PACKAGE).parts:
+        if "_accel" in path.relative_to(PACKAGE).parts:
             continue
         compiled = {m for m in _imported_modules(path) if m.split(".")[0] in {"numba", "llvmlite"}}
         if compiled:
@@ -50,7 +50,7 @@ def test_importing_the_package_and_the_course_math_imports_no_compiler():
 
 def test_the_command_line_says_once_when_kernels_compile(tmp_path):
     # NUMBA_CACHE_DIR (numba's documented setting) points at an empty cache: a cold start
-    code = ("from nnbasics.accel import announce_compilation\n"
+    code = ("from nnbasics._accel import announce_compilation\n"
             "from numba import njit\n"
             "announce_compilation()\n"
             "@njit(cache=True)\n"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnbasics.accel import blas as _blas
+from nnbasics._accel import blas as _blas
 
 DTYPES = [np.float32, np.float64]
 
@@ -25,7 +25,7 @@ def without_scipy(monkeypatch):
 
 
 def test_the_training_step_calls_scipys_gemm_only_where_it_is_numpys_blas():
-    # pip wheels bundle one OpenBLAS each: two pools of spinning threads (accel/blas.py)
+    # pip wheels bundle one OpenBLAS each: two pools of spinning threads (_accel/blas.py)
     from threadpoolctl import threadpool_info
 
     libraries = {i["filepath"] for i in threadpool_info() if i["user_api"] == "blas"}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbasics.accel import blas as _blas
+from nnbasics._accel import blas as _blas
 from nnbasics.core.activations import sigmoid
 from nnbasics.core.gradcheck import gradcheck
 from nnbasics.mlp.checks import layer_gradient_check

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnbasics.accel import mlp_kernels as mlp_inner
+from nnbasics._accel import mlp_kernels as mlp_inner
 from nnbasics.core.activations import ACTIVATIONS, DERIVATIVES, sigmoid
 from nnbasics.core.losses import softmax_cross_entropy
 from nnbasics.mlp.model import _activate_inplace

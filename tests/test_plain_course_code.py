@@ -4,7 +4,7 @@ A learner who steps into ``nnbasics.softmax`` (or ``forward_backward``, or ``gra
 land on the formula of the docs within a few frames, with no dispatcher, compiled kernel or thread
 on the way.  These tests trace every Python frame entered under each call (``sys.setprofile``) and
 bound how many are nnbasics code and how deep they nest; and check, in a fresh interpreter, that
-``import nnbasics`` and calling all of them never imports numba or ``nnbasics.accel``.
+``import nnbasics`` and calling all of them never imports numba or ``nnbasics._accel``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import nnbasics
 from nnbasics.core import network
 
 PACKAGE = Path(nnbasics.__file__).resolve().parent
-ACCEL = PACKAGE / "accel"
+ACCEL = PACKAGE / "_accel"
 
 
 @dataclass
 class Trace:
     calls: list[str] = field(default_factory=list)  # nnbasics functions entered, in order
     max_depth: int = 0  # most nnbasics frames on the stack at once
-    foreign: list[str] = field(default_factory=list)  # frames of nnbasics.accel or numba
+    foreign: list[str] = field(default_factory=list)  # frames of nnbasics._accel or numba
 
 
 def _is_ours(filename: str) -> bool:
@@ -127,7 +127,7 @@ def test_import_and_course_calls_never_load_numba_or_the_accelerators():
         import nnbasics
         from nnbasics.core import network
         loaded_at_import = sorted(m for m in sys.modules
-                                  if m.split(".")[0] == "numba" or m.startswith("nnbasics.accel"))
+                                  if m.split(".")[0] == "numba" or m.startswith("nnbasics._accel"))
         x = np.random.default_rng(0).standard_normal((6, 4))
         labels = np.array([0, 1, 2, 3, 0, 1])
         s = nnbasics.softmax(x)
@@ -143,7 +143,7 @@ def test_import_and_course_calls_never_load_numba_or_the_accelerators():
                            blocks=network.parameter_blocks(dims))
         network.input_gradient(x, labels, params, dims)
         loaded = sorted(m for m in sys.modules
-                        if m.split(".")[0] == "numba" or m.startswith("nnbasics.accel"))
+                        if m.split(".")[0] == "numba" or m.startswith("nnbasics._accel"))
         print(loaded_at_import, loaded)
         """
     )

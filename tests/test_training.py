@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from nnbasics.accel import blas as _blas
+from nnbasics._accel import blas as _blas
 from nnbasics.mlp.model import Workspace, init_parameters
 from nnbasics.mlp.optimizers import SGD, Adam
 from nnbasics.mlp.training import (

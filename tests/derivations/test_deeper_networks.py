@@ -224,8 +224,8 @@ def test_stack_backward_steps_are_the_derivatives(rng):
 
 
 def test_sgd_step_inside_the_gemm(rng):
-    from nnbasics.accel import blas as _blas
-    from nnbasics.accel import mlp_kernels as mlp_inner
+    from nnbasics._accel import blas as _blas
+    from nnbasics._accel import mlp_kernels as mlp_inner
     from nnbasics.mlp.model import (
         Workspace,
         init_parameters,

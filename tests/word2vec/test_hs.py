@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbasics.accel import word2vec_kernels
-from nnbasics.accel.word2vec_kernels import (
+from nnbasics._accel import word2vec_kernels
+from nnbasics._accel.word2vec_kernels import (
     cbow_window_step,
     kernel_config,
     sg_window_step,

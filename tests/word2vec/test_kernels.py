@@ -1,4 +1,4 @@
-"""The compiled word2vec kernel (``nnbasics.accel.word2vec_kernels``) against the explicit
+"""The compiled word2vec kernel (``nnbasics._accel.word2vec_kernels``) against the explicit
 objectives: the steps of negative sampling (here) and hierarchical softmax (``test_hs.py``), the
 walk over whole batches, the random draws, the checks of its input.
 
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnbasics.accel import word2vec_kernels as kernels
-from nnbasics.accel.word2vec_kernels import (
+from nnbasics._accel import word2vec_kernels as kernels
+from nnbasics._accel.word2vec_kernels import (
     cbow_window_step,
     kernel_config,
     sample_negatives,

@@ -104,7 +104,7 @@ def test_full_softmax_and_reference_paths_train(sg):
     assert np.isfinite(model.wv.vectors).all() and model.epoch_losses[0] > 0
     trainer, n_threads = model._batch_trainer()
     assert n_threads == 1 and trainer.__name__ == "full_softmax"  # the explicit path
-    from nnbasics.accel import word2vec_kernels
+    from nnbasics._accel import word2vec_kernels
 
     model.negative = 5
     trainer, n_threads = model._batch_trainer()
@@ -733,7 +733,7 @@ def test_importing_word2vec_and_its_objectives_compiles_nothing():
         "neg_sampling_loss_and_gradient\n"
         "from nnbasics.word2vec import KeyedVectors, Word2Vec, reference, vocab\n"
         "loaded = sorted(m for m in sys.modules if m == 'numba' or m.startswith('numba.')\n"
-        "                or m.startswith('nnbasics.accel'))\n"
+        "                or m.startswith('nnbasics._accel'))\n"
         "print(loaded)\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnbasics.word2vec  # noqa: F401  (first: the reader's types live in nnbasics.word2vec)
-from nnbasics.accel.corpus_reader import WordTable, count_file, iter_file_batches
+from nnbasics._accel.corpus_reader import WordTable, count_file, iter_file_batches
 from nnbasics.word2vec.corpus import LineSentences, iter_batches
 from nnbasics.word2vec.vocab import count_words
 
@@ -126,7 +126,7 @@ def test_word_table_numbers_words_in_order_and_rejects_non_tokens():
 
 
 def test_a_line_of_many_chunks_comes_whole(tmp_path):
-    from nnbasics.accel.corpus_reader import read_chunks
+    from nnbasics._accel.corpus_reader import read_chunks
 
     words = " ".join(f"w{i}" for i in range(5000))
     path = tmp_path / "long.txt"
@@ -138,7 +138,7 @@ def test_a_line_of_many_chunks_comes_whole(tmp_path):
 
 def test_a_token_of_megabytes_is_counted_in_linear_time_with_a_warning(tmp_path):
     # the arena grows to fit a long word at once: hashing it once per doubling was quadratic
-    from nnbasics.accel import corpus_reader
+    from nnbasics._accel import corpus_reader
 
     path = tmp_path / "one_long_token.txt"
     long_word = "x" * (3 * corpus_reader.LONG_TOKEN_BYTES)
@@ -149,7 +149,7 @@ def test_a_token_of_megabytes_is_counted_in_linear_time_with_a_warning(tmp_path)
 
 
 def test_the_arena_grows_to_fit_the_word_that_stopped_the_count():
-    from nnbasics.accel.corpus_reader import WordTable
+    from nnbasics._accel.corpus_reader import WordTable
 
     table = WordTable()
     word = b"y" * (100 * table.arena.shape[0])  # far more than one doubling of the arena

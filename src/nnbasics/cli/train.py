@@ -393,7 +393,7 @@ def _fit(model, X_train, y_train, validation, callback=None) -> FitOutcome:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnbasics.accel import announce_compilation
+    from nnbasics._accel import announce_compilation
     from nnbasics.io.datasets import load_dataset
 
     announce_compilation()

@@ -140,7 +140,7 @@ def load_vectors(path: str, fmt: str = "auto"):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from nnbasics.accel import announce_compilation
+    from nnbasics._accel import announce_compilation
     from nnbasics.word2vec import Word2Vec, Word2VecConfig
     from nnbasics.word2vec.corpus import LineSentences
     from nnbasics.word2vec.model import CHECKPOINT_NAME

@@ -2,7 +2,7 @@
 (``reference``), optimizers that know nothing of the model (``optimizers``), the training loop and
 its checkpoints (``training``), and the scikit-learn estimators (``estimator``).
 
-The fast element-wise kernels the training loop uses live in :mod:`nnbasics.accel`.
+The fast element-wise kernels the training loop uses live in :mod:`nnbasics._accel`.
 """
 
 from nnbasics.mlp.model import (

@@ -20,7 +20,7 @@ Two implementations of the same gradient live here:
   (:mod:`nnbasics.mlp.reference`), allocating as it goes;
 * :func:`loss_and_gradients` is the training kernel: every intermediate lives in a preallocated
   :class:`Workspace`, activations and their backward are applied in place, the output bias,
-  softmax and cross-entropy are one compiled pass (:mod:`nnbasics.accel.mlp_kernels`), every bias
+  softmax and cross-entropy are one compiled pass (:mod:`nnbasics._accel.mlp_kernels`), every bias
   gradient is summed inside the pass that produces its delta, and the first layer's input
   gradient (an ``N × D`` product nobody needs) is never computed.  The tests check it against
   the reference.
@@ -34,9 +34,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from nnbasics.accel import blas as _blas
-from nnbasics.accel import mlp_kernels as mlp_inner
-from nnbasics.accel import optimizer_kernels
+from nnbasics._accel import blas as _blas
+from nnbasics._accel import mlp_kernels as mlp_inner
+from nnbasics._accel import optimizer_kernels
 from nnbasics.core.activations import ACTIVATIONS, FloatArray, softmax
 from nnbasics.core.initializers import init_weights
 from nnbasics.core.layers import affine_forward
@@ -150,10 +150,10 @@ class Workspace:
         epoch's rows predicted right before their step (the training accuracy, for free).
     loss_columns, predicted : ndarray (K + 2, batch_size) and int64 (batch_size,)
         Work arrays of the softmax cross-entropy kernel
-        (:func:`nnbasics.accel.mlp_kernels.loss_scratch`).
+        (:func:`nnbasics._accel.mlp_kernels.loss_scratch`).
     gemm : callable
         ``gemm(trans_a, trans_b, alpha, A, B, beta, C)``, every product of the step
-        (:func:`nnbasics.accel.blas.gemm_unchecked`: SciPy's BLAS, or NumPy's ``matmul``).
+        (:func:`nnbasics._accel.blas.gemm_unchecked`: SciPy's BLAS, or NumPy's ``matmul``).
     gemm_accumulates : bool
         Whether ``gemm`` adds its product into ``C`` in the same pass (BLAS), so that a plain SGD
         step can ride on the weight gradient's product; NumPy's ``matmul`` cannot.
@@ -394,7 +394,7 @@ def loss_and_sgd_update(
 
     The same step as :func:`loss_and_gradients` followed by ``p <- p - lr * g`` for every
     parameter.  Where the workspace's GEMM accumulates (``workspace.gemm_accumulates``: SciPy's
-    BLAS, see :mod:`nnbasics.accel.blas`), each weight matrix is updated by the GEMM that
+    BLAS, see :mod:`nnbasics._accel.blas`), each weight matrix is updated by the GEMM that
     computes its gradient, the gradient never stored:
 
     .. math::  W_l \leftarrow \Bigl(1 - \frac{\eta\alpha}{N}\Bigr) W_l

@@ -5,7 +5,7 @@ their gradients (same shapes, same order) and updates the parameters **in place*
 are only read and a step allocates nothing.  Each optimiser has two implementations of the same
 arithmetic: :meth:`reference_step`, readable NumPy (one ufunc per term, into scratch buffers),
 and :meth:`step`, which makes one fused pass per parameter
-(:mod:`nnbasics.accel.optimizer_kernels`) for contiguous arrays; the tests check that both give
+(:mod:`nnbasics._accel.optimizer_kernels`) for contiguous arrays; the tests check that both give
 the same bits.
 
 A caller that can apply a plain step ``p <- p - lr * g`` more cheaply itself (the training loop
@@ -39,7 +39,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nnbasics.accel import optimizer_kernels as kernels
+from nnbasics._accel import optimizer_kernels as kernels
 from nnbasics.core.activations import FloatArray
 
 __all__ = ["SGD", "Adam", "make_optimizer"]

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from nnbasics.accel import mlp_kernels
+from nnbasics._accel import mlp_kernels
 from nnbasics.core.activations import FloatArray
 from nnbasics.io.serialization import load_arrays, save_arrays
 from nnbasics.mlp import model, reference
@@ -138,7 +138,7 @@ def sgd_epoch(
 
     ``X`` (N, D) must have the workspace's dtype and ``y`` (N,) hold int64 class indices.  Each
     batch is gathered into the workspace's two batch buffers in turn
-    (:func:`~nnbasics.accel.mlp_kernels.gather_batch`), its gradient computed by
+    (:func:`~nnbasics._accel.mlp_kernels.gather_batch`), its gradient computed by
     :func:`~nnbasics.mlp.model.loss_and_gradients` and applied by ``optimizer.step``; when the
     optimiser's step is plain SGD (:meth:`~nnbasics.mlp.optimizers.SGD.plain_step_rate` gives a
     rate), :func:`~nnbasics.mlp.model.loss_and_sgd_update` adds it to the weights inside the

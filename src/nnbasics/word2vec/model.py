@@ -1,14 +1,14 @@
 r"""The word2vec model: vocabulary, training loop, loss reporting, saving and loading.
 
 This module orchestrates; the per-word work happens in the compiled kernel
-(:mod:`nnbasics.accel.word2vec_kernels`: negative sampling, hierarchical softmax or both, filled
+(:mod:`nnbasics._accel.word2vec_kernels`: negative sampling, hierarchical softmax or both, filled
 with the model's arrays and settings once per :meth:`Word2Vec.train`), or, for the full softmax
 (``negative=0, hs=0``, whose cost per pair grows with the vocabulary: small vocabularies only), in
 the explicit path :func:`nnbasics.word2vec.reference.train_batch`.  The compiled modules are
 imported when training starts, not with this module.
 
 A ``corpus_file`` (or a :class:`~nnbasics.word2vec.corpus.LineSentences`) is scanned and encoded
-by the compiled reader (:mod:`nnbasics.accel.corpus_reader`), which gives the same counts and
+by the compiled reader (:mod:`nnbasics._accel.corpus_reader`), which gives the same counts and
 batches as the Python path; other corpora go through
 :func:`~nnbasics.word2vec.corpus.iter_batches`.  The calling thread reads and encodes batches
 while ``workers`` threads train them, each taking whole batches (see :meth:`Word2Vec.train`).
@@ -449,7 +449,7 @@ class Word2Vec:
         """
         source = self._source(corpus_iterable, corpus_file)
         if isinstance(source, LineSentences) and self.config.max_vocab_size is None:
-            from nnbasics.accel.corpus_reader import count_file
+            from nnbasics._accel.corpus_reader import count_file
 
             raw = count_file(source.path)  # compiled scan, same counts
         else:
@@ -836,7 +836,7 @@ class Word2Vec:
                 )
 
             return full_softmax, 1
-        from nnbasics.accel import word2vec_kernels  # compiled on the first batch, not at import
+        from nnbasics._accel import word2vec_kernels  # compiled on the first batch, not at import
 
         config = word2vec_kernels.kernel_config(
             self.wv.vectors, self.keep_probability, sg=bool(cfg.sg), window=cfg.window,
@@ -850,7 +850,7 @@ class Word2Vec:
     def _batch_reader(self, source) -> Callable[[], Iterator[Batch]]:
         """A function giving one pass over the corpus in batches (compiled for a file)."""
         if isinstance(source, LineSentences):
-            from nnbasics.accel.corpus_reader import WordTable, iter_file_batches
+            from nnbasics._accel.corpus_reader import WordTable, iter_file_batches
 
             try:
                 table = WordTable(self.wv.index_to_key)  # built once for all epochs

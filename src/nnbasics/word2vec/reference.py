@@ -4,7 +4,7 @@ Shape letters: ``V`` vocabulary, ``d`` vector size, ``n`` tokens in the batch, `
 
 :func:`train_batch` (negative sampling, or the full softmax with ``negative=0``) and
 :func:`train_batch_hs` (hierarchical softmax) are what the compiled kernel
-(``nnbasics.accel.word2vec_kernels``) speeds up, and the model's path for the full softmax.  Both
+(``nnbasics._accel.word2vec_kernels``) speeds up, and the model's path for the full softmax.  Both
 loop over words in Python, so they are meant for small corpora and vocabularies.  They take exact
 SGD steps on the objectives of :mod:`~nnbasics.word2vec.objectives`, one (center, outside) pair at
 a time, on one thread; the compiled kernel follows word2vec.c and gensim instead where they differ

@@ -390,7 +390,7 @@ def huffman_tree(counts: NDArray[np.integer]) -> HuffmanTree:
     term costs :math:`O(\log V)` dot products instead of the full softmax's :math:`V`.
 
     Cost: :math:`O(V \log V)` heap operations and :math:`O(N)` to write the paths (``N`` their
-    total length), compiled (:mod:`nnbasics.accel.huffman`, the same heap operations as
+    total length), compiled (:mod:`nnbasics._accel.huffman`, the same heap operations as
     ``heapq``; ``_huffman_tree_reference`` is the same with ``heapq`` and NumPy).
     """
     counts = np.asarray(counts, dtype=np.int64).reshape(-1)
@@ -398,7 +398,7 @@ def huffman_tree(counts: NDArray[np.integer]) -> HuffmanTree:
     if n_words < 1:
         raise ValueError("the Huffman tree needs at least one word")
     try:
-        from nnbasics.accel.huffman import huffman_paths
+        from nnbasics._accel.huffman import huffman_paths
     except ImportError:  # numba unavailable: the same tree with heapq and NumPy
         return _huffman_tree_reference(counts)
     return HuffmanTree(*huffman_paths(np.ascontiguousarray(counts)))

@@ -15,7 +15,7 @@ arrays, plus a fixed cost per call.  Here they are single loops:
   written so that LLVM vectorises it (numba's ``math.exp`` is a scalar libm call without
   Intel's SVML); ``tanh`` stays NumPy's, which is vectorised.
 
-The optimisers' parameter updates live in :mod:`nnbasics.accel.optimizer_kernels`.
+The optimisers' parameter updates live in :mod:`nnbasics._accel.optimizer_kernels`.
 
 Arithmetic on float32 arrays uses float32 constants (a float64 literal promotes the expression to
 float64) and elementwise divisions use ``error_model="numpy"`` (numba's default checks for

@@ -1,6 +1,10 @@
 """The compiled accelerators: every numba kernel of nnbasics, behind this one boundary.
 
-Nothing outside ``nnbasics.accel`` imports numba.  Each kernel here speeds up an explicit NumPy
+Private: the kernels here index their arrays unchecked (``boundscheck=False``) and trust their
+callers, the public functions of ``nnbasics.core``, ``nnbasics.mlp`` and ``nnbasics.word2vec``,
+which check what the kernels assume (shapes, dtypes, index ranges) before calling them.
+
+Nothing outside ``nnbasics._accel`` imports numba.  Each kernel here speeds up an explicit NumPy
 reference that lives with the concept it serves (``nnbasics.core``, ``nnbasics.mlp``,
 ``nnbasics.word2vec``), and each is tested against that reference.  Kernels compile on first use
 (numba's ``cache=True`` keeps them on disk), never at ``import nnbasics``.
