@@ -119,11 +119,22 @@ def run_task(request: dict, task: dict) -> dict:
     return {"status": status, "findings": [f.as_dict() for f in findings]}
 
 
+def _limit_self(limits: dict[str, int]) -> None:
+    """Memory (address space), CPU time and no core file, for this process and what it starts."""
+    import resource
+
+    memory, cpu = int(limits["memory_bytes"]), int(limits["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def main() -> None:
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # the learner's prints, even from C, go nowhere
     request = json.loads(sys.stdin.read())
+    _limit_self(request["limits"])  # before any learner code is imported
     sys.stdin = open(os.devnull)  # an input() in learner code reads EOF
     sys.path.insert(0, request["folder"])
     os.chdir(request["folder"])

@@ -39,17 +39,11 @@ class Limits:
     max_examples: int = 40
 
 
-def _preexec(limits: Limits, n_tasks: int):
-    def apply() -> None:
-        import resource
-
-        memory = limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        cpu = int(limits.timeout * n_tasks + 30)
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+def _rlimits(limits: Limits, n_tasks: int) -> dict[str, int]:
+    """The child's resource limits, which it sets on itself before it imports learner code
+    (no ``preexec_fn``: nnbasics runs no Python code between a fork and an exec)."""
+    return {"memory_bytes": limits.memory_mb * 1024 * 1024,
+            "cpu_seconds": int(limits.timeout * n_tasks + 30)}
 
 
 def _environment() -> dict[str, str]:
@@ -74,12 +68,13 @@ def _run_child(folder: str, assignment: str, tasks: list[TaskSpec], limits: Limi
     """Start one child for ``tasks``; record each finished task in ``results``; return when the
     child ends, or after killing it when a task overruns (that task becomes an error)."""
     request = {"folder": folder, "assignment": assignment, "max_examples": limits.max_examples,
+               "limits": _rlimits(limits, len(tasks)),
                "tasks": [{"task": t.task, "file": t.file, "function": t.function} for t in tasks]}
     with tempfile.TemporaryFile() as stderr:
         child = subprocess.Popen(
             [sys.executable, "-m", "nnbasics.grade.child"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=stderr, cwd=folder, env=_environment(),
-            preexec_fn=_preexec(limits, len(tasks)), start_new_session=True)
+            start_new_session=True)
         child.stdin.write(json.dumps(request).encode())
         child.stdin.close()
         selector = selectors.DefaultSelector()
