@@ -23,6 +23,7 @@ from nnbasics.mlp.model import (
     predict_proba,
 )
 from nnbasics.mlp.optimizers import SGD
+from nnbasics.mlp.reference import pack_parameters, unpack_parameters
 from nnbasics.mlp.training import evaluate, sgd_epoch
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity"]
@@ -62,18 +63,15 @@ def test_every_layer_gradient_checks_numerically(activation, layer):
 def test_reference_gradient_checks_numerically_with_l2(activation):
     sizes = (4, 6, 5, 3)
     X, labels, weights, biases = _network(sizes, 7)
-    shapes = [a.shape for a in (*weights, *biases)]
-    theta0 = np.concatenate([a.ravel() for a in (*weights, *biases)])
+    layer_sizes = [weights[0].shape[0], *(W.shape[1] for W in weights)]
+    theta0 = pack_parameters(weights, biases)
 
     def f(theta):
-        parts, offset = [], 0
-        for shape in shapes:
-            size = int(np.prod(shape))
-            parts.append(theta[offset : offset + size].reshape(shape))
-            offset += size
+        W, b = unpack_parameters(theta, layer_sizes)
+        parts = [*W, *b]
         loss, dW, db = loss_and_gradients_reference(X, labels, parts[:3], parts[3:], activation,
                                                     0.05)
-        return loss, np.concatenate([g.ravel() for g in (*dW, *db)])
+        return loss, pack_parameters(dW, db)
 
     assert gradcheck(f, theta0).passed
 

@@ -10,6 +10,7 @@ from nnbasics.core.gradcheck import gradcheck
 from nnbasics.mlp import MLPClassifier, load_model, reference
 from nnbasics.mlp.model import init_parameters
 from nnbasics.mlp.optimizers import SGD
+from nnbasics.mlp.reference import pack_parameters, unpack_parameters
 
 ACTIVATIONS = ["relu", "sigmoid", "tanh", "identity"]
 SOLVERS = {"sgd": {"solver": "sgd", "momentum": 0.0},
@@ -61,18 +62,15 @@ def test_backward_with_a_random_upstream_gradient_checks_numerically(activation)
     # term cannot hide behind an all-ones upstream gradient
     X, _, weights, biases = _network()
     dout = np.random.default_rng(1).standard_normal((X.shape[0], 3))
-    shapes = [a.shape for a in (*weights, *biases)]
-    theta0 = np.concatenate([a.ravel() for a in (*weights, *biases)])
+    layer_sizes = [weights[0].shape[0], *(W.shape[1] for W in weights)]
+    theta0 = pack_parameters(weights, biases)
 
     def f(theta):
-        parts, offset = [], 0
-        for shape in shapes:
-            size = int(np.prod(shape))
-            parts.append(theta[offset : offset + size].reshape(shape))
-            offset += size
+        W, b = unpack_parameters(theta, layer_sizes)
+        parts = [*W, *b]
         logits, values = reference.forward(X, parts[:3], parts[3:], activation)
         dW, db = reference.backward(dout, values, parts[:3], activation)
-        return float(np.sum(logits * dout)), np.concatenate([g.ravel() for g in (*dW, *db)])
+        return float(np.sum(logits * dout)), pack_parameters(dW, db)
 
     result = gradcheck(f, theta0)
     assert result.passed, result.describe()
@@ -81,18 +79,15 @@ def test_backward_with_a_random_upstream_gradient_checks_numerically(activation)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_loss_and_gradients_with_l2_check_numerically(activation):
     X, labels, weights, biases = _network()
-    shapes = [a.shape for a in (*weights, *biases)]
-    theta0 = np.concatenate([a.ravel() for a in (*weights, *biases)])
+    layer_sizes = [weights[0].shape[0], *(W.shape[1] for W in weights)]
+    theta0 = pack_parameters(weights, biases)
 
     def f(theta):
-        parts, offset = [], 0
-        for shape in shapes:
-            size = int(np.prod(shape))
-            parts.append(theta[offset : offset + size].reshape(shape))
-            offset += size
+        W, b = unpack_parameters(theta, layer_sizes)
+        parts = [*W, *b]
         loss, dW, db = reference.loss_and_gradients(X, labels, parts[:3], parts[3:], activation,
                                                     alpha=0.3)
-        return loss, np.concatenate([g.ravel() for g in (*dW, *db)])
+        return loss, pack_parameters(dW, db)
 
     result = gradcheck(f, theta0)
     assert result.passed, result.describe()
