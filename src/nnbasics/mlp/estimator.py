@@ -408,17 +408,18 @@ class _MLPEstimator(BaseEstimator):
         config = self._loop_config(activation, X.shape[0])
         if warm:
             config = LoopConfig(**{**config.__dict__, "max_epochs": first_epoch + self.max_iter})
+        interrupted = False
         try:
             run_epochs(state, X, codes, config, validation, self.checkpoint_dir, fingerprint,
                        self._epoch_callback(callback))
         except KeyboardInterrupt:  # as scikit-learn: keep what was trained, and say so
             warnings.warn("Training interrupted by user.", stacklevel=3)
             keep_best(state, config)
-            self._state = state
-            self._store(state)
-            return self
+            interrupted = True
         self._state = state  # partial_fit continues from here
         self._store(state)
+        if interrupted:
+            return self
         if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
