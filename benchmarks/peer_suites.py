@@ -189,6 +189,8 @@ NOT_APPLICABLE: dict[str, dict[str, str]] = {
         "test_mlp_param_dtypes[[]MLPClassifier-float64]":
             "asserts the parameters take the input's dtype; nnbasics trains in its dtype "
             "parameter, float32 by default (documented)",
+        "test_mlp_param_dtypes[[]MLPRegressor-float64]":
+            "the same assertion for the regressor: float32 parameters by default (documented)",
     },
 }
 

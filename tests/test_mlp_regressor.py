@@ -110,7 +110,7 @@ def test_early_stopping_scores_r2_on_the_held_out_rows():
 
 def test_partial_fit_lowers_the_loss():
     X, y = _regression()
-    model = MLPRegressor(hidden_layer_sizes=(30,), random_state=0)
+    model = MLPRegressor(hidden_layer_sizes=(30,), batch_size=32, random_state=0)
     model.partial_fit(X, y)
     first = model.loss_
     for _ in range(10):
@@ -155,3 +155,126 @@ def test_same_lbfgs_loss_as_scikit_learn_from_the_same_start():
     with pytest.warns(ConvergenceWarning):
         theirs.fit(X, y)
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------
+# loss="poisson": an exponential output with half the Poisson deviance
+# ----------------------------------------------------------------------------------------------
+
+
+def test_half_poisson_deviance_by_hand():
+    z = np.array([[0.0], [np.log(2.0)]])
+    y = np.array([[0.0], [3.0]])
+    loss, delta = output_loss(z, y, "exp")
+    # row 1: 0 log 0 - 0 + 1 = 1; row 2: 3 log(3/2) - 3 + 2
+    assert loss == pytest.approx((1.0 + 3 * np.log(1.5) - 1.0) / 2)
+    np.testing.assert_allclose(delta, [[0.5], [-0.5]])
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_poisson_gradient_matches_finite_differences(activation):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(7, LAYERS[0]))
+    targets = rng.poisson(1.5, size=(7, LAYERS[-1])).astype(float)
+    weights, biases = init_parameters(LAYERS, "xavier", rng, np.float64)
+    assert_gradcheck(
+        lambda t: packed_loss_and_gradient(t, X, targets, LAYERS, activation, 0.1, "exp"),
+        pack_parameters(weights, biases), name=f"poisson {activation}",
+    )
+
+
+def test_poisson_loss_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(6, 2))
+    y = rng.poisson(2.0, size=(6, 2)).astype(float)
+    loss, delta = output_loss(z, y, "exp")
+    z_t = torch.tensor(z, requires_grad=True)
+    # torch's PoissonNLLLoss(log_input=True) is exp(z) - y z per entry (no y log y - y)
+    t_loss = torch.nn.PoissonNLLLoss(log_input=True, reduction="sum")(z_t, torch.tensor(y))
+    (t_loss / len(z)).backward()
+    constant = np.sum(np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0) - y) / len(z)
+    assert loss == pytest.approx(t_loss.item() / len(z) + constant)
+    np.testing.assert_allclose(delta, z_t.grad.numpy(), rtol=1e-12)
+
+
+def test_poisson_regression_is_scikit_learns_glm_without_hidden_units():
+    from sklearn.linear_model import PoissonRegressor
+
+    rng = np.random.default_rng(42)
+    X = np.linspace(0, 1, 100).reshape(-1, 1)
+    y = rng.poisson(np.exp(X[:, 0] + 1))
+    glm = PoissonRegressor(alpha=0, tol=1e-7).fit(X, y)
+    model = MLPRegressor(loss="poisson", hidden_layer_sizes=(1,), activation="identity",
+                         alpha=0, solver="lbfgs", tol=1e-7, random_state=0).fit(X, y)
+    assert model.out_activation_ == "exp"
+    np.testing.assert_allclose(model.predict(X), glm.predict(X), rtol=1e-4)
+
+
+def test_poisson_refuses_negative_targets_and_unknown_losses():
+    X = np.zeros((4, 1))
+    with pytest.raises(ValueError, match="y >= 0"):
+        MLPRegressor(loss="poisson").fit(X, np.array([1.0, -1.0, 0.0, 2.0]))
+    with pytest.raises(ValueError, match="loss must be"):
+        MLPRegressor(loss="huber").fit(X, np.zeros(4))
+
+
+# ----------------------------------------------------------------------------------------------
+# scikit-learn's behaviour at the edges
+# ----------------------------------------------------------------------------------------------
+
+
+def test_defaults_are_scikit_learns():
+    ours, theirs = MLPRegressor().get_params(), SkMLPRegressor().get_params()
+    for name in ("hidden_layer_sizes", "alpha", "batch_size", "max_iter", "loss",
+                 "learning_rate_init", "momentum", "tol", "n_iter_no_change"):
+        assert ours[name] == theirs[name], name
+    assert ours["init"] == "scikit-learn" and ours["dtype"] == "float32"
+
+
+def test_scikit_learn_initialisation_draws_weights_and_biases_uniformly():
+    from nnbasics.mlp.model import init_parameters
+
+    rng = np.random.default_rng(0)
+    weights, biases = init_parameters((30, 20, 1), "scikit-learn", rng, np.float64, "relu")
+    bound = np.sqrt(6 / 50)
+    assert np.abs(weights[0]).max() <= bound and np.abs(biases[0]).max() <= bound
+    assert np.abs(biases[0]).min() > 0 and np.abs(weights[0]).max() > 0.9 * bound
+    logistic_w, _ = init_parameters((30, 20, 1), "scikit-learn", rng, np.float64, "logistic")
+    assert np.abs(logistic_w[0]).max() <= np.sqrt(2 / 50)
+
+
+def test_a_validation_set_of_one_row_is_refused():
+    X, y = make_regression(n_samples=2, n_features=5, random_state=0)
+    with pytest.raises(ValueError, match="The validation set is too small"):
+        MLPRegressor(early_stopping=True, random_state=0).fit(X, y)
+
+
+def _diverging(**kwargs):
+    return MLPRegressor(hidden_layer_sizes=(20,), activation="identity", solver="sgd",
+                        learning_rate_init=1.0, max_iter=20, random_state=0, **kwargs)
+
+
+def test_a_diverging_fit_raises_scikit_learns_error_and_keeps_the_model():
+    X, y = _regression()
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    before = [w.copy() for w in model.coefs_]
+    model.set_params(solver="sgd", learning_rate_init=1.0, hidden_layer_sizes=(20,),
+                     activation="identity", max_iter=20)
+    with pytest.raises(ValueError, match=r"diverged at epoch .*Solver produced non-finite"):
+        model.fit(X * 100, y)
+    for w, b in zip(model.coefs_, before, strict=True):  # the fitted model is as it was
+        np.testing.assert_array_equal(w, b)
+
+
+def test_a_diverging_fit_with_early_stopping_keeps_its_best_epoch_and_warns():
+    X, y = _regression()
+    model = _diverging(early_stopping=True, n_iter_no_change=10)
+    with pytest.warns(ConvergenceWarning, match="diverged at epoch"):
+        model.fit(X * 100, y)
+    assert np.isnan(model.validation_scores_[-1])
+    assert all(np.isfinite(w).all() for w in model.coefs_)
+    assert np.all(np.isfinite(model.predict(X)))

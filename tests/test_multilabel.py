@@ -103,4 +103,6 @@ def test_a_column_of_labels_is_read_as_labels():
     with pytest.warns(Warning, match="column"):
         model = MLPClassifier(hidden_layer_sizes=(3,), solver="lbfgs", random_state=0).fit(
             X, np.array([[0], [0], [1], [1]]))
-    assert model.out_activation_ == "softmax" and model.predict(X).shape == (4,)
+    # two classes: one logistic unit, as scikit-learn's binary classifier
+    assert model.out_activation_ == "logistic" and model.predict(X).shape == (4,)
+    assert model.coefs_[-1].shape == (3, 1) and model.predict_proba(X).shape == (4, 2)

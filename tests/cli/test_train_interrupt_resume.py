@@ -15,12 +15,13 @@ def test_ctrl_c_writes_the_model_and_report_and_says_how_to_resume(tmp_path, cap
                                                                    monkeypatch):
     original = estimator_module.run_epochs
 
-    def two_epochs_then_ctrl_c(state, X, y, config, validation, directory, fingerprint, callback):
+    def two_epochs_then_ctrl_c(state, X, y, config, validation, directory, fingerprint, callback,
+                               **kwargs):
         def on_epoch(s):
             callback(s)
             if s.epoch == 2:
                 raise KeyboardInterrupt
-        original(state, X, y, config, validation, directory, fingerprint, on_epoch)
+        original(state, X, y, config, validation, directory, fingerprint, on_epoch, **kwargs)
 
     monkeypatch.setattr(estimator_module, "run_epochs", two_epochs_then_ctrl_c)
     ckpt, saved, report = tmp_path / "ckpt", tmp_path / "m.npz", tmp_path / "r"

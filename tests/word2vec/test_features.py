@@ -181,7 +181,7 @@ def test_numpy_arrays_of_sentences(kv):
 
 
 @pytest.mark.filterwarnings("ignore:.*maximum iterations")
-def test_in_a_pipeline_with_softmax_regression(kv):
+def test_in_a_pipeline_with_logistic_regression(kv):
     rng = np.random.default_rng(0)
     good = [" ".join(rng.choice(["good", "film", "plot"], 5)) + " good" for _ in range(60)]
     bad = [" ".join(rng.choice(["bad", "film", "plot"], 5)) + " bad" for _ in range(60)]
@@ -191,7 +191,7 @@ def test_in_a_pipeline_with_softmax_regression(kv):
                                            learning_rate_init=0.05, random_state=0))
     pipeline.fit(X, y)
     assert pipeline.score(X, y) == 1.0  # separable: "good" and "bad" differ in every sentence
-    assert pipeline[-1].coefs_[0].shape == (3, 2)  # softmax regression: one layer, d -> K
+    assert pipeline[-1].coefs_[0].shape == (3, 1)  # logistic regression: one layer, d -> 1
     assert pipeline.predict(["good good film", "bad plot bad"]).tolist() == [1, 0]
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "bias_activation_inplace",
     "exp_nonpositive",
     "gather_batch",
+    "logistic_cross_entropy_inplace",
     "softmax_cross_entropy_inplace",
 ]
 
@@ -401,6 +402,52 @@ def _softmax_cross_entropy_kernel(logits, bias, labels, dbias, n_correct, column
             logits[n, k] = value
             dbias[k] += value
     return total / n_rows
+
+
+@njit(**_VECTOR_JIT)
+def _logistic_cross_entropy_kernel(logits, bias, labels, dbias, n_correct):
+    # One logistic unit (binary classification, logits (N, 1)): the loss of a row is
+    # softplus(z) - y z = max(z, 0) - y z + log1p(exp(-|z|)), finite for any z, and its
+    # gradient sigmoid(z) - y, from exp(-|z|) <= 1 so that nothing overflows.
+    n_rows = logits.shape[0]
+    scale = 1.0 / n_rows
+    total = 0.0  # float64 accumulator, rows summed in order
+    correct = 0
+    bias_grad = 0.0
+    for n in range(n_rows):
+        z = float(logits[n, 0] + bias[0])
+        label = labels[n]
+        e = math.exp(-abs(z))
+        total += max(z, 0.0) - label * z + math.log1p(e)
+        p = 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
+        correct += (z > 0) == (label == 1)
+        delta = logits.dtype.type((p - label) * scale)
+        logits[n, 0] = delta
+        bias_grad += delta
+    n_correct[0] += correct
+    dbias[0] = bias_grad
+    return total / n_rows
+
+
+def logistic_cross_entropy_inplace(logits: np.ndarray, labels: np.ndarray,
+                                   bias: np.ndarray | None = None,
+                                   bias_grad: np.ndarray | None = None,
+                                   n_correct: np.ndarray | None = None) -> float:
+    """Mean binary cross-entropy of ``sigmoid(logits + bias)`` for one logistic unit;
+    overwrites ``logits`` (N, 1) with ``(sigmoid(z) - y)/N``.
+
+    ``labels`` (N,) int64 in {0, 1}; ``bias`` (1,) (default zero); ``bias_grad`` (1,), when
+    given, receives the sum of the new ``logits``; ``n_correct`` (int64, (1,)), when given, is
+    increased by the rows with ``z > 0`` exactly when the label is 1.  The loss of a row is
+    ``softplus(z) - y z``.
+    """
+    if bias is None:
+        bias = np.zeros(1, dtype=logits.dtype)
+    if bias_grad is None:
+        bias_grad = np.empty(1, dtype=logits.dtype)
+    if n_correct is None:
+        n_correct = np.zeros(1, dtype=np.int64)
+    return float(_logistic_cross_entropy_kernel(logits, bias, labels, bias_grad, n_correct))
 
 
 def softmax_cross_entropy_inplace(logits: np.ndarray, labels: np.ndarray,

@@ -161,7 +161,8 @@ class SweepResult:
 
 
 def fit_one(alpha: float, X_train, y_train, cfg: SentimentConfig):
-    """One softmax regression (no hidden layer) with L2 strength ``alpha``."""
+    """One softmax regression (no hidden layer; logistic regression for two classes) with L2
+    strength ``alpha``."""
     from nnbasics.mlp.estimator import MLPClassifier
 
     model = MLPClassifier(hidden_layer_sizes=(), alpha=alpha, max_iter=cfg.epochs,

@@ -75,7 +75,7 @@ def _check_layers(coefs: list[np.ndarray], intercepts: list[np.ndarray], n_featu
                              f"fit: expected ({width}, n) and (n,)")
         width = w.shape[1]
     if width != n_classes:
-        raise ValueError(f"the last layer has {width} outputs for {n_classes} classes")
+        raise ValueError(f"the last layer has {width} outputs; the model needs {n_classes}")
 
 
 def _cast(X, dtype, name: str = "X"):
@@ -87,6 +87,33 @@ def _cast(X, dtype, name: str = "X"):
         return sparse.csr_matrix((values, X.indices, X.indptr), shape=X.shape) \
             if values is not X.data else X
     return cast_features(X, dtype, name)
+
+
+#: scikit-learn's message for a network whose parameters are no longer finite (its tests match
+#: it); nnbasics adds what happened
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+              "values and need to be preprocessed.")
+
+
+def _check_sample_weight(sample_weight, n_rows: int) -> np.ndarray | None:
+    """``sample_weight`` as float64 (N,): a scalar is every row's weight; None stays None.
+    ValueError unless the weights are finite, >= 0 and not all 0."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight)
+    if weights.dtype.kind not in "biuf":
+        raise ValueError(f"sample_weight must hold numbers, got dtype {weights.dtype}")
+    weights = weights.astype(np.float64)
+    if weights.ndim == 0:
+        weights = np.full(n_rows, float(weights))
+    if weights.shape != (n_rows,):
+        raise ValueError(f"sample_weight must have shape ({n_rows},) like the rows of X, "
+                         f"got {weights.shape}")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("sample_weight must hold finite numbers >= 0")
+    if n_rows and not weights.sum() > 0:
+        raise ValueError("sample_weight must not be all zero")
+    return weights
 
 
 def _resolve_dtype(dtype: Any) -> type:
@@ -246,6 +273,10 @@ class _MLPEstimator(BaseEstimator):
         """K, the units of the output layer."""
         raise NotImplementedError  # pragma: no cover - the subclasses say
 
+    def _compiled_output(self) -> bool:
+        """Whether the fast engine's compiled step computes this output's loss."""
+        return False
+
     def _set_outputs(self, y, warm: bool) -> None:
         """Learn the outputs from a ``fit``'s targets (with ``warm``: check them)."""
         raise NotImplementedError  # pragma: no cover
@@ -285,7 +316,7 @@ class _MLPEstimator(BaseEstimator):
     # fitting
     # ------------------------------------------------------------------------------------------
 
-    def _loop_config(self, activation: str, n_rows: int) -> LoopConfig:
+    def _loop_config(self, activation: str, n_rows: int, weighted: bool = False) -> LoopConfig:
         batch = min(200, n_rows) if self.batch_size == "auto" else int(self.batch_size)
         return LoopConfig(
             activation=activation,
@@ -297,14 +328,15 @@ class _MLPEstimator(BaseEstimator):
                               else int(self.n_iter_no_change)),
             early_stopping=bool(self.early_stopping),
             shuffle=bool(self.shuffle),
-            engine=(self.engine if self._output == "softmax" and not self._sparse_input
-                    else "reference"),
+            engine=(self.engine if self._compiled_output() and not self._sparse_input
+                    and not weighted else "reference"),
             output=self._output,
+            on_divergence="stop",  # _check_finite says what happened, as scikit-learn
         )
 
     def _initialise(self, n_features: int, sizes, dtype, rng) -> TrainingState:
         layer_sizes = (n_features, *sizes, self._n_outputs())
-        weights, biases = init_parameters(layer_sizes, self.init, rng, dtype)
+        weights, biases = init_parameters(layer_sizes, self.init, rng, dtype, self.activation)
         self.first_layer_init_ = weights[0].copy()
         return TrainingState(weights, biases, self._new_optimizer(weights, biases), rng)
 
@@ -320,7 +352,8 @@ class _MLPEstimator(BaseEstimator):
                               nesterov=bool(self.nesterovs_momentum),
                               schedule=self.learning_rate, power_t=float(self.power_t))
 
-    def fit(self, X, y, validation_data=None, callback=None) -> _MLPEstimator:
+    def fit(self, X, y, validation_data=None, callback=None, *,
+            sample_weight=None) -> _MLPEstimator:
         """Train on ``(X, y)`` from a fresh initialisation (or from a checkpoint, with ``resume``).
 
         Parameters
@@ -332,8 +365,20 @@ class _MLPEstimator(BaseEstimator):
             Data for the validation curves (and for early stopping, instead of a split).
         callback : callable, optional
             ``callback(state)`` after every epoch (:class:`nnbasics.mlp.training.TrainingState`).
+        sample_weight : array-like (N,) or float, optional
+            Weight of each row, as scikit-learn's: every mean over rows in the loss becomes the
+            weighted mean (:mod:`nnbasics.mlp.reference`), and with ``early_stopping`` the
+            held-out rows keep theirs for the validation score.  Weighted training runs on the
+            reference engine.
+
+        Raises
+        ------
+        ValueError
+            Bad parameters or data; or a fit whose parameters end non-finite (the message
+            ends with scikit-learn's "Solver produced non-finite parameter weights...").  A
+            diverging fit with ``early_stopping`` keeps its best epoch's parameters and warns.
         """
-        return self._all_or_nothing(self._fit, X, y, validation_data, callback)
+        return self._all_or_nothing(self._fit, X, y, validation_data, callback, sample_weight)
 
     def _all_or_nothing(self, method, *args) -> _MLPEstimator:
         """``method(*args)``, and if it raises, the estimator's attributes as they were before:
@@ -348,7 +393,7 @@ class _MLPEstimator(BaseEstimator):
             self.__dict__.update(before)
             raise
 
-    def _fit(self, X, y, validation_data, callback) -> _MLPEstimator:
+    def _fit(self, X, y, validation_data, callback, sample_weight=None) -> _MLPEstimator:
         sizes, activation, dtype = self._check_params()
         warm = (bool(self.warm_start) and hasattr(self, "coefs_")
                 and hasattr(self, self._outputs_attribute))
@@ -359,6 +404,7 @@ class _MLPEstimator(BaseEstimator):
                                  f"{fitted}, got {tuple(sizes)}; set warm_start=False to refit")
             previous_features = self.n_features_in_
         X, y = self._validate_train(X, y, reset=True)
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0])
         if warm and X.shape[1] != previous_features:
             raise ValueError(f"X has {X.shape[1]} features, but the fitted model (warm_start) "
                              f"expects {previous_features}")
@@ -379,7 +425,8 @@ class _MLPEstimator(BaseEstimator):
             X_val, y_val = self._validate_train(X_val, y_val, reset=False)
             validation = (_cast(X_val, dtype, "X_val"), self._targets(y_val, dtype))
         elif self.early_stopping:
-            X, codes, validation = self._split_validation(X, codes, rng)
+            X, codes, sample_weight, validation = self._split_validation(X, codes, rng,
+                                                                         sample_weight)
         if warm:  # on from the fitted parameters: max_iter more epochs, a fresh stopping rule
             state = self._state_from_coefs(dtype)
             state.rng = rng
@@ -391,7 +438,7 @@ class _MLPEstimator(BaseEstimator):
             raise ValueError("checkpoints need a dense X: set checkpoint_dir=None or pass "
                              "X.toarray()")
         if self.checkpoint_dir is not None:
-            fingerprint = self._fingerprint(X, codes, sizes, activation)
+            fingerprint = self._fingerprint(X, codes, sizes, activation, sample_weight)
             found = latest_checkpoints(self.checkpoint_dir)
             if self.resume:
                 used = load_latest_checkpoint(state, self.checkpoint_dir, fingerprint)
@@ -403,22 +450,23 @@ class _MLPEstimator(BaseEstimator):
                     f"({found[0].name}); resume from them or choose an empty directory"
                 )
         if self.solver == "lbfgs":
-            return self._fit_lbfgs(state, X, codes, activation, callback)
+            return self._fit_lbfgs(state, X, codes, activation, callback, sample_weight)
         self._sparse_input = sparse.issparse(X)
-        config = self._loop_config(activation, X.shape[0])
+        config = self._loop_config(activation, X.shape[0], sample_weight is not None)
         if warm:
             config = LoopConfig(**{**config.__dict__, "max_epochs": first_epoch + self.max_iter})
         interrupted = False
         try:
             run_epochs(state, X, codes, config, validation, self.checkpoint_dir, fingerprint,
-                       self._epoch_callback(callback))
+                       self._epoch_callback(callback), sample_weight=sample_weight)
         except KeyboardInterrupt:  # as scikit-learn: keep what was trained, and say so
             warnings.warn("Training interrupted by user.", stacklevel=3)
             keep_best(state, config)
             interrupted = True
+        self._check_finite(state)
         self._state = state  # partial_fit continues from here
         self._store(state)
-        if interrupted:
+        if interrupted or state.diverged:
             return self
         if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:
             warnings.warn(
@@ -428,7 +476,7 @@ class _MLPEstimator(BaseEstimator):
         return self
 
     def _fit_lbfgs(self, state: TrainingState, X, codes, activation: str,
-                   callback) -> _MLPEstimator:
+                   callback, sample_weight=None) -> _MLPEstimator:
         """Train ``state``'s float64 parameters with :func:`nnbasics.mlp.reference.lbfgs_fit`;
         one history entry (the loss) per iteration; ConvergenceWarning unless it converged."""
         from nnbasics.mlp.reference import lbfgs_fit
@@ -448,10 +496,9 @@ class _MLPEstimator(BaseEstimator):
 
         result = lbfgs_fit(X, codes, state.weights, state.biases, activation, float(self.alpha),
                            int(self.max_iter), int(self.max_fun), float(self.tol),
-                           on_iteration, self._output)
+                           on_iteration, self._output, sample_weight)
         if not all(np.isfinite(a).all() for a in (*state.weights, *state.biases)):
-            raise ValueError("L-BFGS produced non-finite parameters; scale the features or "
-                             "raise alpha")
+            raise ValueError(f"{NON_FINITE} (L-BFGS: scale the features or raise alpha)")
         state.stopped = result.status == 0
         self._state = state
         self._store(state)
@@ -467,12 +514,13 @@ class _MLPEstimator(BaseEstimator):
     def _can_partial_fit(self) -> bool:
         return self.solver in ("sgd", "adam")
 
-    def _partial_fit(self, X, y, classes) -> _MLPEstimator:
+    def _partial_fit(self, X, y, classes, sample_weight=None) -> _MLPEstimator:
         first = not hasattr(self, self._outputs_attribute)
         sizes, activation, dtype = self._check_params()
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         X, y = self._validate_train(X, y, reset=first)
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0])
         self._partial_fit_outputs(y, classes, first)
         if not self._state_is_current(dtype):
             self._state = (self._state_from_coefs(dtype) if hasattr(self, "coefs_")
@@ -480,15 +528,16 @@ class _MLPEstimator(BaseEstimator):
         codes = self._targets(y, dtype)
         state = self._state
         self._sparse_input = sparse.issparse(X)
-        config = self._loop_config(activation, X.shape[0])
+        config = self._loop_config(activation, X.shape[0], sample_weight is not None)
         config = LoopConfig(**{**config.__dict__, "early_stopping": False,
-                               "max_epochs": state.epoch + 1})
+                               "max_epochs": state.epoch + 1, "on_divergence": "raise"})
         state.stopped = False
         # the epoch updates the parameters, the optimiser's state and the generator in place:
         # keep a copy, so that a diverged or interrupted call leaves the model as it was
         saved = snapshot(state)
         try:
-            run_epochs(state, _cast(X, dtype), codes, config, n_epochs=1)
+            run_epochs(state, _cast(X, dtype), codes, config, n_epochs=1,
+                       sample_weight=sample_weight)
         except BaseException:
             restore(state, saved)
             raise
@@ -543,29 +592,42 @@ class _MLPEstimator(BaseEstimator):
             return None
         return loaded[0], loaded[1]
 
-    def _split_validation(self, X, codes, rng):
+    def _split_validation(self, X, codes, rng, sample_weight=None):
+        """``(X_train, codes_train, weights_train, (X_val, codes_val[, weights_val]))``: the
+        ``validation_fraction`` held out for early stopping, stratified by class for a
+        single-label classifier, as scikit-learn's."""
         from sklearn.model_selection import train_test_split
 
         seed = int(rng.integers(0, 2**31 - 1))
-        counts = (np.bincount(codes, minlength=len(self.classes_)) if self._output == "softmax"
-                  else np.array([2]))
-        if counts.min() < 2:  # as scikit-learn: a class of one member cannot be stratified
-            raise ValueError(
-                f"The least populated class in y has only {counts.min()} member, which is too "
-                "few to hold out a stratified validation set (early_stopping=True)"
-            )
-        stratify = codes if self._output == "softmax" else None
+        stratify = None
+        if hasattr(self, "classes_") and not self._multilabel:  # single-label classes
+            counts = np.bincount(codes, minlength=len(self.classes_))
+            if counts.min() < 2:  # as scikit-learn: a class of one member cannot be stratified
+                few = self.classes_[counts < 2].tolist()
+                raise ValueError(
+                    f"The least populated classes in y have only {counts.min()} member, which "
+                    "is too few to hold out a stratified validation set (early_stopping=True). "
+                    f"Classes with too few members are: {few}"
+                )
+            stratify = codes
+        arrays = (X, codes) if sample_weight is None else (X, codes, sample_weight)
         try:
-            X_tr, X_val, c_tr, c_val = train_test_split(
-                X, codes, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-            )
+            parts = train_test_split(*arrays, test_size=self.validation_fraction,
+                                     random_state=seed, stratify=stratify)
         except ValueError as exc:
             raise ValueError(
                 f"cannot hold out a validation set for early stopping: {exc}"
             ) from None
-        return X_tr, c_tr, (X_val, c_val)
+        train, held_out = parts[0::2], parts[1::2]
+        if held_out[0].shape[0] < 2:
+            raise ValueError(
+                f"The validation set is too small ({held_out[0].shape[0]} row) to score early "
+                "stopping. Increase 'validation_fraction' or the size of your dataset."
+            )
+        weights = train[2] if sample_weight is not None else None
+        return train[0], train[1], weights, tuple(held_out)
 
-    def _fingerprint(self, X, codes, sizes, activation) -> dict[str, Any]:
+    def _fingerprint(self, X, codes, sizes, activation, sample_weight=None) -> dict[str, Any]:
         params = self.get_params()
         keep = ("solver", "alpha", "batch_size", "learning_rate", "learning_rate_init",
                 "power_t", "momentum", "nesterovs_momentum", "beta_1",
@@ -582,7 +644,24 @@ class _MLPEstimator(BaseEstimator):
         fp.update(hidden_layer_sizes=list(sizes), activation=activation,
                   random_state=int(seed) if seeded else None,
                   data_sha256=content_fingerprint(X, codes))
+        if sample_weight is not None:  # other weights, another run
+            fp["sample_weight_sha256"] = content_fingerprint(sample_weight, np.empty(0))
         return json.loads(json.dumps(fp, default=str))
+
+    def _check_finite(self, state: TrainingState) -> None:
+        """After training: ValueError (what happened, then scikit-learn's message) if a parameter
+        is not finite; a ConvergenceWarning if training diverged but ``early_stopping`` kept the
+        parameters of its best epoch."""
+        finite = all(np.isfinite(a).all() for a in (*state.weights, *state.biases))
+        what = ""
+        if state.diverged:
+            what = (f"training diverged at epoch {state.epoch} (loss "
+                    f"{state.history.train_loss[-1]}); lower the learning rate")
+        if not finite:
+            raise ValueError(f"{what}. {NON_FINITE}" if what else NON_FINITE)
+        if state.diverged:
+            warnings.warn(f"{type(self).__name__}: {what}; the parameters of the best epoch "
+                          "(early stopping) were kept", ConvergenceWarning, stacklevel=4)
 
     def _epoch_callback(self, callback):
         if not (self.verbose or callback):
@@ -686,8 +765,10 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         more than ``n_iter_no_change`` bad epochs in a row (``np.inf``: never).
     verbose : bool, default False
         Print one line per epoch.
-    init : {"xavier", "he", "normal", "zeros"}, default "he"
-        Weight initialisation (see :mod:`nnbasics.core.initializers`).
+    init : {"xavier", "he", "normal", "zeros", "scikit-learn"}, default "he"
+        Weight initialisation (see :mod:`nnbasics.core.initializers`); biases start at zero,
+        but with "scikit-learn": weights and biases as scikit-learn's MLPs draw them
+        (:data:`nnbasics.mlp.model.SCIKIT_LEARN_INIT`).
     dtype : {"float32", "float64"}, default "float32"
         Precision of the parameters and of training (prediction runs in float64).
     checkpoint_dir : str or None, default None
@@ -736,38 +817,50 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     n_features_in_, feature_names_in_ : as in scikit-learn
     """
 
+    #: whether ``y`` is a label indicator matrix (multilabel: K independent logistic units)
+    _multilabel = False
+
     def _n_outputs(self) -> int:
+        if self._output == "logistic" and not self._multilabel:
+            return 1  # binary: one logistic unit, the probability of classes_[1]
         return len(self.classes_)
 
+    def _compiled_output(self) -> bool:
+        return self._output == "softmax" or (self._output == "logistic" and not self._multilabel)
+
     def _set_outputs(self, y, warm: bool) -> None:
-        previous_classes = self.classes_ if warm else None
-        if warm and (y.ndim == 2) != (self._output == "logistic"):
+        multilabel = y.ndim == 2
+        if warm and multilabel != self._multilabel:
             raise ValueError("warm_start needs targets of the previous fit's kind (class labels "
                              "or a label indicator matrix)")
+        previous_classes = self.classes_ if warm else None
         # a label indicator matrix (N, K): K independent sigmoid outputs (scikit-learn's
-        # multilabel classification), classes 0..K-1; else one softmax over the classes
-        self._output = "logistic" if y.ndim == 2 else "softmax"
-        self.classes_ = np.arange(y.shape[1]) if y.ndim == 2 else np.unique(y)
+        # multilabel classification), classes 0..K-1; two classes: one logistic unit; else one
+        # softmax over the classes
+        self.classes_ = np.arange(y.shape[1]) if multilabel else np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"MLPClassifier needs at least 2 classes to train; only one class is present "
                 f"({self.classes_[0].tolist()!r})"
             )
         if warm and not np.array_equal(self.classes_, previous_classes):
-            raise ValueError(
-                f"warm_start needs the classes of the previous fit {previous_classes.tolist()}, "
-                f"got {self.classes_.tolist()}"
+            raise ValueError(  # scikit-learn's words
+                "warm_start can only be used where `y` has the same classes as in the previous "
+                f"call to fit. Previously got {previous_classes}, `y` has {self.classes_}"
             )
+        if not warm:  # a warm start keeps the fitted output layer (a 0.1 model's 2-way softmax)
+            self._output = "logistic" if multilabel or len(self.classes_) == 2 else "softmax"
+            self._multilabel = multilabel
 
     def _partial_fit_outputs(self, y, classes, first: bool) -> None:
-        if not first and (y.ndim == 2) != (self._output == "logistic"):
+        if not first and (y.ndim == 2) != self._multilabel:
             raise ValueError("y must be of the first call's kind (class labels or a label "
                              "indicator matrix)")
         if first and y.ndim == 2:  # multilabel: the classes are the columns 0..K-1
             if classes is None or len(np.unique(classes)) != y.shape[1]:
                 raise ValueError(f"classes must name the {y.shape[1]} columns of the label "
                                  f"indicator y on the first call to partial_fit")
-            self._output = "logistic"
+            self._output, self._multilabel = "logistic", True
             self.classes_ = np.arange(y.shape[1])
         elif first:
             if classes is None:
@@ -777,13 +870,17 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
                 raise ValueError(
                     "MLPClassifier needs at least 2 classes; only one class is present"
                 )
+            # parameters set by hand (or loaded) keep their output layer: 2 units are a softmax
+            two_units = hasattr(self, "coefs_") and np.shape(self.coefs_[-1])[-1:] == (2,)
+            binary = len(self.classes_) == 2 and not two_units
+            self._output, self._multilabel = ("logistic" if binary else "softmax"), False
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
                 f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
             )
 
     def _targets(self, y, dtype) -> np.ndarray:
-        if self._output == "logistic":
+        if self._multilabel:
             if y.ndim != 2 or y.shape[1] != len(self.classes_):
                 raise ValueError(f"y must be a label indicator matrix with "
                                  f"{len(self.classes_)} columns")
@@ -791,21 +888,23 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         return self._encode(y)
 
     def _refuse_multilabel(self, what: str) -> None:
-        if self._output == "logistic":
+        if self._multilabel:
             raise ValueError(f"{what} does not support a multilabel model yet")
 
     @available_if(_MLPEstimator._can_partial_fit)
-    def partial_fit(self, X, y, classes=None) -> MLPClassifier:
+    def partial_fit(self, X, y, classes=None, sample_weight=None) -> MLPClassifier:
         """One epoch over ``(X, y)``, continuing the current training.
 
-        ``classes`` (every label that will ever occur) is required on the first call.  A model
+        ``classes`` (every label that will ever occur) is required on the first call;
+        ``sample_weight`` weighs the rows as in :meth:`fit` (pass it by name: scikit-learn's
+        order of the two is the other way round).  A model
         from :func:`load_model`, or one whose ``coefs_``/``intercepts_`` were set by hand, trains
         on from those arrays, with the optimiser's state (step count, velocity or moments) that
         was saved or is in memory when the solver is unchanged, else a fresh optimiser.
         A call that fails (labels outside ``classes``, a diverged or interrupted epoch) changes
         nothing: parameters, optimiser state and generator are as before it.
         """
-        return self._all_or_nothing(self._partial_fit, X, y, classes)
+        return self._all_or_nothing(self._partial_fit, X, y, classes, sample_weight)
 
     # ------------------------------------------------------------------------------------------
     # prediction
@@ -813,25 +912,38 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (N, K), columns in the order of ``classes_`` (for a multilabel
-        model, each label's own probability: the rows need not sum to 1)."""
+        model, each label's own probability: the rows need not sum to 1; for a binary one,
+        ``[1 - p, p]`` with ``p`` the logistic unit's probability of ``classes_[1]``)."""
         logits = self._logits(X)
-        if self._output == "logistic":
+        if self._multilabel:
             return sigmoid(logits)
+        if self._output == "logistic":
+            p = sigmoid(logits[:, 0])
+            return np.column_stack([1 - p, p])
         return softmax(logits, axis=1)
 
     def predict_log_proba(self, X) -> np.ndarray:
+        """Logarithms of :meth:`predict_proba`, computed from the logits (log-softmax, or
+        :math:`\\log\\sigma(z) = -\\log(1 + e^{-z})`): finite where a probability rounds
+        to 0 or 1."""
         from nnbasics.core.activations import log_softmax
 
         logits = self._logits(X)
-        if self._output == "logistic":  # log sigmoid, finite for any logit
+        if self._multilabel:  # log sigmoid, finite for any logit
             return -np.logaddexp(0, -logits)
+        if self._output == "logistic":  # log(1 - sigmoid(z)) = log sigmoid(-z)
+            z = logits[:, :1]
+            return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
         return log_softmax(logits, axis=1)
 
     def predict(self, X) -> np.ndarray:
-        """Most probable class of each row, (N,), values from ``classes_``."""
+        """Most probable class of each row, (N,), values from ``classes_`` (for a multilabel
+        model, the label indicator matrix (N, K))."""
         logits = self._logits(X)  # first: it raises NotFittedError on an unfitted model
-        if self._output == "logistic":  # the label indicator matrix (N, K)
+        if self._multilabel:
             return (logits > 0).astype(np.int64)
+        if self._output == "logistic":
+            return self.classes_[(logits[:, 0] > 0).astype(np.int64)]
         return self.classes_[np.argmax(logits, axis=1)]
 
     # ------------------------------------------------------------------------------------------
@@ -866,6 +978,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
             "n_layers": len(self.coefs_),
             "n_iter": int(self.n_iter_),
             "optimizer_steps": int(optimizer_steps),
+            "output": self._output,  # "logistic": a binary model's one unit
             "history": self.history_.to_dict(),
             "extra": extra_metadata or {},
         }
@@ -906,16 +1019,26 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
 class MLPRegressor(RegressorMixin, _MLPEstimator):
     """Multi-layer perceptron regressor: dense hidden layers, identity output, squared error.
 
-    The parameters are :class:`MLPClassifier`'s (same names, same defaults), with these
+    The parameters are :class:`MLPClassifier`'s (same names and meanings), with these
     differences:
 
-    - the outputs are real values (``y`` of shape (N,) or (N, K)); the loss is
-      :math:`J = \\frac1{2N}\\sum_n\\lVert \\hat y_n - y_n\\rVert^2 +
-      \\frac{\\alpha}{2N}\\sum_l\\lVert W_l\\rVert^2`, summed over the K outputs (scikit-learn's
-      gradient; the ``loss_`` it reports is this divided by K);
+    - the defaults are scikit-learn's ``MLPRegressor``'s: ``hidden_layer_sizes=(100,)``,
+      ``alpha=1e-4``, ``batch_size="auto"``, ``max_iter=200``, and scikit-learn's
+      initialisation (``init="scikit-learn"``: Glorot-uniform weights and biases); the
+      classifier's were chosen on digits, and its He initialisation of 512 ReLU units makes a
+      regressor's first steps diverge with ``momentum=0.9``.  ``dtype`` stays float32;
+    - ``loss``: "squared_error" (default) or "poisson";
+    - the outputs are real values (``y`` of shape (N,) or (N, K)).  With "squared_error" the
+      output is the identity and the loss is :math:`J = \\frac1{2N}\\sum_n\\lVert \\hat y_n -
+      y_n\\rVert^2 + \\frac{\\alpha}{2N}\\sum_l\\lVert W_l\\rVert^2`, summed over the K outputs
+      (scikit-learn's gradient; the ``loss_`` it reports is this divided by K).  With "poisson"
+      the output is :math:`\\hat y = e^{z}` and the loss half the Poisson deviance,
+      :math:`\\frac1N\\sum_{n,k} y\\log(y/\\hat y) - y + \\hat y` (``y >= 0``), as
+      scikit-learn's;
     - it always trains with the readable reference engine (:mod:`nnbasics.mlp.reference`, the
       ``engine`` parameter is not used: the compiled kernel computes the softmax loss only);
     - with ``early_stopping`` the validation score is R² (``validation_scores_``);
+    - ``predict`` returns the parameters' dtype (float32 by default), computed in float64;
     - ``score`` is R² (scikit-learn's ``RegressorMixin``); no ``save``, ``checkpoint_dir`` nor
       export yet.
 
@@ -923,6 +1046,8 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
     ----------
     n_outputs_ : int
         K, the number of targets.
+    out_activation_ : str
+        "identity", or "exp" with ``loss="poisson"``.
     coefs_, intercepts_, n_iter_, loss_, loss_curve_, best_loss_, validation_scores_,
     best_validation_score_, history_, n_features_in_ : as :class:`MLPClassifier`'s
     """
@@ -930,8 +1055,59 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
     _output = "identity"
     _outputs_attribute = "n_outputs_"
 
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        lr_decay_steps=None,
+        lr_decay_factor=0.1,
+        max_iter=200,
+        max_fun=15000,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        tol=1e-4,
+        n_iter_no_change=10,
+        verbose=False,
+        init="scikit-learn",
+        dtype="float32",
+        checkpoint_dir=None,
+        resume=False,
+        warm_start=False,
+        shuffle=True,
+        engine="fast",
+    ):
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, lr_decay_steps=lr_decay_steps,
+            lr_decay_factor=lr_decay_factor, max_iter=max_iter, max_fun=max_fun,
+            random_state=random_state, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, tol=tol,
+            n_iter_no_change=n_iter_no_change, verbose=verbose, init=init, dtype=dtype,
+            checkpoint_dir=checkpoint_dir, resume=resume, warm_start=warm_start,
+            shuffle=shuffle, engine=engine,
+        )
+        self.loss = loss
+
     def _check_params(self) -> tuple[tuple[int, ...], str, type]:
         checked = super()._check_params()
+        if self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"loss must be 'squared_error' or 'poisson', got {self.loss!r}")
         if self.checkpoint_dir is not None:
             raise ValueError("MLPRegressor writes no checkpoints yet: set checkpoint_dir=None")
         return checked
@@ -946,7 +1122,14 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
     def _n_outputs(self) -> int:
         return int(self.n_outputs_)
 
+    def _check_targets(self, y) -> None:
+        """The Poisson loss needs counts-like targets: ValueError for a negative one."""
+        self._output = "exp" if self.loss == "poisson" else "identity"
+        if self._output == "exp" and np.any(np.asarray(y) < 0):
+            raise ValueError("loss='poisson' needs targets y >= 0; some are negative")
+
     def _set_outputs(self, y, warm: bool) -> None:
+        self._check_targets(y)
         n_outputs = 1 if np.ndim(y) == 1 else int(np.shape(y)[1])
         if warm and n_outputs != self.n_outputs_:
             raise ValueError(f"warm_start needs the {self.n_outputs_} targets of the previous "
@@ -955,6 +1138,7 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         self._y_is_1d = np.ndim(y) == 1
 
     def _partial_fit_outputs(self, y, classes, first: bool) -> None:
+        self._check_targets(y)
         n_outputs = 1 if np.ndim(y) == 1 else int(np.shape(y)[1])
         if first:
             self.n_outputs_ = n_outputs
@@ -966,14 +1150,18 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         return np.asarray(y, dtype=dtype).reshape(len(y), -1)  # (N, K)
 
     @available_if(_MLPEstimator._can_partial_fit)
-    def partial_fit(self, X, y) -> MLPRegressor:
+    def partial_fit(self, X, y, sample_weight=None) -> MLPRegressor:
         """One epoch over ``(X, y)``, continuing the current training (see
         :meth:`MLPClassifier.partial_fit`)."""
-        return self._all_or_nothing(self._partial_fit, X, y, None)
+        return self._all_or_nothing(self._partial_fit, X, y, None, sample_weight)
 
     def predict(self, X) -> np.ndarray:
-        """The network's outputs: (N,) when it was trained on a 1-D ``y``, else (N, K)."""
-        outputs = self._logits(X)
+        """The network's outputs (``exp`` of them with ``loss="poisson"``), in the parameters'
+        dtype: (N,) when it was trained on a 1-D ``y``, else (N, K)."""
+        from nnbasics.mlp.reference import predictions
+
+        outputs = predictions(self._logits(X), getattr(self, "out_activation_", "identity"))
+        outputs = outputs.astype(self.coefs_[-1].dtype, copy=False)
         return outputs.ravel() if getattr(self, "_y_is_1d", False) else outputs
 
 
@@ -993,6 +1181,9 @@ def load_model(path) -> MLPClassifier:
         model.coefs_ = [arrays[f"coef_{i}"] for i in range(n_layers)]
         model.intercepts_ = [arrays[f"intercept_{i}"] for i in range(n_layers)]
         model.classes_ = arrays["classes"]
+        model._output = meta.get("output", "softmax")  # files before 0.2: softmax
+        if model._output not in ("softmax", "logistic"):
+            raise ValueError(f"unknown output layer {model._output!r}")
         model.first_layer_init_ = arrays["first_layer_init"]
         model.n_features_in_ = int(meta["n_features_in"])
         model.n_iter_ = int(meta["n_iter"])
@@ -1006,7 +1197,7 @@ def load_model(path) -> MLPClassifier:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: model file is incomplete or inconsistent ({exc!r})") from None
     try:
-        _check_layers(model.coefs_, model.intercepts_, model.n_features_in_, len(model.classes_))
+        _check_layers(model.coefs_, model.intercepts_, model.n_features_in_, model._n_outputs())
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     if "feature_names_in" in arrays:
@@ -1014,7 +1205,7 @@ def load_model(path) -> MLPClassifier:
     model.loss_curve_ = list(model.history_.train_loss)
     model.loss_ = model.loss_curve_[-1] if model.loss_curve_ else np.nan
     model.n_layers_ = n_layers + 1
-    model.n_outputs_ = len(model.classes_)
-    model.out_activation_ = "softmax"
+    model.n_outputs_ = model._n_outputs()
+    model.out_activation_ = model._output
     model.extra_metadata_ = meta.get("extra", {})
     return model

@@ -53,7 +53,15 @@ def _fitted_layers(model: MLPClassifier) -> tuple[list[np.ndarray], list[np.ndar
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model)
-    return list(model.coefs_), list(model.intercepts_), check_activation(model.activation)
+    coefs, intercepts = list(model.coefs_), list(model.intercepts_)
+    if coefs[-1].shape[1] == 1:
+        # a binary model's one logistic unit z, written as the 2-way softmax of logits [0, z]:
+        # softmax([0, z]) = [1 - sigmoid(z), sigmoid(z)] is predict_proba, and argmax its
+        # predict (z > 0), so the exported graph has the multiclass model's outputs
+        W, b = coefs[-1], intercepts[-1]
+        coefs[-1] = np.concatenate([np.zeros_like(W), W], axis=1)
+        intercepts[-1] = np.concatenate([np.zeros_like(b), b])
+    return coefs, intercepts, check_activation(model.activation)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -67,7 +75,8 @@ def to_torch(model: MLPClassifier, probabilities: bool = False) -> Any:
     ``Linear(D, H_1), act, Linear(H_1, H_2), act, ..., Linear(H_L, K)`` with the weights
     ``coefs_[i].T`` and biases ``intercepts_[i]``, in the dtype of ``coefs_`` (float32 or
     float64), on the CPU.  ``softmax(module(X), dim=1)`` is ``model.predict_proba(X)`` and
-    ``model.classes_[argmax(module(X), dim=1)]`` is ``model.predict(X)``.
+    ``model.classes_[argmax(module(X), dim=1)]`` is ``model.predict(X)``.  A binary model's one
+    logistic unit ``z`` becomes the two logits ``[0, z]`` (the same probabilities).
 
     Parameters
     ----------

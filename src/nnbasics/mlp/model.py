@@ -12,7 +12,10 @@ shape ``(layer_sizes[l+1],)``.
     J = \frac1N \sum_n -\log \hat y_{n, y_n} + \frac{\alpha}{2N} \sum_l \lVert W_l\rVert_F^2
 
 (the cost is the *mean* over the batch, so a learning rate does not depend on the batch size; the
-optional L2 penalty follows scikit-learn's convention).
+optional L2 penalty follows scikit-learn's convention).  A network with one output unit
+(``K = 1``) is a binary classifier, as scikit-learn's: :math:`\hat y = \sigma(z)` is the
+probability of class 1 and the loss the binary cross-entropy
+:math:`-y\log\hat y - (1 - y)\log(1 - \hat y)`, whose gradient is :math:`\hat y - y` too.
 
 Two implementations of the same gradient live here:
 
@@ -63,14 +66,31 @@ def check_activation(activation: str) -> str:
     return "sigmoid" if activation == "logistic" else activation
 
 
+#: the initialisation of scikit-learn's MLPs (``init="scikit-learn"``): weights *and* biases drawn
+#: uniformly from [-a, a], a = sqrt(6 / (fan_in + fan_out)), or sqrt(2 / ...) for sigmoid hidden
+#: layers, layer after layer (weights then biases), as its ``_init_coef``
+SCIKIT_LEARN_INIT = "scikit-learn"
+
+
 def init_parameters(
-    layer_sizes: Sequence[int], init: str, rng: np.random.Generator, dtype: DTypeLike = np.float32
+    layer_sizes: Sequence[int], init: str, rng: np.random.Generator, dtype: DTypeLike = np.float32,
+    activation: str = "relu",
 ) -> tuple[list[FloatArray], list[FloatArray]]:
-    """Weights from the initialiser ``init`` (:mod:`nnbasics.core.initializers`), zero biases.
+    """Weights from the initialiser ``init`` (:mod:`nnbasics.core.initializers`), zero biases;
+    or, with ``init="scikit-learn"``, weights and biases as scikit-learn initialises them
+    (:data:`SCIKIT_LEARN_INIT`; ``activation`` is the hidden layers').
 
     Returns ``(weights, biases)``: lists of ``L`` arrays of shapes ``(layer_sizes[l],
     layer_sizes[l+1])`` and ``(layer_sizes[l+1],)``, C-contiguous, of dtype ``dtype``.
     """
+    if init == SCIKIT_LEARN_INIT:
+        factor = 2.0 if check_activation(activation) == "sigmoid" else 6.0
+        weights, biases = [], []
+        for fan_in, fan_out in itertools.pairwise(layer_sizes):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            weights.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
+            biases.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
+        return weights, biases
     weights = [
         np.ascontiguousarray(init_weights(init, fan_in, fan_out, rng, dtype))
         for fan_in, fan_out in itertools.pairwise(layer_sizes)
@@ -232,7 +252,8 @@ def _forward_to_output_delta(
     activation: str,
     ws: Workspace,
 ) -> float:
-    r"""Forward pass into ``ws.values``; returns the mean cross-entropy.
+    r"""Forward pass into ``ws.values``; returns the mean cross-entropy (of the softmax, or of
+    the one logistic unit of a network with one output: binary classification).
 
     Afterwards ``ws.values[l][:N]`` holds :math:`a_{l+1}` for the hidden layers and the last one
     :math:`\delta_L = (\hat y - y)/N`, and ``ws.dbiases[-1]`` its column sums.
@@ -248,6 +269,9 @@ def _forward_to_output_delta(
         mlp_inner.bias_activation_inplace(out, biases[layer], activation)
         inputs = out
     delta = ws.values[-1][:n_rows]
+    if delta.shape[1] == 1:  # one logistic unit: binary classification
+        return float(mlp_inner._logistic_cross_entropy_kernel(delta, biases[-1], labels,
+                                                              ws.dbiases[-1], ws.n_correct))
     return float(mlp_inner._softmax_cross_entropy_kernel(delta, biases[-1], labels,
                                                          ws.dbiases[-1], ws.n_correct,
                                                          ws.loss_columns, ws.predicted))
@@ -376,8 +400,8 @@ def _check_operands(X: FloatArray, weights: Sequence[FloatArray],
     if X.ndim != 2 or X.shape[0] > ws.batch_size or X.shape[1] != ws.layer_sizes[0]:
         raise ValueError(f"X {X.shape} does not fit the workspace's batches "
                          f"({ws.batch_size}, {ws.layer_sizes[0]})")
-    if labels is not None:
-        check_labels(labels, X.shape[0], sizes[-1])
+    if labels is not None:  # one output unit: a logistic unit, labels 0 and 1
+        check_labels(labels, X.shape[0], max(sizes[-1], 2))
 
 
 def loss_and_sgd_update(

@@ -18,7 +18,13 @@ classes.  ``weights[l]`` is ``(H_{l-1}, H_l)`` and ``biases[l]`` ``(H_l,)``, wit
 ``MLPRegressor`` trains an identity output (``output="identity"``) on real targets ``Y``
 (N, K) with the squared error ``J = 1/(2N) sum_n ||z_n - Y_n||^2`` (summed over the outputs, as
 scikit-learn's gradient is: its reported ``squared_loss`` is this divided by ``K``) and
-``delta_L = (z - Y) / N``.
+``delta_L = (z - Y) / N``, or (``loss="poisson"``) an exponential output with half the Poisson
+deviance (``output="exp"``).
+
+With sample weights ``w`` (N,) every mean over the rows becomes the weighted mean
+``sum_n w_n (.)_n / sum_n w_n``, the L2 term's ``N`` becomes ``sum_n w_n`` and
+``delta_L`` row ``n`` is multiplied by ``w_n N / sum_n w_n`` (scikit-learn's ``sample_weight``):
+weights all equal give the unweighted step.
 
 ``softmax(z) - onehot(y)`` is the gradient of the cross-entropy *through* the softmax (the pair
 softmax output + cross-entropy loss, and only that pair, cancels to ``ŷ - y``); ``f'`` is computed
@@ -34,10 +40,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
+from scipy.special import xlogy
 
-from nnbasics.core.activations import ACTIVATIONS, FloatArray, sigmoid
+from nnbasics.core.activations import ACTIVATIONS, FloatArray, log_softmax, sigmoid
 from nnbasics.core.layers import activation_backward, affine_backward, affine_forward
-from nnbasics.core.losses import softmax_cross_entropy
 from nnbasics.mlp.optimizers import SGD, Adam
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "loss_and_gradients",
     "pack_parameters",
     "packed_loss_and_gradient",
+    "row_losses",
     "train_epoch",
     "train_step",
     "unpack_parameters",
@@ -74,14 +81,16 @@ def _affine(x: FloatArray, W: FloatArray, b: FloatArray) -> FloatArray:
 
 
 def backward(delta: FloatArray, values: Sequence[FloatArray], weights: Sequence[FloatArray],
-             activation: str, alpha: float = 0.0) -> tuple[list[FloatArray], list[FloatArray]]:
+             activation: str, alpha: float = 0.0, weight_sum: float | None = None,
+             ) -> tuple[list[FloatArray], list[FloatArray]]:
     r"""``(dweights, dbiases)`` from ``delta = dJ/dz`` (N, K) and the forward's ``values``.
 
     :math:`\partial J/\partial W_l = a_{l-1}^\top \delta_l + \frac{\alpha}{N} W_l`,
     :math:`\partial J/\partial b_l = \mathbf 1^\top \delta_l`,
-    :math:`\delta_{l-1} = \delta_l W_l^\top \odot f'(a_{l-1})`.
+    :math:`\delta_{l-1} = \delta_l W_l^\top \odot f'(a_{l-1})`; ``weight_sum`` replaces
+    ``N`` in the L2 term when the rows are weighted (default: ``N``).
     """
-    n_rows = values[0].shape[0]
+    n_rows = values[0].shape[0] if weight_sum is None else weight_sum
     dweights: list[FloatArray] = [np.empty(0)] * len(weights)
     dbiases: list[FloatArray] = [np.empty(0)] * len(weights)
     for layer in range(len(weights) - 1, -1, -1):
@@ -95,73 +104,125 @@ def backward(delta: FloatArray, values: Sequence[FloatArray], weights: Sequence[
 
 #: output layers and their losses: "softmax" + cross-entropy on class indices (N,) (the
 #: classifier), "identity" + half the squared error on real targets (N, K) (the regressor),
-#: "logistic" + binary cross-entropy on 0/1 indicators (N, K) (the multilabel classifier)
-OUTPUTS = ("softmax", "identity", "logistic")
+#: "logistic" + binary cross-entropy on 0/1 indicators (N, K) (the multilabel classifier) or
+#: 0/1 labels (N,) (the binary classifier's one unit),
+#: "exp" + half the Poisson deviance on counts (N, K) (the regressor's ``loss="poisson"``)
+OUTPUTS = ("softmax", "identity", "logistic", "exp")
+
+
+def row_losses(z: FloatArray, targets: NDArray, output: str = "softmax",
+               ) -> tuple[NDArray[np.float64], FloatArray]:
+    r"""Each row's loss :math:`\ell_n` (N,) float64 and its gradient
+    :math:`\partial\ell_n/\partial z_n` (N, K) for the output layer ``output``.
+
+    "softmax": :math:`\ell_n = -\log\mathrm{softmax}(z_n)_{y_n}`,
+    gradient :math:`\mathrm{softmax}(z_n) - \mathrm{onehot}(y_n)`;
+    "identity": :math:`\ell_n = \frac12\lVert z_n - Y_n\rVert^2`, gradient :math:`z_n - Y_n`;
+    "logistic": :math:`\ell_n = \sum_k -Y_{nk}\log\sigma(z_{nk})
+    - (1 - Y_{nk})\log(1 - \sigma(z_{nk}))`, gradient :math:`\sigma(z_n) - Y_n` (the
+    sigmoid's derivative cancels as the softmax's does), with
+    :math:`-\log\sigma(z) = \log(1 + e^{-z})` computed by ``logaddexp``: finite for any z;
+    "exp": :math:`\mu = e^{z}`, :math:`\ell_n = \sum_k Y_{nk}\log(Y_{nk}/\mu_{nk}) - Y_{nk}
+    + \mu_{nk}` (half the Poisson deviance, scikit-learn's ``poisson_loss``), gradient
+    :math:`\mu_n - Y_n` (the exponential's derivative cancels too).
+    """
+    if output == "softmax":
+        rows = np.arange(z.shape[0])
+        log_p = log_softmax(z, axis=1)
+        dz = np.exp(log_p)
+        dz[rows, targets] -= 1
+        return -log_p[rows, targets].astype(np.float64), dz
+    if output == "identity":
+        residual = z - targets  # (N, K)
+        return 0.5 * np.sum(residual * residual, axis=1, dtype=np.float64), residual
+    if output == "logistic":
+        targets = _indicators(targets, z)
+        losses = targets * np.logaddexp(0, -z) + (1 - targets) * np.logaddexp(0, z)
+        return np.sum(losses, axis=1, dtype=np.float64), sigmoid(z) - targets
+    if output == "exp":
+        mu = np.exp(z)
+        # Y log(Y / mu) = xlogy(Y, Y) - Y z: no division, and 0 log 0 = 0
+        losses = xlogy(targets, targets) - targets * z - targets + mu
+        return np.sum(losses, axis=1, dtype=np.float64), mu - targets
+    raise ValueError(f"output must be one of {', '.join(map(repr, OUTPUTS))}, got {output!r}")
+
+
+def _indicators(targets: NDArray, z: FloatArray) -> NDArray:
+    """The 0/1 targets of logistic outputs as (N, K): labels (N,) of a binary classifier (one
+    logistic unit, K = 1) become a column."""
+    return targets.reshape(z.shape) if targets.ndim == 1 else targets
 
 
 def output_loss(z: FloatArray, targets: NDArray, output: str = "softmax",
-                ) -> tuple[float, FloatArray]:
-    r"""The batch's mean loss and ``delta = dJ/dz`` (N, K) for the output layer ``output``.
+                sample_weight: NDArray | None = None) -> tuple[float, FloatArray]:
+    r"""The batch's loss and ``delta = dJ/dz`` (N, K) for the output layer ``output``.
 
-    "softmax": :math:`J = \frac1N\sum_n -\log\mathrm{softmax}(z_n)_{y_n}`,
-    :math:`\delta = (\mathrm{softmax}(z) - \mathrm{onehot}(y)) / N`;
-    "identity": :math:`J = \frac1{2N}\sum_n\lVert z_n - Y_n\rVert^2`,
-    :math:`\delta = (z - Y) / N`;
-    "logistic": :math:`J = \frac1N\sum_{n,k} -Y_{nk}\log\sigma(z_{nk})
-    - (1 - Y_{nk})\log(1 - \sigma(z_{nk}))`, :math:`\delta = (\sigma(z) - Y) / N` (the
-    sigmoid's derivative cancels as the softmax's does), with
-    :math:`-\log\sigma(z) = \log(1 + e^{-z})` computed by ``logaddexp``: finite for any z.
+    :math:`J = \sum_n w_n \ell_n / \sum_n w_n` and
+    :math:`\delta_n = w_n\,\partial\ell_n/\partial z_n / \sum_n w_n`, with the row losses
+    :math:`\ell_n` of :func:`row_losses` and the weights ``sample_weight`` (N,) (None: all 1,
+    so :math:`J` is the mean and :math:`\delta = \partial\ell/\partial z / N`).
     """
-    if output == "softmax":
-        loss, delta = softmax_cross_entropy(z, targets, reduction="mean")
-        return float(loss), delta
-    if output == "identity":
-        residual = z - targets  # (N, K)
+    losses, dz = row_losses(z, targets, output)
+    if sample_weight is None:
         n_rows = z.shape[0]
-        loss = 0.5 * np.sum(residual * residual, dtype=np.float64) / n_rows
-        return float(loss), residual / n_rows
-    if output == "logistic":
-        n_rows = z.shape[0]
-        loss = np.sum(targets * np.logaddexp(0, -z) + (1 - targets) * np.logaddexp(0, z),
-                      dtype=np.float64) / n_rows
-        return float(loss), (sigmoid(z) - targets) / n_rows
-    raise ValueError(f"output must be one of {', '.join(map(repr, OUTPUTS))}, got {output!r}")
+        return float(np.sum(losses) / n_rows), dz / n_rows
+    share = sample_weight / np.sum(sample_weight, dtype=np.float64)  # w_n / sum w
+    return float(share @ losses), dz * share[:, None].astype(dz.dtype)
+
+
+def predictions(z: FloatArray, output: str) -> FloatArray:
+    """What the network predicts from its output-layer values ``z``: ``exp(z)`` for the "exp"
+    output (the mean of the Poisson distribution), ``z`` itself otherwise (logits, or the
+    regressor's values)."""
+    return np.exp(z) if output == "exp" else z
 
 
 def evaluate(X: FloatArray, targets: NDArray, weights: Sequence[FloatArray],
              biases: Sequence[FloatArray], activation: str, output: str = "softmax",
-             ) -> tuple[float, float]:
-    """The loss (no L2 term) and the score on ``(X, targets)``: accuracy for "softmax", the
-    coefficient of determination R² (averaged uniformly over the outputs) for "identity",
-    the share of rows whose every label is right for "logistic"."""
-    z, _ = forward(X, weights, biases, activation)
-    loss, _ = output_loss(z, targets, output)
-    if output == "softmax":
-        return loss, float(np.mean(np.argmax(z, axis=1) == targets))
-    if output == "logistic":
-        return loss, float(np.mean(np.all((z > 0) == (targets > 0.5), axis=1)))
-    from sklearn.metrics import r2_score
+             sample_weight: NDArray | None = None) -> tuple[float, float]:
+    """The loss (no L2 term) and the score on ``(X, targets)``, weighted by ``sample_weight``
+    when given: accuracy for "softmax", the share of rows whose every label is right for
+    "logistic", the coefficient of determination R² (averaged uniformly over the outputs) for
+    "identity" and "exp".  The score is NaN when the network's outputs are not finite (a
+    diverged network), as scikit-learn's."""
+    from sklearn.metrics import accuracy_score, r2_score
 
-    return loss, float(r2_score(targets, z))
+    z, _ = forward(X, weights, biases, activation)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, _ = output_loss(z, targets, output, sample_weight)
+        predicted = predictions(z, output)
+    if not np.all(np.isfinite(predicted)):
+        return loss, float("nan")
+    if output == "softmax":
+        return loss, float(accuracy_score(targets, np.argmax(z, axis=1),
+                                          sample_weight=sample_weight))
+    if output == "logistic":  # every label of a row right
+        return loss, float(accuracy_score(_indicators(targets, z) > 0.5, z > 0,
+                                          sample_weight=sample_weight))
+    return loss, float(r2_score(targets, predicted, sample_weight=sample_weight))
 
 
 def loss_and_gradients(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                        biases: Sequence[FloatArray], activation: str, alpha: float = 0.0,
-                       output: str = "softmax",
+                       output: str = "softmax", sample_weight: NDArray | None = None,
                        ) -> tuple[float, list[FloatArray], list[FloatArray]]:
-    r"""Mean cross-entropy of the batch with its L2 term, and its gradient for every layer.
+    r"""The batch's loss with its L2 term, and its gradient for every layer.
 
     Parameters
     ----------
     X : ndarray (N, D)
-    labels : ndarray of int (N,), class indices in [0, K); real targets (N, K) for "identity"
+    labels : ndarray of int (N,), class indices in [0, K) for "softmax"; targets (N, K) for
+        "identity", "logistic" and "exp"
     weights, biases : lists of L arrays, shapes (H_{l-1}, H_l) and (H_l,)
-    activation : {"sigmoid", "logistic", "tanh", "relu"}
+    activation : {"sigmoid", "logistic", "tanh", "relu", "identity"}
         Activation of every hidden layer.
     alpha : float, default 0
-        L2 penalty on the weights (not the biases): :math:`\frac{\alpha}{2N}\sum_l\|W_l\|^2`.
-    output : {"softmax", "identity"}, default "softmax"
+        L2 penalty on the weights (not the biases): :math:`\frac{\alpha}{2N}\sum_l\|W_l\|^2`
+        (:math:`N` is :math:`\sum_n w_n` with sample weights).
+    output : {"softmax", "identity", "logistic", "exp"}, default "softmax"
         The output layer and its loss (:func:`output_loss`).
+    sample_weight : ndarray (N,), optional
+        Weight of each row in the loss (:func:`output_loss`); None: every row weighs 1.
 
     Returns
     -------
@@ -169,34 +230,43 @@ def loss_and_gradients(X: FloatArray, labels: NDArray, weights: Sequence[FloatAr
     dweights, dbiases : lists of arrays shaped like ``weights`` and ``biases``
     """
     loss, _, dweights, dbiases = _step_math(X, labels, weights, biases, activation, alpha,
-                                            output)
+                                            output, sample_weight)
     return loss, dweights, dbiases
 
 
 def _step_math(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                biases: Sequence[FloatArray], activation: str, alpha: float,
-               output: str = "softmax",
+               output: str = "softmax", sample_weight: NDArray | None = None,
                ) -> tuple[float, FloatArray, list[FloatArray], list[FloatArray]]:
     """Loss, logits and gradients of the batch (the module docstring's first three lines)."""
+    weight_sum = (X.shape[0] if sample_weight is None
+                  else float(np.sum(sample_weight, dtype=np.float64)))
     logits, values = forward(X, weights, biases, activation)
-    loss, delta = output_loss(logits, labels, output)  # softmax: delta = (ŷ - y)/N
-    dweights, dbiases = backward(delta, values, weights, activation, alpha)
-    penalty = alpha / (2 * X.shape[0]) * sum(float(np.sum(W * W, dtype=np.float64))
+    loss, delta = output_loss(logits, labels, output, sample_weight)  # softmax: (ŷ - y)/N
+    dweights, dbiases = backward(delta, values, weights, activation, alpha, weight_sum)
+    penalty = alpha / (2 * weight_sum) * sum(float(np.sum(W * W, dtype=np.float64))
                                              for W in weights)
     return float(loss) + penalty, logits, dweights, dbiases
 
 
 def train_step(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
                biases: Sequence[FloatArray], activation: str, optimizer: SGD | Adam,
-               alpha: float = 0.0, output: str = "softmax") -> tuple[float, int]:
+               alpha: float = 0.0, output: str = "softmax",
+               sample_weight: NDArray | None = None) -> tuple[float, int]:
     """One step on the batch, parameters updated in place by ``optimizer.reference_step``.
 
-    Returns the batch's loss and the number of rows whose largest logit was their label (0 for
-    the "identity" output), both measured at the parameters *before* the step.
+    Returns the batch's loss and the number of rows predicted right (the largest logit is the
+    label; for "logistic" outputs every label right; 0 for the regressor's), both measured at
+    the parameters *before* the step.
     """
     loss, logits, dweights, dbiases = _step_math(X, labels, weights, biases, activation, alpha,
-                                                 output)
-    n_correct = int(np.sum(np.argmax(logits, axis=1) == labels)) if output == "softmax" else 0
+                                                 output, sample_weight)
+    n_correct = 0
+    if output == "softmax":
+        n_correct = int(np.sum(np.argmax(logits, axis=1) == labels))
+    elif output == "logistic":  # every label of the row right
+        right = (logits > 0) == (_indicators(labels, logits) > 0.5)
+        n_correct = int(np.sum(np.all(right, axis=1)))
     optimizer.reference_step([*weights, *biases], [*dweights, *dbiases])
     return loss, n_correct
 
@@ -204,10 +274,11 @@ def train_step(X: FloatArray, labels: NDArray, weights: Sequence[FloatArray],
 def train_epoch(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatArray],
                 biases: Sequence[FloatArray], activation: str, optimizer: SGD | Adam,
                 rng: np.random.Generator, batch_size: int, alpha: float = 0.0,
-                shuffle: bool = True, output: str = "softmax") -> tuple[float, int]:
+                shuffle: bool = True, output: str = "softmax",
+                sample_weight: NDArray | None = None) -> tuple[float, int]:
     """One pass over the rows in the order ``rng.permutation(N)`` (their own order with
     ``shuffle=False``), in batches of ``batch_size`` (the last may be smaller): the sampling
-    rule of :mod:`nnbasics.mlp.training`.
+    rule of :mod:`nnbasics.mlp.training`.  ``sample_weight`` (N,): each row's weight.
 
     Returns the batch losses' mean weighted by batch size and the rows predicted right.
     """
@@ -216,8 +287,9 @@ def train_epoch(X: FloatArray, y: NDArray[np.integer], weights: Sequence[FloatAr
     total, n_correct = 0.0, 0
     for start in range(0, n_rows, batch_size):
         rows = order[start : start + batch_size]
+        batch_weight = None if sample_weight is None else sample_weight[rows]
         loss, correct = train_step(X[rows], y[rows], weights, biases, activation, optimizer,
-                                   alpha, output)
+                                   alpha, output, batch_weight)
         total += len(rows) * loss
         n_correct += correct
     return total / n_rows, n_correct
@@ -254,27 +326,29 @@ def unpack_parameters(theta: FloatArray, layer_sizes: Sequence[int],
 
 def packed_loss_and_gradient(theta: FloatArray, X: FloatArray, labels: NDArray[np.integer],
                              layer_sizes: Sequence[int], activation: str, alpha: float = 0.0,
-                             output: str = "softmax") -> tuple[float, FloatArray]:
+                             output: str = "softmax", sample_weight: NDArray | None = None,
+                             ) -> tuple[float, FloatArray]:
     """:func:`loss_and_gradients` on the whole of ``(X, labels)`` as a function of the packed
     parameters: ``(J(theta), dJ/dtheta)``, the form ``scipy.optimize.minimize(jac=True)``
     takes."""
     weights, biases = unpack_parameters(theta, layer_sizes)
     loss, dweights, dbiases = loss_and_gradients(X, labels, weights, biases, activation, alpha,
-                                                 output)
+                                                 output, sample_weight)
     return loss, pack_parameters(dweights, dbiases)
 
 
 def lbfgs_fit(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[FloatArray],
               biases: Sequence[FloatArray], activation: str, alpha: float, max_iter: int,
               max_fun: int, tol: float, on_iteration: Callable[[float], None] | None = None,
-              output: str = "softmax"):
+              output: str = "softmax", sample_weight: NDArray | None = None):
     """Minimise the full-batch loss with SciPy's L-BFGS-B, as scikit-learn's ``solver="lbfgs"``.
 
     ``options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol}``: it stops after
     ``max_iter`` iterations, ``max_fun`` loss evaluations, or when the largest component of
     the projected gradient is at most ``tol`` (or the loss stalls: SciPy's ``ftol``).
     ``weights`` and ``biases`` (float64) are overwritten with the result; ``on_iteration(loss)``
-    is called after every iteration with the loss at its new point.
+    is called after every iteration with the loss at its new point; ``sample_weight`` (N,)
+    weighs the rows (:func:`output_loss`).
 
     Returns
     -------
@@ -290,7 +364,8 @@ def lbfgs_fit(X: FloatArray, labels: NDArray[np.integer], weights: Sequence[Floa
             on_iteration(float(intermediate_result.fun))
 
     result = minimize(packed_loss_and_gradient, pack_parameters(weights, biases),
-                      args=(X, labels, layer_sizes, activation, alpha, output), method="L-BFGS-B",
+                      args=(X, labels, layer_sizes, activation, alpha, output, sample_weight),
+                      method="L-BFGS-B",
                       jac=True, callback=callback,
                       options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol})
     new_weights, new_biases = unpack_parameters(result.x, layer_sizes)

@@ -101,7 +101,10 @@ class LoopConfig:
     early_stopping: bool = False
     shuffle: bool = True
     engine: str = "fast"  # "fast": sgd_epoch; "reference": nnbasics.mlp.reference.train_epoch
-    output: str = "softmax"  # "identity": the regressor's (reference engine only)
+    output: str = "softmax"  # the others ("identity", "exp", "logistic"): reference engine only
+    # a non-finite loss: "raise" ValueError, or "stop" training (state.diverged says so; with
+    # early_stopping the best parameters are kept, as scikit-learn does)
+    on_divergence: str = "raise"
 
 
 @dataclass
@@ -119,6 +122,7 @@ class TrainingState:
     best_weights: list[FloatArray] | None = None
     best_biases: list[FloatArray] | None = None
     stopped: bool = False  # converged or early-stopped before max_epochs
+    diverged: bool = False  # stopped by a non-finite loss (LoopConfig.on_divergence="stop")
 
 
 def sgd_epoch(
@@ -157,7 +161,7 @@ def sgd_epoch(
     if inputs.dtype != X.dtype or inputs.shape[1:] != X.shape[1:] or X.ndim != 2:
         raise ValueError(f"X {X.shape} {X.dtype} does not fit the workspace's batches "
                          f"{inputs.shape} {inputs.dtype}")
-    model.check_labels(y, n_rows, workspace.layer_sizes[-1])
+    model.check_labels(y, n_rows, max(workspace.layer_sizes[-1], 2))  # 1 unit: labels 0, 1
     model._check_operands(inputs, weights, biases, workspace)
     # even and odd batches go to two buffers in turn (Workspace says why); one batch, one buffer
     buffers = (inputs, workspace.spare_inputs if n_rows > B else inputs)
@@ -220,55 +224,73 @@ def run_epochs(
     X: FloatArray,
     y: NDArray[np.integer],
     config: LoopConfig,
-    validation: tuple[FloatArray, NDArray[np.integer]] | None = None,
+    validation: tuple | None = None,
     checkpoint_dir: str | Path | None = None,
     fingerprint: dict[str, Any] | None = None,
     callback: Callable[[TrainingState], None] | None = None,
     n_epochs: int | None = None,
+    sample_weight: NDArray | None = None,
 ) -> TrainingState:
     """Train from ``state.epoch`` until ``config.max_epochs`` (or ``n_epochs`` more) or a stop.
 
     After every epoch: the history gets one entry, the stopping rule is applied (on the
-    validation accuracy with ``early_stopping``, else on the training loss), a checkpoint is
+    validation score with ``early_stopping``, else on the training loss), a checkpoint is
     written when ``checkpoint_dir`` is given, then ``callback(state)`` runs.  With
     ``early_stopping``, the best parameters are copied back into ``state.weights/biases`` at the
-    end.  Returns ``state`` (updated in place).
+    end.  ``validation`` is ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``;
+    ``sample_weight`` (N,) weighs the training rows (reference engine).  A non-finite epoch
+    loss raises ValueError, or with ``config.on_divergence="stop"`` ends training with
+    ``state.diverged`` set (that epoch is in the history).  Returns ``state`` (updated in
+    place).
     """
     if config.early_stopping and validation is None:
         raise ValueError("early_stopping needs validation data")
     if config.engine not in ENGINES:
         raise ValueError(f"unknown engine {config.engine!r}; choose one of {', '.join(ENGINES)}")
-    if config.output != "softmax" and config.engine != "reference":
-        raise ValueError(f"the {config.output!r} output trains with engine='reference' only")
     sizes = [state.weights[0].shape[0], *(w.shape[1] for w in state.weights)]
+    # the compiled step: a softmax output, or the one logistic unit of a binary classifier
+    compiled = config.output == "softmax" or (config.output == "logistic" and sizes[-1] == 1)
+    if (not compiled or sample_weight is not None) and config.engine != "reference":
+        raise ValueError(f"the {config.output!r} output ({sizes[-1]} units) and sample weights "
+                         "train with engine='reference' only")
     batch_size = min(config.batch_size, X.shape[0])
     workspace = Workspace(sizes, batch_size, X.dtype) if config.engine == "fast" else None
     last = config.max_epochs if n_epochs is None else min(config.max_epochs, state.epoch + n_epochs)
     while state.epoch < last and not state.stopped:
-        if workspace is not None:
-            loss = sgd_epoch(X, y, state.weights, state.biases, config.activation,
-                             state.optimizer, workspace, state.rng, config.alpha, config.shuffle)
-            n_correct = int(workspace.n_correct[0])
-        else:
-            loss, n_correct = reference.train_epoch(X, y, state.weights, state.biases,
-                                                    config.activation, state.optimizer,
-                                                    state.rng, batch_size, config.alpha,
-                                                    config.shuffle, config.output)
-        if not np.isfinite(loss):
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below
+            if workspace is not None:
+                loss = sgd_epoch(X, y, state.weights, state.biases, config.activation,
+                                 state.optimizer, workspace, state.rng, config.alpha,
+                                 config.shuffle)
+                n_correct = int(workspace.n_correct[0])
+            else:
+                loss, n_correct = reference.train_epoch(X, y, state.weights, state.biases,
+                                                        config.activation, state.optimizer,
+                                                        state.rng, batch_size, config.alpha,
+                                                        config.shuffle, config.output,
+                                                        sample_weight)
+        diverged = not np.isfinite(loss)
+        if diverged and config.on_divergence != "stop":
             raise ValueError(
                 f"training diverged at epoch {state.epoch + 1} (loss {loss}); "
                 "lower the learning rate"
             )
         # measured during the epoch, as the loss is: a second pass over X would cost a third of
         # the epoch's matrix products on a large data set
-        train_acc = n_correct / max(X.shape[0], 1) if config.output == "softmax" else np.nan
+        weighted = sample_weight is not None
+        train_acc = (n_correct / max(X.shape[0], 1) if config.output in ("softmax", "logistic")
+                     and not weighted else np.nan)
         val_loss, val_acc = np.nan, np.nan
-        if validation is not None and config.output == "softmax":
-            val_loss, val_acc = evaluate(*validation, state.weights, state.biases,
-                                         config.activation)
+        if validation is not None and config.output == "softmax" and len(validation) == 2:
+            with np.errstate(over="ignore", invalid="ignore"):
+                val_loss, val_acc = evaluate(*validation, state.weights, state.biases,
+                                             config.activation)
+            if diverged:
+                val_acc = np.nan
         elif validation is not None:  # the regressor's validation score is R²
-            val_loss, val_acc = reference.evaluate(*validation, state.weights, state.biases,
-                                                   config.activation, config.output)
+            val_loss, val_acc = reference.evaluate(*validation[:2], state.weights,
+                                                   state.biases, config.activation,
+                                                   config.output, *validation[2:])
         h = state.history
         h.train_loss.append(loss)
         h.train_accuracy.append(train_acc)
@@ -277,6 +299,9 @@ def run_epochs(
         # the rate of the epoch's last step (the schedule may have moved during the epoch)
         h.learning_rate.append(float(state.optimizer.learning_rate_at(state.optimizer.n_steps - 1)))
         state.epoch += 1
+        if diverged:
+            state.diverged = state.stopped = True
+            break
         state.optimizer.epoch_ends(X.shape[0])
         _update_stopping(state, config, -val_acc if config.early_stopping else loss)
         if checkpoint_dir is not None:
