@@ -278,3 +278,20 @@ def test_a_diverging_fit_with_early_stopping_keeps_its_best_epoch_and_warns():
     assert np.isnan(model.validation_scores_[-1])
     assert all(np.isfinite(w).all() for w in model.coefs_)
     assert np.all(np.isfinite(model.predict(X)))
+
+
+@pytest.mark.parametrize("activation", ["relu", "logistic", "tanh"])
+def test_with_scikit_learns_initialisation_lbfgs_retraces_scikit_learns_fit(activation):
+    # init="scikit-learn" and an integer seed draw scikit-learn's initial parameters from its
+    # own stream; L-BFGS is deterministic in float64, so the whole fit is scikit-learn's
+    X, y = _regression()
+    kwargs = dict(solver="lbfgs", hidden_layer_sizes=(7,), max_iter=5, random_state=3,
+                  activation=activation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = SkMLPRegressor(**kwargs).fit(X, y)
+        ours = MLPRegressor(**kwargs).fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_
+    for a, b in zip([*ours.coefs_, *ours.intercepts_], [*theirs.coefs_, *theirs.intercepts_],
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from nnbasics.core.activations import sigmoid, softmax
 from nnbasics.io.datasets import cast_features, content_fingerprint
 from nnbasics.io.serialization import load_arrays, save_arrays
-from nnbasics.mlp.model import check_activation, forward_logits, init_parameters
+from nnbasics.mlp.model import SCIKIT_LEARN_INIT, check_activation, forward_logits, init_parameters
 from nnbasics.mlp.optimizers import make_optimizer
 from nnbasics.mlp.training import (
     ENGINES,
@@ -264,6 +264,17 @@ class _MLPEstimator(BaseEstimator):
             return rs
         return np.random.default_rng(rs)
 
+    def _init_stream(self, rng: np.random.Generator):
+        """The random stream of the initial parameters: ``rng``; but with
+        ``init="scikit-learn"`` and an integer ``random_state``, scikit-learn's own stream
+        (``RandomState(random_state)``, first used by the initialisation), so that the initial
+        parameters are scikit-learn's, bit for bit."""
+        seed = self.random_state
+        if self.init == SCIKIT_LEARN_INIT and isinstance(seed, int | np.integer) \
+                and not isinstance(seed, bool):
+            return np.random.RandomState(int(seed))
+        return rng
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # CSR/CSC X, trained by the reference engine
@@ -336,7 +347,8 @@ class _MLPEstimator(BaseEstimator):
 
     def _initialise(self, n_features: int, sizes, dtype, rng) -> TrainingState:
         layer_sizes = (n_features, *sizes, self._n_outputs())
-        weights, biases = init_parameters(layer_sizes, self.init, rng, dtype, self.activation)
+        weights, biases = init_parameters(layer_sizes, self.init, self._init_stream(rng), dtype,
+                                          self.activation)
         self.first_layer_init_ = weights[0].copy()
         return TrainingState(weights, biases, self._new_optimizer(weights, biases), rng)
 
