@@ -40,7 +40,8 @@ def digits():
 #: what scikit-learn itself only checks with other parameters (sklearn/utils/_test_common/
 #: instance_generator.py): mini-batch training on weighted rows is not training on repeated rows
 #: (other batches), so the equivalence is checked with the full-batch solver below
-SAMPLE_WEIGHT_CHECK = "check_sample_weight_equivalence_on_dense_data"
+SAMPLE_WEIGHT_CHECKS = ("check_sample_weight_equivalence_on_dense_data",
+                        "check_sample_weight_equivalence_on_sparse_data")
 
 
 def test_passes_sklearn_check_estimator():
@@ -48,7 +49,8 @@ def test_passes_sklearn_check_estimator():
         warnings.simplefilter("ignore", ConvergenceWarning)
         results = check_estimator(
             MLPClassifier(), on_fail=None,
-            expected_failed_checks={SAMPLE_WEIGHT_CHECK: "mini-batches; lbfgs below"})
+            expected_failed_checks=dict.fromkeys(SAMPLE_WEIGHT_CHECKS,
+                                          "mini-batches; lbfgs below"))
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     passed = [r for r in results if r["status"] == "passed"]
@@ -60,8 +62,8 @@ def test_sample_weights_are_repeated_rows_with_the_full_batch_solver():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        getattr(estimator_checks, SAMPLE_WEIGHT_CHECK)("MLPClassifier",
-                                                       MLPClassifier(solver="lbfgs"))
+        for check in SAMPLE_WEIGHT_CHECKS:
+            getattr(estimator_checks, check)("MLPClassifier", MLPClassifier(solver="lbfgs"))
 
 
 def test_constructor_names_follow_sklearn_where_the_concept_is_the_same():
