@@ -260,7 +260,7 @@ def make_model(cfg: TrainConfig, lr: float | None = None, checkpoints: bool = Tr
     )
 
 
-def gradient_check(X: np.ndarray, y_codes: np.ndarray, cfg: TrainConfig, n_classes: int,
+def gradient_check(X: np.ndarray, y_codes: np.ndarray, cfg: TrainConfig, n_outputs: int,
                    n_rows: int = 8, n_directions: int = 3):
     """Gradcheck the training kernel on this architecture: each layer's W and b separately.
 
@@ -280,7 +280,7 @@ def gradient_check(X: np.ndarray, y_codes: np.ndarray, cfg: TrainConfig, n_class
     rng = np.random.default_rng(cfg.seed)
     rows = rng.choice(X.shape[0], size=min(n_rows, X.shape[0]), replace=False)
     Xs, ys = X[rows].astype(np.float64), y_codes[rows].astype(np.int64)
-    sizes = (X.shape[1], *cfg.hidden, n_classes)
+    sizes = (X.shape[1], *cfg.hidden, n_outputs)
     init = "xavier" if cfg.init == "zeros" else cfg.init
     weights, biases = init_parameters(sizes, init, rng, np.float64)
     for b in biases:
@@ -413,8 +413,9 @@ def run(args: argparse.Namespace) -> int:
     classes = np.unique(y_train)
     print(f"data: {dataset.name}: {len(y_train)} train, {len(y_val)} validation, "
           f"{len(y_test)} test rows, {X_train.shape[1]} features, {len(classes)} classes")
-    architecture = "-".join(map(str, (X_train.shape[1], *cfg.hidden, len(classes))))
-    checks = gradient_check(X_train, np.searchsorted(classes, y_train), cfg, len(classes))
+    n_outputs = 1 if len(classes) == 2 else len(classes)  # two classes: one logistic unit
+    architecture = "-".join(map(str, (X_train.shape[1], *cfg.hidden, n_outputs)))
+    checks = gradient_check(X_train, np.searchsorted(classes, y_train), cfg, n_outputs)
     failed = [(name, r) for name, r in checks if not r.passed]
     if failed:
         for name, r in failed:

@@ -1,8 +1,9 @@
 """Gradient checks of the MLP kernel for ``nnbasics check``: every layer, every activation.
 
-Each check builds a small 6-5-4-3 network (two hidden layers) in float64 with a fixed seed and
-compares :func:`nnbasics.mlp.model.loss_and_gradients`' gradient of one layer's ``(W, b)`` with
-centred differences (all coordinates), so a transposed or misplaced term in any layer shows up.
+Each check builds a small 6-5-4-3 network (two hidden layers; 6-5-4-1, one logistic output unit,
+for the binary classifier) in float64 with a fixed seed and compares
+:func:`nnbasics.mlp.model.loss_and_gradients`' gradient of one layer's ``(W, b)`` with centred
+differences (all coordinates), so a transposed or misplaced term in any layer shows up.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from nnbasics.mlp.model import Workspace, init_parameters, loss_and_gradients
 __all__ = ["layer_gradient_check"]
 
 LAYER_SIZES = (6, 5, 4, 3)
+BINARY_LAYER_SIZES = (6, 5, 4, 1)  # two classes: one logistic unit
 ACTIVATION_SEEDS = {"sigmoid": 11, "tanh": 12, "relu": 13, "identity": 14}
 
 
@@ -25,7 +27,7 @@ def layer_gradient_check(activation: str, layer: int, seed: int = 0, alpha: floa
     rng = np.random.default_rng(seed)
     n_rows = 7
     X = rng.standard_normal((n_rows, sizes[0]))
-    labels = rng.integers(0, sizes[-1], n_rows)
+    labels = rng.integers(0, max(sizes[-1], 2), n_rows)  # one unit: labels 0 and 1
     weights, biases = init_parameters(sizes, "xavier", rng, np.float64)
     for b in biases:
         b[...] = 0.1 * rng.standard_normal(b.shape)
@@ -46,15 +48,16 @@ def layer_gradient_check(activation: str, layer: int, seed: int = 0, alpha: floa
 
 
 def _register_all() -> None:
-    n_layers = len(LAYER_SIZES) - 1
-    for activation, seed in ACTIVATION_SEEDS.items():
-        for layer in range(n_layers):
-            name = f"mlp {'-'.join(map(str, LAYER_SIZES))} {activation}: layer {layer + 1} (W, b)"
+    for sizes in (LAYER_SIZES, BINARY_LAYER_SIZES):
+        for activation, seed in ACTIVATION_SEEDS.items():
+            for layer in range(len(sizes) - 1):
+                name = f"mlp {'-'.join(map(str, sizes))} {activation}: layer {layer + 1} (W, b)"
 
-            def check(activation=activation, layer=layer, seed=seed) -> GradCheckResult:
-                return layer_gradient_check(activation, layer, seed)
+                def check(activation=activation, layer=layer, seed=seed,
+                          sizes=sizes) -> GradCheckResult:
+                    return layer_gradient_check(activation, layer, seed, sizes=sizes)
 
-            register(name)(check)
+                register(name)(check)
 
 
 _register_all()
