@@ -206,6 +206,13 @@ def test_bad_input_is_a_clear_error(kwargs, error, match):
         Word2Vec(**{"min_count": 1, **kwargs})
 
 
+def test_an_empty_vocabulary_raises_what_gensim_raises_too():
+    with pytest.raises(RuntimeError, match="corpus is empty"):
+        Word2Vec([])
+    with pytest.raises(RuntimeError, match="min_count=10000"):
+        Word2Vec(CORPUS, min_count=10_000)
+
+
 def test_docstring_says_full_softmax_is_for_small_vocabularies():
     doc = " ".join(inspect.getdoc(Word2Vec).split())
     assert "0 trains with the full softmax" in doc and "small vocabularies only" in doc

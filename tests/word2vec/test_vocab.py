@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from nnbasics.word2vec.vocab import (
     NOISE_TABLE_DOMAIN,
     NULL_WORD,
+    EmptyVocabularyError,
     build_vocabulary,
     count_words,
     keep_probabilities,
@@ -31,13 +32,18 @@ def test_counts_and_order():
 
 
 def test_min_count_leaving_nothing_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"min_count=4 .* most frequent occurs 3 times"):
+    with pytest.raises(EmptyVocabularyError, match=r"min_count=4 .* most frequent occurs 3 times"):
         build_vocabulary(count_words(SENTENCES), min_count=4)
 
 
 def test_empty_corpus_is_a_clear_error():
-    with pytest.raises(ValueError, match="corpus is empty"):
+    with pytest.raises(EmptyVocabularyError, match="corpus is empty"):
         build_vocabulary(count_words([[], []]), min_count=1)
+
+
+def test_an_empty_vocabulary_is_a_value_error_and_gensims_runtime_error():
+    assert issubclass(EmptyVocabularyError, ValueError)
+    assert issubclass(EmptyVocabularyError, RuntimeError)  # gensim's test_vocab expects it
 
 
 def test_a_string_sentence_is_rejected():

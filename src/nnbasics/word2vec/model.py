@@ -322,7 +322,10 @@ class Word2Vec:
     Attributes
     ----------
     wv : KeyedVectors
-        The word vectors (``wv.vectors``, V×d float32) and vocabulary.
+        The word vectors (``wv.vectors``, V×d float32) and vocabulary.  ``wv.vectors_lockf``
+        (gensim's, float32, one value or one per word, read when :meth:`train` starts)
+        multiplies every training step of a word's vector: 0.0 freezes it, 1.0 (the default)
+        trains it normally; the output vectors train either way.  Saved with the model.
     syn1neg : ndarray of float32, shape (V, d)
         The output ("outside") vectors of negative sampling (or of the full softmax).
     syn1 : ndarray of float32, shape (V, d), or None
@@ -437,8 +440,9 @@ class Word2Vec:
 
         The word vectors start uniform in ``[-1/d, 1/d)``, gensim 4's range (word2vec.c's is
         half as wide; with it, CBOW trained measurably slower than gensim at equal epochs:
-        ``benchmarks/RESULTS.md``), the output vectors at 0.  ``ValueError`` for an empty corpus
-        or an empty vocabulary.
+        ``benchmarks/RESULTS.md``), the output vectors at 0.  An empty corpus or an empty
+        vocabulary raises :class:`~nnbasics.word2vec.vocab.EmptyVocabularyError` (a
+        ``ValueError``, and a ``RuntimeError`` as gensim raises).
 
         ``update=True`` grows a built vocabulary instead (gensim's online learning): the words
         of this corpus that reach ``min_count`` in it add their counts to known words or are
@@ -567,7 +571,7 @@ class Word2Vec:
                 causes.append("trim_rule discarded words that reach min_count")
             if not causes:
                 raise
-            raise ValueError(f"{error} ({'; '.join(causes)})") from None
+            raise type(error)(f"{error} ({'; '.join(causes)})") from None
         self._set_vocabulary(vocab.index_to_key, vocab.counts)
 
     def _set_vocabulary(self, keys: list[str], counts: np.ndarray) -> None:

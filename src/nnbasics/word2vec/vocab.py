@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 __all__ = [
     "NOISE_TABLE_DOMAIN",
     "NULL_WORD",
+    "EmptyVocabularyError",
     "HuffmanTree",
     "Vocabulary",
     "build_vocabulary",
@@ -33,6 +34,11 @@ __all__ = [
 NOISE_TABLE_DOMAIN = 2**31 - 1
 #: gensim's padding word (``null_word=1``), added to the vocabulary with count 1
 NULL_WORD = "\0"
+
+
+class EmptyVocabularyError(ValueError, RuntimeError):
+    """No word to train: an empty corpus, or none of its words kept.  A ``ValueError``, and a
+    ``RuntimeError`` as gensim raises for it."""
 
 
 @dataclass(frozen=True)
@@ -149,13 +155,16 @@ def build_vocabulary(raw: RawCounts, min_count: int, trim_rule=None, *,
 
     Raises
     ------
+    EmptyVocabularyError
+        If the corpus holds no word at all, or no word reaches ``min_count`` (a ``ValueError``,
+        and a ``RuntimeError`` as gensim raises).
     ValueError
-        If the corpus holds no word at all, or no word reaches ``min_count``.
+        ``null_word`` with a corpus that holds the token ``"\\0"``.
     TypeError
         If a word is not a ``str`` (checked once per distinct word, not per token).
     """
     if raw.total_words == 0:
-        raise ValueError("the corpus is empty: it holds no words")
+        raise EmptyVocabularyError("the corpus is empty: it holds no words")
     for word in raw.counts:  # once per distinct word (None included: it is no str either)
         if not isinstance(word, str):
             raise TypeError(
@@ -166,14 +175,14 @@ def build_vocabulary(raw: RawCounts, min_count: int, trim_rule=None, *,
     kept = [(str(word), n) for word, n in raw.counts.items()
             if keep_word(word, n, min_count, trim_rule)]
     if not raw.counts:  # the corpus had words, the max_vocab_size pruning dropped them all
-        raise ValueError(
+        raise EmptyVocabularyError(
             f"max_vocab_size pruned every word while counting ({raw.total_words} words read, "
             f"pruning at counts below {raw.min_reduce - 1}): the vocabulary would be empty; "
             "raise max_vocab_size or leave it None"
         )
     if not kept:
         top = max(raw.counts.values(), default=0)
-        raise ValueError(
+        raise EmptyVocabularyError(
             f"no word occurs at least min_count={min_count} times ({len(raw.counts)} distinct "
             f"words, the most frequent occurs {top} times): the vocabulary would be empty; "
             "lower min_count"
