@@ -34,6 +34,7 @@ COUNTS = np.array([9, 7, 5, 5, 3, 2, 2])
 V, D = COUNTS.size, 5
 TREE = huffman_tree(COUNTS)
 HS = partial(hierarchical_softmax_loss_and_gradient, codes=TREE.codes, points=TREE.points)
+NO_LOCK = np.ones(0, dtype=np.float32)  # no vectors_lockf factors: every input step whole
 
 
 def sigmoid(z):
@@ -286,7 +287,7 @@ def test_sg_kernel_step_is_one_sgd_step_on_the_objective(target, contexts, vecto
     first, stop = TREE.offsets[target], TREE.offsets[target + 1]
     loss = sg_window_step(c, u, rows, rows.size, TREE.point_flat, LABELS, first, stop, alpha,
                           np.empty((rows.size, stop - first), np.float32),
-                          np.empty((rows.size, D), np.float32))
+                          np.empty((rows.size, D), np.float32), NO_LOCK)
     ref_loss, grad_center, grad_nodes = 0.0, 0.0, 0.0
     for row in contexts:
         pair = skipgram(row, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
@@ -311,7 +312,7 @@ def test_cbow_kernel_step_is_gensims_step_on_the_objective(target, cbow_mean, ve
     first, stop = TREE.offsets[target], TREE.offsets[target + 1]
     loss = cbow_window_step(c, u, contexts, contexts.size, TREE.point_flat, LABELS, first, stop,
                             alpha, cbow_mean, np.empty(stop - first, np.float32),
-                            np.empty(D, np.float32), np.empty(D, np.float32))
+                            np.empty(D, np.float32), np.empty(D, np.float32), NO_LOCK)
     ref_loss, grad_center, grad_nodes = cbow(
         target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS, mean=cbow_mean)
     share = len(CONTEXT) if cbow_mean else 1 / len(CONTEXT)

@@ -26,6 +26,7 @@ from nnbasics.core.gradcheck import assert_gradcheck
 from nnbasics.word2vec.objectives import cbow, neg_sampling_loss_and_gradient, skipgram
 
 V, D = 7, 5  # tiny vocabulary and vector size of the one-step tests
+NO_LOCK = np.ones(0, dtype=np.float32)  # no vectors_lockf factors: every input step whole
 
 
 def _vectors(rng, n_words=V, dim=D, scale=0.6):
@@ -42,7 +43,7 @@ def _outputs(target, negatives):
     return targets, labels
 
 
-def _sg_step(center, outside, contexts, target, negatives, alpha):
+def _sg_step(center, outside, contexts, target, negatives, alpha, lock_factors=NO_LOCK):
     """Run the kernel's skip-gram step on copies; return (loss, center after, outside after)."""
     center, outside = center.copy(), outside.copy()
     contexts = np.asarray(contexts, dtype=np.int32)
@@ -50,11 +51,12 @@ def _sg_step(center, outside, contexts, target, negatives, alpha):
     coef = np.empty((contexts.size, targets.size), dtype=np.float32)
     dinputs = np.empty((contexts.size, center.shape[1]), dtype=np.float32)
     loss = sg_window_step(center, outside, contexts, contexts.size, targets, labels, 0,
-                          targets.size, alpha, coef, dinputs)
+                          targets.size, alpha, coef, dinputs, lock_factors)
     return loss, center, outside
 
 
-def _cbow_step(center, outside, contexts, target, negatives, alpha, cbow_mean=True):
+def _cbow_step(center, outside, contexts, target, negatives, alpha, cbow_mean=True,
+               lock_factors=NO_LOCK):
     center, outside = center.copy(), outside.copy()
     contexts = np.asarray(contexts, dtype=np.int32)
     targets, labels = _outputs(target, negatives)
@@ -62,7 +64,8 @@ def _cbow_step(center, outside, contexts, target, negatives, alpha, cbow_mean=Tr
     dhidden = np.empty(center.shape[1], dtype=np.float32)
     coef = np.empty(targets.size, dtype=np.float32)
     loss = cbow_window_step(center, outside, contexts, contexts.size, targets, labels, 0,
-                            targets.size, alpha, cbow_mean, coef, hidden, dhidden)
+                            targets.size, alpha, cbow_mean, coef, hidden, dhidden,
+                            lock_factors)
     return loss, center, outside
 
 
@@ -165,6 +168,46 @@ def test_cbow_sum_step_is_gensims_step_on_the_reference_objective(rng, contexts,
     )
     mean_loss = _cbow_step(center, outside, contexts, target, negatives, alpha)[0]
     assert m == 1 or loss != pytest.approx(mean_loss)  # the sum is another input than the mean
+
+
+LOCK = np.array([1.0, 0.0, 0.5, 1.0, 0.25, 2.0, 0.0], dtype=np.float32)  # per word, V entries
+
+
+@pytest.mark.parametrize("step", [_sg_step, _cbow_step], ids=["skipgram", "cbow"])
+@pytest.mark.parametrize(("contexts", "target", "negatives"), WINDOWS)
+def test_lock_factors_scale_each_input_step_and_leave_the_outputs_alone(
+        rng, step, contexts, target, negatives):
+    """gensim's vectors_lockf: input row w moves by lock_factors[w] times its whole step (0: not
+    at all); the output rows take the step they take without factors."""
+    center, outside = _vectors(rng)
+    alpha = 0.07
+    loss, free_center, free_outside = step(center, outside, contexts, target, negatives, alpha)
+    locked_loss, locked_center, locked_outside = step(
+        center, outside, contexts, target, negatives, alpha, lock_factors=LOCK)
+    assert locked_loss == loss
+    np.testing.assert_array_equal(locked_outside, free_outside)
+    np.testing.assert_allclose(locked_center - center, LOCK[:, None] * (free_center - center),
+                               rtol=1e-6, atol=1e-7)
+    frozen = np.flatnonzero(LOCK == 0)
+    np.testing.assert_array_equal(locked_center[frozen], center[frozen])  # bit for bit
+    moved = [w for w in contexts if LOCK[w] != 0]
+    assert not np.allclose(locked_center[moved], center[moved])
+
+
+def test_lock_factors_all_ones_take_the_path_without_factors(rng):
+    center, outside = _vectors(rng)
+    keep = np.ones(V, dtype=np.float32)
+    table = np.cumsum(np.arange(1, V + 1, dtype=np.int64)) * 1000
+    common = dict(sg=True, window=2, outside_vectors=outside, noise_cum_table=table)
+    assert kernel_config(center, keep, **common).lock_factors.size == 0
+    ones = kernel_config(center, keep, **common, lock_factors=np.ones(V, np.float32))
+    assert ones.lock_factors.size == 0  # nothing multiplied: the common case as fast as before
+    assert kernel_config(center, keep, **common, lock_factors=LOCK).lock_factors is LOCK
+    with pytest.raises(ValueError, match="lock_factors has 3 entries"):
+        kernel_config(center, keep, **common, lock_factors=np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="finite"):
+        kernel_config(center, keep, **common,
+                      lock_factors=np.full(V, np.nan, dtype=np.float32))
 
 
 def _implied_gradient(step, contexts, target, negatives, alpha=1e-3):

@@ -187,21 +187,22 @@ def test_analogies_by_cosmul_equal_most_similar_cosmul_question_by_question(kv, 
         kv.evaluate_word_analogies(path, similarity_function="cosine")
 
 
-# -- vectors_lockf: never silently ignored ------------------------------------------------------
+# -- vectors_lockf: a float32 array, changed in place as in gensim (training: test_lockf.py) ------
 
-def test_vectors_lockf_accepts_only_all_ones(kv):
-    assert kv.vectors_lockf.tolist() == [1.0]
+def test_vectors_lockf_is_one_factor_or_one_per_word(kv):
+    assert kv.vectors_lockf.tolist() == [1.0] and kv.vectors_lockf.dtype == np.float32
     kv.vectors_lockf = np.ones(len(kv), dtype=np.float32)
-    assert kv.vectors_lockf.shape == (len(kv),)
-    with pytest.raises(NotImplementedError, match="vectors_lockf"):
-        kv.vectors_lockf[0] = 0.0  # gensim's way to lock one vector
-    with pytest.raises(ValueError):
-        kv.vectors_lockf *= 0.5
-    with pytest.raises(NotImplementedError, match="vectors_lockf"):
-        kv.vectors_lockf = np.r_[0.0, np.ones(len(kv) - 1)]
-    with pytest.raises(ValueError, match="1 or 8"):
+    kv.vectors_lockf[0] = 0.0  # gensim's way to lock one vector
+    assert kv.vectors_lockf.tolist() == [0.0] + [1.0] * (len(kv) - 1)
+    kv.add_vectors(["zz"], np.ones((1, kv.vector_size)))  # a new word trains normally
+    assert kv.vectors_lockf.tolist() == [0.0] + [1.0] * (len(kv) - 1)
+    with pytest.raises(ValueError, match=rf"1 value .* or {len(kv)} "):
         kv.vectors_lockf = np.ones(3)
-    assert np.all(kv.vectors_lockf == 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        kv.vectors_lockf = [np.inf]
+    kv.vectors_lockf = [0.5]  # one value for every word, kept when words are added
+    kv.add_vectors(["yy"], np.ones((1, kv.vector_size)))
+    assert kv.vectors_lockf.tolist() == [0.5]
 
 
 def test_similarity_of_a_word_with_itself_is_exactly_one(kv):

@@ -206,6 +206,13 @@ def test_bad_input_is_a_clear_error(kwargs, error, match):
         Word2Vec(**{"min_count": 1, **kwargs})
 
 
+def test_an_empty_vocabulary_raises_what_gensim_raises_too():
+    with pytest.raises(RuntimeError, match="corpus is empty"):
+        Word2Vec([])
+    with pytest.raises(RuntimeError, match="min_count=10000"):
+        Word2Vec(CORPUS, min_count=10_000)
+
+
 def test_docstring_says_full_softmax_is_for_small_vocabularies():
     doc = " ".join(inspect.getdoc(Word2Vec).split())
     assert "0 trains with the full softmax" in doc and "small vocabularies only" in doc
@@ -676,7 +683,7 @@ def test_save_goes_through_the_serialization_layer(tmp_path):
     assert metadata["config"]["hs"] == 1 and metadata["epochs_trained"] == 2
     from nnbasics.word2vec import KeyedVectors
 
-    with pytest.raises(ValueError, match="holds a 'word2vec'"):
+    with pytest.raises(ValueError, match=r"holds a Word2Vec model .* Word2Vec\.load"):
         KeyedVectors.load(tmp_path / "m.npz")  # another kind of nnbasics file is named
 
 
@@ -740,3 +747,82 @@ def test_importing_word2vec_and_its_objectives_compiles_nothing():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("sorted_vocab", [1, 0])
+@pytest.mark.parametrize("null_word", [0, 1])
+def test_sorted_vocab_and_null_word_build_gensims_vocabulary(sorted_vocab, null_word):
+    """Same words in the same order, counts, Huffman codes and points, subsampling and noise
+    tables as gensim 4 with the same settings."""
+    gensim = pytest.importorskip("gensim")
+    settings = dict(vector_size=5, min_count=2, hs=1, negative=5, sample=1e-2,
+                    sorted_vocab=sorted_vocab, null_word=null_word)
+    ours = Word2Vec(**settings)
+    ours.build_vocab(CORPUS)
+    theirs = gensim.models.Word2Vec(**settings)
+    theirs.build_vocab(CORPUS)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    assert ("\0" in ours.wv) == bool(null_word)
+    assert ours.wv.counts.tolist() == [theirs.wv.get_vecattr(w, "count")
+                                       for w in theirs.wv.index_to_key]
+    for word in theirs.wv.index_to_key:
+        for attr in ("code", "point"):
+            mine, gensims = ours.wv.get_vecattr(word, attr), theirs.wv.get_vecattr(word, attr)
+            np.testing.assert_array_equal(mine, gensims)
+            assert mine.dtype == gensims.dtype
+    sample_int = np.array([theirs.wv.get_vecattr(w, "sample_int")
+                           for w in theirs.wv.index_to_key]) / (2**32 - 1)
+    np.testing.assert_allclose(ours.keep_probability, sample_int, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.cum_table, theirs.cum_table, atol=1, rtol=0)
+
+
+@pytest.mark.parametrize("sorted_vocab", [1, 0])
+def test_sorted_vocab_and_null_word_are_saved_and_train(tmp_path, sorted_vocab):
+    model = Word2Vec(CORPUS, **SMALL, sorted_vocab=sorted_vocab, null_word=1)
+    first_seen = list(dict.fromkeys(w for sentence in CORPUS for w in sentence))
+    assert (model.wv.index_to_key[:-1] == first_seen) == (not sorted_vocab)
+    assert "\0" in model.wv and model.wv.get_vecattr("\0", "count") == 1
+    model.save(tmp_path / "m.npz")
+    loaded = Word2Vec.load(tmp_path / "m.npz")
+    assert (loaded.sorted_vocab, loaded.null_word) == (sorted_vocab, 1)
+    assert loaded.wv.index_to_key == model.wv.index_to_key
+    np.testing.assert_array_equal(loaded.keep_probability, model.keep_probability)
+    assert model.wv.most_similar("g0w0", topn=1)[0][0].startswith("g0")  # it learned
+
+
+@pytest.mark.parametrize("name", ["sorted_vocab", "null_word"])
+@pytest.mark.parametrize("value", [2, -1, 0.5, "yes", None])
+def test_sorted_vocab_and_null_word_are_validated(name, value):
+    with pytest.raises(ValueError, match=f"{name} must be 1 .* or 0"):
+        Word2Vec(**{name: value})
+
+
+def test_get_vecattr_code_and_point_need_hierarchical_softmax():
+    model = Word2Vec(CORPUS[:30], **SMALL)
+    with pytest.raises(KeyError, match=r"no Huffman tree .* hs=1"):
+        model.wv.get_vecattr("g0w0", "code")
+    hs = Word2Vec(CORPUS[:30], **{**SMALL, "hs": 1})
+    code, point = hs.wv.get_vecattr("g0w0", "code"), hs.wv.get_vecattr("g0w0", "point")
+    index = hs.wv.key_to_index["g0w0"]
+    np.testing.assert_array_equal(code, hs.hs_tree.codes[index])
+    np.testing.assert_array_equal(point, hs.hs_tree.points[index])
+    code[:] = 7  # a copy: the tree the kernel reads is not changed through it
+    assert hs.hs_tree.codes[index].max() <= 1
+
+
+def test_each_loader_names_a_file_of_the_other_kind(tmp_path):
+    """Word2Vec.load on vectors saved by KeyedVectors.save, and the reverse: a ValueError (and
+    an AttributeError, as gensim raises) that says what the file is and how to load it."""
+    from nnbasics.word2vec import KeyedVectors
+    from nnbasics.word2vec.formats import WrongFileKindError
+
+    model = Word2Vec(CORPUS[:30], **SMALL)
+    model.wv.save(tmp_path / "v.kv")
+    model.save(tmp_path / "m.model")
+    with pytest.raises(ValueError, match=r"v.kv holds word vectors only .* KeyedVectors.load"):
+        Word2Vec.load(tmp_path / "v.kv")
+    with pytest.raises(AttributeError):  # gensim's test_persistence_..._standard_persistence
+        Word2Vec.load(tmp_path / "v.kv")
+    with pytest.raises(WrongFileKindError, match=r"m.model holds a Word2Vec model .* \.wv"):
+        KeyedVectors.load(tmp_path / "m.model")
+    assert KeyedVectors.load(tmp_path / "v.kv").index_to_key == model.wv.index_to_key

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from nnbasics.word2vec.vocab import (
     NOISE_TABLE_DOMAIN,
+    NULL_WORD,
+    EmptyVocabularyError,
     build_vocabulary,
     count_words,
     keep_probabilities,
@@ -30,13 +32,18 @@ def test_counts_and_order():
 
 
 def test_min_count_leaving_nothing_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"min_count=4 .* most frequent occurs 3 times"):
+    with pytest.raises(EmptyVocabularyError, match=r"min_count=4 .* most frequent occurs 3 times"):
         build_vocabulary(count_words(SENTENCES), min_count=4)
 
 
 def test_empty_corpus_is_a_clear_error():
-    with pytest.raises(ValueError, match="corpus is empty"):
+    with pytest.raises(EmptyVocabularyError, match="corpus is empty"):
         build_vocabulary(count_words([[], []]), min_count=1)
+
+
+def test_an_empty_vocabulary_is_a_value_error_and_gensims_runtime_error():
+    assert issubclass(EmptyVocabularyError, ValueError)
+    assert issubclass(EmptyVocabularyError, RuntimeError)  # gensim's test_vocab expects it
 
 
 def test_a_string_sentence_is_rejected():
@@ -132,3 +139,23 @@ def test_reduced_windows_are_uniform():
     np.testing.assert_allclose(np.bincount(b, minlength=6)[1:] / b.size, 0.2, atol=0.01)
     with pytest.raises(ValueError, match="window"):
         reduced_windows(3, 0, np.random.default_rng(0))
+
+
+def test_sorted_vocab_false_keeps_the_order_of_first_occurrence():
+    raw = count_words(SENTENCES)
+    vocab = build_vocabulary(raw, min_count=1, sorted_vocab=False)
+    assert vocab.index_to_key == ["b", "a", "c", "d", "e"]
+    assert vocab.counts.tolist() == [3, 3, 2, 1, 1]
+
+
+@pytest.mark.parametrize("sorted_vocab", [True, False])
+def test_null_word_is_added_with_count_one_before_the_sort(sorted_vocab):
+    raw = count_words(SENTENCES)
+    vocab = build_vocabulary(raw, min_count=1, null_word=True, sorted_vocab=sorted_vocab)
+    assert vocab.counts[vocab.key_to_index[NULL_WORD]] == 1 and NULL_WORD == "\0"
+    # sorted: the last word of the list among the count-1 words goes first (gensim's ties)
+    expected = (["a", "b", "c", NULL_WORD, "e", "d"] if sorted_vocab
+                else ["b", "a", "c", "d", "e", NULL_WORD])
+    assert vocab.index_to_key == expected
+    with pytest.raises(ValueError, match="corpus holds the token"):
+        build_vocabulary(count_words([["a", "\0"]]), min_count=1, null_word=True)

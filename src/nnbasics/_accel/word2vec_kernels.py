@@ -51,6 +51,10 @@ takes one SGD step on ``sum_k -log sigmoid((2 y_k - 1) u_k . x)`` for its input 
   ``cbow_mean=1`` means in gensim and because it learns better (``benchmarks/RESULTS.md``).  With
   ``cbow_mean=0`` ``h`` is the sum and each context vector gets ``1/m`` of the step, as gensim.
 
+Every step of an input vector (skip-gram: a context word's; CBOW: each context word's) is
+multiplied by its word's factor ``lock_factors[w]``, gensim's ``vectors_lockf`` (0 freezes the
+word's vector, the output layers still train); with no factors (all ones) nothing is multiplied.
+
 The steps are those of :mod:`nnbasics.word2vec.objectives` (``neg_sampling_loss_and_gradient``,
 ``hierarchical_softmax_loss_and_gradient``, combined by ``skipgram`` / ``cbow``), as the tests
 check; the explicit path over whole batches is :mod:`nnbasics.word2vec.reference`.
@@ -318,6 +322,7 @@ def sg_window_step(
     alpha: float,
     coef: NDArray[np.float32],
     dinputs: NDArray[np.float32],
+    lock_factors: NDArray[np.float32],
 ) -> float:
     """One skip-gram window with shared outputs, in place; return its loss (float64).
 
@@ -326,8 +331,10 @@ def sg_window_step(
     ``first <= k < stop`` (T rows).  Scratch: ``coef`` (>= m, >= T) and ``dinputs`` (>= m, d),
     float32.
 
-    ``G[j, k] = alpha (y_k - sigmoid(x_j . u_k))``, then ``x_j += sum_k G[j, k] u_k`` and
-    ``u_k += sum_j G[j, k] x_j``, every product with the vectors as before the step.
+    ``G[j, k] = alpha (y_k - sigmoid(x_j . u_k))``, then ``x_j += f_j sum_k G[j, k] u_k`` and
+    ``u_k += sum_j G[j, k] x_j``, every product with the vectors as before the step.  The input
+    step's factor ``f_j = lock_factors[contexts[j]]`` (gensim's ``vectors_lockf``: 0 freezes a
+    word) or 1 when ``lock_factors`` is empty (the common case, without a multiplication).
     """
     # Rows are indexed as cv[row, i] rather than through views cv[row]: a view costs an atomic
     # reference count update, and two threads updating the same count contend for its cache line.
@@ -357,8 +364,13 @@ def sg_window_step(
                 output_vectors[ur, i] += g * center_vectors[xr, i]
     for j in range(n_contexts):  # now apply dX (a repeated context word accumulates)
         xr = contexts[j]
-        for i in range(d):
-            center_vectors[xr, i] += dinputs[j, i]
+        if lock_factors.shape[0] == 0:
+            for i in range(d):
+                center_vectors[xr, i] += dinputs[j, i]
+        else:
+            f = lock_factors[xr]
+            for i in range(d):
+                center_vectors[xr, i] += f * dinputs[j, i]
     return loss
 
 
@@ -377,6 +389,7 @@ def cbow_window_step(
     coef: NDArray[np.float32],
     hidden: NDArray[np.float32],
     dhidden: NDArray[np.float32],
+    lock_factors: NDArray[np.float32],
 ) -> float:
     """One CBOW window, in place; return its loss (float64).
 
@@ -385,8 +398,10 @@ def cbow_window_step(
     context vector gets ``sum_k g_k u_k`` (old ``u_k``): the step at ``h``, not divided by ``m``
     (word2vec.c and gensim's ``cbow_mean=1``).  With ``cbow_mean=False`` (gensim's
     ``cbow_mean=0``) ``h`` is the *sum* of the contexts and each context vector gets
-    ``(sum_k g_k u_k) / m``, as gensim applies it.  Every score is taken with the vectors before
-    the step.  Scratch: ``coef`` (>= T,), ``hidden`` and ``dhidden`` (d,), float32.
+    ``(sum_k g_k u_k) / m``, as gensim applies it.  Context word ``c`` takes that step times
+    ``lock_factors[c]`` (gensim's ``vectors_lockf``), or whole when ``lock_factors`` is empty.
+    Every score is taken with the vectors before the step.  Scratch: ``coef`` (>= T,),
+    ``hidden`` and ``dhidden`` (d,), float32.
     """
     d = center_vectors.shape[1]
     for i in range(d):
@@ -422,8 +437,13 @@ def cbow_window_step(
             dhidden[i] *= inv_m
     for j in range(n_contexts):
         xr = contexts[j]
-        for i in range(d):
-            center_vectors[xr, i] += dhidden[i]
+        if lock_factors.shape[0] == 0:
+            for i in range(d):
+                center_vectors[xr, i] += dhidden[i]
+        else:
+            f = lock_factors[xr]
+            for i in range(d):
+                center_vectors[xr, i] += f * dhidden[i]
     return loss
 
 
@@ -456,6 +476,7 @@ class KernelConfig(NamedTuple):
     shrink_windows: bool  # window uniform in [1, window] (True) or always window
     cbow_mean: bool  # CBOW from the mean of the contexts (True) or their sum
     shared_negatives: bool  # skip-gram: one set of negatives per window (True) or per pair
+    lock_factors: NDArray[np.float32]  # (V,) factor of each word's input steps, or (0,): all 1
 
 
 @intrinsic
@@ -630,13 +651,13 @@ def train_range(
                         loss += sg_window_step(
                             config.center_vectors, config.node_vectors, one_context, 1,
                             config.path_nodes, config.path_labels, first, last, alpha, coef,
-                            dinputs,
+                            dinputs, config.lock_factors,
                         )
                 else:
                     loss += cbow_window_step(
                         config.center_vectors, config.node_vectors, contexts, n_ctx,
                         config.path_nodes, config.path_labels, first, last, alpha,
-                        config.cbow_mean, coef[0], hidden, dhidden,
+                        config.cbow_mean, coef[0], hidden, dhidden, config.lock_factors,
                     )
             if negative > 0:  # the center word and its negatives
                 if config.sg and not config.shared_negatives:  # pair after pair (word2vec.c)
@@ -645,20 +666,20 @@ def train_range(
                         loss += sg_window_step(
                             config.center_vectors, config.outside_vectors, one_context, 1,
                             plan_targets[slot, j], ns_labels, 0, plan_n_targets[slot, j], alpha,
-                            coef, dinputs,
+                            coef, dinputs, config.lock_factors,
                         )
                 elif config.sg:  # the window's pairs in one step, negatives drawn once
                     loss += sg_window_step(
                         config.center_vectors, config.outside_vectors, contexts, n_ctx,
                         plan_targets[slot, 0], ns_labels, 0, plan_n_targets[slot, 0], alpha,
-                        coef, dinputs,
+                        coef, dinputs, config.lock_factors,
                     )
                 else:
                     targets, n_targets = plan_targets[slot, 0], plan_n_targets[slot, 0]
                     loss += cbow_window_step(
                         config.center_vectors, config.outside_vectors, contexts, n_ctx, targets,
                         ns_labels, 0, n_targets, alpha, config.cbow_mean, coef[0], hidden,
-                        dhidden,
+                        dhidden, config.lock_factors,
                     )
             n_pairs += n_ctx if config.sg else 1
         begin = end
@@ -762,6 +783,7 @@ def kernel_config(
     shrink_windows: bool = True,
     cbow_mean: bool = True,
     shared_negatives: bool = False,
+    lock_factors: NDArray[np.float32] | None = None,
 ) -> KernelConfig:
     """Check the model's arrays and settings once, and fill the :class:`KernelConfig`.
 
@@ -801,6 +823,10 @@ def kernel_config(
         pair and train the pairs one after the other (word2vec.c's), or draw them once per
         window and train the window's pairs in one step against them (faster; measured in
         ``benchmarks/RESULTS.md``).  CBOW ignores it.
+    lock_factors : ndarray, shape (V,), float32, optional
+        gensim's ``vectors_lockf`` given per word: every step of word ``w``'s input vector is
+        multiplied by ``lock_factors[w]`` (0 freezes it; the output layers train as usual).
+        None, or all ones: no factor (the kernel then skips the multiplication).
 
     Raises
     ------
@@ -837,6 +863,17 @@ def kernel_config(
     else:
         raise ValueError("nothing to train: negative=0 needs hs=True (the full softmax is the "
                          "explicit path's, nnbasics.word2vec.reference)")
+    if lock_factors is None:
+        lock_factors = np.ones(0, dtype=np.float32)
+    else:
+        _check_array("lock_factors", lock_factors, np.float32, 1)
+        if lock_factors.shape[0] != n_words:
+            raise ValueError(f"lock_factors has {lock_factors.shape[0]} entries, the vocabulary "
+                             f"has {n_words}")
+        if not np.all(np.isfinite(lock_factors)):
+            raise ValueError("lock_factors must be finite")
+        if np.all(lock_factors == 1.0):
+            lock_factors = np.ones(0, dtype=np.float32)  # the fast path: no factor at all
     return KernelConfig(
         center_vectors=center_vectors, outside_vectors=outside_vectors, node_vectors=node_vectors,
         keep_probability=keep_probability, noise_cum_table=table, noise_guide=guide,
@@ -845,6 +882,7 @@ def kernel_config(
         max_path_length=int(np.diff(path_offsets).max(initial=0)), sg=sg, hs=hs,
         negative=negative, window=window, shrink_windows=bool(shrink_windows),
         cbow_mean=bool(cbow_mean), shared_negatives=bool(shared_negatives),
+        lock_factors=lock_factors,
     )
 
 

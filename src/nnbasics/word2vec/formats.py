@@ -37,6 +37,8 @@ from nnbasics.io.serialization import atomic_file
 __all__ = [
     "TruncatedFileError",
     "WordDecodeError",
+    "WrongFileKindError",
+    "check_file_kind",
     "read_vocab_counts",
     "read_word2vec_format",
     "refuse_pickle",
@@ -91,6 +93,33 @@ def refuse_pickle(path: str | os.PathLike, what: str) -> None:
             ".save_word2vec_format('vectors.bin', binary=True), then "
             "KeyedVectors.load_word2vec_format('vectors.bin', binary=True) here"
         )
+
+
+class WrongFileKindError(ValueError, AttributeError):
+    """An nnbasics file of another kind than the loader reads: a :class:`KeyedVectors` file
+    given to ``Word2Vec.load``, or a model file given to ``KeyedVectors.load``.  A
+    ``ValueError``, and an ``AttributeError`` as gensim raises for the same mistake."""
+
+
+#: what each kind of nnbasics word2vec file holds, and how to load it
+_KINDS = {
+    "word2vec": ("a Word2Vec model (written by Word2Vec.save)",
+                 "load it with Word2Vec.load(path); its .wv holds the vectors"),
+    "keyedvectors": ("word vectors only (written by KeyedVectors.save)",
+                     "load them with KeyedVectors.load(path); a trainable model cannot be "
+                     "rebuilt from them (they have no output layer)"),
+}
+
+
+def check_file_kind(path: str | os.PathLike, metadata: dict, expected: str) -> None:
+    """Raise :class:`WrongFileKindError` unless ``metadata`` (of an nnbasics file) is of the
+    ``expected`` kind, saying what the file holds and how to load it."""
+    found = metadata.get("kind")
+    if found == expected:
+        return
+    holds, how = _KINDS.get(found, (f"an nnbasics {found!r} file", "it is not word2vec data"))
+    raise WrongFileKindError(f"{os.fspath(path)} holds {holds}, not {_KINDS[expected][0]}: "
+                             f"{how}")
 
 
 def write_word2vec_format(

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from nnbasics.io.serialization import load_arrays, save_arrays
 from nnbasics.word2vec.correlation import CorrelationResult
 from nnbasics.word2vec.formats import (
+    check_file_kind,
     read_vocab_counts,
     read_word2vec_format,
     refuse_pickle,
@@ -31,19 +32,6 @@ Key = str
 Query = Key | ArrayLike
 
 
-_LOCKF_MESSAGE = (
-    "vectors_lockf other than all ones (a locked or damped vector) is not supported: "
-    "nnbasics's training kernels do not read it, so the vectors would be trained anyway"
-)
-
-
-class _OnesLockf(np.ndarray):
-    """The all-ones ``vectors_lockf`` array: changing an element raises NotImplementedError."""
-
-    def __setitem__(self, index, value) -> None:
-        raise NotImplementedError(_LOCKF_MESSAGE)
-
-
 class EmptyWordListError(ValueError, ZeroDivisionError):
     """An empty list of words where a mean is needed (a ``ZeroDivisionError`` too, as gensim)."""
 
@@ -56,9 +44,14 @@ def _cosine(a: NDArray, b: NDArray) -> float:
     return float(np.float32(a @ b / lengths)) if lengths > 0 else 0.0
 
 
-def _ones_lockf(size: int) -> NDArray[np.float32]:
-    lockf = np.ones(size, dtype=np.float32).view(_OnesLockf)
-    lockf.flags.writeable = False  # in-place arithmetic (lockf *= 0) raises too
+def check_lockf(lockf: ArrayLike, n_words: int, where: str = "vectors_lockf") -> np.ndarray:
+    """``lockf`` as a float32 array of 1 or ``n_words`` finite factors, else ``ValueError``."""
+    lockf = np.asarray(lockf, dtype=np.float32)
+    if lockf.ndim != 1 or lockf.size not in (1, n_words):
+        raise ValueError(f"{where} must hold 1 value (for every word) or {n_words} (one per "
+                         f"word), got shape {lockf.shape}")
+    if not np.all(np.isfinite(lockf)):
+        raise ValueError(f"{where} must be finite")
     return lockf
 
 
@@ -95,6 +88,11 @@ class KeyedVectors:
     key_to_index : dict mapping str to int
     vectors : ndarray of float32 (or ``dtype``), shape (V, d)
     counts : ndarray of int64, shape (V,), or None
+    vectors_lockf : ndarray of float32, shape (1,) or (V,)
+        Learning-rate factor of each vector in training (see the property).
+    huffman_tree : HuffmanTree or None
+        The hierarchical-softmax tree of the model the vectors belong to (``hs=1``), which
+        :meth:`get_vecattr` reads for ``"code"`` and ``"point"``.
     """
 
     def __init__(self, index_to_key: Sequence[str] | int | None = None,
@@ -132,23 +130,28 @@ class KeyedVectors:
         if len(self.key_to_index) != len(self.index_to_key):
             raise ValueError("a key appears twice in index_to_key")
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        self.huffman_tree = None  # a model trained with hs=1 sets its tree ('code', 'point')
         self._normed: NDArray[np.float32] | None = None
 
     @property
     def vectors_lockf(self) -> NDArray[np.float32]:
-        """gensim's per-word learning-rate factors; nnbasics trains every vector fully, so only
-        all ones is accepted (anything else raises ``NotImplementedError``, never ignored)."""
-        return self.__dict__.get("_lockf", _ones_lockf(1))
+        """gensim's learning-rate factors of the word vectors, float32, shape (1,) or (V,).
+
+        Training multiplies every step of word ``w``'s vector by ``vectors_lockf[w]`` (one
+        value: the same for every word): 0.0 freezes a vector (e.g. pretrained ones), 1.0 (the
+        default, ``[1.0]``) trains it normally; the output layers train either way.  The array
+        may be changed in place (``kv.vectors_lockf[3] = 0.0``, as gensim's test does after
+        assigning ``np.ones(V)``); :class:`~nnbasics.word2vec.model.Word2Vec` reads it when
+        ``train`` starts.  Words added by :meth:`add_vectors` get 1.0 in a per-word array.
+        """
+        lockf = self.__dict__.get("_lockf")
+        if lockf is None:
+            lockf = self._lockf = np.ones(1, dtype=np.float32)
+        return lockf
 
     @vectors_lockf.setter
     def vectors_lockf(self, value: ArrayLike) -> None:
-        lockf = np.asarray(value, dtype=np.float32)
-        if lockf.ndim != 1 or lockf.size not in (1, len(self)):
-            raise ValueError(f"vectors_lockf must hold 1 or {len(self)} (one per word) values, "
-                             f"got shape {lockf.shape}")
-        if not np.all(lockf == 1.0):
-            raise NotImplementedError(_LOCKF_MESSAGE)
-        self._lockf = _ones_lockf(lockf.size)
+        self._lockf = check_lockf(value, len(self))
 
     # -- lookup ------------------------------------------------------------------------------
 
@@ -286,6 +289,9 @@ class KeyedVectors:
             self.vectors = np.concatenate([self.vectors, weights[list(new.values())]])
             if self.counts is not None:
                 self.counts = np.concatenate([self.counts, np.zeros(len(new), np.int64)])
+            lockf = self.__dict__.get("_lockf")
+            if lockf is not None and lockf.size == start and start != 1:  # one factor per word
+                self._lockf = np.concatenate([lockf, np.ones(len(new), np.float32)])
         self._normed = None
 
     def add_vector(self, key: Key, vector: ArrayLike) -> int:
@@ -524,10 +530,26 @@ class KeyedVectors:
             return False
         return True
 
-    def get_vecattr(self, key: Key, attr: str) -> int:
-        """A per-word attribute, as gensim's: only ``"count"`` (the corpus count) is kept."""
+    def get_vecattr(self, key: Key, attr: str) -> int | NDArray:
+        """A per-word attribute, as gensim's: ``"count"`` (the corpus count, an int) and, for
+        the vectors of a model trained with ``hs=1``, the word's Huffman ``"code"`` (its 0/1
+        turns from the root, uint8) and ``"point"`` (the inner nodes on its path, root first,
+        uint32: rows of the model's ``syn1``), as new arrays; ``KeyError`` for another name."""
+        if attr in ("code", "point"):
+            tree = self.__dict__.get("huffman_tree")
+            if tree is None:
+                raise KeyError(f"no attribute {attr!r}: these vectors have no Huffman tree (a "
+                               "model trained with hs=1 has one)")
+            if len(tree.offsets) != len(self) + 1:
+                raise KeyError(f"no attribute {attr!r}: the Huffman tree covers "
+                               f"{len(tree.offsets) - 1} words, these vectors {len(self)}")
+            index = self.get_index(key)
+            if attr == "code":
+                return np.array(tree.codes[index], dtype=np.uint8)
+            return np.array(tree.points[index], dtype=np.uint32)
         if attr != "count":
-            raise KeyError(f"no attribute {attr!r}: KeyedVectors keeps only 'count'")
+            raise KeyError(f"no attribute {attr!r}: KeyedVectors keeps 'count' (and 'code', "
+                           "'point' with hs=1)")
         if self.counts is None:
             raise KeyError("these vectors have no counts")
         return int(self.counts[self.get_index(key)])
@@ -736,6 +758,8 @@ class KeyedVectors:
         arrays = {"vectors": self.vectors}
         if self.counts is not None:
             arrays["counts"] = self.counts
+        if not np.array_equal(self.vectors_lockf, [1.0]):  # the default is not written
+            arrays["vectors_lockf"] = self.vectors_lockf
         save_arrays(path, arrays, {"index_to_key": self.index_to_key}, kind=_KIND)
 
     @classmethod
@@ -744,7 +768,8 @@ class KeyedVectors:
         ``ValueError`` for a damaged file or one of another kind (gensim's own ``.kv`` pickles
         included: see :meth:`load_word2vec_format` for how to convert them)."""
         refuse_pickle(path, "KeyedVectors file")
-        arrays, metadata = load_arrays(path, kind=_KIND)
+        arrays, metadata = load_arrays(path, what="nnbasics KeyedVectors file")
+        check_file_kind(path, metadata, _KIND)
         keys, vectors, counts = metadata.get("index_to_key"), arrays.get("vectors"), \
             arrays.get("counts")
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
@@ -754,7 +779,11 @@ class KeyedVectors:
             raise ValueError(f"{path}: the vectors do not match the {len(keys)} words")
         if counts is not None and (counts.dtype.kind != "i" or counts.shape != (len(keys),)):
             raise ValueError(f"{path}: the counts do not match the {len(keys)} words")
-        return cls(keys, vectors, counts=counts, dtype=vectors.dtype)
+        kv = cls(keys, vectors, counts=counts, dtype=vectors.dtype)
+        if "vectors_lockf" in arrays:  # absent from older files: all ones
+            kv.vectors_lockf = check_lockf(arrays["vectors_lockf"], len(keys),
+                                           f"{path}: vectors_lockf")
+        return kv
 
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} words, vector_size={self.vector_size})"

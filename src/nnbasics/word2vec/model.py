@@ -34,8 +34,8 @@ import numpy as np
 from nnbasics.io.serialization import load_arrays, read_npz, save_arrays
 from nnbasics.word2vec import reference
 from nnbasics.word2vec.corpus import Batch, LineSentences, check_reiterable, iter_batches
-from nnbasics.word2vec.formats import refuse_pickle
-from nnbasics.word2vec.keyedvectors import KeyedVectors
+from nnbasics.word2vec.formats import check_file_kind, refuse_pickle
+from nnbasics.word2vec.keyedvectors import KeyedVectors, check_lockf
 from nnbasics.word2vec.online import merge_counts, vocab_report
 from nnbasics.word2vec.scoring import (
     context_word_probabilities,
@@ -43,6 +43,7 @@ from nnbasics.word2vec.scoring import (
     score_sentence_sg,
 )
 from nnbasics.word2vec.vocab import (
+    NULL_WORD,
     RawCounts,
     build_vocabulary,
     count_words,
@@ -144,6 +145,8 @@ class Word2VecConfig:
     shrink_windows: bool = True
     cbow_mean: int = 1
     shared_negatives: bool = True
+    sorted_vocab: int = 1
+    null_word: int = 0
 
     def __post_init__(self) -> None:
         # NumPy scalars (np.int64(3), np.float32(0.5)) as plain Python numbers: the settings
@@ -188,6 +191,12 @@ class Word2VecConfig:
             raise ValueError(f"cbow_mean must be 1 (mean of the context vectors) or 0 (their "
                              f"sum), got {self.cbow_mean!r}")
         object.__setattr__(self, "cbow_mean", int(self.cbow_mean))
+        for name, meaning in (("sorted_vocab", "sort the vocabulary by descending count"),
+                              ("null_word", "add the padding word '\\0'")):
+            value = getattr(self, name)
+            if value not in (0, 1) or isinstance(value, float):
+                raise ValueError(f"{name} must be 1 ({meaning}) or 0, got {value!r}")
+            object.__setattr__(self, name, int(value))
         if isinstance(self.hs, bool) or self.hs not in (0, 1):
             raise ValueError(f"hs must be 0 or 1 (hierarchical softmax), got {self.hs!r}")
         if not (self.sample >= 0 and np.isfinite(self.sample)):
@@ -291,6 +300,17 @@ class Word2Vec:
         one because its vectors measured at least as good as the exact one's, and as gensim's
         (analogies, WordSim-353, SimLex-999 over 3 seeds: ``benchmarks/RESULTS.md``, "word2vec
         at realistic scale"); False reproduces word2vec.c step for step.
+    sorted_vocab : {1, 0}, default 1
+        1: number the words by descending count (equal counts in reverse order of first
+        occurrence, as gensim sorts them); 0: in order of first occurrence in the corpus
+        (gensim's ``sorted_vocab=0``).  Words added later by ``build_vocab(update=True)`` are
+        appended either way.
+    null_word : {0, 1}, default 0
+        1 adds gensim's padding word ``"\\0"`` to the vocabulary, with count 1 (before the
+        sort): it has a vector, a Huffman path and a share of the negative-sampling noise like
+        any word of count 1, but never occurs in a corpus (with ``sample > 0`` it would always
+        be subsampled away, as in gensim, and it is left out of the subsampling threshold's
+        total).  ``ValueError`` if the corpus already holds the token ``"\\0"``.
     checkpoint_dir : path, optional
         Directory where :meth:`train` writes ``checkpoint.npz`` (atomically) at the end of every
         epoch: the model, its vocabulary, and the run's position (epochs done, words done of
@@ -302,7 +322,10 @@ class Word2Vec:
     Attributes
     ----------
     wv : KeyedVectors
-        The word vectors (``wv.vectors``, V×d float32) and vocabulary.
+        The word vectors (``wv.vectors``, V×d float32) and vocabulary.  ``wv.vectors_lockf``
+        (gensim's, float32, one value or one per word, read when :meth:`train` starts)
+        multiplies every training step of a word's vector: 0.0 freezes it, 1.0 (the default)
+        trains it normally; the output vectors train either way.  Saved with the model.
     syn1neg : ndarray of float32, shape (V, d)
         The output ("outside") vectors of negative sampling (or of the full softmax).
     syn1 : ndarray of float32, shape (V, d), or None
@@ -341,6 +364,8 @@ class Word2Vec:
         cbow_mean: int = 1,
         shared_negatives: bool = True,
         checkpoint_dir: str | os.PathLike | None = None,
+        sorted_vocab: int = 1,
+        null_word: int = 0,
     ):
         self.config = Word2VecConfig(
             vector_size=vector_size, window=window, min_count=min_count, sg=int(sg),
@@ -348,7 +373,7 @@ class Word2Vec:
             epochs=epochs, workers=workers, seed=seed, max_vocab_size=max_vocab_size,
             batch_words=batch_words, ns_exponent=ns_exponent, max_final_vocab=max_final_vocab,
             shrink_windows=shrink_windows, cbow_mean=cbow_mean,
-            shared_negatives=shared_negatives,
+            shared_negatives=shared_negatives, sorted_vocab=sorted_vocab, null_word=null_word,
         )
         self.callbacks = tuple(callbacks)
         self.progress = progress
@@ -415,8 +440,9 @@ class Word2Vec:
 
         The word vectors start uniform in ``[-1/d, 1/d)``, gensim 4's range (word2vec.c's is
         half as wide; with it, CBOW trained measurably slower than gensim at equal epochs:
-        ``benchmarks/RESULTS.md``), the output vectors at 0.  ``ValueError`` for an empty corpus
-        or an empty vocabulary.
+        ``benchmarks/RESULTS.md``), the output vectors at 0.  An empty corpus or an empty
+        vocabulary raises :class:`~nnbasics.word2vec.vocab.EmptyVocabularyError` (a
+        ``ValueError``, and a ``RuntimeError`` as gensim raises).
 
         ``update=True`` grows a built vocabulary instead (gensim's online learning): the words
         of this corpus that reach ``min_count`` in it add their counts to known words or are
@@ -428,9 +454,20 @@ class Word2Vec:
 
     def _derive_tables(self) -> None:
         counts = self.wv.counts
-        self.keep_probability = keep_probabilities(counts, self.config.sample)
+        self.keep_probability = self._keep_probabilities(counts)
         self.cum_table = noise_cum_table(counts, self.config.ns_exponent)
         self.hs_tree = huffman_tree(counts) if self.config.hs else None
+        self.wv.huffman_tree = self.hs_tree  # gensim's get_vecattr(word, "code" / "point")
+
+    def _keep_probabilities(self, counts: np.ndarray) -> np.ndarray:
+        """The subsampling table; gensim's null word (``null_word=1``), added after its
+        subsampling threshold is computed, is left out of the total and never kept (its
+        ``sample_int`` is 0) unless ``sample == 0``."""
+        null = self.wv.key_to_index.get(NULL_WORD) if self.config.null_word else None
+        if null is None:
+            return keep_probabilities(counts, self.config.sample)
+        keep = keep_probabilities(np.delete(counts, null), self.config.sample)
+        return np.insert(keep, null, np.float32(0.0 if self.config.sample else 1.0))
 
     def scan_vocab(
         self, corpus_iterable: Iterable[Sequence[str]] | None = None,
@@ -520,7 +557,9 @@ class Word2Vec:
     def _new_vocab(self, raw: RawCounts, min_count: int, trim_rule) -> None:
         """Keep the words of ``raw`` that reach ``min_count`` and initialise the vectors."""
         try:
-            vocab = build_vocabulary(raw, min_count, trim_rule)
+            vocab = build_vocabulary(raw, min_count, trim_rule,
+                                     sorted_vocab=bool(self.config.sorted_vocab),
+                                     null_word=bool(self.config.null_word))
         except ValueError as error:  # name what raised min_count or dropped words besides it
             causes = []
             if min_count != self.config.min_count:
@@ -532,7 +571,7 @@ class Word2Vec:
                 causes.append("trim_rule discarded words that reach min_count")
             if not causes:
                 raise
-            raise ValueError(f"{error} ({'; '.join(causes)})") from None
+            raise type(error)(f"{error} ({'; '.join(causes)})") from None
         self._set_vocabulary(vocab.index_to_key, vocab.counts)
 
     def _set_vocabulary(self, keys: list[str], counts: np.ndarray) -> None:
@@ -827,12 +866,14 @@ class Word2Vec:
         and runs in one (so it is never asked to split a batch).
         """
         cfg = self.config
+        lock_factors = self._lock_factors()
         if cfg.negative == 0 and not cfg.hs:
             def full_softmax(tokens, sentence_ends, alpha_start, alpha_end, seed, n_threads):
                 return reference.train_batch(
                     self.wv.vectors, self.syn1neg, tokens, sentence_ends, self.keep_probability,
                     self.cum_table, bool(cfg.sg), cfg.window, 0, alpha_start, alpha_end, seed,
                     shrink_windows=cfg.shrink_windows, cbow_mean=bool(cfg.cbow_mean),
+                    lock_factors=lock_factors,
                 )
 
             return full_softmax, 1
@@ -843,9 +884,18 @@ class Word2Vec:
             negative=cfg.negative, outside_vectors=self.syn1neg, noise_cum_table=self.cum_table,
             hs=bool(cfg.hs), node_vectors=self.syn1, tree=self.hs_tree,
             shrink_windows=cfg.shrink_windows, cbow_mean=bool(cfg.cbow_mean),
-            shared_negatives=cfg.shared_negatives,
+            shared_negatives=cfg.shared_negatives, lock_factors=lock_factors,
         )
         return partial(word2vec_kernels.train_batch, config), cfg.workers
+
+    def _lock_factors(self) -> np.ndarray | None:
+        """``wv.vectors_lockf`` as one float32 factor per word, copied when training starts;
+        ``None`` when every factor is 1 (the kernels then multiply nothing)."""
+        n_words = len(self.wv)
+        lockf = check_lockf(self.wv.vectors_lockf, n_words, "wv.vectors_lockf")
+        if np.all(lockf == 1.0):
+            return None
+        return np.full(n_words, lockf[0]) if lockf.size == 1 else lockf.copy()
 
     def _batch_reader(self, source) -> Callable[[], Iterator[Batch]]:
         """A function giving one pass over the corpus in batches (compiled for a file)."""
@@ -908,6 +958,8 @@ class Word2Vec:
         arrays = {"vectors": self.wv.vectors, "syn1neg": self.syn1neg, "counts": self.wv.counts}
         if self.syn1 is not None:
             arrays["syn1"] = self.syn1
+        if not np.array_equal(self.wv.vectors_lockf, [1.0]):  # the default is not written
+            arrays["vectors_lockf"] = self.wv.vectors_lockf
         metadata = {
             "config": asdict(self.config),
             "index_to_key": self.wv.index_to_key,
@@ -972,15 +1024,20 @@ class Word2Vec:
     def load(cls, path: str | os.PathLike) -> Word2Vec:
         """Load a model written by :meth:`save`, or by nnbasics 0.1's (no pickle).
 
-        ``ValueError`` if the file is not a word2vec model, is truncated or is inconsistent.
+        ``ValueError`` if the file is not a word2vec model, is truncated or is inconsistent;
+        for a file of :meth:`KeyedVectors.save` its subclass
+        :class:`~nnbasics.word2vec.formats.WrongFileKindError` (also an ``AttributeError``, as
+        gensim raises), saying to load it with ``KeyedVectors.load``.  gensim's own ``.model``
+        files (pickles) are refused with a message saying how to convert them.
         """
         path = os.fspath(path)
         refuse_pickle(path, "word2vec model")  # gensim's .model files: say how to convert
         if _is_legacy_file(path):
             arrays, metadata = _read_legacy_file(path)
         else:
-            arrays, metadata = load_arrays(path, kind=_KIND, max_version=_FORMAT_VERSION,
+            arrays, metadata = load_arrays(path, max_version=_FORMAT_VERSION,
                                            what="nnbasics word2vec model")
+            check_file_kind(path, metadata, _KIND)  # a KeyedVectors file: say so
         missing = [name for name in ("vectors", "syn1neg", "counts") if name not in arrays]
         if missing:
             raise ValueError(f"{path}: not a complete word2vec model (no {', '.join(missing)})")
@@ -1011,6 +1068,9 @@ class Word2Vec:
         model.checkpoint_dir = None
         model._run_state = _run_state(metadata.get("run"), path)
         model.wv = KeyedVectors(keys, vectors, counts=counts)
+        if "vectors_lockf" in arrays:  # absent from older files: all ones
+            model.wv.vectors_lockf = check_lockf(arrays["vectors_lockf"], n_words,
+                                                 f"{path}: vectors_lockf")
         model.syn1neg = np.ascontiguousarray(syn1neg)
         model.syn1 = np.ascontiguousarray(syn1) if config.hs else None
         model.corpus_count, model.corpus_total_words, model.epochs_trained = counters

@@ -28,7 +28,9 @@ to the positive target is skipped, not redrawn (as word2vec.c), so a pair may ha
 ``negative`` negatives.  A word drawn twice contributes twice (its gradient rows add up).
 
 Learning rate: the token at position ``i`` of the batch (counted before subsampling) trains with
-``alpha_start + (alpha_end - alpha_start) * i / n``.
+``alpha_start + (alpha_end - alpha_start) * i / n``; the step of input vector ``w`` (the center
+word in skip-gram, each context word in CBOW) is further multiplied by ``lock_factors[w]`` when
+given (gensim's ``vectors_lockf``: 0 freezes the vector), the output vectors' is not.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def train_batch(
     seed: int,
     shrink_windows: bool = True,
     cbow_mean: bool = True,
+    lock_factors: NDArray[np.float32] | None = None,
 ) -> tuple[float, int, int]:
     r"""Train both vector sets in place on one batch of sentences (the explicit reference path).
 
@@ -101,6 +104,8 @@ def train_batch(
     cbow_mean : bool, default True
         CBOW from the mean of the context vectors, or (False) their sum (``cbow(mean=False)``,
         gensim's ``cbow_mean=0``), with the exact gradient either way.
+    lock_factors : ndarray of float32, shape (V,), optional
+        Factor of each word's input-vector steps (gensim's ``vectors_lockf``); None: all 1.
 
     Returns
     -------
@@ -115,17 +120,19 @@ def train_batch(
     Notes
     -----
     One pair update with learning rate :math:`\alpha` is
-    :math:`v \leftarrow v - \alpha\,\partial J/\partial v` and
+    :math:`v_w \leftarrow v_w - f_w\,\alpha\,\partial J/\partial v_w` (:math:`f_w` =
+    ``lock_factors[w]``, 1 by default) and
     :math:`U \leftarrow U - \alpha\,\partial J/\partial U`, both gradients taken at the vectors
     as they were before the update.
     """
-    _check_batch(center_vectors, outside_vectors, tokens, sentence_ends, window, negative)
+    _check_batch(center_vectors, outside_vectors, tokens, sentence_ends, window, negative,
+                 lock_factors)
     rng = np.random.default_rng(seed)
     return _train_windows(
         center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, sg, window,
         alpha_start, alpha_end, rng,
         lambda target: _objective(target, negative, noise_cum_table, rng), shrink_windows,
-        cbow_mean,
+        cbow_mean, lock_factors,
     )
 
 
@@ -143,6 +150,7 @@ def train_batch_hs(
     seed: int,
     shrink_windows: bool = True,
     cbow_mean: bool = True,
+    lock_factors: NDArray[np.float32] | None = None,
 ) -> tuple[float, int, int]:
     r"""Train the word vectors and the tree's node vectors on one batch, hierarchical softmax.
 
@@ -157,7 +165,8 @@ def train_batch_hs(
         Input vectors (``wv.vectors``), updated in place.
     node_vectors : ndarray of float32, shape (V, d)
         Inner-node vectors of the tree (gensim's ``syn1``), updated in place.
-    tokens, sentence_ends, keep_probability, sg, window, alpha_start, alpha_end, seed
+    tokens, sentence_ends, keep_probability, sg, window, alpha_start, alpha_end, seed, \
+    shrink_windows, cbow_mean, lock_factors
         As in :func:`train_batch`.
     tree : HuffmanTree
         Each word's path (:func:`~nnbasics.word2vec.vocab.huffman_tree` of the counts).
@@ -171,7 +180,7 @@ def train_batch_hs(
     n_effective_words : int
         Words kept after subsampling.
     """
-    _check_batch(center_vectors, node_vectors, tokens, sentence_ends, window, 0)
+    _check_batch(center_vectors, node_vectors, tokens, sentence_ends, window, 0, lock_factors)
     if tree.offsets.shape != (center_vectors.shape[0] + 1,):
         raise ValueError(
             f"the tree has {tree.offsets.size - 1} words, the vectors {center_vectors.shape[0]}"
@@ -182,14 +191,14 @@ def train_batch_hs(
     return _train_windows(
         center_vectors, node_vectors, tokens, sentence_ends, keep_probability, sg, window,
         alpha_start, alpha_end, np.random.default_rng(seed), lambda target: objective,
-        shrink_windows, cbow_mean,
+        shrink_windows, cbow_mean, lock_factors,
     )
 
 
 def _train_windows(
     center_vectors, outside_vectors, tokens, sentence_ends, keep_probability, sg, window,
     alpha_start, alpha_end, rng: np.random.Generator, objective_for, shrink_windows=True,
-    cbow_mean=True,
+    cbow_mean=True, lock_factors=None,
 ) -> tuple[float, int, int]:
     """The walk shared by both paths; ``objective_for(target)`` gives each update's objective."""
     n = tokens.size
@@ -216,7 +225,7 @@ def _train_windows(
                         center, [o], center_vectors, outside_vectors, objective_for(o)
                     )
                     _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside,
-                                      alpha)
+                                      alpha, lock_factors)
                     loss_sum += loss
                     n_pairs += 1
             elif context.size:
@@ -224,7 +233,8 @@ def _train_windows(
                     center, context, center_vectors, outside_vectors, objective_for(center),
                     mean=cbow_mean,
                 )
-                _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside, alpha)
+                _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside, alpha,
+                                  lock_factors)
                 loss_sum += loss
                 n_pairs += 1
         start = end
@@ -240,14 +250,20 @@ def _objective(target: int, negative: int, noise_cum_table, rng: np.random.Gener
     return partial(neg_sampling_loss_and_gradient, negative_indices=negatives)
 
 
-def _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside, alpha) -> None:
-    """``vectors -= alpha * grad`` on both sets, touching only the rows with a gradient."""
+def _inplace_sgd_step(center_vectors, outside_vectors, grad_center, grad_outside, alpha,
+                      lock_factors=None) -> None:
+    """``vectors -= alpha * grad`` on both sets, touching only the rows with a gradient; input
+    row ``w``'s step times ``lock_factors[w]`` if given."""
     for vectors, grad in ((center_vectors, grad_center), (outside_vectors, grad_outside)):
         rows = np.flatnonzero(grad.any(axis=1))
-        vectors[rows] -= np.float32(alpha) * grad[rows].astype(vectors.dtype, copy=False)
+        step = np.float32(alpha) * grad[rows].astype(vectors.dtype, copy=False)
+        if lock_factors is not None and vectors is center_vectors:
+            step *= lock_factors[rows, None]
+        vectors[rows] -= step
 
 
-def _check_batch(center_vectors, outside_vectors, tokens, sentence_ends, window, negative) -> None:
+def _check_batch(center_vectors, outside_vectors, tokens, sentence_ends, window, negative,
+                 lock_factors=None) -> None:
     if center_vectors.shape != outside_vectors.shape or center_vectors.ndim != 2:
         raise ValueError("center_vectors and outside_vectors must share one (V, d) shape")
     if window < 1:
@@ -261,3 +277,6 @@ def _check_batch(center_vectors, outside_vectors, tokens, sentence_ends, window,
         raise ValueError("sentence_ends must be non-decreasing and end at len(tokens)")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= center_vectors.shape[0]):
         raise ValueError("tokens hold an index outside the vocabulary")
+    if lock_factors is not None and np.shape(lock_factors) != (center_vectors.shape[0],):
+        raise ValueError(f"lock_factors must hold one factor per word, shape "
+                         f"({center_vectors.shape[0]},), got {np.shape(lock_factors)}")

@@ -1,7 +1,8 @@
 r"""The vocabulary: word counts, pruning, subsampling, noise distribution, windows, Huffman tree.
 
 Shape letter: ``V`` words kept in the vocabulary, indexed ``0 .. V-1`` by descending count (ties in
-reverse order of first occurrence), the order of gensim 4's ``sorted_vocab=1``.
+reverse order of first occurrence), the order of gensim 4's ``sorted_vocab=1``, or in order of
+first occurrence (``sorted_vocab=0``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from numpy.typing import NDArray
 
 __all__ = [
     "NOISE_TABLE_DOMAIN",
+    "NULL_WORD",
+    "EmptyVocabularyError",
     "HuffmanTree",
     "Vocabulary",
     "build_vocabulary",
@@ -29,6 +32,13 @@ __all__ = [
 
 #: The last entry of the cumulative noise table, as gensim's ``cum_table`` (2**31 - 1).
 NOISE_TABLE_DOMAIN = 2**31 - 1
+#: gensim's padding word (``null_word=1``), added to the vocabulary with count 1
+NULL_WORD = "\0"
+
+
+class EmptyVocabularyError(ValueError, RuntimeError):
+    """No word to train: an empty corpus, or none of its words kept.  A ``ValueError``, and a
+    ``RuntimeError`` as gensim raises for it."""
 
 
 @dataclass(frozen=True)
@@ -134,21 +144,27 @@ class Vocabulary:
         return len(self.index_to_key)
 
 
-def build_vocabulary(raw: RawCounts, min_count: int, trim_rule=None) -> Vocabulary:
+def build_vocabulary(raw: RawCounts, min_count: int, trim_rule=None, *,
+                     sorted_vocab: bool = True, null_word: bool = False) -> Vocabulary:
     """Keep the words counted at least ``min_count`` times, sorted by descending count.
 
     ``trim_rule(word, count, min_count)``, if given, may keep or discard a word whatever its
-    count (:func:`keep_word`, gensim's semantics).
+    count (:func:`keep_word`, gensim's semantics).  ``sorted_vocab=False`` keeps the order of
+    first occurrence instead (gensim's ``sorted_vocab=0``); ``null_word`` appends
+    :data:`NULL_WORD` with count 1 before the sort, as gensim's ``null_word=1``.
 
     Raises
     ------
+    EmptyVocabularyError
+        If the corpus holds no word at all, or no word reaches ``min_count`` (a ``ValueError``,
+        and a ``RuntimeError`` as gensim raises).
     ValueError
-        If the corpus holds no word at all, or no word reaches ``min_count``.
+        ``null_word`` with a corpus that holds the token ``"\\0"``.
     TypeError
         If a word is not a ``str`` (checked once per distinct word, not per token).
     """
     if raw.total_words == 0:
-        raise ValueError("the corpus is empty: it holds no words")
+        raise EmptyVocabularyError("the corpus is empty: it holds no words")
     for word in raw.counts:  # once per distinct word (None included: it is no str either)
         if not isinstance(word, str):
             raise TypeError(
@@ -159,18 +175,25 @@ def build_vocabulary(raw: RawCounts, min_count: int, trim_rule=None) -> Vocabula
     kept = [(str(word), n) for word, n in raw.counts.items()
             if keep_word(word, n, min_count, trim_rule)]
     if not raw.counts:  # the corpus had words, the max_vocab_size pruning dropped them all
-        raise ValueError(
+        raise EmptyVocabularyError(
             f"max_vocab_size pruned every word while counting ({raw.total_words} words read, "
             f"pruning at counts below {raw.min_reduce - 1}): the vocabulary would be empty; "
             "raise max_vocab_size or leave it None"
         )
     if not kept:
         top = max(raw.counts.values(), default=0)
-        raise ValueError(
+        raise EmptyVocabularyError(
             f"no word occurs at least min_count={min_count} times ({len(raw.counts)} distinct "
             f"words, the most frequent occurs {top} times): the vocabulary would be empty; "
             "lower min_count"
         )
+    if null_word:
+        if NULL_WORD in raw.counts:
+            raise ValueError("null_word=1 adds the padding word '\\0', but the corpus holds the "
+                             "token '\\0' itself: remove it from the text, or use null_word=0")
+        kept.append((NULL_WORD, 1))
+    if not sorted_vocab:
+        return Vocabulary([w for w, _ in kept], np.array([n for _, n in kept], dtype=np.int64))
     # Descending count; equal counts in *reverse* order of first occurrence, as gensim 4 sorts
     # (``np.lexsort((-indices, -counts))``), so that both give the same vocabulary order.
     order = np.lexsort((-np.arange(len(kept)), -np.array([n for _, n in kept], dtype=np.int64)))
