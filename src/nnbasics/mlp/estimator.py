@@ -727,6 +727,10 @@ class _MLPEstimator(BaseEstimator):
 class MLPClassifier(ClassifierMixin, _MLPEstimator):
     """Multi-layer perceptron classifier: dense hidden layers, softmax cross-entropy output.
 
+    As scikit-learn's: two classes train one logistic unit (binary cross-entropy; ``coefs_[-1]``
+    has one column, the logit of ``classes_[1]``), a label indicator matrix one logistic unit
+    per label, three or more classes a softmax.
+
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default (512,)
