@@ -16,6 +16,15 @@ from nnbasics.mlp.reference import output_loss, pack_parameters, packed_loss_and
 LAYERS = (4, 5, 1)
 
 
+def _binary_batch(n_rows: int, seed: int):
+    """Rows, 0/1 labels and float64 parameters of a LAYERS network with random biases."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, LAYERS[0]))
+    labels = rng.integers(0, 2, n_rows)
+    weights, biases = init_parameters(LAYERS, "xavier", rng, np.float64)
+    return X, labels, weights, [rng.normal(size=b.shape) for b in biases]
+
+
 def _two_blobs(n=60, seed=0):
     rng = np.random.default_rng(seed)
     X = np.concatenate([rng.normal(-1.0, 0.7, (n, 2)), rng.normal(1.0, 0.7, (n, 2))])
@@ -53,11 +62,7 @@ def test_the_compiled_logistic_loss_is_the_reference_one(dtype):
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 def test_the_binary_gradient_matches_finite_differences(activation):
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(9, LAYERS[0]))
-    labels = rng.integers(0, 2, 9)
-    weights, biases = init_parameters(LAYERS, "xavier", rng, np.float64)
-    biases = [rng.normal(size=b.shape) for b in biases]
+    X, labels, weights, biases = _binary_batch(9, seed=1)
     assert_gradcheck(
         lambda t: packed_loss_and_gradient(t, X, labels, LAYERS, activation, 0.2, "logistic"),
         pack_parameters(weights, biases), name=f"binary {activation}",
@@ -66,10 +71,7 @@ def test_the_binary_gradient_matches_finite_differences(activation):
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 def test_the_fast_step_of_one_unit_is_the_reference_step(activation):
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(16, LAYERS[0]))
-    labels = rng.integers(0, 2, 16)
-    weights, biases = init_parameters(LAYERS, "xavier", rng, np.float64)
+    X, labels, weights, biases = _binary_batch(16, seed=2)
     ref_loss, ref_dw, ref_db = reference.loss_and_gradients(X, labels, weights, biases,
                                                             activation, 0.1, "logistic")
     ws = Workspace(LAYERS, 16, np.float64)
@@ -81,10 +83,7 @@ def test_the_fast_step_of_one_unit_is_the_reference_step(activation):
 
 def test_gradient_matches_torch_autograd():
     torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(4)
-    X = rng.normal(size=(7, LAYERS[0]))
-    labels = rng.integers(0, 2, 7)
-    weights, biases = init_parameters(LAYERS, "xavier", rng, np.float64)
+    X, labels, weights, biases = _binary_batch(7, seed=4)
     loss, dweights, dbiases = reference.loss_and_gradients(X, labels, weights, biases, "tanh", 0.0,
                                                  "logistic")
     params = [torch.tensor(a, requires_grad=True) for a in (*weights, *biases)]
