@@ -844,6 +844,15 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     def _compiled_output(self) -> bool:
         return self._output == "softmax" or (self._output == "logistic" and not self._multilabel)
 
+    def _output_of_coefs(self) -> str:
+        """The output layer ``coefs_`` has, for a single-label classifier: one unit for two
+        classes is the logistic unit of a binary model, else a softmax (a 0.1 file's 2-way
+        softmax, or parameters set by hand: their layout, not the last fit's, is the model)."""
+        if self._multilabel or not hasattr(self, "coefs_") or not hasattr(self, "classes_"):
+            return self._output
+        one_unit = np.shape(self.coefs_[-1])[-1:] == (1,)
+        return "logistic" if one_unit and len(self.classes_) == 2 else "softmax"
+
     def _set_outputs(self, y, warm: bool) -> None:
         multilabel = y.ndim == 2
         if warm and multilabel != self._multilabel:
@@ -864,7 +873,9 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
                 "warm_start can only be used where `y` has the same classes as in the previous "
                 f"call to fit. Previously got {previous_classes}, `y` has {self.classes_}"
             )
-        if not warm:  # a warm start keeps the fitted output layer (a 0.1 model's 2-way softmax)
+        if warm:  # a warm start keeps the output layer of coefs_ (a 0.1 model's 2-way softmax)
+            self._output = self._output_of_coefs()
+        else:
             self._output = "logistic" if multilabel or len(self.classes_) == 2 else "softmax"
             self._multilabel = multilabel
 
@@ -894,6 +905,8 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
             raise ValueError(
                 f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
             )
+        else:
+            self._output = self._output_of_coefs()
 
     def _targets(self, y, dtype) -> np.ndarray:
         if self._multilabel:
@@ -929,13 +942,15 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (N, K), columns in the order of ``classes_`` (for a multilabel
         model, each label's own probability: the rows need not sum to 1; for a binary one,
-        ``[1 - p, p]`` with ``p`` the logistic unit's probability of ``classes_[1]``)."""
+        ``[sigmoid(-z), sigmoid(z)] = [1 - p, p]`` with ``p`` the logistic unit's probability of
+        ``classes_[1]``: ``1 - p`` from ``-z``, not by subtraction, keeps its relative
+        precision where ``p`` rounds to 1, as :meth:`predict_log_proba` does)."""
         logits = self._logits(X)
         if self._multilabel:
             return sigmoid(logits)
-        if self._output == "logistic":
-            p = sigmoid(logits[:, 0])
-            return np.column_stack([1 - p, p])
+        if self._output_of_coefs() == "logistic":
+            z = logits[:, 0]
+            return np.column_stack([sigmoid(-z), sigmoid(z)])
         return softmax(logits, axis=1)
 
     def predict_log_proba(self, X) -> np.ndarray:
@@ -947,7 +962,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         logits = self._logits(X)
         if self._multilabel:  # log sigmoid, finite for any logit
             return -np.logaddexp(0, -logits)
-        if self._output == "logistic":  # log(1 - sigmoid(z)) = log sigmoid(-z)
+        if self._output_of_coefs() == "logistic":  # log(1 - sigmoid(z)) = log sigmoid(-z)
             z = logits[:, :1]
             return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
         return log_softmax(logits, axis=1)
@@ -958,7 +973,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         logits = self._logits(X)  # first: it raises NotFittedError on an unfitted model
         if self._multilabel:
             return (logits > 0).astype(np.int64)
-        if self._output == "logistic":
+        if self._output_of_coefs() == "logistic":
             return self.classes_[(logits[:, 0] > 0).astype(np.int64)]
         return self.classes_[np.argmax(logits, axis=1)]
 
@@ -994,7 +1009,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
             "n_layers": len(self.coefs_),
             "n_iter": int(self.n_iter_),
             "optimizer_steps": int(optimizer_steps),
-            "output": self._output,  # "logistic": a binary model's one unit
+            "output": self._output_of_coefs(),  # "logistic": a binary model's one unit
             "history": self.history_.to_dict(),
             "extra": extra_metadata or {},
         }
