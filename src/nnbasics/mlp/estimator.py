@@ -662,8 +662,9 @@ class _MLPEstimator(BaseEstimator):
 
     def _check_finite(self, state: TrainingState) -> None:
         """After training: ValueError (what happened, then scikit-learn's message) if a parameter
-        is not finite; a ConvergenceWarning if training diverged but ``early_stopping`` kept the
-        parameters of its best epoch."""
+        is not finite, or (what happened) if training diverged and no best epoch was kept; a
+        ConvergenceWarning if training diverged but ``early_stopping`` kept the parameters of
+        its best epoch."""
         finite = all(np.isfinite(a).all() for a in (*state.weights, *state.biases))
         what = ""
         if state.diverged:
@@ -671,6 +672,8 @@ class _MLPEstimator(BaseEstimator):
                     f"{state.history.train_loss[-1]}); lower the learning rate")
         if not finite:
             raise ValueError(f"{what}. {NON_FINITE}" if what else NON_FINITE)
+        if state.diverged and not (self.early_stopping and state.best_weights is not None):
+            raise ValueError(f"{what} (the loss, not yet the parameters, is non-finite)")
         if state.diverged:
             warnings.warn(f"{type(self).__name__}: {what}; the parameters of the best epoch "
                           "(early stopping) were kept", ConvergenceWarning, stacklevel=4)
