@@ -427,13 +427,16 @@ class _MLPEstimator(BaseEstimator):
         X = _cast(X, dtype)
         codes = self._targets(y, dtype)
         validation = None
+        if validation_data is not None and not (
+                isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            # scikit-learn's third positional argument is sample_weight; here it is
+            # validation_data, and a weight vector there must not be dropped or misread
+            raise ValueError("validation_data must be a pair (X_val, y_val); sample weights "
+                             "go by keyword: fit(X, y, sample_weight=w)")
         if self.solver == "lbfgs":
             pass  # full batch, no validation (as scikit-learn, early_stopping does not apply)
         elif validation_data is not None:
-            try:
-                X_val, y_val = validation_data
-            except (TypeError, ValueError):
-                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+            X_val, y_val = validation_data
             X_val, y_val = self._validate_train(X_val, y_val, reset=False)
             validation = (_cast(X_val, dtype, "X_val"), self._targets(y_val, dtype))
         elif self.early_stopping:
