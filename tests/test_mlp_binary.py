@@ -131,6 +131,18 @@ def test_log_proba_is_finite_where_a_probability_rounds_to_one():
     assert np.all(np.isfinite(model.predict_log_proba(far)))
 
 
+def test_proba_and_log_proba_agree_where_the_logit_saturates():
+    # exp(predict_log_proba) is predict_proba, also where 1 - sigmoid(z) would round to 0
+    X, y = _two_blobs()
+    model = MLPClassifier(hidden_layer_sizes=(), max_iter=5, random_state=0,
+                          dtype="float64").fit(X, y)
+    far = np.array([[600.0, 600.0], [3000.0, 3000.0], [-3000.0, -3000.0]])  # z ~ 20, 100, -100
+    proba = model.predict_proba(far)
+    assert np.all(proba > 0)
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(far)), proba, rtol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-15)
+
+
 def test_a_binary_model_saves_and_loads(tmp_path):
     X, y = _two_blobs()
     model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
@@ -196,3 +208,44 @@ def test_coefs_set_by_hand_train_as_scikit_learn_worked_example():
     np.testing.assert_allclose(model.intercepts_[1], [0.9235], atol=5e-4)
     assert model.predict_proba(np.array([[0.6, 0.8, 0.7]]))[0, 1] == pytest.approx(0.739,
                                                                                    abs=5e-4)
+
+
+def _set_by_hand(model: MLPClassifier, n_units: int, seed: int = 0) -> MLPClassifier:
+    """A 2-4-n_units network set by hand, for the classes [0, 1]."""
+    rng = np.random.default_rng(seed)
+    model.coefs_ = [rng.normal(size=(2, 4)), rng.normal(size=(4, n_units))]
+    model.intercepts_ = [np.zeros(4), np.zeros(n_units)]
+    model.classes_, model.n_features_in_ = np.array([0, 1]), 2
+    return model
+
+
+@pytest.mark.parametrize("n_units", [1, 2])
+def test_coefs_set_by_hand_predict_with_the_output_layer_they_have(n_units):
+    # one column: the logistic unit of the binary model; two: a 2-way softmax (0.1's layout)
+    X, _ = _two_blobs()
+    model = _set_by_hand(MLPClassifier(hidden_layer_sizes=(4,), dtype="float64"), n_units)
+    z = np.maximum(X @ model.coefs_[0], 0) @ model.coefs_[1]
+    p = 1 / (1 + np.exp(-z[:, 0])) if n_units == 1 else 1 / (1 + np.exp(z[:, 0] - z[:, 1]))
+    np.testing.assert_allclose(model.predict_proba(X), np.column_stack([1 - p, p]), rtol=1e-10)
+    np.testing.assert_array_equal(model.predict(X), (p > 0.5).astype(int))
+
+
+def test_a_fitted_binary_model_whose_coefs_were_replaced_predicts_with_them():
+    X, y = _two_blobs()
+    model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    old_layout = _set_by_hand(MLPClassifier(hidden_layer_sizes=(4,)), 2)
+    model.coefs_, model.intercepts_ = old_layout.coefs_, old_layout.intercepts_
+    old_layout.classes_ = model.classes_
+    np.testing.assert_allclose(model.predict_proba(X), old_layout.predict_proba(X))
+
+
+@pytest.mark.parametrize("n_units", [1, 2])
+def test_warm_start_trains_on_coefs_set_by_hand(n_units):
+    X, y = _two_blobs()
+    y = (y == "yes").astype(int)
+    model = _set_by_hand(MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0,
+                                       warm_start=True, dtype="float64"), n_units)
+    before = model.score(X, y)
+    model.fit(X, y)
+    assert model.coefs_[-1].shape == (4, n_units)
+    assert model.score(X, y) >= before

@@ -288,6 +288,16 @@ def test_a_diverging_fit_raises_scikit_learns_error_and_keeps_the_model():
         np.testing.assert_array_equal(w, b)
 
 
+def test_a_non_finite_loss_without_early_stopping_raises_even_with_finite_parameters():
+    # float32 squares of residuals of 1e25 overflow: the loss is inf while Adam's bounded steps
+    # leave the weights finite; no best epoch was kept, so nothing may be returned as trained
+    X, _ = _regression()
+    model = MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with pytest.raises(ValueError, match="diverged at epoch 1"):
+        model.fit(X, np.full(len(X), 1e25))
+    assert not hasattr(model, "coefs_")
+
+
 def test_a_diverging_fit_with_early_stopping_keeps_its_best_epoch_and_warns():
     X, y = _regression()
     model = _diverging(early_stopping=True, n_iter_no_change=10)

@@ -91,6 +91,22 @@ def test_a_multilabel_model_is_not_saved_yet(multilabel, tmp_path):
         model.save(tmp_path / "m.npz")
 
 
+def test_the_export_functions_refuse_a_multilabel_model(multilabel, tmp_path):
+    # their graphs end in a softmax over the labels: not a multilabel model's probabilities
+    pytest.importorskip("torch")
+    from nnbasics.mlp.export import to_onnx, to_torch
+
+    X, Y = multilabel
+    model = MLPClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=5, random_state=0)
+    with pytest.warns(Warning):
+        model.fit(X, Y)
+    with pytest.raises(ValueError, match="multilabel"):
+        to_torch(model)
+    with pytest.raises(ValueError, match="multilabel"):
+        to_onnx(model, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
 def test_multiclass_multioutput_targets_are_refused():
     X = np.zeros((4, 2))
     Y = np.array([[0, 2], [1, 0], [2, 1], [0, 1]])

@@ -108,3 +108,14 @@ def test_bad_weights_are_refused(bad, message):
     X, y = _blobs()
     with pytest.raises(ValueError, match=message):
         MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(X, y, sample_weight=bad)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_weights_passed_in_scikit_learns_position_are_refused_not_ignored(solver):
+    # scikit-learn's fit(X, y, sample_weight): here the third argument is validation_data,
+    # which lbfgs does not score; a vector there must not be silently dropped
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, solver=solver)
+    with pytest.raises(ValueError, match="sample_weight=") as error:
+        model.fit(X, y, np.ones(len(X)))
+    assert "validation_data must be a pair" in str(error.value)

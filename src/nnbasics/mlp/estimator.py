@@ -427,13 +427,16 @@ class _MLPEstimator(BaseEstimator):
         X = _cast(X, dtype)
         codes = self._targets(y, dtype)
         validation = None
+        if validation_data is not None and not (
+                isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            # scikit-learn's third positional argument is sample_weight; here it is
+            # validation_data, and a weight vector there must not be dropped or misread
+            raise ValueError("validation_data must be a pair (X_val, y_val); sample weights "
+                             "go by keyword: fit(X, y, sample_weight=w)")
         if self.solver == "lbfgs":
             pass  # full batch, no validation (as scikit-learn, early_stopping does not apply)
         elif validation_data is not None:
-            try:
-                X_val, y_val = validation_data
-            except (TypeError, ValueError):
-                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+            X_val, y_val = validation_data
             X_val, y_val = self._validate_train(X_val, y_val, reset=False)
             validation = (_cast(X_val, dtype, "X_val"), self._targets(y_val, dtype))
         elif self.early_stopping:
@@ -662,8 +665,9 @@ class _MLPEstimator(BaseEstimator):
 
     def _check_finite(self, state: TrainingState) -> None:
         """After training: ValueError (what happened, then scikit-learn's message) if a parameter
-        is not finite; a ConvergenceWarning if training diverged but ``early_stopping`` kept the
-        parameters of its best epoch."""
+        is not finite, or (what happened) if training diverged and no best epoch was kept; a
+        ConvergenceWarning if training diverged but ``early_stopping`` kept the parameters of
+        its best epoch."""
         finite = all(np.isfinite(a).all() for a in (*state.weights, *state.biases))
         what = ""
         if state.diverged:
@@ -671,6 +675,8 @@ class _MLPEstimator(BaseEstimator):
                     f"{state.history.train_loss[-1]}); lower the learning rate")
         if not finite:
             raise ValueError(f"{what}. {NON_FINITE}" if what else NON_FINITE)
+        if state.diverged and not (self.early_stopping and state.best_weights is not None):
+            raise ValueError(f"{what} (the loss, not yet the parameters, is non-finite)")
         if state.diverged:
             warnings.warn(f"{type(self).__name__}: {what}; the parameters of the best epoch "
                           "(early stopping) were kept", ConvergenceWarning, stacklevel=4)
@@ -844,6 +850,15 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     def _compiled_output(self) -> bool:
         return self._output == "softmax" or (self._output == "logistic" and not self._multilabel)
 
+    def _output_of_coefs(self) -> str:
+        """The output layer ``coefs_`` has, for a single-label classifier: one unit for two
+        classes is the logistic unit of a binary model, else a softmax (a 0.1 file's 2-way
+        softmax, or parameters set by hand: their layout, not the last fit's, is the model)."""
+        if self._multilabel or not hasattr(self, "coefs_") or not hasattr(self, "classes_"):
+            return self._output
+        one_unit = np.shape(self.coefs_[-1])[-1:] == (1,)
+        return "logistic" if one_unit and len(self.classes_) == 2 else "softmax"
+
     def _set_outputs(self, y, warm: bool) -> None:
         multilabel = y.ndim == 2
         if warm and multilabel != self._multilabel:
@@ -864,7 +879,9 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
                 "warm_start can only be used where `y` has the same classes as in the previous "
                 f"call to fit. Previously got {previous_classes}, `y` has {self.classes_}"
             )
-        if not warm:  # a warm start keeps the fitted output layer (a 0.1 model's 2-way softmax)
+        if warm:  # a warm start keeps the output layer of coefs_ (a 0.1 model's 2-way softmax)
+            self._output = self._output_of_coefs()
+        else:
             self._output = "logistic" if multilabel or len(self.classes_) == 2 else "softmax"
             self._multilabel = multilabel
 
@@ -894,6 +911,8 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
             raise ValueError(
                 f"classes {classes!r} differ from the first call's {self.classes_.tolist()}"
             )
+        else:
+            self._output = self._output_of_coefs()
 
     def _targets(self, y, dtype) -> np.ndarray:
         if self._multilabel:
@@ -929,13 +948,15 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (N, K), columns in the order of ``classes_`` (for a multilabel
         model, each label's own probability: the rows need not sum to 1; for a binary one,
-        ``[1 - p, p]`` with ``p`` the logistic unit's probability of ``classes_[1]``)."""
+        ``[sigmoid(-z), sigmoid(z)] = [1 - p, p]`` with ``p`` the logistic unit's probability of
+        ``classes_[1]``: ``1 - p`` from ``-z``, not by subtraction, keeps its relative
+        precision where ``p`` rounds to 1, as :meth:`predict_log_proba` does)."""
         logits = self._logits(X)
         if self._multilabel:
             return sigmoid(logits)
-        if self._output == "logistic":
-            p = sigmoid(logits[:, 0])
-            return np.column_stack([1 - p, p])
+        if self._output_of_coefs() == "logistic":
+            z = logits[:, 0]
+            return np.column_stack([sigmoid(-z), sigmoid(z)])
         return softmax(logits, axis=1)
 
     def predict_log_proba(self, X) -> np.ndarray:
@@ -947,7 +968,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         logits = self._logits(X)
         if self._multilabel:  # log sigmoid, finite for any logit
             return -np.logaddexp(0, -logits)
-        if self._output == "logistic":  # log(1 - sigmoid(z)) = log sigmoid(-z)
+        if self._output_of_coefs() == "logistic":  # log(1 - sigmoid(z)) = log sigmoid(-z)
             z = logits[:, :1]
             return np.column_stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)])
         return log_softmax(logits, axis=1)
@@ -958,7 +979,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         logits = self._logits(X)  # first: it raises NotFittedError on an unfitted model
         if self._multilabel:
             return (logits > 0).astype(np.int64)
-        if self._output == "logistic":
+        if self._output_of_coefs() == "logistic":
             return self.classes_[(logits[:, 0] > 0).astype(np.int64)]
         return self.classes_[np.argmax(logits, axis=1)]
 
@@ -994,7 +1015,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
             "n_layers": len(self.coefs_),
             "n_iter": int(self.n_iter_),
             "optimizer_steps": int(optimizer_steps),
-            "output": self._output,  # "logistic": a binary model's one unit
+            "output": self._output_of_coefs(),  # "logistic": a binary model's one unit
             "history": self.history_.to_dict(),
             "extra": extra_metadata or {},
         }

@@ -49,10 +49,13 @@ def _require(module: str, extra: str, purpose: str) -> Any:
 
 
 def _fitted_layers(model: MLPClassifier) -> tuple[list[np.ndarray], list[np.ndarray], str]:
-    """``(coefs_, intercepts_, activation)`` of a fitted model (NotFittedError otherwise)."""
+    """``(coefs_, intercepts_, activation)`` of a fitted single-label model (NotFittedError
+    otherwise; ValueError for a multilabel one)."""
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(model)
+    if getattr(model, "_multilabel", False):  # K sigmoids, not the softmax the graphs end in
+        raise ValueError("export does not support a multilabel model yet")
     coefs, intercepts = list(model.coefs_), list(model.intercepts_)
     if coefs[-1].shape[1] == 1:
         # a binary model's one logistic unit z, written as the 2-way softmax of logits [0, z]:
