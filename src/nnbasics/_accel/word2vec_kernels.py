@@ -428,6 +428,121 @@ def cbow_window_step(
 
 
 # ----------------------------------------------------------------------------------------------
+# hierarchical softmax: one input along one path
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def hs_path_step(
+    node_vectors: NDArray[np.float32],
+    path_nodes: NDArray[np.int32],
+    path_labels: NDArray[np.uint8],
+    first: int,
+    stop: int,
+    alpha: float,
+    x: NDArray[np.float32],
+    dx: NDArray[np.float32],
+) -> float:
+    """One input ``x`` (d,) along one Huffman path, in place; return its loss (float64).
+
+    For the nodes ``u_k = node_vectors[path_nodes[k]]``, ``first <= k < stop``, with labels
+    ``y_k = path_labels[k]``: ``g_k = alpha (y_k - sigmoid(u_k . x))``, ``dx += g_k u_k`` and
+    ``u_k += g_k x``, node after node as gensim's ``fast_sentence_*_hs``.  The nodes of a path are
+    distinct rows, so each score sees its node as before the step, and the result is that of
+    :func:`sg_window_step` (one context) or :func:`cbow_window_step`: all scores first, then all
+    updates.  One pass per node instead of two, each row read once.  ``x`` is not changed (the
+    caller applies ``dx`` to the input rows).
+    """
+    d = x.shape[0]
+    loss = 0.0
+    for k in range(first, stop):
+        ur = path_nodes[k]
+        score = np.float32(0.0)
+        for i in range(d):
+            score += x[i] * node_vectors[ur, i]
+        residual, term = _logistic_terms(score, path_labels[k] == 1)
+        loss += term
+        g = np.float32(alpha) * residual
+        for i in range(d):
+            u = node_vectors[ur, i]
+            dx[i] += g * u
+            node_vectors[ur, i] = u + g * x[i]
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def hs_sg_pair_step(
+    center_vectors: NDArray[np.float32],
+    node_vectors: NDArray[np.float32],
+    context: int,
+    path_nodes: NDArray[np.int32],
+    path_labels: NDArray[np.uint8],
+    first: int,
+    stop: int,
+    alpha: float,
+    x: NDArray[np.float32],
+    dx: NDArray[np.float32],
+) -> float:
+    """One skip-gram pair (context word ``context``, center path ``[first, stop)``), in place.
+
+    :func:`hs_path_step` on a copy of ``center_vectors[context]`` in ``x`` (scratch, (d,)), then
+    ``center_vectors[context] += dx`` (``dx`` scratch, (d,)); returns the pair's loss.
+    """
+    d = center_vectors.shape[1]
+    for i in range(d):
+        x[i] = center_vectors[context, i]
+        dx[i] = 0.0
+    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx)
+    for i in range(d):
+        center_vectors[context, i] += dx[i]
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def hs_cbow_step(
+    center_vectors: NDArray[np.float32],
+    node_vectors: NDArray[np.float32],
+    contexts: NDArray[np.int32],
+    n_contexts: int,
+    path_nodes: NDArray[np.int32],
+    path_labels: NDArray[np.uint8],
+    first: int,
+    stop: int,
+    alpha: float,
+    cbow_mean: bool,
+    hidden: NDArray[np.float32],
+    dhidden: NDArray[np.float32],
+) -> float:
+    """One CBOW window along the center word's path, in place: :func:`cbow_window_step`'s step.
+
+    ``h`` = mean (``cbow_mean``) or sum of the context vectors in ``hidden``, :func:`hs_path_step`
+    from it, then each context vector gets ``dh`` (mean) or ``dh / m`` (sum), as gensim.
+    """
+    d = center_vectors.shape[1]
+    for i in range(d):
+        hidden[i] = 0.0
+        dhidden[i] = 0.0
+    for j in range(n_contexts):
+        xr = contexts[j]
+        for i in range(d):
+            hidden[i] += center_vectors[xr, i]
+    inv_m = np.float32(1.0 / n_contexts)
+    if cbow_mean:
+        for i in range(d):
+            hidden[i] *= inv_m
+    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, hidden,
+                        dhidden)
+    if not cbow_mean:
+        for i in range(d):
+            dhidden[i] *= inv_m
+    for j in range(n_contexts):
+        xr = contexts[j]
+        for i in range(d):
+            center_vectors[xr, i] += dhidden[i]
+    return loss
+
+
+# ----------------------------------------------------------------------------------------------
 # the settings of a run, and the walk over a range of tokens
 # ----------------------------------------------------------------------------------------------
 
@@ -626,17 +741,16 @@ def train_range(
                 first, last = config.path_offsets[word], config.path_offsets[word + 1]
                 if config.sg:  # pair after pair
                     for j in range(n_ctx):
-                        one_context[0] = contexts[j]
-                        loss += sg_window_step(
-                            config.center_vectors, config.node_vectors, one_context, 1,
-                            config.path_nodes, config.path_labels, first, last, alpha, coef,
-                            dinputs,
+                        loss += hs_sg_pair_step(
+                            config.center_vectors, config.node_vectors, contexts[j],
+                            config.path_nodes, config.path_labels, first, last, alpha, hidden,
+                            dhidden,
                         )
                 else:
-                    loss += cbow_window_step(
+                    loss += hs_cbow_step(
                         config.center_vectors, config.node_vectors, contexts, n_ctx,
                         config.path_nodes, config.path_labels, first, last, alpha,
-                        config.cbow_mean, coef[0], hidden, dhidden,
+                        config.cbow_mean, hidden, dhidden,
                     )
             if negative > 0:  # the center word and its negatives
                 if config.sg and not config.shared_negatives:  # pair after pair (word2vec.c)
