@@ -333,7 +333,8 @@ def test_hs_pair_step_is_one_sgd_step_on_the_objective(target, context, vectors)
     c, u = center.copy(), nodes.copy()
     first, stop = TREE.offsets[target], TREE.offsets[target + 1]
     loss = hs_sg_pair_step(c, u, context, TREE.point_flat, LABELS, first, stop, alpha,
-                           np.empty(D, np.float32), np.empty(D, np.float32))
+                           np.empty(D, np.float32), np.empty(D, np.float32),
+                           np.empty(stop - first, np.float32))
     ref_loss, grad_center, grad_nodes = skipgram(
         context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
@@ -361,7 +362,8 @@ def test_hs_cbow_step_is_gensims_step_on_the_objective(target, cbow_mean, vector
     contexts = np.array(CONTEXT, dtype=np.int32)
     first, stop = TREE.offsets[target], TREE.offsets[target + 1]
     loss = hs_cbow_step(c, u, contexts, contexts.size, TREE.point_flat, LABELS, first, stop,
-                        alpha, cbow_mean, np.empty(D, np.float32), np.empty(D, np.float32))
+                        alpha, cbow_mean, np.empty(D, np.float32), np.empty(D, np.float32),
+                        np.empty(stop - first, np.float32))
     ref_loss, grad_center, grad_nodes = cbow(
         target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS, mean=cbow_mean)
     share = len(CONTEXT) if cbow_mean else 1 / len(CONTEXT)

@@ -442,31 +442,48 @@ def hs_path_step(
     alpha: float,
     x: NDArray[np.float32],
     dx: NDArray[np.float32],
+    scores: NDArray[np.float32],
 ) -> float:
     """One input ``x`` (d,) along one Huffman path, in place; return its loss (float64).
 
     For the nodes ``u_k = node_vectors[path_nodes[k]]``, ``first <= k < stop``, with labels
     ``y_k = path_labels[k]``: ``g_k = alpha (y_k - sigmoid(u_k . x))``, ``dx += g_k u_k`` and
-    ``u_k += g_k x``, node after node as gensim's ``fast_sentence_*_hs``.  The nodes of a path are
-    distinct rows, so each score sees its node as before the step, and the result is that of
-    :func:`sg_window_step` (one context) or :func:`cbow_window_step`: all scores first, then all
-    updates.  One pass per node instead of two, each row read once.  ``x`` is not changed (the
-    caller applies ``dx`` to the input rows).
+    ``u_k += g_k x``.  The nodes of a path are distinct rows and ``x`` does not change, so every
+    score is that of the vectors before the step, whether taken first or node after node as
+    gensim's ``fast_sentence_*_hs`` does: the step is that of :func:`sg_window_step` (one
+    context) or :func:`cbow_window_step`.  The scores are taken first, two nodes at a time (two
+    independent sums, ``x`` read once for both, both rows fetched at once), into ``scores``
+    (scratch, ``>= stop - first``); then each node's update, one pass over its row.  ``x`` is not
+    changed (the caller applies ``dx`` to the input rows).
     """
     d = x.shape[0]
-    loss = 0.0
-    for k in range(first, stop):
-        ur = path_nodes[k]
+    k = first
+    while k + 2 <= stop:
+        row0, row1 = path_nodes[k], path_nodes[k + 1]
+        score0 = np.float32(0.0)
+        score1 = np.float32(0.0)
+        for i in range(d):
+            score0 += x[i] * node_vectors[row0, i]
+            score1 += x[i] * node_vectors[row1, i]
+        scores[k - first] = score0
+        scores[k + 1 - first] = score1
+        k += 2
+    if k < stop:
+        row = path_nodes[k]
         score = np.float32(0.0)
         for i in range(d):
-            score += x[i] * node_vectors[ur, i]
-        residual, term = _logistic_terms(score, path_labels[k] == 1)
+            score += x[i] * node_vectors[row, i]
+        scores[k - first] = score
+    loss = 0.0
+    for k in range(first, stop):
+        residual, term = _logistic_terms(scores[k - first], path_labels[k] == 1)
         loss += term
         g = np.float32(alpha) * residual
+        row = path_nodes[k]
         for i in range(d):
-            u = node_vectors[ur, i]
+            u = node_vectors[row, i]
             dx[i] += g * u
-            node_vectors[ur, i] = u + g * x[i]
+            node_vectors[row, i] = u + g * x[i]
     return loss
 
 
@@ -482,17 +499,19 @@ def hs_sg_pair_step(
     alpha: float,
     x: NDArray[np.float32],
     dx: NDArray[np.float32],
+    scores: NDArray[np.float32],
 ) -> float:
     """One skip-gram pair (context word ``context``, center path ``[first, stop)``), in place.
 
     :func:`hs_path_step` on a copy of ``center_vectors[context]`` in ``x`` (scratch, (d,)), then
-    ``center_vectors[context] += dx`` (``dx`` scratch, (d,)); returns the pair's loss.
+    ``center_vectors[context] += dx`` (``dx`` scratch, (d,); ``scores`` scratch, ``>= stop -
+    first``); returns the pair's loss.
     """
     d = center_vectors.shape[1]
     for i in range(d):
         x[i] = center_vectors[context, i]
         dx[i] = 0.0
-    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx)
+    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx, scores)
     for i in range(d):
         center_vectors[context, i] += dx[i]
     return loss
@@ -512,11 +531,13 @@ def hs_cbow_step(
     cbow_mean: bool,
     hidden: NDArray[np.float32],
     dhidden: NDArray[np.float32],
+    scores: NDArray[np.float32],
 ) -> float:
     """One CBOW window along the center word's path, in place: :func:`cbow_window_step`'s step.
 
     ``h`` = mean (``cbow_mean``) or sum of the context vectors in ``hidden``, :func:`hs_path_step`
     from it, then each context vector gets ``dh`` (mean) or ``dh / m`` (sum), as gensim.
+    Scratch: ``hidden``, ``dhidden`` (d,), ``scores`` (``>= stop - first``).
     """
     d = center_vectors.shape[1]
     for i in range(d):
@@ -531,7 +552,7 @@ def hs_cbow_step(
         for i in range(d):
             hidden[i] *= inv_m
     loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, hidden,
-                        dhidden)
+                        dhidden, scores)
     if not cbow_mean:
         for i in range(d):
             dhidden[i] *= inv_m
@@ -700,6 +721,7 @@ def train_range(
     dinputs = np.empty((max_contexts, d), dtype=np.float32)
     hidden = np.empty(d, dtype=np.float32)
     dhidden = np.empty(d, dtype=np.float32)
+    path_scores = np.empty(max(config.max_path_length, 1), dtype=np.float32)
     alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)
 
     loss = 0.0
@@ -744,13 +766,13 @@ def train_range(
                         loss += hs_sg_pair_step(
                             config.center_vectors, config.node_vectors, contexts[j],
                             config.path_nodes, config.path_labels, first, last, alpha, hidden,
-                            dhidden,
+                            dhidden, path_scores,
                         )
                 else:
                     loss += hs_cbow_step(
                         config.center_vectors, config.node_vectors, contexts, n_ctx,
                         config.path_nodes, config.path_labels, first, last, alpha,
-                        config.cbow_mean, hidden, dhidden,
+                        config.cbow_mean, hidden, dhidden, path_scores,
                     )
             if negative > 0:  # the center word and its negatives
                 if config.sg and not config.shared_negatives:  # pair after pair (word2vec.c)
