@@ -453,8 +453,8 @@ def hs_path_step(
     gensim's ``fast_sentence_*_hs`` does: the step is that of :func:`sg_window_step` (one
     context) or :func:`cbow_window_step`.  The scores are taken first, two nodes at a time (two
     independent sums, ``x`` read once for both, both rows fetched at once), into ``scores``
-    (scratch, ``>= stop - first``); then each node's update, one pass over its row.  ``x`` is not
-    changed (the caller applies ``dx`` to the input rows).
+    (scratch, ``>= stop - first``); then the updates, two nodes a pass (``dx`` and ``x`` read
+    once for both).  ``x`` is not changed (the caller applies ``dx`` to the input rows).
     """
     d = x.shape[0]
     k = first
@@ -475,11 +475,24 @@ def hs_path_step(
             score += x[i] * node_vectors[row, i]
         scores[k - first] = score
     loss = 0.0
-    for k in range(first, stop):
+    for k in range(first, stop):  # scores become the steps g_k
         residual, term = _logistic_terms(scores[k - first], path_labels[k] == 1)
         loss += term
-        g = np.float32(alpha) * residual
+        scores[k - first] = np.float32(alpha) * residual
+    k = first
+    while k + 2 <= stop:  # two nodes a pass: dx read and written once for both
+        row0, row1 = path_nodes[k], path_nodes[k + 1]
+        g0, g1 = scores[k - first], scores[k + 1 - first]
+        for i in range(d):
+            u0 = node_vectors[row0, i]
+            u1 = node_vectors[row1, i]
+            dx[i] = (dx[i] + g0 * u0) + g1 * u1
+            node_vectors[row0, i] = u0 + g0 * x[i]
+            node_vectors[row1, i] = u1 + g1 * x[i]
+        k += 2
+    if k < stop:
         row = path_nodes[k]
+        g = scores[k - first]
         for i in range(d):
             u = node_vectors[row, i]
             dx[i] += g * u
