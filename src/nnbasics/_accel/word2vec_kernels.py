@@ -29,7 +29,9 @@ takes one SGD step on ``sum_k -log sigmoid((2 y_k - 1) u_k . x)`` for its input 
   negatives drawn for the window (label 0);
 * hierarchical softmax: ``U = node_vectors`` (``syn1``), the inner nodes on ``w``'s path with
   labels ``1 - code`` (gensim's step ``g = (1 - code - f) alpha``).  The labels of a path are
-  stored once (``path_labels``), so both output layers take the same step functions.
+  stored once (``path_labels``), so both output layers can take the same step functions; the
+  walker takes hierarchical softmax's through :func:`hs_path_step` (the same step, organised
+  for one input along a path of distinct rows).
 
 * **skip-gram**: as in word2vec.c, the *context* words are the inputs and the center word is
   predicted: the pairs ``(c_j, w)``.  A step on ``m`` of them against the same ``T`` outputs
@@ -98,6 +100,9 @@ __all__ = [
     "build_noise_guide",
     "cbow_window_step",
     "draw_negatives",
+    "hs_cbow_step",
+    "hs_path_step",
+    "hs_sg_pair_step",
     "kernel_config",
     "logistic_terms",
     "sample_negatives",
