@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from nnbasics._accel import word2vec_kernels
 from nnbasics._accel.word2vec_kernels import (
     cbow_window_step,
+    hs_cbow_step,
+    hs_sg_pair_step,
     kernel_config,
     sg_window_step,
     train_batch,
@@ -319,6 +321,57 @@ def test_cbow_kernel_step_is_gensims_step_on_the_objective(target, cbow_mean, ve
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c, center - alpha * share * grad_center, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("target", [0, 3, 6])
+@pytest.mark.parametrize("context", [2, 4])
+def test_hs_pair_step_is_one_sgd_step_on_the_objective(target, context, vectors):
+    """The walker's skip-gram step, node after node along the path (gensim's order), is the
+    exact SGD step of one (context, center) pair: the path's nodes are distinct rows, so each
+    score sees its node before the step, as when all scores are taken first."""
+    center, nodes = _float32(vectors)
+    alpha = 0.07
+    c, u = center.copy(), nodes.copy()
+    first, stop = TREE.offsets[target], TREE.offsets[target + 1]
+    loss = hs_sg_pair_step(c, u, context, TREE.point_flat, LABELS, first, stop, alpha,
+                           np.empty(D, np.float32), np.empty(D, np.float32),
+                           np.empty(stop - first, np.float32), NO_LOCK)
+    ref_loss, grad_center, grad_nodes = skipgram(
+        context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(c, center - alpha * grad_center, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(u, nodes) and not np.allclose(c, center)
+    # and the same as the shared-output step on one context, which takes every score first
+    c2, u2 = center.copy(), nodes.copy()
+    loss2 = sg_window_step(c2, u2, np.array([context], np.int32), 1, TREE.point_flat, LABELS,
+                           first, stop, alpha, np.empty((1, stop - first), np.float32),
+                           np.empty((1, D), np.float32), NO_LOCK)
+    assert loss == pytest.approx(loss2, rel=1e-6)
+    np.testing.assert_allclose(c, c2, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(u, u2, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("target", [1, 5])
+@pytest.mark.parametrize("cbow_mean", [True, False], ids=["mean", "sum"])
+def test_hs_cbow_step_is_gensims_step_on_the_objective(target, cbow_mean, vectors):
+    """The walker's CBOW step along the path: node rows -alpha * gradient, context rows
+    gensim's rule (-alpha * m * gradient with the mean, -alpha * gradient / m with the sum)."""
+    center, nodes = _float32(vectors)
+    alpha = 0.07
+    c, u = center.copy(), nodes.copy()
+    contexts = np.array(CONTEXT, dtype=np.int32)
+    first, stop = TREE.offsets[target], TREE.offsets[target + 1]
+    loss = hs_cbow_step(c, u, contexts, contexts.size, TREE.point_flat, LABELS, first, stop,
+                        alpha, cbow_mean, np.empty(D, np.float32), np.empty(D, np.float32),
+                        np.empty(stop - first, np.float32), NO_LOCK)
+    ref_loss, grad_center, grad_nodes = cbow(
+        target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS, mean=cbow_mean)
+    share = len(CONTEXT) if cbow_mean else 1 / len(CONTEXT)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(u, nodes - alpha * grad_nodes, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c, center - alpha * share * grad_center, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(u, nodes) and not np.allclose(c, center)
 
 
 def _batch(rng, n_sentences=40, length=2):

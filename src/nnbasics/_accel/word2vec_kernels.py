@@ -29,20 +29,22 @@ takes one SGD step on ``sum_k -log sigmoid((2 y_k - 1) u_k . x)`` for its input 
   negatives drawn for the window (label 0);
 * hierarchical softmax: ``U = node_vectors`` (``syn1``), the inner nodes on ``w``'s path with
   labels ``1 - code`` (gensim's step ``g = (1 - code - f) alpha``).  The labels of a path are
-  stored once (``path_labels``), so both output layers take the same step functions.
+  stored once (``path_labels``), so both output layers can take the same step functions; the
+  walker takes hierarchical softmax's through :func:`hs_path_step` (the same step, organised
+  for one input along a path of distinct rows).
 
 * **skip-gram**: as in word2vec.c, the *context* words are the inputs and the center word is
   predicted: the pairs ``(c_j, w)``.  A step on ``m`` of them against the same ``T`` outputs
   has an ``m x T`` matrix of scores ``S = X U^T`` with ``X = center_vectors[c]``, and its updates
   are two small matrix products ``dX = G U``, ``dU = G^T X`` with
-  ``G[j, k] = alpha (y_k - sigmoid(S[j, k]))``, all at the vectors before the step.  By default
-  (``shared_negatives=False``) negative sampling takes the pairs one after the other (``m = 1``),
+  ``G[j, k] = alpha (y_k - sigmoid(S[j, k]))``, all at the vectors before the step.  With
+  ``shared_negatives=False`` negative sampling takes the pairs one after the other (``m = 1``),
   each against its own ``negative`` draws, as word2vec.c and gensim.  With
-  ``shared_negatives=True`` it takes the window's ``m`` pairs in one step against negatives drawn
-  once for the window (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed
-  Memory"): each output row is read and written once per window, ``m`` times fewer draws; a
-  different algorithm from word2vec.c's, kept as an option (its measured speed and quality:
-  ``benchmarks/RESULTS.md``).  Hierarchical softmax takes the pairs one after the other, each
+  ``shared_negatives=True`` (the model's default) it takes the window's ``m`` pairs in one step
+  against negatives drawn once for the window (Ji et al. 2016, "Parallelizing Word2Vec in
+  Shared and Distributed Memory"): each output row is read and written once per window, ``m``
+  times fewer draws; a different algorithm from word2vec.c's, measured as good and faster
+  (``benchmarks/RESULTS.md``).  Hierarchical softmax takes the pairs one after the other, each
   at the vectors the previous one left.
 * **CBOW** (gensim's ``cbow_mean=1``): the input is the mean ``h`` of the context vectors, one row
   of scores ``s = U h``.  As in word2vec.c and gensim, every context vector receives the whole
@@ -102,6 +104,9 @@ __all__ = [
     "build_noise_guide",
     "cbow_window_step",
     "draw_negatives",
+    "hs_cbow_step",
+    "hs_path_step",
+    "hs_sg_pair_step",
     "kernel_config",
     "logistic_terms",
     "sample_negatives",
@@ -448,6 +453,170 @@ def cbow_window_step(
 
 
 # ----------------------------------------------------------------------------------------------
+# hierarchical softmax: one input along one path
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def hs_path_step(
+    node_vectors: NDArray[np.float32],
+    path_nodes: NDArray[np.int32],
+    path_labels: NDArray[np.uint8],
+    first: int,
+    stop: int,
+    alpha: float,
+    x: NDArray[np.float32],
+    dx: NDArray[np.float32],
+    scores: NDArray[np.float32],
+) -> float:
+    """One input ``x`` (d,) along one Huffman path, in place; return its loss (float64).
+
+    For the nodes ``u_k = node_vectors[path_nodes[k]]``, ``first <= k < stop``, with labels
+    ``y_k = path_labels[k]``: ``g_k = alpha (y_k - sigmoid(u_k . x))``, ``dx += g_k u_k`` and
+    ``u_k += g_k x``.  The nodes of a path are distinct rows and ``x`` does not change, so every
+    score is that of the vectors before the step, whether taken first or node after node as
+    gensim's ``fast_sentence_*_hs`` does: the step is that of :func:`sg_window_step` (one
+    context) or :func:`cbow_window_step`.  The scores are taken first, two nodes at a time (two
+    independent sums, ``x`` read once for both, both rows fetched at once), into ``scores``
+    (scratch, ``>= stop - first``); then the updates, two nodes a pass (``dx`` and ``x`` read
+    once for both).  ``x`` is not changed (the caller applies ``dx`` to the input rows).
+    """
+    d = x.shape[0]
+    k = first
+    while k + 2 <= stop:
+        row0, row1 = path_nodes[k], path_nodes[k + 1]
+        score0 = np.float32(0.0)
+        score1 = np.float32(0.0)
+        for i in range(d):
+            score0 += x[i] * node_vectors[row0, i]
+            score1 += x[i] * node_vectors[row1, i]
+        scores[k - first] = score0
+        scores[k + 1 - first] = score1
+        k += 2
+    if k < stop:
+        row = path_nodes[k]
+        score = np.float32(0.0)
+        for i in range(d):
+            score += x[i] * node_vectors[row, i]
+        scores[k - first] = score
+    loss = 0.0
+    for k in range(first, stop):  # scores become the steps g_k
+        residual, term = _logistic_terms(scores[k - first], path_labels[k] == 1)
+        loss += term
+        scores[k - first] = np.float32(alpha) * residual
+    k = first
+    while k + 2 <= stop:  # two nodes a pass: dx read and written once for both
+        row0, row1 = path_nodes[k], path_nodes[k + 1]
+        g0, g1 = scores[k - first], scores[k + 1 - first]
+        for i in range(d):
+            u0 = node_vectors[row0, i]
+            u1 = node_vectors[row1, i]
+            dx[i] = (dx[i] + g0 * u0) + g1 * u1
+            node_vectors[row0, i] = u0 + g0 * x[i]
+            node_vectors[row1, i] = u1 + g1 * x[i]
+        k += 2
+    if k < stop:
+        row = path_nodes[k]
+        g = scores[k - first]
+        for i in range(d):
+            u = node_vectors[row, i]
+            dx[i] += g * u
+            node_vectors[row, i] = u + g * x[i]
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def hs_sg_pair_step(
+    center_vectors: NDArray[np.float32],
+    node_vectors: NDArray[np.float32],
+    context: int,
+    path_nodes: NDArray[np.int32],
+    path_labels: NDArray[np.uint8],
+    first: int,
+    stop: int,
+    alpha: float,
+    x: NDArray[np.float32],
+    dx: NDArray[np.float32],
+    scores: NDArray[np.float32],
+    lock_factors: NDArray[np.float32],
+) -> float:
+    """One skip-gram pair (context word ``context``, center path ``[first, stop)``), in place.
+
+    :func:`hs_path_step` on a copy of ``center_vectors[context]`` in ``x`` (scratch, (d,)), then
+    ``center_vectors[context] += f dx`` with ``f = lock_factors[context]`` (gensim's
+    ``vectors_lockf``), or 1 when ``lock_factors`` is empty (``dx`` scratch, (d,); ``scores``
+    scratch, ``>= stop - first``); returns the pair's loss.
+    """
+    d = center_vectors.shape[1]
+    for i in range(d):
+        x[i] = center_vectors[context, i]
+        dx[i] = 0.0
+    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx, scores)
+    if lock_factors.shape[0] == 0:
+        for i in range(d):
+            center_vectors[context, i] += dx[i]
+    else:
+        f = lock_factors[context]
+        for i in range(d):
+            center_vectors[context, i] += f * dx[i]
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def hs_cbow_step(
+    center_vectors: NDArray[np.float32],
+    node_vectors: NDArray[np.float32],
+    contexts: NDArray[np.int32],
+    n_contexts: int,
+    path_nodes: NDArray[np.int32],
+    path_labels: NDArray[np.uint8],
+    first: int,
+    stop: int,
+    alpha: float,
+    cbow_mean: bool,
+    hidden: NDArray[np.float32],
+    dhidden: NDArray[np.float32],
+    scores: NDArray[np.float32],
+    lock_factors: NDArray[np.float32],
+) -> float:
+    """One CBOW window along the center word's path, in place: :func:`cbow_window_step`'s step.
+
+    ``h`` = mean (``cbow_mean``) or sum of the context vectors in ``hidden``, :func:`hs_path_step`
+    from it, then each context vector gets ``dh`` (mean) or ``dh / m`` (sum), as gensim.
+    Context word ``c`` takes that times ``lock_factors[c]`` (gensim's ``vectors_lockf``), or
+    whole when ``lock_factors`` is empty.  Scratch: ``hidden``, ``dhidden`` (d,), ``scores``
+    (``>= stop - first``).
+    """
+    d = center_vectors.shape[1]
+    for i in range(d):
+        hidden[i] = 0.0
+        dhidden[i] = 0.0
+    for j in range(n_contexts):
+        xr = contexts[j]
+        for i in range(d):
+            hidden[i] += center_vectors[xr, i]
+    inv_m = np.float32(1.0 / n_contexts)
+    if cbow_mean:
+        for i in range(d):
+            hidden[i] *= inv_m
+    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, hidden,
+                        dhidden, scores)
+    if not cbow_mean:
+        for i in range(d):
+            dhidden[i] *= inv_m
+    for j in range(n_contexts):
+        xr = contexts[j]
+        if lock_factors.shape[0] == 0:
+            for i in range(d):
+                center_vectors[xr, i] += dhidden[i]
+        else:
+            f = lock_factors[xr]
+            for i in range(d):
+                center_vectors[xr, i] += f * dhidden[i]
+    return loss
+
+
+# ----------------------------------------------------------------------------------------------
 # the settings of a run, and the walk over a range of tokens
 # ----------------------------------------------------------------------------------------------
 
@@ -606,6 +775,7 @@ def train_range(
     dinputs = np.empty((max_contexts, d), dtype=np.float32)
     hidden = np.empty(d, dtype=np.float32)
     dhidden = np.empty(d, dtype=np.float32)
+    path_scores = np.empty(max(config.max_path_length, 1), dtype=np.float32)
     alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)
 
     loss = 0.0
@@ -647,17 +817,16 @@ def train_range(
                 first, last = config.path_offsets[word], config.path_offsets[word + 1]
                 if config.sg:  # pair after pair
                     for j in range(n_ctx):
-                        one_context[0] = contexts[j]
-                        loss += sg_window_step(
-                            config.center_vectors, config.node_vectors, one_context, 1,
-                            config.path_nodes, config.path_labels, first, last, alpha, coef,
-                            dinputs, config.lock_factors,
+                        loss += hs_sg_pair_step(
+                            config.center_vectors, config.node_vectors, contexts[j],
+                            config.path_nodes, config.path_labels, first, last, alpha, hidden,
+                            dhidden, path_scores, config.lock_factors,
                         )
                 else:
-                    loss += cbow_window_step(
+                    loss += hs_cbow_step(
                         config.center_vectors, config.node_vectors, contexts, n_ctx,
                         config.path_nodes, config.path_labels, first, last, alpha,
-                        config.cbow_mean, coef[0], hidden, dhidden, config.lock_factors,
+                        config.cbow_mean, hidden, dhidden, path_scores, config.lock_factors,
                     )
             if negative > 0:  # the center word and its negatives
                 if config.sg and not config.shared_negatives:  # pair after pair (word2vec.c)
