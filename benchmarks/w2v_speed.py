@@ -198,7 +198,7 @@ def warm_up(tmp_dir: Path) -> None:
     """Train both libraries once on a tiny file, untimed (numba cache load or compilation)."""
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(40)]
-    tiny = tmp_dir / "w2v_warmup.txt"
+    tiny = tmp_dir / f"w2v_warmup_{os.getpid()}.txt"  # concurrent runs do not share it
     tiny.write_text(
         "\n".join(" ".join(rng.choice(words, 30)) for _ in range(200)) + "\n", encoding="utf-8"
     )
