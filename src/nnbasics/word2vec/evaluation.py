@@ -165,28 +165,42 @@ _ANALOGY_OBJECTIVES = {"most_similar": _scores_3cosadd, "most_similar_cosmul": _
 
 def _analogy_candidates(
     normed: NDArray[np.float32], questions: NDArray[np.int64], topn: int = 5,
-    objective=_scores_3cosadd,
+    objective=_scores_3cosadd, block_scores: int = 1 << 24,
 ) -> list[list[int]]:
     r"""For each question ``(a, b, c)`` (row indices), the ``topn`` best rows by ``objective``.
 
     Row ``q`` of the result lists, best first, the indices ``i`` (``a``, ``b``, ``c`` excluded)
     of the largest scores, by default 3CosAdd, ``normed[i] . unit(unit(b) - unit(a) +
-    unit(c))``, as :meth:`KeyedVectors.most_similar` would rank them.  Questions are scored in
-    blocks (of at most 2**24 scores, 64 MiB).
+    unit(c))``, as :meth:`KeyedVectors.most_similar` would rank them; of equal scores, the lower
+    index first.  Questions are scored in blocks of at most ``block_scores`` scores (by default
+    2**24, 64 MiB of float32), one matrix product per block.
     """
     n_rows = normed.shape[0]
     k = min(topn, max(n_rows - 3, 0))
     if k == 0 or questions.shape[0] == 0:
         return [[] for _ in range(questions.shape[0])]
-    block = max(1, (1 << 24) // n_rows)
+    block = max(1, block_scores // n_rows)
     out: list[list[int]] = []
     for start in range(0, questions.shape[0], block):
         ia, ib, ic = questions[start:start + block].T
-        scores = objective(normed, ia, ib, ic)  # (block, V)
+        scores = objective(normed, ia, ib, ic)  # (n, V)
         rows = np.arange(len(ia))
         for excluded in (ia, ib, ic):
             scores[rows, excluded] = -np.inf
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        out.extend(np.take_along_axis(top, order, axis=1).tolist())
+        out.extend(_pop_best_inplace(scores, k).tolist())
     return out
+
+
+def _pop_best_inplace(scores: NDArray[np.float32], k: int) -> NDArray[np.intp]:
+    """Column indices (n, k) of the ``k`` largest ``scores`` (n, V) of each row, best first;
+    of equal scores the lower index first.  Overwrites each one found with ``-inf``.
+
+    ``k`` passes of ``argmax`` (each a linear scan, k of them cost far less than a partition of
+    every row when ``k`` is a handful).
+    """
+    rows = np.arange(scores.shape[0])
+    best = np.empty((scores.shape[0], k), dtype=np.intp)
+    for rank in range(k):
+        best[:, rank] = np.argmax(scores, axis=1)
+        scores[rows, best[:, rank]] = -np.inf
+    return best

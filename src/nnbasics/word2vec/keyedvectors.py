@@ -594,7 +594,9 @@ class KeyedVectors:
         3CosMul (``"most_similar_cosmul"``, :meth:`most_similar_cosmul`), among the first
         ``restrict_vocab`` words, ``a``, ``b``, ``c`` excluded.  Questions with a word outside
         those are skipped (or counted wrong with ``dummy4unknown``), as gensim does.  (gensim
-        4.4 accepts ``similarity_function`` but always answers by 3CosAdd.)
+        4.4 accepts ``similarity_function`` but always answers by 3CosAdd.)  Of equal scores the
+        lower index (the more frequent word) ranks first, where gensim's order is unspecified.
+        The questions are answered in blocks, one matrix product per block.
 
         Returns
         -------
