@@ -352,6 +352,53 @@ def test_hs_pair_step_is_one_sgd_step_on_the_objective(target, context, vectors)
     np.testing.assert_allclose(u, u2, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("scale", [6.5, -6.5, 20.0])
+def test_hs_leaves_a_saturated_node_alone_as_word2vec_c(scale, vectors):
+    """word2vec.c's (and gensim's) hierarchical softmax skips a node whose score is at or beyond
+    +-6 (MAX_EXP): whatever its label, neither it nor the input move for that node, while the
+    other nodes of the path take their exact SGD step.  Its loss term still counts."""
+    center, nodes = _float32(vectors)
+    target = 5
+    first, stop = TREE.offsets[target], TREE.offsets[target + 1]
+    assert stop - first >= 2
+    context, saturated = 2, TREE.point_flat[first]  # the root: first node of every path
+    x = center[context].astype(np.float64)
+    # the root's score set to `scale`
+    nodes[saturated] = (scale * x / (x @ x)).astype(np.float32)
+    assert abs(float(nodes[saturated] @ center[context])) >= word2vec_kernels.HS_SKIP_SCORE
+    alpha = 0.07
+    c, u = center.copy(), nodes.copy()
+    loss = hs_sg_pair_step(c, u, context, TREE.point_flat, LABELS, first, stop, alpha,
+                           np.empty(D, np.float32), np.empty(D, np.float32),
+                           np.empty(stop - first, np.float32), NO_LOCK)
+    ref_loss, grad_center, grad_nodes = skipgram(
+        context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
+    # the skipped node's share of the input gradient, taken out of the exact one
+    score = float(nodes[saturated].astype(np.float64) @ x)
+    label = LABELS[first]
+    skipped_share = -(label - sigmoid(score)) * nodes[saturated].astype(np.float64)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)  # the loss is the whole path's
+    np.testing.assert_array_equal(u[saturated], nodes[saturated])
+    others = [n for n in range(V - 1) if n != saturated]
+    np.testing.assert_allclose(u[others], (nodes - alpha * grad_nodes)[others],
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c, center - alpha * (grad_center - _row(context, skipped_share)),
+                               rtol=1e-5, atol=1e-6)
+    # just inside the threshold the node steps as usual
+    nodes[saturated] *= np.float32(5.9 / abs(scale))
+    u = nodes.copy()
+    hs_sg_pair_step(center.copy(), u, context, TREE.point_flat, LABELS, first, stop, alpha,
+                    np.empty(D, np.float32), np.empty(D, np.float32),
+                    np.empty(stop - first, np.float32), NO_LOCK)
+    assert not np.array_equal(u[saturated], nodes[saturated])
+
+
+def _row(index, values):
+    out = np.zeros((V, D))
+    out[index] = values
+    return out
+
+
 @pytest.mark.parametrize("target", [1, 5])
 @pytest.mark.parametrize("cbow_mean", [True, False], ids=["mean", "sum"])
 def test_hs_cbow_step_is_gensims_step_on_the_objective(target, cbow_mean, vectors):

@@ -31,7 +31,8 @@ takes one SGD step on ``sum_k -log sigmoid((2 y_k - 1) u_k . x)`` for its input 
   labels ``1 - code`` (gensim's step ``g = (1 - code - f) alpha``).  The labels of a path are
   stored once (``path_labels``), so both output layers can take the same step functions; the
   walker takes hierarchical softmax's through :func:`hs_path_step` (the same step, organised
-  for one input along a path of distinct rows).
+  for one input along a path of distinct rows, that leaves a node alone when its score is
+  beyond ``±6``, as word2vec.c's hierarchical softmax does).
 
 * **skip-gram**: as in word2vec.c, the *context* words are the inputs and the center word is
   predicted: the pairs ``(c_j, w)``.  A step on ``m`` of them against the same ``T`` outputs
@@ -249,6 +250,9 @@ def sample_negatives(
 LOGIT_RANGE = 8.0
 #: Intervals of the table: step 1/256, linear interpolation error < 2e-7 (sigmoid), 5e-7 (loss).
 LOGIT_TABLE_STEPS = 4096
+#: Hierarchical softmax leaves a node alone when its score is at or beyond this (word2vec.c's
+#: and gensim's ``MAX_EXP``); negative sampling takes every step.
+HS_SKIP_SCORE = 6.0
 
 
 def _logistic_table() -> NDArray[np.float32]:
@@ -277,8 +281,8 @@ def _logistic_terms(score: np.float32, positive: bool) -> tuple[np.float32, np.f
     clipped: the error bound ``h^2/8 max|f''|`` is 1.9e-7 for the sigmoid and 4.8e-7 for the
     loss), because two ``libm`` calls per score cost most of a step; outside,
     ``e = exp(-|z|)`` gives ``sigmoid(-z) = e/(1+e)`` and ``softplus(-z) = max(-z, 0) +
-    log1p(e)``, which cannot overflow.  Unlike word2vec.c and gensim, no score is skipped or
-    clipped at ``±6``: every step is the exact gradient's.
+    log1p(e)``, which cannot overflow.  Nothing is clipped at ``±6`` here: the terms are the
+    exact ones (hierarchical softmax skips such nodes itself, :func:`hs_path_step`).
     """
     z = score if positive else -score
     one = np.float32(1.0)
@@ -473,7 +477,12 @@ def hs_path_step(
 
     For the nodes ``u_k = node_vectors[path_nodes[k]]``, ``first <= k < stop``, with labels
     ``y_k = path_labels[k]``: ``g_k = alpha (y_k - sigmoid(u_k . x))``, ``dx += g_k u_k`` and
-    ``u_k += g_k x``.  The nodes of a path are distinct rows and ``x`` does not change, so every
+    ``u_k += g_k x``, except that a node whose score ``|u_k . x| >= HS_SKIP_SCORE`` (6) takes
+    no step (``g_k = 0``), as word2vec.c's and gensim's hierarchical softmax skip it; its loss
+    term still counts.  The skip is word2vec.c's semantics and measured, not cosmetic: without
+    it skip-gram's analogy accuracy was 0.45 points below gensim's over 3 seeds, with it level
+    (``benchmarks/RESULTS.md``, issue 17).  Below the threshold the step is the exact gradient's
+    (:func:`nnbasics.word2vec.objectives.hierarchical_softmax_loss_and_gradient`).  The nodes of a path are distinct rows and ``x`` does not change, so every
     score is that of the vectors before the step, whether taken first or node after node as
     gensim's ``fast_sentence_*_hs`` does: the step is that of :func:`sg_window_step` (one
     context) or :func:`cbow_window_step`.  The scores are taken first, two nodes at a time (two
@@ -501,8 +510,11 @@ def hs_path_step(
         scores[k - first] = score
     loss = 0.0
     for k in range(first, stop):  # scores become the steps g_k
-        residual, term = _logistic_terms(scores[k - first], path_labels[k] == 1)
+        score = scores[k - first]
+        residual, term = _logistic_terms(score, path_labels[k] == 1)
         loss += term
+        if abs(score) >= HS_SKIP_SCORE:  # word2vec.c: a saturated node is left alone
+            residual = np.float32(0.0)
         scores[k - first] = np.float32(alpha) * residual
     k = first
     while k + 2 <= stop:  # two nodes a pass: dx read and written once for both

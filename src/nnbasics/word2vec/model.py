@@ -243,7 +243,8 @@ class Word2Vec:
         only; with ``hs=1``, 0 trains hierarchical softmax alone.
     hs : {0, 1}, default 0
         1 trains hierarchical softmax over a Huffman tree of the counts (gensim's tree, node
-        vectors ``syn1``); with ``negative > 0`` as well, both output layers are trained.
+        vectors ``syn1``); with ``negative > 0`` as well, both output layers are trained.  As
+        in word2vec.c and gensim, a node whose score is beyond ±6 takes no step.
     sample : float, default 1e-3
         Frequent-word subsampling threshold (0 disables).
     alpha, min_alpha : float, default 0.025 and 0.0001
