@@ -37,6 +37,8 @@ V, D = COUNTS.size, 5
 TREE = huffman_tree(COUNTS)
 HS = partial(hierarchical_softmax_loss_and_gradient, codes=TREE.codes, points=TREE.points)
 NO_LOCK = np.ones(0, dtype=np.float32)  # no vectors_lockf factors: every input step whole
+# no thread-private copy of the top of the tree: (empty copy, first row past the inner nodes)
+NO_TOP = (np.empty((0, D), dtype=np.float32), V - 1)
 
 
 def sigmoid(z):
@@ -335,7 +337,7 @@ def test_hs_pair_step_is_one_sgd_step_on_the_objective(target, context, vectors)
     first, stop = TREE.offsets[target], TREE.offsets[target + 1]
     loss = hs_sg_pair_step(c, u, context, TREE.point_flat, LABELS, first, stop, alpha,
                            np.empty(D, np.float32), np.empty(D, np.float32),
-                           np.empty(stop - first, np.float32), NO_LOCK)
+                           np.empty(stop - first, np.float32), NO_LOCK, *NO_TOP)
     ref_loss, grad_center, grad_nodes = skipgram(
         context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
@@ -370,7 +372,7 @@ def test_hs_leaves_a_saturated_node_alone_as_word2vec_c(scale, vectors):
     c, u = center.copy(), nodes.copy()
     loss = hs_sg_pair_step(c, u, context, TREE.point_flat, LABELS, first, stop, alpha,
                            np.empty(D, np.float32), np.empty(D, np.float32),
-                           np.empty(stop - first, np.float32), NO_LOCK)
+                           np.empty(stop - first, np.float32), NO_LOCK, *NO_TOP)
     ref_loss, grad_center, grad_nodes = skipgram(
         context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
     # the skipped node's share of the input gradient, taken out of the exact one
@@ -389,7 +391,7 @@ def test_hs_leaves_a_saturated_node_alone_as_word2vec_c(scale, vectors):
     u = nodes.copy()
     hs_sg_pair_step(center.copy(), u, context, TREE.point_flat, LABELS, first, stop, alpha,
                     np.empty(D, np.float32), np.empty(D, np.float32),
-                    np.empty(stop - first, np.float32), NO_LOCK)
+                    np.empty(stop - first, np.float32), NO_LOCK, *NO_TOP)
     assert not np.array_equal(u[saturated], nodes[saturated])
 
 
@@ -411,7 +413,7 @@ def test_hs_cbow_step_is_gensims_step_on_the_objective(target, cbow_mean, vector
     first, stop = TREE.offsets[target], TREE.offsets[target + 1]
     loss = hs_cbow_step(c, u, contexts, contexts.size, TREE.point_flat, LABELS, first, stop,
                         alpha, cbow_mean, np.empty(D, np.float32), np.empty(D, np.float32),
-                        np.empty(stop - first, np.float32), NO_LOCK)
+                        np.empty(stop - first, np.float32), NO_LOCK, *NO_TOP)
     ref_loss, grad_center, grad_nodes = cbow(
         target, CONTEXT, center.astype(np.float64), nodes.astype(np.float64), HS, mean=cbow_mean)
     share = len(CONTEXT) if cbow_mean else 1 / len(CONTEXT)
@@ -463,6 +465,74 @@ def test_kernel_seed_determinism_and_threads(rng, vectors, sg):
     assert np.isfinite(loss) and 0 < kept <= tokens.size and pairs > 0
 
 
+# ---- with several threads, each keeps its own copy of the top of the tree --------------------
+
+
+def test_a_thread_publishes_its_own_steps_on_the_top_nodes_and_keeps_the_others():
+    """_sync_top_nodes adds the thread's steps since the last sync (copy - start) to the shared
+    rows, which hold the other threads' steps meanwhile, and restarts both copies from there."""
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=(6, D)).astype(np.float32)
+    base = 3
+    start = shared[base:base + 2].copy()
+    mine = start + np.float32(0.25)  # this thread's steps
+    shared[base:base + 2] += np.float32(1.0)  # another thread's, published meanwhile
+    expected = start + np.float32(1.25)
+    before_others = shared[:base].copy()
+    word2vec_kernels._sync_top_nodes(shared, mine, start, base)
+    np.testing.assert_allclose(shared[base:base + 2], expected, rtol=1e-6)
+    np.testing.assert_array_equal(mine, shared[base:base + 2])
+    np.testing.assert_array_equal(start, shared[base:base + 2])
+    np.testing.assert_array_equal(shared[:base], before_others)
+
+
+@pytest.mark.parametrize("target", [0, 3, 6])
+def test_a_pair_step_on_a_private_top_copy_is_the_same_step(target, vectors):
+    """The nodes of the path in the thread's copy take their step there (the shared rows wait
+    for the sync); once published, the result is the step on the shared rows."""
+    center, nodes = _float32(vectors)
+    n_inner = V - 1
+    n_top = 3
+    base = n_inner - n_top
+    first, stop = TREE.offsets[target], TREE.offsets[target + 1]
+    path = TREE.point_flat[first:stop]
+    # the copy's rows, the heaviest inner nodes, are a prefix of every path (root first)
+    in_top = path >= base
+    assert in_top[0] and not np.any(in_top[1:] & ~in_top[:-1])
+    scratch = (np.empty(D, np.float32), np.empty(D, np.float32), np.empty(stop - first,
+                                                                          np.float32))
+    c1, u1 = center.copy(), nodes.copy()
+    hs_sg_pair_step(c1, u1, 2, TREE.point_flat, LABELS, first, stop, 0.07, *scratch, NO_LOCK,
+                    *NO_TOP)
+    c2, u2 = center.copy(), nodes.copy()
+    top, top_start = u2[base:n_inner].copy(), u2[base:n_inner].copy()
+    hs_sg_pair_step(c2, u2, 2, TREE.point_flat, LABELS, first, stop, 0.07, *scratch, NO_LOCK,
+                    top, base)
+    np.testing.assert_array_equal(u2[base:n_inner], nodes[base:n_inner])  # not yet published
+    np.testing.assert_array_equal(c2, c1)
+    word2vec_kernels._sync_top_nodes(u2, top, top_start, base)
+    np.testing.assert_allclose(u2, u1, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("sg", [True, False])
+def test_concurrent_config_on_one_thread_takes_the_same_steps(rng, vectors, sg):
+    """With ``concurrent=True`` a thread steps on its copy of the top nodes and publishes it
+    every few windows; alone, it then ends where the direct steps end (to rounding), and every
+    step it took on its copy reached the shared rows."""
+    tokens, ends = _batch(rng, n_sentences=60, length=12)
+    keep = np.ones(V, dtype=np.float32)
+    runs = []
+    for concurrent in (False, True):
+        center, nodes = _float32(vectors)
+        loss, _, _ = train_batch_hs(center, nodes, tokens, ends, keep, TREE, sg, 3, 0.05, 0.01,
+                                    seed=4, concurrent=concurrent)
+        runs.append((loss, center, nodes))
+    assert not np.allclose(runs[0][2], _float32(vectors)[1])  # the top nodes did train
+    assert runs[1][0] == pytest.approx(runs[0][0], rel=1e-5)
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(runs[1][2], runs[0][2], rtol=1e-4, atol=1e-5)
+
+
 def test_kernel_rejects_bad_input(vectors):
     center, nodes = _float32(vectors)
     tokens, ends = np.array([0, 1], np.int32), np.array([2], np.int64)
@@ -487,11 +557,13 @@ N_GROUPS, GROUP_SIZE = 5, 6
 GROUPED = grouped_corpus(1500, n_groups=N_GROUPS, group_size=GROUP_SIZE)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("negative", [0, 5], ids=["hs only", "hs and negatives"])
 @pytest.mark.parametrize("sg", [1, 0], ids=["skip-gram", "cbow"])
-def test_hs_model_learns_the_groups(sg, negative):
+def test_hs_model_learns_the_groups(sg, negative, workers):
+    # workers=2: each thread steps on its own copy of the top of the tree between syncs
     model = Word2Vec(GROUPED, vector_size=16, window=4, min_count=1, sg=sg, hs=1,
-                     negative=negative, epochs=4, workers=1, seed=1)
+                     negative=negative, epochs=4, workers=workers, seed=1, batch_words=500)
     for word in model.wv.index_to_key:
         group = word.split("w")[0]
         neighbours = [w for w, _ in model.wv.most_similar(word, topn=GROUP_SIZE - 1)]

@@ -81,7 +81,11 @@ Draws are made in this order: the subsampling of a sentence's tokens, then per c
 and its negatives (in skip-gram, those of each context word in window order).  With
 ``n_threads > 1`` the batch is cut into ``n_threads`` contiguous token ranges; a cut inside a
 sentence acts as a sentence end.  With ``n_threads == 1`` and a given seed the result is
-deterministic.
+deterministic.  Whenever threads share the vectors (``n_threads > 1``, or the model's
+``workers > 1``: ``kernel_config(concurrent=True)``), hierarchical softmax lets each thread
+step on its own copy of the tree's top nodes, published every few windows
+(:func:`_sync_top_nodes`): those rows are on every path, and written by every thread at every
+step they made the threads wait for each other's cache lines.
 """
 
 from __future__ import annotations
@@ -472,6 +476,8 @@ def hs_path_step(
     x: NDArray[np.float32],
     dx: NDArray[np.float32],
     scores: NDArray[np.float32],
+    top_nodes: NDArray[np.float32],
+    top_base: int,
 ) -> float:
     """One input ``x`` (d,) along one Huffman path, in place; return its loss (float64).
 
@@ -481,33 +487,29 @@ def hs_path_step(
     no step (``g_k = 0``), as word2vec.c's and gensim's hierarchical softmax skip it; its loss
     term still counts.  The skip is word2vec.c's semantics and measured, not cosmetic: without
     it skip-gram's analogy accuracy was 0.45 points below gensim's over 3 seeds, with it level
-    (``benchmarks/RESULTS.md``, issue 17).  Below the threshold the step is the exact gradient's
-    (:func:`nnbasics.word2vec.objectives.hierarchical_softmax_loss_and_gradient`).  The nodes of a path are distinct rows and ``x`` does not change, so every
-    score is that of the vectors before the step, whether taken first or node after node as
-    gensim's ``fast_sentence_*_hs`` does: the step is that of :func:`sg_window_step` (one
-    context) or :func:`cbow_window_step`.  The scores are taken first, two nodes at a time (two
+    (``benchmarks/RESULTS.md``, issue 17).  Below the threshold the step is the exact
+    gradient's (:func:`nnbasics.word2vec.objectives.hierarchical_softmax_loss_and_gradient`).
+
+    Rows ``path_nodes[k] >= top_base`` are read and written in ``top_nodes[row - top_base]``
+    instead: a worker thread's own copy of the top of the tree (:func:`_sync_top_nodes`);
+    with ``top_nodes`` empty and ``top_base`` past the last inner node, every row is
+    ``node_vectors``'.
+
+    The nodes of a path are distinct rows and ``x`` does not change, so every score is that of
+    the vectors before the step, whether taken first or node after node as gensim's
+    ``fast_sentence_*_hs`` does: the step is that of :func:`sg_window_step` (one context) or
+    :func:`cbow_window_step`.  The scores are taken first, two nodes at a time (two
     independent sums, ``x`` read once for both, both rows fetched at once), into ``scores``
     (scratch, ``>= stop - first``); then the updates, two nodes a pass (``dx`` and ``x`` read
     once for both).  ``x`` is not changed (the caller applies ``dx`` to the input rows).
     """
-    d = x.shape[0]
-    k = first
-    while k + 2 <= stop:
-        row0, row1 = path_nodes[k], path_nodes[k + 1]
-        score0 = np.float32(0.0)
-        score1 = np.float32(0.0)
-        for i in range(d):
-            score0 += x[i] * node_vectors[row0, i]
-            score1 += x[i] * node_vectors[row1, i]
-        scores[k - first] = score0
-        scores[k + 1 - first] = score1
-        k += 2
-    if k < stop:
-        row = path_nodes[k]
-        score = np.float32(0.0)
-        for i in range(d):
-            score += x[i] * node_vectors[row, i]
-        scores[k - first] = score
+    # the path's nodes in this thread's copy of the top of the tree come first (the copy holds
+    # the heaviest inner nodes, and a node's parent is heavier): [first, split), then the rest
+    split = first
+    while split < stop and path_nodes[split] >= top_base:
+        split += 1
+    _path_scores(top_nodes, top_base, path_nodes, first, split, x, scores, first)
+    _path_scores(node_vectors, 0, path_nodes, split, stop, x, scores, first)
     loss = 0.0
     for k in range(first, stop):  # scores become the steps g_k
         score = scores[k - first]
@@ -516,25 +518,89 @@ def hs_path_step(
         if abs(score) >= HS_SKIP_SCORE:  # word2vec.c: a saturated node is left alone
             residual = np.float32(0.0)
         scores[k - first] = np.float32(alpha) * residual
+    _path_updates(top_nodes, top_base, path_nodes, first, split, x, dx, scores, first)
+    _path_updates(node_vectors, 0, path_nodes, split, stop, x, dx, scores, first)
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True, inline="always")
+def _path_scores(matrix, row_offset, path_nodes, first, stop, x, scores, scores_first):
+    """``scores[k - scores_first] = x . matrix[path_nodes[k] - row_offset]`` for ``first <= k <
+    stop``, two nodes at a time (two independent sums, ``x`` read once for both)."""
+    d = x.shape[0]
     k = first
-    while k + 2 <= stop:  # two nodes a pass: dx read and written once for both
-        row0, row1 = path_nodes[k], path_nodes[k + 1]
-        g0, g1 = scores[k - first], scores[k + 1 - first]
+    while k + 2 <= stop:
+        row0, row1 = path_nodes[k] - row_offset, path_nodes[k + 1] - row_offset
+        score0 = np.float32(0.0)
+        score1 = np.float32(0.0)
         for i in range(d):
-            u0 = node_vectors[row0, i]
-            u1 = node_vectors[row1, i]
-            dx[i] = (dx[i] + g0 * u0) + g1 * u1
-            node_vectors[row0, i] = u0 + g0 * x[i]
-            node_vectors[row1, i] = u1 + g1 * x[i]
+            score0 += x[i] * matrix[row0, i]
+            score1 += x[i] * matrix[row1, i]
+        scores[k - scores_first] = score0
+        scores[k + 1 - scores_first] = score1
         k += 2
     if k < stop:
-        row = path_nodes[k]
-        g = scores[k - first]
+        row = path_nodes[k] - row_offset
+        score = np.float32(0.0)
         for i in range(d):
-            u = node_vectors[row, i]
+            score += x[i] * matrix[row, i]
+        scores[k - scores_first] = score
+
+
+@njit(nogil=True, cache=True, fastmath=True, inline="always")
+def _path_updates(matrix, row_offset, path_nodes, first, stop, x, dx, steps, steps_first):
+    """With ``g = steps[k - steps_first]`` and ``u = matrix[path_nodes[k] - row_offset]`` for
+    ``first <= k < stop``: ``dx += g u`` (the old ``u``), ``u += g x``; two nodes a pass (``dx``
+    and ``x`` read once for both)."""
+    d = x.shape[0]
+    k = first
+    while k + 2 <= stop:
+        row0, row1 = path_nodes[k] - row_offset, path_nodes[k + 1] - row_offset
+        g0, g1 = steps[k - steps_first], steps[k + 1 - steps_first]
+        for i in range(d):
+            u0 = matrix[row0, i]
+            u1 = matrix[row1, i]
+            dx[i] = (dx[i] + g0 * u0) + g1 * u1
+            matrix[row0, i] = u0 + g0 * x[i]
+            matrix[row1, i] = u1 + g1 * x[i]
+        k += 2
+    if k < stop:
+        row = path_nodes[k] - row_offset
+        g = steps[k - steps_first]
+        for i in range(d):
+            u = matrix[row, i]
             dx[i] += g * u
-            node_vectors[row, i] = u + g * x[i]
-    return loss
+            matrix[row, i] = u + g * x[i]
+
+
+@njit(nogil=True, cache=True)
+def _sync_top_nodes(
+    node_vectors: NDArray[np.float32],
+    top_nodes: NDArray[np.float32],
+    top_start: NDArray[np.float32],
+    top_base: int,
+) -> None:
+    """Publish a thread's steps on its copy of the top of the tree, and refresh the copy.
+
+    ``top_nodes`` (H, d) is the thread's working copy of ``node_vectors[top_base:top_base +
+    H]``, ``top_start`` that copy as it was at the last sync: the thread's own steps since then
+    are ``top_nodes - top_start``, added to the shared rows (which meanwhile hold the other
+    threads' published steps); both copies then restart from the sum.
+
+    Why: the top nodes of the Huffman tree are on (almost) every path, so with several threads
+    each of them is written by all threads at every step, and the cache lines holding them move
+    between cores at every step (skip-gram's speed with 2 workers was 1.3x that of 1; with the
+    top 4 levels' writes removed, 1.9x).  A thread's copy is published every
+    ``_TOP_SYNC_CENTERS`` centers: each thread sees its own steps at once and the others' a
+    few windows late, as Hogwild's unsynchronised threads see each other's a little late.
+    """
+    for h in range(top_nodes.shape[0]):
+        row = top_base + h
+        for i in range(node_vectors.shape[1]):
+            value = node_vectors[row, i] + (top_nodes[h, i] - top_start[h, i])
+            node_vectors[row, i] = value
+            top_nodes[h, i] = value
+            top_start[h, i] = value
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -551,19 +617,23 @@ def hs_sg_pair_step(
     dx: NDArray[np.float32],
     scores: NDArray[np.float32],
     lock_factors: NDArray[np.float32],
+    top_nodes: NDArray[np.float32],
+    top_base: int,
 ) -> float:
     """One skip-gram pair (context word ``context``, center path ``[first, stop)``), in place.
 
     :func:`hs_path_step` on a copy of ``center_vectors[context]`` in ``x`` (scratch, (d,)), then
     ``center_vectors[context] += f dx`` with ``f = lock_factors[context]`` (gensim's
     ``vectors_lockf``), or 1 when ``lock_factors`` is empty (``dx`` scratch, (d,); ``scores``
-    scratch, ``>= stop - first``); returns the pair's loss.
+    scratch, ``>= stop - first``; ``top_nodes``, ``top_base``: :func:`hs_path_step`'s);
+    returns the pair's loss.
     """
     d = center_vectors.shape[1]
     for i in range(d):
         x[i] = center_vectors[context, i]
         dx[i] = 0.0
-    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx, scores)
+    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx, scores,
+                        top_nodes, top_base)
     if lock_factors.shape[0] == 0:
         for i in range(d):
             center_vectors[context, i] += dx[i]
@@ -590,6 +660,8 @@ def hs_cbow_step(
     dhidden: NDArray[np.float32],
     scores: NDArray[np.float32],
     lock_factors: NDArray[np.float32],
+    top_nodes: NDArray[np.float32],
+    top_base: int,
 ) -> float:
     """One CBOW window along the center word's path, in place: :func:`cbow_window_step`'s step.
 
@@ -597,7 +669,7 @@ def hs_cbow_step(
     from it, then each context vector gets ``dh`` (mean) or ``dh / m`` (sum), as gensim.
     Context word ``c`` takes that times ``lock_factors[c]`` (gensim's ``vectors_lockf``), or
     whole when ``lock_factors`` is empty.  Scratch: ``hidden``, ``dhidden`` (d,), ``scores``
-    (``>= stop - first``).
+    (``>= stop - first``); ``top_nodes``, ``top_base``: :func:`hs_path_step`'s.
     """
     d = center_vectors.shape[1]
     for i in range(d):
@@ -612,7 +684,7 @@ def hs_cbow_step(
         for i in range(d):
             hidden[i] *= inv_m
     loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, hidden,
-                        dhidden, scores)
+                        dhidden, scores, top_nodes, top_base)
     if not cbow_mean:
         for i in range(d):
             dhidden[i] *= inv_m
@@ -658,6 +730,7 @@ class KernelConfig(NamedTuple):
     cbow_mean: bool  # CBOW from the mean of the contexts (True) or their sum
     shared_negatives: bool  # skip-gram: one set of negatives per window (True) or per pair
     lock_factors: NDArray[np.float32]  # (V,) factor of each word's input steps, or (0,): all 1
+    concurrent: bool  # other threads train on the same matrices at the same time
 
 
 @intrinsic
@@ -700,6 +773,12 @@ def _prefetch_row(typingctx, matrix, row):
 
     return sig, codegen
 
+
+#: Hierarchical softmax with several threads: the top inner nodes of the tree each thread keeps
+#: a copy of (the heaviest ones, the last rows of ``node_vectors``; a tree's top 5 levels hold
+#: at most 31), and the centers trained between two publications of the copy.
+_TOP_NODES = 127
+_TOP_SYNC_CENTERS = 32
 
 #: Windows planned (window drawn, negatives drawn, rows prefetched) ahead of the one trained.
 _LOOKAHEAD = 4
@@ -756,6 +835,7 @@ def train_range(
     n_batch_tokens: int,
     seed: int,
     stream: int,
+    n_top_nodes: int = 0,
 ) -> tuple[float, int, int]:
     """Train on ``tokens[start:stop]``; return (loss sum, positive pairs, kept words).
 
@@ -763,7 +843,9 @@ def train_range(
     position ``p`` is ``alpha_start + (alpha_end - alpha_start) p / n_batch_tokens``; the
     generator is seeded from ``(seed, stream)``.  Windows are planned ``_LOOKAHEAD`` centers
     ahead (:func:`_plan_window`) so that the rows of the negatives are fetched while earlier
-    windows train.
+    windows train.  With ``n_top_nodes > 0`` (other threads train the same vectors meanwhile),
+    hierarchical softmax works on this thread's copy of the ``n_top_nodes`` top inner nodes,
+    published every ``_TOP_SYNC_CENTERS`` centers and at the end (:func:`_sync_top_nodes`).
     """
     d = config.center_vectors.shape[1]
     negative = config.negative
@@ -789,6 +871,16 @@ def train_range(
     dhidden = np.empty(d, dtype=np.float32)
     path_scores = np.empty(max(config.max_path_length, 1), dtype=np.float32)
     alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)
+    # hierarchical softmax beside other threads: this thread's copy of the top of the tree
+    n_top = n_top_nodes if config.hs else 0
+    top_base = config.node_vectors.shape[0] - 1 - n_top  # inner nodes are rows [0, V - 1)
+    top_nodes = np.empty((n_top, d), dtype=np.float32)
+    top_start = np.empty((n_top, d), dtype=np.float32)
+    for h in range(n_top):
+        for i in range(d):
+            top_nodes[h, i] = config.node_vectors[top_base + h, i]
+            top_start[h, i] = top_nodes[h, i]
+    centers_since_sync = 0
 
     loss = 0.0
     n_pairs = 0
@@ -832,14 +924,19 @@ def train_range(
                         loss += hs_sg_pair_step(
                             config.center_vectors, config.node_vectors, contexts[j],
                             config.path_nodes, config.path_labels, first, last, alpha, hidden,
-                            dhidden, path_scores, config.lock_factors,
+                            dhidden, path_scores, config.lock_factors, top_nodes, top_base,
                         )
                 else:
                     loss += hs_cbow_step(
                         config.center_vectors, config.node_vectors, contexts, n_ctx,
                         config.path_nodes, config.path_labels, first, last, alpha,
                         config.cbow_mean, hidden, dhidden, path_scores, config.lock_factors,
+                        top_nodes, top_base,
                     )
+                centers_since_sync += 1
+                if n_top > 0 and centers_since_sync >= _TOP_SYNC_CENTERS:
+                    _sync_top_nodes(config.node_vectors, top_nodes, top_start, top_base)
+                    centers_since_sync = 0
             if negative > 0:  # the center word and its negatives
                 if config.sg and not config.shared_negatives:  # pair after pair (word2vec.c)
                     for j in range(n_ctx):
@@ -864,6 +961,8 @@ def train_range(
                     )
             n_pairs += n_ctx if config.sg else 1
         begin = end
+    if n_top > 0:  # this thread's last steps on the top of the tree
+        _sync_top_nodes(config.node_vectors, top_nodes, top_start, top_base)
     return loss, n_pairs, n_kept_total
 
 
@@ -965,6 +1064,7 @@ def kernel_config(
     cbow_mean: bool = True,
     shared_negatives: bool = False,
     lock_factors: NDArray[np.float32] | None = None,
+    concurrent: bool = False,
 ) -> KernelConfig:
     """Check the model's arrays and settings once, and fill the :class:`KernelConfig`.
 
@@ -1008,6 +1108,12 @@ def kernel_config(
         gensim's ``vectors_lockf`` given per word: every step of word ``w``'s input vector is
         multiplied by ``lock_factors[w]`` (0 freezes it; the output layers train as usual).
         None, or all ones: no factor (the kernel then skips the multiplication).
+    concurrent : bool, default False
+        Several threads will call :func:`train_batch` with this config at once (the model's
+        ``workers > 1``).  Hierarchical softmax then lets each thread step on its own copy of
+        the top of the tree, published every few windows (:func:`_sync_top_nodes`), as
+        :func:`train_batch` does for the ranges of a batch it splits among threads.  False:
+        every step on the shared rows (and with one thread, a seed gives one result).
 
     Raises
     ------
@@ -1063,7 +1169,7 @@ def kernel_config(
         max_path_length=int(np.diff(path_offsets).max(initial=0)), sg=sg, hs=hs,
         negative=negative, window=window, shrink_windows=bool(shrink_windows),
         cbow_mean=bool(cbow_mean), shared_negatives=bool(shared_negatives),
-        lock_factors=lock_factors,
+        lock_factors=lock_factors, concurrent=bool(concurrent),
     )
 
 
@@ -1138,20 +1244,24 @@ def train_batch(
     alphas = (float(alpha_start), float(alpha_end))
     # at least 4 * window + 1 tokens a range: a window cut at a range's edge stays the exception
     n_threads = min(n_threads, max(1, n_tokens // (4 * config.window + 1)))
+    # hierarchical softmax beside other threads: each keeps a copy of the top of the tree
+    n_top = 0
+    if config.hs and (config.concurrent or n_threads > 1):
+        n_top = min(_TOP_NODES, max(config.node_vectors.shape[0] - 1, 0))
     if n_threads == 1:
         loss, pairs, kept = train_range(config, tokens, sentence_ends, 0, n_tokens, *alphas,
-                                        n_tokens, seed, 0)
+                                        n_tokens, seed, 0, n_top)
         return float(loss), int(pairs), int(kept)
     bounds = [n_tokens * t // n_threads for t in range(n_threads + 1)]
     pool = _pool(n_threads - 1)
     jobs = [
         pool.submit(train_range, config, tokens, sentence_ends, bounds[t], bounds[t + 1],
-                    *alphas, n_tokens, seed, t)
+                    *alphas, n_tokens, seed, t, n_top)
         for t in range(1, n_threads)
     ]
     # this thread: range 0; losses added with fsum, whatever order the threads finish in
     results = [train_range(config, tokens, sentence_ends, bounds[0], bounds[1], *alphas,
-                           n_tokens, seed, 0)]
+                           n_tokens, seed, 0, n_top)]
     results += [job.result() for job in jobs]
     return (math.fsum(r[0] for r in results), sum(int(r[1]) for r in results),
             sum(int(r[2]) for r in results))

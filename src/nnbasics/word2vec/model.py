@@ -886,6 +886,7 @@ class Word2Vec:
             hs=bool(cfg.hs), node_vectors=self.syn1, tree=self.hs_tree,
             shrink_windows=cfg.shrink_windows, cbow_mean=bool(cfg.cbow_mean),
             shared_negatives=cfg.shared_negatives, lock_factors=lock_factors,
+            concurrent=cfg.workers > 1,
         )
         return partial(word2vec_kernels.train_batch, config), cfg.workers
 
