@@ -14,7 +14,7 @@ from nnbasics._accel import word2vec_kernels
 from nnbasics._accel.word2vec_kernels import (
     cbow_window_step,
     hs_cbow_step,
-    hs_sg_pair_step,
+    hs_sg_window_step,
     kernel_config,
     sg_window_step,
     train_batch,
@@ -39,6 +39,7 @@ HS = partial(hierarchical_softmax_loss_and_gradient, codes=TREE.codes, points=TR
 NO_LOCK = np.ones(0, dtype=np.float32)  # no vectors_lockf factors: every input step whole
 # no thread-private copy of the top of the tree: (empty copy, first row past the inner nodes)
 NO_TOP = (np.empty((0, D), dtype=np.float32), V - 1)
+TWO = np.array([2], dtype=np.int32)  # one context: word 2
 
 
 def sigmoid(z):
@@ -335,9 +336,10 @@ def test_hs_pair_step_is_one_sgd_step_on_the_objective(target, context, vectors)
     alpha = 0.07
     c, u = center.copy(), nodes.copy()
     first, stop = TREE.offsets[target], TREE.offsets[target + 1]
-    loss = hs_sg_pair_step(c, u, context, TREE.point_flat, LABELS, first, stop, alpha,
-                           np.empty(D, np.float32), np.empty(D, np.float32),
-                           np.empty(stop - first, np.float32), NO_LOCK, *NO_TOP)
+    loss = hs_sg_window_step(c, u, np.array([context], np.int32), 1, TREE.point_flat, LABELS,
+                             first, stop, alpha, np.empty(D, np.float32),
+                             np.empty(D, np.float32), np.empty(stop - first, np.float32),
+                             NO_LOCK, *NO_TOP)
     ref_loss, grad_center, grad_nodes = skipgram(
         context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
@@ -352,6 +354,29 @@ def test_hs_pair_step_is_one_sgd_step_on_the_objective(target, context, vectors)
     assert loss == pytest.approx(loss2, rel=1e-6)
     np.testing.assert_allclose(c, c2, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(u, u2, rtol=1e-6, atol=1e-7)
+
+
+def test_hs_window_step_takes_its_pairs_one_after_the_other(vectors):
+    """A window (a repeated context word included) is its pairs' steps in order, each at the
+    vectors the previous one left, as gensim's loop over the window."""
+    center, nodes = _float32(vectors)
+    first, stop = TREE.offsets[4], TREE.offsets[5]
+    contexts = np.array([2, 6, 2, 0], dtype=np.int32)
+
+    def scratch():
+        return np.empty(D, np.float32), np.empty(D, np.float32), np.empty(stop - first,
+                                                                          np.float32)
+
+    c1, u1 = center.copy(), nodes.copy()
+    loss = hs_sg_window_step(c1, u1, contexts, contexts.size, TREE.point_flat, LABELS, first,
+                             stop, 0.07, *scratch(), NO_LOCK, *NO_TOP)
+    c2, u2 = center.copy(), nodes.copy()
+    losses = [hs_sg_window_step(c2, u2, contexts[j:j + 1], 1, TREE.point_flat, LABELS, first,
+                                stop, 0.07, *scratch(), NO_LOCK, *NO_TOP)
+              for j in range(contexts.size)]
+    assert loss == pytest.approx(sum(losses), rel=1e-12)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_array_equal(u1, u2)
 
 
 @pytest.mark.parametrize("scale", [6.5, -6.5, 20.0])
@@ -370,9 +395,10 @@ def test_hs_leaves_a_saturated_node_alone_as_word2vec_c(scale, vectors):
     assert abs(float(nodes[saturated] @ center[context])) >= word2vec_kernels.HS_SKIP_SCORE
     alpha = 0.07
     c, u = center.copy(), nodes.copy()
-    loss = hs_sg_pair_step(c, u, context, TREE.point_flat, LABELS, first, stop, alpha,
-                           np.empty(D, np.float32), np.empty(D, np.float32),
-                           np.empty(stop - first, np.float32), NO_LOCK, *NO_TOP)
+    loss = hs_sg_window_step(c, u, np.array([context], np.int32), 1, TREE.point_flat, LABELS,
+                             first, stop, alpha, np.empty(D, np.float32),
+                             np.empty(D, np.float32), np.empty(stop - first, np.float32),
+                             NO_LOCK, *NO_TOP)
     ref_loss, grad_center, grad_nodes = skipgram(
         context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
     # the skipped node's share of the input gradient, taken out of the exact one
@@ -389,9 +415,10 @@ def test_hs_leaves_a_saturated_node_alone_as_word2vec_c(scale, vectors):
     # just inside the threshold the node steps as usual
     nodes[saturated] *= np.float32(5.9 / abs(scale))
     u = nodes.copy()
-    hs_sg_pair_step(center.copy(), u, context, TREE.point_flat, LABELS, first, stop, alpha,
-                    np.empty(D, np.float32), np.empty(D, np.float32),
-                    np.empty(stop - first, np.float32), NO_LOCK, *NO_TOP)
+    hs_sg_window_step(center.copy(), u, np.array([context], np.int32), 1, TREE.point_flat,
+                      LABELS, first, stop, alpha, np.empty(D, np.float32),
+                      np.empty(D, np.float32), np.empty(stop - first, np.float32), NO_LOCK,
+                      *NO_TOP)
     assert not np.array_equal(u[saturated], nodes[saturated])
 
 
@@ -502,11 +529,11 @@ def test_a_pair_step_on_a_private_top_copy_is_the_same_step(target, vectors):
     scratch = (np.empty(D, np.float32), np.empty(D, np.float32), np.empty(stop - first,
                                                                           np.float32))
     c1, u1 = center.copy(), nodes.copy()
-    hs_sg_pair_step(c1, u1, 2, TREE.point_flat, LABELS, first, stop, 0.07, *scratch, NO_LOCK,
+    hs_sg_window_step(c1, u1, TWO, 1, TREE.point_flat, LABELS, first, stop, 0.07, *scratch, NO_LOCK,
                     *NO_TOP)
     c2, u2 = center.copy(), nodes.copy()
     top, top_start = u2[base:n_inner].copy(), u2[base:n_inner].copy()
-    hs_sg_pair_step(c2, u2, 2, TREE.point_flat, LABELS, first, stop, 0.07, *scratch, NO_LOCK,
+    hs_sg_window_step(c2, u2, TWO, 1, TREE.point_flat, LABELS, first, stop, 0.07, *scratch, NO_LOCK,
                     top, base)
     np.testing.assert_array_equal(u2[base:n_inner], nodes[base:n_inner])  # not yet published
     np.testing.assert_array_equal(c2, c1)

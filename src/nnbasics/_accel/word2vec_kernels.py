@@ -111,7 +111,7 @@ __all__ = [
     "draw_negatives",
     "hs_cbow_step",
     "hs_path_step",
-    "hs_sg_pair_step",
+    "hs_sg_window_step",
     "kernel_config",
     "logistic_terms",
     "sample_negatives",
@@ -592,11 +592,24 @@ def _sync_top_nodes(
     between cores at every step (skip-gram's speed with 2 workers was 1.3x that of 1; with the
     top 4 levels' writes removed, 1.9x).  A thread's copy is published every
     ``_TOP_SYNC_CENTERS`` centers: each thread sees its own steps at once and the others' a
-    few windows late, as Hogwild's unsynchronised threads see each other's a little late.
+    few windows late, as Hogwild's unsynchronised threads see each other's a little late.  A
+    row this thread did not step on since the last sync is only read back (its shared cache
+    line is not written).
     """
+    d = node_vectors.shape[1]
     for h in range(top_nodes.shape[0]):
         row = top_base + h
-        for i in range(node_vectors.shape[1]):
+        changed = False
+        for i in range(d):
+            if top_nodes[h, i] != top_start[h, i]:
+                changed = True
+                break
+        if not changed:  # no step of this thread: read the others', write nothing shared
+            for i in range(d):
+                top_nodes[h, i] = node_vectors[row, i]
+                top_start[h, i] = top_nodes[h, i]
+            continue
+        for i in range(d):
             value = node_vectors[row, i] + (top_nodes[h, i] - top_start[h, i])
             node_vectors[row, i] = value
             top_nodes[h, i] = value
@@ -604,10 +617,11 @@ def _sync_top_nodes(
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def hs_sg_pair_step(
+def hs_sg_window_step(
     center_vectors: NDArray[np.float32],
     node_vectors: NDArray[np.float32],
-    context: int,
+    contexts: NDArray[np.int32],
+    n_contexts: int,
     path_nodes: NDArray[np.int32],
     path_labels: NDArray[np.uint8],
     first: int,
@@ -620,27 +634,33 @@ def hs_sg_pair_step(
     top_nodes: NDArray[np.float32],
     top_base: int,
 ) -> float:
-    """One skip-gram pair (context word ``context``, center path ``[first, stop)``), in place.
+    """A skip-gram window along the center word's path ``[first, stop)``, in place.
 
-    :func:`hs_path_step` on a copy of ``center_vectors[context]`` in ``x`` (scratch, (d,)), then
-    ``center_vectors[context] += f dx`` with ``f = lock_factors[context]`` (gensim's
+    The pairs ``(contexts[j], center)``, ``j < n_contexts``, one after the other (word2vec.c's
+    and gensim's order; each at the vectors the previous one left): :func:`hs_path_step` on a
+    copy of ``center_vectors[contexts[j]]`` in ``x`` (scratch, (d,)), then
+    ``center_vectors[contexts[j]] += f dx`` with ``f = lock_factors[contexts[j]]`` (gensim's
     ``vectors_lockf``), or 1 when ``lock_factors`` is empty (``dx`` scratch, (d,); ``scores``
-    scratch, ``>= stop - first``; ``top_nodes``, ``top_base``: :func:`hs_path_step`'s);
-    returns the pair's loss.
+    scratch, ``>= stop - first``; ``top_nodes``, ``top_base``: :func:`hs_path_step`'s).
+    Returns the window's loss.  (One call per window rather than per pair: the call's cost
+    was 10% of skip-gram's time.)
     """
     d = center_vectors.shape[1]
-    for i in range(d):
-        x[i] = center_vectors[context, i]
-        dx[i] = 0.0
-    loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx, scores,
-                        top_nodes, top_base)
-    if lock_factors.shape[0] == 0:
+    loss = 0.0
+    for j in range(n_contexts):
+        context = contexts[j]
         for i in range(d):
-            center_vectors[context, i] += dx[i]
-    else:
-        f = lock_factors[context]
-        for i in range(d):
-            center_vectors[context, i] += f * dx[i]
+            x[i] = center_vectors[context, i]
+            dx[i] = 0.0
+        loss += hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx,
+                             scores, top_nodes, top_base)
+        if lock_factors.shape[0] == 0:
+            for i in range(d):
+                center_vectors[context, i] += dx[i]
+        else:
+            f = lock_factors[context]
+            for i in range(d):
+                center_vectors[context, i] += f * dx[i]
     return loss
 
 
@@ -778,7 +798,7 @@ def _prefetch_row(typingctx, matrix, row):
 #: a copy of (the heaviest ones, the last rows of ``node_vectors``; a tree's top 5 levels hold
 #: at most 31), and the centers trained between two publications of the copy.
 _TOP_NODES = 127
-_TOP_SYNC_CENTERS = 32
+_TOP_SYNC_CENTERS = 64
 
 #: Windows planned (window drawn, negatives drawn, rows prefetched) ahead of the one trained.
 _LOOKAHEAD = 4
@@ -920,12 +940,11 @@ def train_range(
                 word = kept[c]
                 first, last = config.path_offsets[word], config.path_offsets[word + 1]
                 if config.sg:  # pair after pair
-                    for j in range(n_ctx):
-                        loss += hs_sg_pair_step(
-                            config.center_vectors, config.node_vectors, contexts[j],
-                            config.path_nodes, config.path_labels, first, last, alpha, hidden,
-                            dhidden, path_scores, config.lock_factors, top_nodes, top_base,
-                        )
+                    loss += hs_sg_window_step(
+                        config.center_vectors, config.node_vectors, contexts, n_ctx,
+                        config.path_nodes, config.path_labels, first, last, alpha, hidden,
+                        dhidden, path_scores, config.lock_factors, top_nodes, top_base,
+                    )
                 else:
                     loss += hs_cbow_step(
                         config.center_vectors, config.node_vectors, contexts, n_ctx,
