@@ -798,7 +798,7 @@ def _prefetch_row(typingctx, matrix, row):
 #: a copy of (the heaviest ones, the last rows of ``node_vectors``; a tree's top 5 levels hold
 #: at most 31), and the centers trained between two publications of the copy.
 _TOP_NODES = 127
-_TOP_SYNC_CENTERS = 64
+_TOP_SYNC_CENTERS = 32
 
 #: Windows planned (window drawn, negatives drawn, rows prefetched) ahead of the one trained.
 _LOOKAHEAD = 4
