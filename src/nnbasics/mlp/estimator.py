@@ -407,6 +407,12 @@ class _MLPEstimator(BaseEstimator):
 
     def _fit(self, X, y, validation_data, callback, sample_weight=None) -> _MLPEstimator:
         sizes, activation, dtype = self._check_params()
+        if validation_data is not None and not (
+                isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            # scikit-learn's third positional argument is sample_weight; here it is
+            # validation_data, and a weight vector there must not be dropped or misread
+            raise ValueError("validation_data must be a pair (X_val, y_val); sample weights "
+                             "go by keyword: fit(X, y, sample_weight=w)")
         warm = (bool(self.warm_start) and hasattr(self, "coefs_")
                 and hasattr(self, self._outputs_attribute))
         if warm:  # the fitted network must be the one asked for
@@ -427,12 +433,6 @@ class _MLPEstimator(BaseEstimator):
         X = _cast(X, dtype)
         codes = self._targets(y, dtype)
         validation = None
-        if validation_data is not None and not (
-                isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-            # scikit-learn's third positional argument is sample_weight; here it is
-            # validation_data, and a weight vector there must not be dropped or misread
-            raise ValueError("validation_data must be a pair (X_val, y_val); sample weights "
-                             "go by keyword: fit(X, y, sample_weight=w)")
         if self.solver == "lbfgs":
             pass  # full batch, no validation (as scikit-learn, early_stopping does not apply)
         elif validation_data is not None:
