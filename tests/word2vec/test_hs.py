@@ -39,7 +39,6 @@ HS = partial(hierarchical_softmax_loss_and_gradient, codes=TREE.codes, points=TR
 NO_LOCK = np.ones(0, dtype=np.float32)  # no vectors_lockf factors: every input step whole
 # no thread-private copy of the top of the tree: (empty copy, first row past the inner nodes)
 NO_TOP = (np.empty((0, D), dtype=np.float32), V - 1)
-TWO = np.array([2], dtype=np.int32)  # one context: word 2
 
 
 def sigmoid(z):
@@ -272,6 +271,16 @@ def _float32(vectors):
 LABELS = (1 - TREE.code_flat).astype(np.uint8)  # label 1: the score should be high (code 0)
 
 
+def _hs_window(center, nodes, contexts, first, stop, alpha, top=NO_TOP):
+    """The compiled skip-gram window step along the path ``[first, stop)`` (fresh scratch, no
+    vectors_lockf factors; ``top``: a thread's copy of the top of the tree and its first row)."""
+    contexts = np.asarray(contexts, dtype=np.int32)
+    return hs_sg_window_step(center, nodes, contexts, contexts.size, TREE.point_flat, LABELS,
+                             first, stop, alpha, np.empty(D, np.float32),
+                             np.empty(D, np.float32), np.empty(stop - first, np.float32),
+                             NO_LOCK, *top)
+
+
 def train_batch_hs(center, nodes, tokens, ends, keep, tree, sg, window, alpha_start, alpha_end,
                    seed, n_threads=1, **settings):
     """The compiled kernel configured for hierarchical softmax alone, on one batch."""
@@ -336,10 +345,7 @@ def test_hs_pair_step_is_one_sgd_step_on_the_objective(target, context, vectors)
     alpha = 0.07
     c, u = center.copy(), nodes.copy()
     first, stop = TREE.offsets[target], TREE.offsets[target + 1]
-    loss = hs_sg_window_step(c, u, np.array([context], np.int32), 1, TREE.point_flat, LABELS,
-                             first, stop, alpha, np.empty(D, np.float32),
-                             np.empty(D, np.float32), np.empty(stop - first, np.float32),
-                             NO_LOCK, *NO_TOP)
+    loss = _hs_window(c, u, [context], first, stop, alpha)
     ref_loss, grad_center, grad_nodes = skipgram(
         context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
@@ -361,19 +367,11 @@ def test_hs_window_step_takes_its_pairs_one_after_the_other(vectors):
     vectors the previous one left, as gensim's loop over the window."""
     center, nodes = _float32(vectors)
     first, stop = TREE.offsets[4], TREE.offsets[5]
-    contexts = np.array([2, 6, 2, 0], dtype=np.int32)
-
-    def scratch():
-        return np.empty(D, np.float32), np.empty(D, np.float32), np.empty(stop - first,
-                                                                          np.float32)
-
+    contexts = [2, 6, 2, 0]
     c1, u1 = center.copy(), nodes.copy()
-    loss = hs_sg_window_step(c1, u1, contexts, contexts.size, TREE.point_flat, LABELS, first,
-                             stop, 0.07, *scratch(), NO_LOCK, *NO_TOP)
+    loss = _hs_window(c1, u1, contexts, first, stop, 0.07)
     c2, u2 = center.copy(), nodes.copy()
-    losses = [hs_sg_window_step(c2, u2, contexts[j:j + 1], 1, TREE.point_flat, LABELS, first,
-                                stop, 0.07, *scratch(), NO_LOCK, *NO_TOP)
-              for j in range(contexts.size)]
+    losses = [_hs_window(c2, u2, [context], first, stop, 0.07) for context in contexts]
     assert loss == pytest.approx(sum(losses), rel=1e-12)
     np.testing.assert_array_equal(c1, c2)
     np.testing.assert_array_equal(u1, u2)
@@ -395,10 +393,7 @@ def test_hs_leaves_a_saturated_node_alone_as_word2vec_c(scale, vectors):
     assert abs(float(nodes[saturated] @ center[context])) >= word2vec_kernels.HS_SKIP_SCORE
     alpha = 0.07
     c, u = center.copy(), nodes.copy()
-    loss = hs_sg_window_step(c, u, np.array([context], np.int32), 1, TREE.point_flat, LABELS,
-                             first, stop, alpha, np.empty(D, np.float32),
-                             np.empty(D, np.float32), np.empty(stop - first, np.float32),
-                             NO_LOCK, *NO_TOP)
+    loss = _hs_window(c, u, [context], first, stop, alpha)
     ref_loss, grad_center, grad_nodes = skipgram(
         context, [target], center.astype(np.float64), nodes.astype(np.float64), HS)
     # the skipped node's share of the input gradient, taken out of the exact one
@@ -415,10 +410,7 @@ def test_hs_leaves_a_saturated_node_alone_as_word2vec_c(scale, vectors):
     # just inside the threshold the node steps as usual
     nodes[saturated] *= np.float32(5.9 / abs(scale))
     u = nodes.copy()
-    hs_sg_window_step(center.copy(), u, np.array([context], np.int32), 1, TREE.point_flat,
-                      LABELS, first, stop, alpha, np.empty(D, np.float32),
-                      np.empty(D, np.float32), np.empty(stop - first, np.float32), NO_LOCK,
-                      *NO_TOP)
+    _hs_window(center.copy(), u, [context], first, stop, alpha)
     assert not np.array_equal(u[saturated], nodes[saturated])
 
 
@@ -526,15 +518,11 @@ def test_a_pair_step_on_a_private_top_copy_is_the_same_step(target, vectors):
     # the copy's rows, the heaviest inner nodes, are a prefix of every path (root first)
     in_top = path >= base
     assert in_top[0] and not np.any(in_top[1:] & ~in_top[:-1])
-    scratch = (np.empty(D, np.float32), np.empty(D, np.float32), np.empty(stop - first,
-                                                                          np.float32))
     c1, u1 = center.copy(), nodes.copy()
-    hs_sg_window_step(c1, u1, TWO, 1, TREE.point_flat, LABELS, first, stop, 0.07, *scratch, NO_LOCK,
-                    *NO_TOP)
+    _hs_window(c1, u1, [2], first, stop, 0.07)
     c2, u2 = center.copy(), nodes.copy()
     top, top_start = u2[base:n_inner].copy(), u2[base:n_inner].copy()
-    hs_sg_window_step(c2, u2, TWO, 1, TREE.point_flat, LABELS, first, stop, 0.07, *scratch, NO_LOCK,
-                    top, base)
+    _hs_window(c2, u2, [2], first, stop, 0.07, top=(top, base))
     np.testing.assert_array_equal(u2[base:n_inner], nodes[base:n_inner])  # not yet published
     np.testing.assert_array_equal(c2, c1)
     word2vec_kernels._sync_top_nodes(u2, top, top_start, base)
