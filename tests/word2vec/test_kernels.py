@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from numba import njit
 
 from nnbasics._accel import word2vec_kernels as kernels
 from nnbasics._accel.word2vec_kernels import (
@@ -565,3 +567,46 @@ def test_logistic_terms_match_the_exact_functions(positive):
     np.testing.assert_allclose(terms[:, 0], residual, rtol=0, atol=1e-6)
     np.testing.assert_allclose(terms[:, 1], loss, rtol=1e-6, atol=1e-6)
     assert np.all(np.isfinite(terms))
+
+
+# ----------------------------------------------------------------------------------------------
+# borrowed views: the walk's arrays without numba's reference counting
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(cache=False)
+def _write_through_borrowed(matrix, pair):
+    matrix, (vector, scale, labels) = kernels._borrowed((matrix, pair))
+    for i in range(matrix.shape[1]):
+        matrix[1, i] += scale * vector[i]
+    labels[0] = 7
+    return matrix.shape[0] * 10 + matrix.shape[1], matrix[1, 0] + matrix[0, 0]
+
+
+def test_borrowed_views_read_and_write_the_callers_arrays():
+    """A borrowed view (of an array, or the arrays of a nested tuple) has the array's data,
+    shape and strides: reads see the caller's values, writes land in the caller's array, and
+    scalars of a tuple pass through unchanged."""
+    matrix = np.arange(12, dtype=np.float32).reshape(3, 4)
+    vector = np.array([1, 2, 3, 4], dtype=np.float32)
+    labels = np.zeros(2, dtype=np.uint8)
+    expected = matrix.copy()
+    expected[1] += 0.5 * vector
+    shape_code, first_column = _write_through_borrowed(matrix, (vector, 0.5, labels))
+    assert shape_code == 34
+    assert first_column == pytest.approx(expected[1, 0] + expected[0, 0])
+    np.testing.assert_array_equal(matrix, expected)
+    assert labels.tolist() == [7, 0]
+    # a strided view keeps its strides
+    wide = np.zeros((3, 8), dtype=np.float32)
+    _write_through_borrowed(wide[:, ::2], (vector, 1.0, labels))
+    np.testing.assert_array_equal(wide[1], [1, 0, 2, 0, 3, 0, 4, 0])
+
+
+def test_borrowed_accepts_only_arrays_and_tuples():
+    @njit(cache=False)
+    def borrow_a_number(x):
+        return kernels._borrowed(x)
+
+    with pytest.raises(numba.core.errors.TypingError):
+        borrow_a_number(3.0)

@@ -86,6 +86,9 @@ deterministic.  Whenever threads share the vectors (``n_threads > 1``, or the mo
 step on its own copy of the tree's top nodes, published every few windows
 (:func:`_sync_top_nodes`): those rows are on every path, and written by every thread at every
 step they made the threads wait for each other's cache lines.
+
+The walk and the steps work on borrowed views of their arrays (:func:`_borrowed`): numba would
+otherwise count references to every array at every window and pair, with atomic instructions.
 """
 
 from __future__ import annotations
@@ -349,8 +352,12 @@ def sg_window_step(
     step's factor ``f_j = lock_factors[contexts[j]]`` (gensim's ``vectors_lockf``: 0 freezes a
     word) or 1 when ``lock_factors`` is empty (the common case, without a multiplication).
     """
-    # Rows are indexed as cv[row, i] rather than through views cv[row]: a view costs an atomic
-    # reference count update, and two threads updating the same count contend for its cache line.
+    # views that own no reference: none counted in the loops below (_borrowed); rows are
+    # indexed as cv[row, i] rather than through views cv[row], which a caller's arrays would count
+    (center_vectors, output_vectors, contexts, targets, labels, coef, dinputs,
+     lock_factors) = _borrowed((
+        center_vectors, output_vectors, contexts, targets, labels, coef, dinputs, lock_factors,
+    ))
     d = center_vectors.shape[1]
     loss = 0.0
     for j in range(n_contexts):  # S = X U^T, then G, and dX = G U (all with the old vectors)
@@ -416,6 +423,12 @@ def cbow_window_step(
     Every score is taken with the vectors before the step.  Scratch: ``coef`` (>= T,),
     ``hidden`` and ``dhidden`` (d,), float32.
     """
+    # views that own no reference: none counted in the loops below (_borrowed)
+    (center_vectors, output_vectors, contexts, targets, labels, coef, hidden, dhidden,
+     lock_factors) = _borrowed((
+        center_vectors, output_vectors, contexts, targets, labels, coef, hidden, dhidden,
+        lock_factors,
+    ))
     d = center_vectors.shape[1]
     _context_input(center_vectors, contexts, n_contexts, cbow_mean, hidden, dhidden)
     loss = 0.0
@@ -488,7 +501,7 @@ def _add_input_step(center_vectors, row, step, lock_factors):
 # ----------------------------------------------------------------------------------------------
 
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True, fastmath=True, inline="always")
 def hs_path_step(
     node_vectors: NDArray[np.float32],
     path_nodes: NDArray[np.int32],
@@ -665,9 +678,16 @@ def hs_sg_window_step(
     ``center_vectors[contexts[j]] += f dx`` with ``f = lock_factors[contexts[j]]`` (gensim's
     ``vectors_lockf``), or 1 when ``lock_factors`` is empty (``dx`` scratch, (d,); ``scores``
     scratch, ``>= stop - first``; ``top_nodes``, ``top_base``: :func:`hs_path_step`'s).
-    Returns the window's loss.  (One call per window rather than per pair: the call's cost
-    was 10% of skip-gram's time.)
+    Returns the window's loss.  One call per window rather than per pair, and the path step
+    inlined: a call per pair cost 10% of skip-gram's time, and more with its arrays' reference
+    counts (:func:`_borrowed`).
     """
+    # views that own no reference: none counted in the loops below (_borrowed)
+    (center_vectors, node_vectors, contexts, path_nodes, path_labels, x, dx, scores,
+     lock_factors, top_nodes) = _borrowed((
+        center_vectors, node_vectors, contexts, path_nodes, path_labels, x, dx, scores,
+        lock_factors, top_nodes,
+    ))
     d = center_vectors.shape[1]
     loss = 0.0
     for j in range(n_contexts):
@@ -677,15 +697,7 @@ def hs_sg_window_step(
             dx[i] = 0.0
         loss += hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, x, dx,
                              scores, top_nodes, top_base)
-        # _add_input_step's loop, written out: through the helper, skip-gram's hs fits
-        # measured 3-4% slower (two one-epoch fits each way)
-        if lock_factors.shape[0] == 0:
-            for i in range(d):
-                center_vectors[context, i] += dx[i]
-        else:
-            f = lock_factors[context]
-            for i in range(d):
-                center_vectors[context, i] += f * dx[i]
+        _add_input_step(center_vectors, context, dx, lock_factors)
     return loss
 
 
@@ -716,6 +728,12 @@ def hs_cbow_step(
     whole when ``lock_factors`` is empty.  Scratch: ``hidden``, ``dhidden`` (d,), ``scores``
     (``>= stop - first``); ``top_nodes``, ``top_base``: :func:`hs_path_step`'s.
     """
+    # views that own no reference: none counted in the loops below (_borrowed)
+    (center_vectors, node_vectors, contexts, path_nodes, path_labels, hidden, dhidden, scores,
+     lock_factors, top_nodes) = _borrowed((
+        center_vectors, node_vectors, contexts, path_nodes, path_labels, hidden, dhidden,
+        scores, lock_factors, top_nodes,
+    ))
     _context_input(center_vectors, contexts, n_contexts, cbow_mean, hidden, dhidden)
     loss = hs_path_step(node_vectors, path_nodes, path_labels, first, stop, alpha, hidden,
                         dhidden, scores, top_nodes, top_base)
@@ -797,6 +815,42 @@ def _prefetch_row(typingctx, matrix, row):
     return sig, codegen
 
 
+@intrinsic
+def _borrowed(typingctx, value):
+    """``value`` (an array, or a tuple of arrays and scalars) as views that own no reference.
+
+    numba counts the references to an array whenever a function receives it, an inlined helper
+    aliases it or a tuple hands it out: each time a call and an atomic add on the array's
+    counter.  In the walk, at every window and every (context, center) pair, those counts took
+    a sixth to a quarter of the time (``benchmarks/RESULTS.md``).  A borrowed view is a
+    ``numba.carray``-like view (same data, shape and strides, no owner) whose counts do
+    nothing.  Only for arrays held elsewhere for as long as the views are used, such as a
+    function's arguments, which its caller holds for the whole call.
+    """
+
+    def borrow(context, builder, typ, value):
+        if isinstance(typ, types.Array):
+            source = context.make_array(typ)(context, builder, value)
+            view = context.make_array(typ)(context, builder)
+            context.populate_array(view, data=source.data, shape=source.shape,
+                                   strides=source.strides, itemsize=source.itemsize,
+                                   meminfo=None)
+            return view._getvalue()
+        if isinstance(typ, types.BaseTuple):
+            items = [borrow(context, builder, item_type, builder.extract_value(value, i))
+                     for i, item_type in enumerate(typ)]
+            return context.make_tuple(builder, typ, items)
+        return value  # a scalar: nothing counted
+
+    if not isinstance(value, (types.Array, types.BaseTuple)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return borrow(context, builder, signature.args[0], args[0])
+
+    return value(value), codegen
+
+
 #: Hierarchical softmax with several threads: the top inner nodes of the tree each thread keeps
 #: a copy of (the heaviest ones, the last rows of ``node_vectors``; a tree's top 7 levels hold
 #: at most 127), and the centers trained between two publications of the copy.
@@ -846,6 +900,27 @@ def _plan_window(config, c, kept, n_kept, state, plan_b, plan_targets, plan_n_ta
         _prefetch_row(config.center_vectors, kept[c + window])
 
 
+class _Workspace(NamedTuple):
+    """The scratch arrays of one walk (:func:`train_range` allocates, :func:`_walk_range` uses)."""
+
+    state: NDArray[np.uint64]  # (1,) the generator
+    kept: NDArray[np.int32]  # kept words of the current sentence
+    kept_pos: NDArray[np.int64]  # and their batch positions
+    contexts: NDArray[np.int32]  # (m,) the context words of a window
+    one_context: NDArray[np.int32]  # (1,) one skip-gram pair
+    plan_b: NDArray[np.int64]  # (_RING,) the planned windows' half widths
+    plan_targets: NDArray[np.int32]  # (_RING, steps, negative + 1) their positives, negatives
+    plan_n_targets: NDArray[np.int64]  # (_RING, steps) and how many
+    ns_labels: NDArray[np.uint8]  # (negative + 1,) 1 for the positive, then 0s
+    coef: NDArray[np.float32]  # (m, T) the steps g of a window
+    dinputs: NDArray[np.float32]  # (m, d) its input steps
+    hidden: NDArray[np.float32]  # (d,) an input (CBOW's h, a skip-gram context's copy)
+    dhidden: NDArray[np.float32]  # (d,) its step
+    path_scores: NDArray[np.float32]  # (L,) a path's scores, then steps
+    top_nodes: NDArray[np.float32]  # (H, d) this thread's copy of the top of the tree
+    top_start: NDArray[np.float32]  # (H, d) the copy at the last sync
+
+
 @njit(nogil=True, cache=True)
 def train_range(
     config: KernelConfig,
@@ -872,33 +947,53 @@ def train_range(
     """
     d = config.center_vectors.shape[1]
     negative = config.negative
-    state = _seed_state(seed, stream)
-    kept = np.empty(max(stop - start, 1), dtype=np.int32)  # kept words of the current sentence
-    kept_pos = np.empty(max(stop - start, 1), dtype=np.int64)  # and their batch positions
+    n_tokens = max(stop - start, 1)
     # a window holds at most 2 * window words and never more than the range has: a huge window
     # setting must not allocate for contexts no sentence can hold
     max_contexts = max(min(2 * config.window, stop - start - 1), 1)
-    contexts = np.empty(max_contexts, dtype=np.int32)
-    one_context = np.empty(1, dtype=np.int32)  # one skip-gram pair
-    plan_b = np.empty(_RING, dtype=np.int64)
     # the steps of a planned window: one, or one per context word (skip-gram, per-pair draws)
     n_steps = max_contexts if config.sg and not config.shared_negatives else 1
-    plan_targets = np.empty((_RING, n_steps, negative + 1), dtype=np.int32)
-    plan_n_targets = np.empty((_RING, n_steps), dtype=np.int64)
     ns_labels = np.zeros(negative + 1, dtype=np.uint8)  # the positive first, then negatives
     ns_labels[0] = 1
     max_outputs = max(negative + 1, config.max_path_length, 1)
-    coef = np.empty((max_contexts, max_outputs), dtype=np.float32)
-    dinputs = np.empty((max_contexts, d), dtype=np.float32)
-    hidden = np.empty(d, dtype=np.float32)
-    dhidden = np.empty(d, dtype=np.float32)
-    path_scores = np.empty(max(config.max_path_length, 1), dtype=np.float32)
+    n_top = n_top_nodes if config.hs else 0
+    work = _Workspace(
+        state=_seed_state(seed, stream),
+        kept=np.empty(n_tokens, dtype=np.int32),
+        kept_pos=np.empty(n_tokens, dtype=np.int64),
+        contexts=np.empty(max_contexts, dtype=np.int32),
+        one_context=np.empty(1, dtype=np.int32),
+        plan_b=np.empty(_RING, dtype=np.int64),
+        plan_targets=np.empty((_RING, n_steps, negative + 1), dtype=np.int32),
+        plan_n_targets=np.empty((_RING, n_steps), dtype=np.int64),
+        ns_labels=ns_labels,
+        coef=np.empty((max_contexts, max_outputs), dtype=np.float32),
+        dinputs=np.empty((max_contexts, d), dtype=np.float32),
+        hidden=np.empty(d, dtype=np.float32),
+        dhidden=np.empty(d, dtype=np.float32),
+        path_scores=np.empty(max(config.max_path_length, 1), dtype=np.float32),
+        top_nodes=np.zeros((n_top, d), dtype=np.float32),
+        top_start=np.zeros((n_top, d), dtype=np.float32),
+    )
+    return _walk_range(config, work, tokens, sentence_ends, start, stop, alpha_start, alpha_end,
+                       n_batch_tokens)
+
+
+@njit(nogil=True, cache=True)
+def _walk_range(config, work, tokens, sentence_ends, start, stop, alpha_start, alpha_end,
+                n_batch_tokens):
+    """:func:`train_range`'s walk, in the scratch arrays ``work`` (a :class:`_Workspace`)."""
+    # train_range holds config and work for the whole walk: borrowed views of their arrays
+    # spare every window and pair numba's reference counting (_borrowed)
+    config = _borrowed(config)
+    (state, kept, kept_pos, contexts, one_context, plan_b, plan_targets, plan_n_targets,
+     ns_labels, coef, dinputs, hidden, dhidden, path_scores, top_nodes,
+     top_start) = _borrowed(work)
+    negative = config.negative
     alpha_slope = (alpha_end - alpha_start) / max(n_batch_tokens, 1)
     # hierarchical softmax beside other threads: this thread's copy of the top of the tree
-    n_top = n_top_nodes if config.hs else 0
+    n_top = top_nodes.shape[0]
     top_base = config.node_vectors.shape[0] - 1 - n_top  # inner nodes are rows [0, V - 1)
-    top_nodes = np.zeros((n_top, d), dtype=np.float32)
-    top_start = np.zeros((n_top, d), dtype=np.float32)
     # no step taken yet (copy == start): the sync only reads the shared rows into both copies
     _sync_top_nodes(config.node_vectors, top_nodes, top_start, top_base)
     centers_since_sync = 0
