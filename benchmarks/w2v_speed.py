@@ -50,7 +50,8 @@ if a target is missed.
 
 ``--quality-only`` skips the wait for a quiet machine and the re-runs of disturbed fits (the
 vectors do not depend on the load; the speed figures of such a run mean nothing).
-``--ours key=value`` passes extra settings to nnbasics' ``Word2Vec`` (e.g. a variant to ablate).
+``--ours key=value`` passes extra settings to nnbasics' ``Word2Vec`` (e.g. a variant to
+ablate), over the shared ones (``--ours workers=1``).
 
 The evaluation is untimed (about 15 s per vector set): with ``--lock`` the script holds that
 lock file exclusively for the warm-up and the fits only, then shared for the evaluation;
@@ -179,9 +180,9 @@ def fit_gensim_iterable(corpus: Path, sg: int, epochs: int, seed: int):
 def fit_ours(corpus: Path, sg: int, epochs: int, seed: int):
     import nnbasics
 
+    settings = {**SETTINGS, **OUR_OPTIONS}  # --ours may change a shared setting (workers=1)
     return nnbasics.Word2Vec(
-        corpus_file=corpus, sg=sg, epochs=epochs, seed=seed, progress=False, **SETTINGS,
-        **OUR_OPTIONS,
+        corpus_file=corpus, sg=sg, epochs=epochs, seed=seed, progress=False, **settings,
     ).wv
 
 
