@@ -21,7 +21,7 @@ installed package's), so each version compiles once at the start, untimed.
 Usage::
 
     python benchmarks/w2v_kernel_ab.py TREE [TREE ...] [--arch sg|cbow] [--hs]
-        [--threads N] [--repeats N] [--tokens N] [--corpus dict-wiki|PATH]
+        [--threads N] [--repeats N] [--tokens N] [--corpus dict-wiki|wiki-sample|PATH]
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="nnbasics_kernel_ab_"))
 
 import numpy as np
+
+from w2v_hs_speed import corpus_path  # dict-wiki, wiki-sample or a path
 
 KERNEL = Path("src/nnbasics/_accel/word2vec_kernels.py")
 
@@ -93,12 +95,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=2_000_000)
     parser.add_argument("--corpus", default="dict-wiki")
     args = parser.parse_args()
-    if args.corpus == "dict-wiki":
-        import w2v_corpus
-
-        corpus = w2v_corpus.ensure_corpus()
-    else:
-        corpus = Path(args.corpus)
+    corpus = corpus_path(args.corpus)
     sg = args.arch == "sg"
     kernels = load_kernels(args.trees)
     model, tokens, ends = batch(corpus, args.tokens, sg, args.hs)

@@ -352,8 +352,7 @@ def sg_window_step(
     step's factor ``f_j = lock_factors[contexts[j]]`` (gensim's ``vectors_lockf``: 0 freezes a
     word) or 1 when ``lock_factors`` is empty (the common case, without a multiplication).
     """
-    # views that own no reference: none counted in the loops below (_borrowed); rows are
-    # indexed as cv[row, i] rather than through views cv[row], which a caller's arrays would count
+    # views that own no reference: none counted in the loops below (_borrowed)
     (center_vectors, output_vectors, contexts, targets, labels, coef, dinputs,
      lock_factors) = _borrowed((
         center_vectors, output_vectors, contexts, targets, labels, coef, dinputs, lock_factors,
@@ -822,7 +821,7 @@ def _borrowed(typingctx, value):
     numba counts the references to an array whenever a function receives it, an inlined helper
     aliases it or a tuple hands it out: each time a call and an atomic add on the array's
     counter.  In the walk, at every window and every (context, center) pair, those counts took
-    a sixth to a quarter of the time (``benchmarks/RESULTS.md``).  A borrowed view is a
+    an eighth to a quarter of the time (``benchmarks/RESULTS.md``).  A borrowed view is a
     ``numba.carray``-like view (same data, shape and strides, no owner) whose counts do
     nothing.  Only for arrays held elsewhere for as long as the views are used, such as a
     function's arguments, which its caller holds for the whole call.
