@@ -826,3 +826,53 @@ def test_each_loader_names_a_file_of_the_other_kind(tmp_path):
     with pytest.raises(WrongFileKindError, match=r"m.model holds a Word2Vec model .* \.wv"):
         KeyedVectors.load(tmp_path / "m.model")
     assert KeyedVectors.load(tmp_path / "v.kv").index_to_key == model.wv.index_to_key
+
+
+# -- gensim's signatures and small methods (issue #16) ------------------------------------------
+
+@pytest.mark.parametrize("method, gensim_order", [
+    ("build_vocab", ["corpus_iterable", "corpus_file", "update", "progress_per",
+                     "keep_raw_vocab", "trim_rule"]),
+    ("train", ["corpus_iterable", "corpus_file", "total_examples", "total_words", "epochs",
+               "start_alpha", "end_alpha", "word_count", "queue_factor", "report_delay",
+               "compute_loss", "callbacks"]),
+])
+def test_parameters_come_in_gensims_order(method, gensim_order):
+    names = list(inspect.signature(getattr(Word2Vec, method)).parameters)[1:]
+    assert names[:len(gensim_order)] == gensim_order
+    gensim = pytest.importorskip("gensim")
+    theirs = list(inspect.signature(getattr(gensim.models.Word2Vec, method)).parameters)[1:]
+    assert [name for name in theirs if name != "kwargs"] == gensim_order
+
+
+def test_build_vocab_and_train_positionally_as_in_gensim():
+    model = Word2Vec(**SMALL)
+    model.build_vocab(CORPUS[:50], None, False, 1000, False, None)
+    model.build_vocab(CORPUS[50:60], None, True)  # update, the third parameter as in gensim
+    _, raw = model.train(CORPUS[:60], None, 60, None, 1, 0.02, 0.01, 0, 2, 1.0, True, ())
+    assert raw == sum(len(s) for s in CORPUS[:60]) and model.compute_loss is True
+
+
+def test_estimate_memory_has_gensims_keys_and_the_arrays_sizes():
+    model = Word2Vec(CORPUS, hs=1, negative=5, **SMALL)
+    report = model.estimate_memory()
+    n = len(model.wv)
+    assert report["vectors"] == model.wv.vectors.nbytes == n * 8 * 4
+    assert report["syn1"] == model.syn1.nbytes and report["syn1neg"] == model.syn1neg.nbytes
+    assert report["vocab"] == 700 * n
+    assert report["total"] == sum(v for k, v in report.items() if k != "total")
+    assert set(Word2Vec(negative=5, hs=0).estimate_memory(100)) == {"vocab", "vectors",
+                                                                    "syn1neg", "total"}
+    gensim = pytest.importorskip("gensim")
+    ref = gensim.models.Word2Vec(vector_size=8, hs=1, negative=5)
+    assert ref.estimate_memory(1234) == model.estimate_memory(1234)
+
+
+def test_layer1_size_init_sims_and_compute_loss_as_gensim():
+    model = Word2Vec(CORPUS[:40], compute_loss=True, **SMALL)
+    assert model.layer1_size == 8 and model.compute_loss is True
+    with pytest.warns(DeprecationWarning, match="init_sims"):
+        model.init_sims(replace=True)
+    np.testing.assert_allclose(np.linalg.norm(model.wv.vectors, axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="build_vocab"), pytest.warns(DeprecationWarning):
+        Word2Vec().init_sims()

@@ -84,3 +84,37 @@ def test_predict_output_word_ranks_by_that_distribution():
     assert model.predict_output_word(["zz", "yy"]) is None
     with pytest.raises(RuntimeError, match="negative > 0"):
         Word2Vec(CORPUS, **{**SMALL, "negative": 0}).predict_output_word(["a"])
+
+
+def _gensims_log_sigmoid(x):
+    """gensim's score term: log σ read from its 1,000-entry table at floor(83 (x + 6)), terms
+    with |x| >= 6 left out (word2vec_inner.pyx, score_pair_*_hs)."""
+    grid = -6.0 + 12.0 * np.arange(1000) / 1000
+    table = log_sigmoid(grid)
+    x = np.asarray(x, dtype=np.float64)
+    inside = np.abs(x) < 6
+    index = np.where(inside, np.floor((x + 6.0) * 83).astype(np.int64), 0)
+    return np.where(inside, table[np.clip(index, 0, 999)], 0.0)
+
+
+@pytest.mark.parametrize("sg, cbow_mean", [(1, 1), (0, 1), (0, 0)])
+def test_gensims_scores_differ_by_its_table_only(sg, cbow_mean, monkeypatch):
+    """With gensim's vectors, nnbasics' score equals gensim's once each exact term is replaced
+    by gensim's table lookup: the same pairs and windows, only the terms differ (as the
+    docstring of Word2Vec.score says)."""
+    gensim = pytest.importorskip("gensim")
+    from nnbasics.word2vec import scoring
+
+    settings = dict(vector_size=8, min_count=1, hs=1, negative=0, sg=sg, cbow_mean=cbow_mean,
+                    window=3, seed=3, workers=1)
+    theirs = gensim.models.Word2Vec(CORPUS, epochs=30, **settings)
+    ours = Word2Vec(CORPUS, epochs=1, **settings)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    ours.wv.vectors[:] = theirs.wv.vectors
+    ours.syn1[:] = theirs.syn1
+    sentences = [*CORPUS[:3], ["a", "zz", "b", "c"]]
+    expected = theirs.score(sentences, total_sentences=len(sentences))
+    exact = ours.score(sentences)
+    assert not np.allclose(exact, expected, rtol=1e-4)  # the table's terms are not exact
+    monkeypatch.setattr(scoring, "log_sigmoid", _gensims_log_sigmoid)
+    np.testing.assert_allclose(ours.score(sentences), expected, rtol=2e-5)

@@ -8,7 +8,10 @@ evaluate_word_pairs` document the contracts; this module holds their bodies.  Sh
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
+from collections.abc import Iterator
 from itertools import chain
 
 import numpy as np
@@ -101,16 +104,20 @@ def word_pairs(
     restrict_vocab: int = 300_000,
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
+    encoding: str = "utf8",
 ) -> tuple[CorrelationResult, CorrelationResult, float]:
     """:meth:`KeyedVectors.evaluate_word_pairs` of ``kv``."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r}") from None
     ok_vocab = _ok_vocab(kv, restrict_vocab, case_insensitive)
     normed = kv.get_normed_vectors()
     gold: list[float] = []
     model: list[float] = []
     oov = 0
     with open(pairs, "rb") as handle:
-        for line_no, raw in enumerate(handle):
-            line = _decode_line(raw, pairs, line_no)
+        for line in _text_lines(handle, pairs, encoding):
             if not line or line.startswith("#"):
                 continue
             try:
@@ -134,13 +141,29 @@ def word_pairs(
     return pearson(gold, model), spearman(gold, model), oov_ratio
 
 
-def _decode_line(raw: bytes, path: str | os.PathLike, line_no: int) -> str:
-    """Line ``line_no`` (0-based) of an evaluation file as text; ValueError naming the file and
-    line if it is not UTF-8."""
+def _text_lines(handle, path: str | os.PathLike, encoding: str) -> Iterator[str]:
+    """The lines of a file opened in binary mode, decoded from ``encoding``.  An encoding that
+    writes a newline as the byte ``\n`` (UTF-8, Latin-1, ...) is decoded line by line, so that an
+    error names its line; another (UTF-16, ...) is decoded as a whole stream."""
+    if "\n".encode(encoding) == b"\n":
+        for line_no, raw in enumerate(handle):
+            yield _decode_line(raw, path, line_no, encoding)
+        return
     try:
-        return raw.decode("utf-8")
+        yield from io.TextIOWrapper(handle, encoding=encoding)
     except UnicodeDecodeError as error:
-        raise ValueError(f"{os.fspath(path)}: line {line_no + 1} is not valid UTF-8 "
+        raise ValueError(f"{os.fspath(path)} is not valid {encoding} ({error.reason})") from None
+
+
+def _decode_line(raw: bytes, path: str | os.PathLike, line_no: int,
+                 encoding: str = "utf8") -> str:
+    """Line ``line_no`` (0-based) of an evaluation file as text; ValueError naming the file and
+    line if it is not valid in ``encoding``."""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        name = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
+        raise ValueError(f"{os.fspath(path)}: line {line_no + 1} is not valid {name} "
                          f"(byte {error.start + 1})") from None
 
 

@@ -6,6 +6,7 @@ Shape letters: ``V`` words, ``d`` vector size.  Similarities are cosines
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,9 @@ from nnbasics.word2vec.formats import (
 )
 
 _KIND = "keyedvectors"  # the kind of nnbasics file :meth:`KeyedVectors.save` writes
+_MIGRATING = "https://github.com/RaRe-Technologies/gensim/wiki/Migrating-from-Gensim-3.x-to-4"
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["EmptyWordListError", "KeyedVectors"]
 
@@ -163,10 +167,12 @@ class KeyedVectors:
         return len(self.index_to_key)
 
     def __contains__(self, key: object) -> bool:
-        return key in self.key_to_index
+        """Whether ``key`` has a vector: a word, or an index in ``[0, V)`` (as gensim)."""
+        return self.has_index_for(key)
 
-    def get_index(self, key: Key | int) -> int:
-        """Index of ``key``; an int in ``[0, V)`` is its own index (as gensim); else KeyError."""
+    def get_index(self, key: Key | int, default: int | None = None) -> int:
+        """Index of ``key``; an int in ``[0, V)`` is its own index (as gensim).  A key without
+        a vector gives ``default`` if one is given, else ``KeyError``."""
         try:
             index = self.key_to_index.get(key)  # a key first, whatever its type (as gensim)
         except TypeError:  # unhashable
@@ -176,6 +182,8 @@ class KeyedVectors:
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool) \
                 and 0 <= key < len(self.index_to_key):
             return int(key)
+        if default is not None:
+            return default
         raise KeyError(f"word {key!r} not in vocabulary")
 
     def __getitem__(self, key: Key | int | Iterable[Key | int]) -> NDArray[np.float32]:
@@ -188,15 +196,61 @@ class KeyedVectors:
         """The vector of ``key``, scaled to unit length if ``norm``."""
         return self.get_normed_vectors()[self.get_index(key)] if norm else self[key]
 
+    def word_vec(self, key: Key, norm: bool = False) -> NDArray[np.float32]:
+        """:meth:`get_vector` (gensim 3's name, kept by gensim 4 as an alias)."""
+        return self.get_vector(key, norm=norm)
+
     def get_normed_vectors(self) -> NDArray[np.float32]:
         """All vectors scaled to unit length (V, d), computed once and cached."""
         if self._normed is None or self._normed.shape != self.vectors.shape:
             self._normed = _unit_rows(self.vectors)
         return self._normed
 
+    @property
+    def norms(self) -> NDArray[np.float32]:
+        """The Euclidean length of every vector, shape (V,) (gensim's ``norms``); computed
+        from ``vectors`` on each access, so never stale."""
+        return np.linalg.norm(self.vectors, axis=1).astype(self.vectors.dtype, copy=False)
+
     def fill_norms(self, force: bool = False) -> None:
-        """Forget cached unit vectors (call after changing ``vectors`` in place)."""
+        """Forget the cached unit vectors (call after changing ``vectors`` in place); they are
+        computed again when next needed.  ``force`` is gensim's (its cache may be kept)."""
         self._normed = None
+
+    def init_sims(self, replace: bool = False) -> None:
+        """gensim 3's method, deprecated in gensim 4 as here: ``replace=True`` is
+        :meth:`unit_normalize_all`; otherwise nothing is needed (unit vectors are cached when
+        first used)."""
+        warnings.warn("init_sims() is deprecated (as in gensim 4): use get_vector(key, "
+                      "norm=True) or get_normed_vectors(), or unit_normalize_all() for "
+                      "replace=True", DeprecationWarning, stacklevel=2)
+        if replace:
+            self.unit_normalize_all()
+        else:
+            self.fill_norms()
+
+    # gensim 3's attributes, removed by gensim 4: the same errors, naming what replaced them
+    @property
+    def vocab(self):
+        raise AttributeError(
+            "The vocab attribute was removed from KeyedVectors in gensim 4 (and nnbasics): use "
+            ".key_to_index, .index_to_key and .get_vecattr(key, 'count') instead. See "
+            + _MIGRATING)
+
+    @property
+    def index2word(self):
+        raise AttributeError("The index2word attribute was replaced by index_to_key in gensim 4 "
+                             "(and nnbasics). See " + _MIGRATING)
+
+    @property
+    def index2entity(self):
+        raise AttributeError("The index2entity attribute was replaced by index_to_key in "
+                             "gensim 4 (and nnbasics). See " + _MIGRATING)
+
+    @property
+    def vectors_norm(self):
+        raise AttributeError("The vectors_norm attribute is computed when needed since gensim 4 "
+                             "(and in nnbasics): use .get_normed_vectors(). See " + _MIGRATING)
 
     def unit_normalize_all(self) -> None:
         """Scale every vector to unit length, in place (a zero vector stays zero); the raw
@@ -258,7 +312,7 @@ class KeyedVectors:
     # -- adding vectors -----------------------------------------------------------------------
 
     def add_vectors(self, keys: Key | Sequence[Key], weights: ArrayLike,
-                    replace: bool = False) -> None:
+                    extras: dict[str, ArrayLike] | None = None, replace: bool = False) -> None:
         """Append new keys with their vectors; a key already present keeps its vector unless
         ``replace`` (gensim's method).  New keys get count 0 if the vectors have counts.
 
@@ -266,6 +320,9 @@ class KeyedVectors:
         ----------
         keys : a key or a sequence of n keys
         weights : array_like, shape (d,) for one key, (n, d) for n
+        extras : dict, optional
+            Per-key attributes, as gensim's: ``{"count": array_like of n ints}`` (the only
+            attribute kept), set for the keys added (and the ones replaced, with ``replace``).
         """
         if isinstance(keys, (str, int, np.integer)):
             keys = [keys]
@@ -275,20 +332,36 @@ class KeyedVectors:
         if weights.shape != (len(keys), self.vector_size):
             raise ValueError(f"need one vector of size {self.vector_size} per key: {len(keys)} "
                              f"keys, weights of shape {weights.shape}")
+        extras = dict(extras or {})
+        unknown = sorted(set(extras) - {"count"})
+        if unknown:
+            raise ValueError(f"extras: KeyedVectors keeps only 'count', got {unknown}")
+        new_counts = None
+        if "count" in extras:
+            new_counts = np.asarray(extras["count"], dtype=np.int64).reshape(-1)
+            if new_counts.shape != (len(keys),):
+                raise ValueError(f"extras['count'] needs one count per key: {len(keys)} keys, "
+                                 f"{new_counts.size} counts")
+            if self.counts is None:
+                self.counts = np.zeros(len(self), dtype=np.int64)
         new = {}  # key -> row of weights, the last one for a key given twice
         for row, key in enumerate(keys):
             if key in self.key_to_index:
                 if replace:
                     self.vectors[self.key_to_index[key]] = weights[row]
+                    if new_counts is not None:
+                        self.counts[self.key_to_index[key]] = new_counts[row]
             else:
                 new[key] = row
         if new:
             start = len(self.index_to_key)
+            rows = list(new.values())
             self.index_to_key.extend(new)
             self.key_to_index.update((key, start + i) for i, key in enumerate(new))
-            self.vectors = np.concatenate([self.vectors, weights[list(new.values())]])
+            self.vectors = np.concatenate([self.vectors, weights[rows]])
             if self.counts is not None:
-                self.counts = np.concatenate([self.counts, np.zeros(len(new), np.int64)])
+                added = np.zeros(len(new), np.int64) if new_counts is None else new_counts[rows]
+                self.counts = np.concatenate([self.counts, added])
             lockf = self.__dict__.get("_lockf")
             if lockf is not None and lockf.size == start and start != 1:  # one factor per word
                 self._lockf = np.concatenate([lockf, np.ones(len(new), np.float32)])
@@ -317,7 +390,10 @@ class KeyedVectors:
         positive: Query | Sequence[Query] | None = None,
         negative: Query | Sequence[Query] | None = None,
         topn: int | None = 10,
+        clip_start: int = 0,
+        clip_end: int | None = None,
         restrict_vocab: int | None = None,
+        indexer=None,
     ) -> list[tuple[str, float]] | NDArray[np.float32]:
         r"""Words closest (by cosine) to the mean of the positive minus the negative words.
 
@@ -329,10 +405,17 @@ class KeyedVectors:
             Words count with weight +1 / -1 on their unit vectors; raw vectors as given.  An item
             may also be a ``(word or vector, weight)`` pair, as in gensim.
         topn : int or None, default 10
-            How many results (none if < 1); ``None`` returns the array of all V similarities
-            instead.
+            How many results (none if < 1); ``None`` returns the array of the similarities of
+            all the words searched instead.
+        clip_start, clip_end : int, default 0 and V
+            Search only the words of indices ``clip_start .. clip_end - 1`` (gensim's).
         restrict_vocab : int, optional
-            Search only the first ``restrict_vocab`` words (the most frequent).
+            Search only the first ``restrict_vocab`` words (the most frequent); it overrides
+            ``clip_start`` and ``clip_end``, as in gensim.
+        indexer : object, optional
+            An approximate nearest-neighbour index with gensim's indexer interface: with an int
+            ``topn``, ``indexer.most_similar(query, topn)`` answers instead (the query words are
+            then not left out: the indexer's results are returned as it gives them).
 
         Returns
         -------
@@ -363,23 +446,50 @@ class KeyedVectors:
                 else:
                     terms.append(weight * np.asarray(item, dtype=np.float32))
         query = _unit_rows(np.mean(terms, axis=0, dtype=np.float32))
-        limit = len(self) if restrict_vocab is None else min(int(restrict_vocab), len(self))
-        sims = normed[:limit] @ query  # (limit,)
+        if indexer is not None and isinstance(topn, (int, np.integer)):
+            return indexer.most_similar(query, int(topn))
+        if restrict_vocab is not None:
+            clip_start, clip_end = 0, restrict_vocab
+        start, end = self._clip(clip_start, clip_end)
+        sims = normed[start:end] @ query  # (end - start,)
         if topn is None:
             return sims
         if int(topn) < 1:
             return []
-        return self._best(sims, exclude, int(topn))
+        return self._best(sims, exclude, int(topn), offset=start)
 
-    def _best(self, sims: NDArray, exclude: set[int], topn: int) -> list[tuple[str, float]]:
-        """The ``topn`` highest similarities, skipping the indices in ``exclude``."""
+    def _clip(self, clip_start: int, clip_end: int | None) -> tuple[int, int]:
+        """``clip_start`` and ``clip_end`` as a range of indices within ``[0, V]``."""
+        end = len(self) if clip_end is None else min(int(clip_end), len(self))
+        start = max(0, int(clip_start))
+        if start > end:
+            raise ValueError(f"clip_start ({clip_start}) is beyond clip_end ({end})")
+        return start, end
+
+    def _best(self, sims: NDArray, exclude: set[int], topn: int,
+              offset: int = 0) -> list[tuple[str, float]]:
+        """The ``topn`` highest similarities, skipping the indices in ``exclude``; ``sims[i]``
+        belongs to the word of index ``offset + i``."""
         k = min(topn + len(exclude), sims.size)
         if k <= 0:
             return []
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top], kind="stable")]
-        best = [(self.index_to_key[i], float(sims[i])) for i in top.tolist() if i not in exclude]
+        best = [(self.index_to_key[offset + i], float(sims[i])) for i in top.tolist()
+                if offset + i not in exclude]
         return best[:topn]
+
+    @staticmethod
+    def cosine_similarities(vector_1: ArrayLike, vectors_all: ArrayLike) -> NDArray[np.floating]:
+        r"""Cosine of one vector (d,) with each row of ``vectors_all`` (n, d): shape (n,).
+
+        ``vectors_all @ vector_1 / (|vectors_all_i| |vector_1|)``, gensim's static method; 0
+        where either vector is zero (gensim gives NaN there, with a warning).
+        """
+        vector_1, vectors_all = np.asarray(vector_1), np.asarray(vectors_all)
+        lengths = np.linalg.norm(vectors_all, axis=1) * np.linalg.norm(vector_1)
+        dots = vectors_all @ vector_1
+        return np.divide(dots, lengths, out=np.zeros_like(dots), where=lengths > 0)
 
     def most_similar_cosmul(
         self,
@@ -470,10 +580,15 @@ class KeyedVectors:
         return type(self)(chosen, self.vectors[indices].reshape(-1, self.vector_size),
                           counts=counts, dtype=self.vectors.dtype)
 
+    def similar_by_key(self, key: Key, topn: int | None = 10,
+                       restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+        """``most_similar(positive=[key], ...)`` (gensim 4's name)."""
+        return self.most_similar([key], topn=topn, restrict_vocab=restrict_vocab)
+
     def similar_by_word(self, word: Key, topn: int | None = 10,
                         restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-        """``most_similar(positive=[word], ...)`` (gensim's name)."""
-        return self.most_similar([word], topn=topn, restrict_vocab=restrict_vocab)
+        """:meth:`similar_by_key` (gensim 3's name, kept by gensim 4 as an alias)."""
+        return self.similar_by_key(word, topn=topn, restrict_vocab=restrict_vocab)
 
     def similar_by_vector(self, vector: ArrayLike, topn: int | None = 10,
                           restrict_vocab: int | None = None) -> list[tuple[str, float]]:
@@ -518,6 +633,10 @@ class KeyedVectors:
         closer = np.flatnonzero(distances < distances[second])
         return [self.index_to_key[i] for i in closer.tolist() if i != first]
 
+    def words_closer_than(self, word1: Key, word2: Key) -> list[str]:
+        """:meth:`closer_than` (gensim 3's name, kept by gensim 4 as an alias)."""
+        return self.closer_than(word1, word2)
+
     def rank(self, key1: Key, key2: Key) -> int:
         """Rank of ``key2`` among the words by closeness to ``key1`` (1: the closest)."""
         return len(self.closer_than(key1, key2)) + 1
@@ -554,13 +673,13 @@ class KeyedVectors:
             raise KeyError("these vectors have no counts")
         return int(self.counts[self.get_index(key)])
 
-    def set_vecattr(self, key: Key, attr: str, value: int) -> None:
+    def set_vecattr(self, key: Key, attr: str, val: int) -> None:
         """Set a word's ``"count"`` (gensim's method; counts start at 0 if there were none)."""
         if attr != "count":
             raise KeyError(f"no attribute {attr!r}: KeyedVectors keeps only 'count'")
         if self.counts is None:
             self.counts = np.zeros(len(self), dtype=np.int64)
-        self.counts[self.get_index(key)] = value
+        self.counts[self.get_index(key)] = val
 
     @property
     def expandos(self) -> dict[str, NDArray[np.int64]]:
@@ -577,7 +696,165 @@ class KeyedVectors:
         mean = _unit_rows(unit.mean(axis=0))
         return used[int(np.argmin(unit @ mean))]
 
+    def rank_by_centrality(self, words: Sequence[Key],
+                           use_norm: bool = True) -> list[tuple[float, Key]]:
+        """The words ranked by cosine to the unit mean of their vectors, as gensim's:
+        ``[(cosine, word), ...]`` highest first (words without a vector left out, with a
+        warning on the log); ``use_norm=False`` averages the raw vectors instead of unit ones."""
+        used = [word for word in words if word in self]
+        if len(used) != len(words):
+            logger.warning("vectors for words %s are not present in the model, ignoring them",
+                           sorted(set(words) - set(used), key=str))
+        if not used:
+            raise ValueError("rank_by_centrality: none of the words has a vector")
+        vectors = np.vstack([self.get_vector(word, norm=use_norm) for word in used])
+        mean = _unit_rows(vectors.mean(axis=0))  # gensim: get_mean_vector of the rows as given
+        cosines = vectors @ mean
+        return sorted(zip(cosines.tolist(), used, strict=True), reverse=True)
+
+    def wmdistance(self, document1: Sequence[Key], document2: Sequence[Key],
+                   norm: bool = True) -> float:
+        r"""Word Mover's Distance between two documents (Kusner et al., 2015), as gensim's.
+
+        Each document is its normalised bag of words, :math:`d_i = n_i / n` over its distinct
+        words with a vector (the others are left out); the distance is the least cost of moving
+        one bag onto the other,
+
+        .. math:: \min_{T \ge 0} \sum_{ij} T_{ij} \lVert x_i - x'_j \rVert
+           \quad \text{s.t.} \quad \sum_j T_{ij} = d_i, \ \sum_i T_{ij} = d'_j,
+
+        with unit vectors ``x`` if ``norm`` (gensim's default), raw ones otherwise.  The linear
+        program is solved exactly by SciPy's HiGHS (``scipy.optimize.linprog``), where gensim
+        calls POT's ``emd2``.
+
+        Returns
+        -------
+        float
+            ``inf`` if a document has no word with a vector (with a warning on the log), 0 for
+            two documents of the same single word.
+        """
+        from scipy.optimize import linprog
+        from scipy.sparse import coo_array, vstack
+        from scipy.spatial.distance import cdist
+
+        kept = [[word for word in doc if word in self] for doc in (document1, document2)]
+        if not kept[0] or not kept[1]:
+            logger.warning("wmdistance: a document has no word in the vocabulary")
+            return float("inf")
+        bags = []
+        for doc in kept:
+            words, counts = np.unique([self.get_index(word) for word in doc], return_counts=True)
+            bags.append((words, counts / counts.sum()))
+        (words1, mass1), (words2, mass2) = bags
+        if words1.size == 1 and words2.size == 1 and words1[0] == words2[0]:
+            return 0.0
+        vectors = self.get_normed_vectors() if norm else self.vectors
+        x1, x2 = vectors[words1].astype(np.float64), vectors[words2].astype(np.float64)
+        cost = cdist(x1, x2)  # (n1, n2) Euclidean, exactly 0 between a word and itself
+        n1, n2 = cost.shape
+        # T flattened row-major: row i's sum takes T[i, :], column j's sum takes T[:, j]
+        cells = np.arange(n1 * n2)
+        rows = coo_array((np.ones(n1 * n2), (cells // n2, cells)), shape=(n1, n1 * n2))
+        cols = coo_array((np.ones(n1 * n2), (cells % n2, cells)), shape=(n2, n1 * n2))
+        result = linprog(cost.ravel(), A_eq=vstack([rows, cols]).tocsr(),
+                         b_eq=np.concatenate([mass1, mass2]), bounds=(0, None), method="highs")
+        if result.status != 0:
+            raise RuntimeError(f"wmdistance: the transport problem was not solved "
+                               f"({result.message})")
+        return float(max(result.fun, 0.0))
+
+    def sort_by_descending_frequency(self) -> None:
+        """Reorder the words by descending count, as gensim's (equal counts: the later index
+        first, gensim's order); vectors, counts, lock factors and Huffman paths move with them.
+
+        Raises
+        ------
+        ValueError
+            Without counts, or for the ``wv`` of a :class:`~nnbasics.word2vec.model.Word2Vec`:
+            its output vectors follow this order, and would no longer match (gensim reorders
+            them silently).
+        """
+        if not len(self):
+            return
+        if self.counts is None:
+            raise ValueError("sort_by_descending_frequency needs counts: these vectors have none")
+        if self.__dict__.get("_model_rows"):
+            raise ValueError(
+                "these vectors are a Word2Vec model's wv, whose output vectors follow this "
+                "order: sorting them would break the model (sort a copy: "
+                "model.wv.vectors_for_all(model.wv.index_to_key, copy_vecattrs=True))")
+        order = np.lexsort((-np.arange(len(self)), -self.counts))
+        self.index_to_key = [self.index_to_key[i] for i in order.tolist()]
+        self.key_to_index = {key: i for i, key in enumerate(self.index_to_key)}
+        self.vectors = self.vectors[order]
+        self.counts = self.counts[order]
+        lockf = self.__dict__.get("_lockf")
+        if lockf is not None and lockf.size == len(self) and lockf.size != 1:
+            self._lockf = lockf[order]
+        tree = self.__dict__.get("huffman_tree")
+        if tree is not None and len(tree.offsets) == len(self) + 1:
+            self.huffman_tree = tree.reordered(order)
+        self._normed = None
+
+    def intersect_word2vec_format(self, fname: str | os.PathLike, lockf: float = 0.0,
+                                  binary: bool = False, encoding: str = "utf8",
+                                  unicode_errors: str = "strict") -> int:
+        """Take the vectors of a word2vec file for the words already here, as gensim's: no word
+        is added, the words found take the file's vector and learning-rate factor ``lockf``
+        (0.0, the default, freezes them in further training; 1.0 trains them).
+
+        ``vectors_lockf`` becomes one factor per word if it was one for all.  The file is read
+        as :meth:`load_word2vec_format` reads it (sizes checked before allocating).
+
+        Returns
+        -------
+        int
+            How many words of the file were found here (gensim logs it).
+
+        Raises
+        ------
+        ValueError
+            If the file's vectors are not of this ``vector_size``.
+        """
+        keys, vectors = read_word2vec_format(fname, binary=binary, encoding=encoding,
+                                             unicode_errors=unicode_errors)
+        if vectors.shape[1] != self.vector_size:
+            raise ValueError(f"{os.fspath(fname)} holds vectors of size {vectors.shape[1]}, "
+                             f"these are of size {self.vector_size}")
+        rows = [(self.key_to_index[key], row) for row, key in enumerate(keys)
+                if key in self.key_to_index]
+        factors = self.vectors_lockf
+        if factors.size != len(self):
+            factors = np.full(len(self), factors[0] if factors.size else 1.0, np.float32)
+        if rows:
+            here, there = (np.array(side) for side in zip(*rows, strict=True))
+            self.vectors[here] = vectors[there]
+            factors = factors.copy()
+            factors[here] = lockf
+        self.vectors_lockf = factors
+        self._normed = None
+        logger.info("merged %d vectors into a %s matrix from %s", len(rows),
+                    self.vectors.shape, os.fspath(fname))
+        return len(rows)
+
     # -- evaluation ---------------------------------------------------------------------------
+
+    @staticmethod
+    def log_accuracy(section: dict) -> None:
+        """Log a section of :meth:`evaluate_word_analogies` (``"name: 71.2% (89/125)"``,
+        level INFO), as gensim's."""
+        correct, incorrect = len(section["correct"]), len(section["incorrect"])
+        if correct + incorrect > 0:
+            logger.info("%s: %.1f%% (%i/%i)", section["section"],
+                        100.0 * correct / (correct + incorrect), correct, correct + incorrect)
+
+    @staticmethod
+    def log_evaluate_word_pairs(pearson, spearman, oov: float, pairs) -> None:
+        """Log the results of :meth:`evaluate_word_pairs` (level INFO), as gensim's."""
+        logger.info("Pearson correlation coefficient against %s: %.4f", pairs, pearson[0])
+        logger.info("Spearman rank-order correlation coefficient against %s: %.4f", pairs,
+                    spearman[0])
+        logger.info("Pairs with unknown words ratio: %.1f%%", oov)
 
     def evaluate_word_analogies(
         self,
@@ -616,14 +893,17 @@ class KeyedVectors:
         self,
         pairs: str | os.PathLike,
         delimiter: str = "\t",
+        encoding: str = "utf8",
         restrict_vocab: int = 300_000,
         case_insensitive: bool = True,
         dummy4unknown: bool = False,
     ) -> tuple[CorrelationResult, CorrelationResult, float]:
         """Correlation of cosine similarities with human judgements (e.g. WordSim-353).
 
-        The file holds ``word1<delimiter>word2<delimiter>score`` lines; lines starting with ``#``
-        and malformed lines are skipped.
+        The file holds ``word1<delimiter>word2<delimiter>score`` lines in ``encoding``; lines
+        starting with ``#`` and malformed lines are skipped.  The parameters are gensim's, in
+        gensim's order (earlier nnbasics had no ``encoding``: an int in its place, meant as
+        ``restrict_vocab``, is refused with a ``TypeError``).
 
         Returns
         -------
@@ -643,7 +923,11 @@ class KeyedVectors:
         """
         from nnbasics.word2vec.evaluation import word_pairs  # it imports this module
 
-        return word_pairs(self, pairs, delimiter, restrict_vocab, case_insensitive, dummy4unknown)
+        if not isinstance(encoding, str):
+            raise TypeError(f"encoding must be a str, got {encoding!r} (restrict_vocab is the "
+                            "fourth parameter, after encoding, as in gensim)")
+        return word_pairs(self, pairs, delimiter, restrict_vocab, case_insensitive, dummy4unknown,
+                          encoding=encoding)
 
     # -- files --------------------------------------------------------------------------------
 
@@ -765,10 +1049,19 @@ class KeyedVectors:
         save_arrays(path, arrays, {"index_to_key": self.index_to_key}, kind=_KIND)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> KeyedVectors:
+    def load(cls, fname: str | os.PathLike, mmap: str | None = None) -> KeyedVectors:
         """Read what :meth:`save` wrote (no pickle, sizes checked before allocating);
         ``ValueError`` for a damaged file or one of another kind (gensim's own ``.kv`` pickles
-        included: see :meth:`load_word2vec_format` for how to convert them)."""
+        included: see :meth:`load_word2vec_format` for how to convert them).
+
+        ``mmap`` is gensim's: the arrays of an ``.npz`` are read into memory, so ``"r"`` (a
+        read-only mapping in gensim) gives the same vectors, read, with a ``UserWarning``."""
+        path = fname
+        if mmap is not None:
+            if mmap not in ("r", "r+", "c", "w+"):
+                raise ValueError(f"mmap must be None or a numpy mmap mode, got {mmap!r}")
+            warnings.warn(f"mmap={mmap!r}: nnbasics reads the vectors of an .npz into memory "
+                          "(no mapping)", UserWarning, stacklevel=2)
         refuse_pickle(path, "KeyedVectors file")
         arrays, metadata = load_arrays(path, what="nnbasics KeyedVectors file")
         check_file_kind(path, metadata, _KIND)

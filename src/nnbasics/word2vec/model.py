@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import sys
+import warnings
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -378,6 +379,7 @@ class Word2Vec:
         )
         self.callbacks = tuple(callbacks)
         self.progress = progress
+        self.compute_loss = bool(compute_loss)
         self.wv: KeyedVectors | None = None
         self.syn1neg: np.ndarray | None = None
         self.syn1: np.ndarray | None = None
@@ -391,7 +393,8 @@ class Word2Vec:
         self._run_state: dict | None = None  # the checkpointed run (load of a checkpoint)
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
-            self.train(sentences, corpus_file=corpus_file, callbacks=self.callbacks)
+            self.train(sentences, corpus_file=corpus_file, callbacks=self.callbacks,
+                       compute_loss=self.compute_loss)
 
     # gensim exposes the settings as attributes, read and written
     def __getattr__(self, name: str):
@@ -405,6 +408,14 @@ class Word2Vec:
 
     def __setattr__(self, name: str, value) -> None:
         config = self.__dict__.get("config")
+        if name == "wv":
+            # the output vectors follow the order of the model's words: its wv may not be
+            # reordered (KeyedVectors.sort_by_descending_frequency checks this mark)
+            old = self.__dict__.get("wv")
+            if old is not None and old is not value:
+                old._model_rows = False
+            if isinstance(value, KeyedVectors):
+                value._model_rows = True
         if config is None or name not in Word2VecConfig.__dataclass_fields__:
             object.__setattr__(self, name, value)
             return
@@ -431,10 +442,13 @@ class Word2Vec:
 
     def build_vocab(
         self, corpus_iterable: Iterable[Sequence[str]] | None = None,
-        corpus_file: str | os.PathLike | None = None, trim_rule=None, update: bool = False,
-        keep_raw_vocab: bool = False,
+        corpus_file: str | os.PathLike | None = None, update: bool = False,
+        progress_per: int = 10_000, keep_raw_vocab: bool = False, trim_rule=None,
     ) -> None:
         """Count the corpus, keep the words seen ``min_count`` times, initialise the vectors.
+
+        The parameters are gensim's, in gensim's order (``progress_per``, how often gensim logs
+        its count, is accepted and does nothing).
 
         ``trim_rule(word, count, min_count)``, as gensim's, may keep or discard words whatever
         their counts (:func:`nnbasics.word2vec.vocab.keep_word`); it is not saved with the model.
@@ -644,12 +658,19 @@ class Word2Vec:
     def score(self, sentences: Iterable[Sequence[str]], total_sentences: int = 1_000_000,
               chunksize: int = 100, queue_factor: int = 2,
               report_delay: float = 1.0) -> np.ndarray:
-        """Log-likelihood of each sentence under the model's hierarchical softmax (gensim's).
+        r"""Log-likelihood of each sentence under the model's hierarchical softmax (gensim's).
 
         Skip-gram or CBOW as trained, the whole window, no subsampling, words outside the
         vocabulary left out (:mod:`nnbasics.word2vec.scoring` gives the formula).  Scores at
         most ``total_sentences`` sentences; ``chunksize``, ``queue_factor`` and
         ``report_delay`` are accepted for gensim's signature.
+
+        Every term is the exact :math:`\log\sigma(x)`, :math:`x = s_j\, h \cdot u_{p_j}`.  gensim's
+        scores of the same vectors differ (1-2% lower on small models): it leaves out the terms
+        with :math:`|x| \ge 6` and reads the others from a table of :math:`\log\sigma` on a
+        grid of step 0.012 over :math:`[-6, 6)`, at index :math:`\lfloor 83 (x + 6) \rfloor`
+        where the grid has 83.3 points per unit (an integer division), so at or left of
+        :math:`x`.
 
         Returns
         -------
@@ -718,11 +739,19 @@ class Word2Vec:
         epochs: int | None = None,
         start_alpha: float | None = None,
         end_alpha: float | None = None,
-        callbacks: Sequence = (),
+        word_count: int = 0,
+        queue_factor: int = 2,
+        report_delay: float = 1.0,
         compute_loss: bool = False,
+        callbacks: Sequence = (),
         checkpoint_dir: str | os.PathLike | None = None,
     ) -> tuple[int, int]:
         """Train for ``epochs`` passes over the corpus (default: the model's ``epochs``).
+
+        The parameters are gensim's, in gensim's order, then ``checkpoint_dir``.
+        ``word_count``, ``queue_factor`` and ``report_delay`` are accepted for gensim's
+        signature and do nothing (gensim 4 does not use ``word_count`` either); see the class
+        for ``compute_loss``.
 
         The learning rate falls linearly from ``start_alpha`` (default ``alpha``) to
         ``end_alpha`` (default ``min_alpha``) over ``epochs * total_words`` words (default: the
@@ -749,6 +778,7 @@ class Word2Vec:
         if self.wv is None:
             raise ValueError("build the vocabulary first: call build_vocab() before train()")
         self._check_trainable()
+        self.compute_loss = bool(compute_loss)
         source = self._source(corpus_iterable, corpus_file)
         cfg = self.config
         epochs = cfg.epochs if epochs is None else int(epochs)
@@ -930,6 +960,42 @@ class Word2Vec:
             method = getattr(callback, event, None)
             if method is not None:
                 method(self)
+
+    @property
+    def layer1_size(self) -> int:
+        """Width of the output layers, ``vector_size`` (gensim's name)."""
+        return self.config.vector_size
+
+    def estimate_memory(self, vocab_size: int | None = None,
+                        report: dict[str, int] | None = None) -> dict[str, int]:
+        """Bytes the model's arrays take for ``vocab_size`` words (default: its vocabulary),
+        with gensim's keys: ``"vocab"`` (gensim's rough 500 bytes per word, 700 with
+        ``hs=1``), ``"vectors"``, ``"syn1"`` (with ``hs=1``), ``"syn1neg"`` (with
+        ``negative > 0``) and ``"total"``, added to ``report`` if given."""
+        if vocab_size is None:
+            vocab_size = len(self.wv) if self.wv is not None else 0
+        row = self.config.vector_size * np.dtype(np.float32).itemsize
+        report = dict(report or {})
+        report["vocab"] = vocab_size * (700 if self.config.hs else 500)
+        report["vectors"] = vocab_size * row
+        if self.config.hs:
+            report["syn1"] = vocab_size * row
+        if self.config.negative:
+            report["syn1neg"] = vocab_size * row
+        report["total"] = sum(value for key, value in report.items() if key != "total")
+        return report
+
+    def init_sims(self, replace: bool = False) -> None:
+        """``wv.init_sims(replace)``: deprecated, as in gensim 4 (see
+        :meth:`KeyedVectors.init_sims`)."""
+        warnings.warn("init_sims() is deprecated (as in gensim 4): use "
+                      "model.wv.get_vector(key, norm=True), or model.wv.unit_normalize_all() "
+                      "for replace=True", DeprecationWarning, stacklevel=2)
+        if self.wv is None:
+            raise ValueError("the model has no vectors yet: call build_vocab() first")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.wv.init_sims(replace=replace)
 
     def get_latest_training_loss(self) -> float:
         """Loss of the last epoch trained: every positive and negative term, summed in float64.

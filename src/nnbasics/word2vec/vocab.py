@@ -352,6 +352,17 @@ class HuffmanTree:
         """Path length (depth) of each word, shape (V,)."""
         return np.diff(self.offsets)
 
+    def reordered(self, order: NDArray[np.integer]) -> HuffmanTree:
+        """The same tree with the words renumbered: word ``i`` of the result is word
+        ``order[i]`` of this one (its code and inner nodes unchanged), shape of ``order`` (V,)."""
+        order = np.asarray(order, dtype=np.int64)
+        lengths = self.lengths[order]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        # flat index of every entry of the new layout: its word's old start plus its rank
+        rank = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths)
+        flat = np.repeat(self.offsets[order], lengths) + rank
+        return HuffmanTree(self.code_flat[flat], self.point_flat[flat], offsets)
+
 
 class _HeapNode:
     """A heap entry ordered by count *only*, as gensim's ``Heapitem``: equal counts keep the
