@@ -335,3 +335,97 @@ def test_with_scikit_learns_initialisation_lbfgs_retraces_scikit_learns_fit(acti
     for a, b in zip([*ours.coefs_, *ours.intercepts_], [*theirs.coefs_, *theirs.intercepts_],
                     strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+# -- files and export ---------------------------------------------------------------------------
+
+def _fitted_regressor(loss="squared_error", n_targets=1, dtype="float32", seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(80, 5))
+    y = np.abs(X @ rng.normal(size=(5, n_targets))) + 0.1
+    y = y[:, 0] if n_targets == 1 else y
+    model = MLPRegressor(loss, hidden_layer_sizes=(6, 4), activation="tanh", max_iter=20,
+                         dtype=dtype, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    return model, X
+
+
+@pytest.mark.parametrize("loss, n_targets", [("squared_error", 1), ("squared_error", 3),
+                                             ("poisson", 1), ("poisson", 2)])
+def test_save_and_load_model_give_the_same_regressor(loss, n_targets, tmp_path):
+    from nnbasics import load_model
+
+    model, X = _fitted_regressor(loss, n_targets)
+    model.save(tmp_path / "r.npz", extra_metadata={"note": "kept"})
+    loaded = load_model(tmp_path / "r.npz")
+    assert type(loaded) is MLPRegressor and loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.predict(X).shape == model.predict(X).shape
+    assert loaded.n_outputs_ == n_targets and loaded.out_activation_ == model.out_activation_
+    assert loaded.extra_metadata_ == {"note": "kept"} and loaded.n_iter_ == model.n_iter_
+    # training goes on as it would have in memory (the optimiser's state was saved)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.partial_fit(X[:40], model.predict(X[:40]) * 1.1)
+        loaded.partial_fit(X[:40], loaded.predict(X[:40]) * 1.1)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_a_regressor_file_is_refused_by_the_classifier_commands(tmp_path):
+    from nnbasics.cli.predict import load_classifier
+
+    model, _ = _fitted_regressor()
+    model.save(tmp_path / "r.npz")
+    with pytest.raises(ValueError, match="holds a regressor"):
+        load_classifier(tmp_path / "r.npz")
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_to_torch_computes_the_network_and_reads_back(loss, dtype):
+    torch = pytest.importorskip("torch")
+    model, X = _fitted_regressor(loss, n_targets=2, dtype=dtype)
+    module = model.to_torch()
+    with torch.no_grad():
+        z = module(torch.from_numpy(X.astype(dtype))).numpy()
+    expected = np.log(model.predict(X)) if loss == "poisson" else model.predict(X)
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(z, expected, rtol=tolerance, atol=tolerance)
+    back = MLPRegressor.from_torch(module, loss=loss)
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+    assert back.hidden_layer_sizes == (6, 4) and back.activation == "tanh"
+    assert back.n_outputs_ == 2 and back.predict(X).shape == (len(X), 2)
+    one = MLPRegressor.from_torch(torch.nn.Sequential(torch.nn.Linear(5, 1)))
+    assert one.predict(X).shape == (len(X),)  # one target: predict gives (N,), as after fit
+
+
+def test_from_torch_refuses_what_is_not_a_regressors():
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Sequential(torch.nn.Linear(5, 3))
+    with pytest.raises(TypeError, match="no classes"):
+        MLPRegressor.from_torch(module, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="Softmax"):
+        MLPRegressor.from_torch(torch.nn.Sequential(torch.nn.Linear(5, 3),
+                                                    torch.nn.Softmax(dim=1)))
+    with pytest.raises(ValueError, match="loss"):
+        MLPRegressor.from_torch(module, loss="absolute_error")
+    model, _ = _fitted_regressor()
+    with pytest.raises(ValueError, match="no probabilities"):
+        from nnbasics.mlp.export import to_torch
+
+        to_torch(model, probabilities=True)
+
+
+@pytest.mark.parametrize("loss, n_targets", [("squared_error", 1), ("poisson", 3)])
+def test_onnx_prediction_matches_predict(loss, n_targets, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model, X = _fitted_regressor(loss, n_targets)
+    path = model.to_onnx(tmp_path / "r.onnx")
+    session = onnxruntime.InferenceSession(str(path))
+    assert [o.name for o in session.get_outputs()] == ["prediction"]
+    (prediction,) = session.run(None, {"X": X.astype(np.float32)})
+    assert prediction.shape == (len(X), n_targets)
+    np.testing.assert_allclose(prediction.reshape(model.predict(X).shape), model.predict(X),
+                               rtol=1e-5, atol=1e-6)

@@ -82,29 +82,40 @@ def test_partial_fit_needs_the_columns_as_classes(multilabel):
         MLPClassifier(hidden_layer_sizes=(3,)).partial_fit(X, Y, classes=[0, 1])
 
 
-def test_a_multilabel_model_is_not_saved_yet(multilabel, tmp_path):
+def _fitted_multilabel(multilabel):
     X, Y = multilabel
     model = MLPClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=5, random_state=0)
     with pytest.warns(Warning):
         model.fit(X, Y)
-    with pytest.raises(ValueError, match="multilabel"):
-        model.save(tmp_path / "m.npz")
+    return model, X
 
 
-def test_the_export_functions_refuse_a_multilabel_model(multilabel, tmp_path):
-    # their graphs end in a softmax over the labels: not a multilabel model's probabilities
-    pytest.importorskip("torch")
-    from nnbasics.mlp.export import to_onnx, to_torch
+def test_a_multilabel_model_saves_and_loads(multilabel, tmp_path):
+    from nnbasics import load_model
 
-    X, Y = multilabel
-    model = MLPClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=5, random_state=0)
-    with pytest.warns(Warning):
-        model.fit(X, Y)
-    with pytest.raises(ValueError, match="multilabel"):
-        to_torch(model)
-    with pytest.raises(ValueError, match="multilabel"):
-        to_onnx(model, tmp_path / "m.onnx")
-    assert not (tmp_path / "m.onnx").exists()
+    model, X = _fitted_multilabel(multilabel)
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded._multilabel and loaded.n_outputs_ == model.n_outputs_
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_multilabel_model_exports_with_sigmoid_outputs(multilabel, tmp_path):
+    torch = pytest.importorskip("torch")
+    model, X = _fitted_multilabel(multilabel)
+    module = model.to_torch(probabilities=True)
+    assert isinstance(module[-1], torch.nn.Sigmoid)
+    with torch.no_grad():
+        proba = module(torch.from_numpy(X.astype(model.coefs_[0].dtype))).numpy()
+    np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-5, atol=1e-6)
+    onnxruntime = pytest.importorskip("onnxruntime")
+    path = model.to_onnx(tmp_path / "m.onnx")
+    session = onnxruntime.InferenceSession(str(path))
+    logits, probabilities, label = session.run(None, {"X": X.astype(model.coefs_[0].dtype)})
+    np.testing.assert_allclose(probabilities, model.predict_proba(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(label, model.predict(X))
+    assert label.dtype == np.int64 and label.shape == logits.shape == (len(X), 5)
 
 
 def test_multiclass_multioutput_targets_are_refused():

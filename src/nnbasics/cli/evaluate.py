@@ -112,10 +112,10 @@ def format_confusion_matrix(matrix: np.ndarray, classes) -> str:
 def run(args: argparse.Namespace) -> int:
     from sklearn.metrics import classification_report, confusion_matrix
 
+    from nnbasics.cli.predict import load_classifier
     from nnbasics.io.datasets import is_csv, load_dataset
-    from nnbasics.mlp.estimator import load_model
 
-    model = load_model(args.model)
+    model = load_classifier(args.model)
     extra = getattr(model, "extra_metadata_", {})
     data = args.data or extra.get("data") or "digits"
     # the training run's CSV options apply to CSV data only (a model trained on a CSV can be

@@ -78,14 +78,26 @@ def write_predictions(stream, classes: np.ndarray, predicted: np.ndarray,
         writer.writerow(row)
 
 
-def run(args: argparse.Namespace) -> int:
-    from nnbasics.mlp.estimator import load_model
+def load_classifier(path):
+    """The single-label classifier saved at ``path`` (what ``nnbasics train`` writes); a
+    ValueError naming the model for a regressor or a multilabel classifier, which these
+    commands do not score."""
+    from nnbasics.mlp.estimator import MLPClassifier, load_model
 
+    model = load_model(path)
+    if not isinstance(model, MLPClassifier) or model._multilabel:
+        kind = "a multilabel classifier" if isinstance(model, MLPClassifier) else "a regressor"
+        raise ValueError(f"{path} holds {kind}; this command reads single-label classifiers "
+                         "(nnbasics train's): use nnbasics.load_model(path) in Python")
+    return model
+
+
+def run(args: argparse.Namespace) -> int:
     if args.out:  # before any work
         check_output_file(args.out, "--out")
         if Path(args.out).exists() and not args.overwrite:
             raise ValueError(f"--out {args.out} exists; pass --overwrite to replace it")
-    model = load_model(args.model)
+    model = load_classifier(args.model)
     extra = getattr(model, "extra_metadata_", {})
     X = features(args.data, model, extra, args.label_column, args.delimiter)
     if X.shape[1] != model.n_features_in_:

@@ -42,6 +42,7 @@ from nnbasics.mlp.training import (
 __all__ = ["MLPClassifier", "MLPRegressor", "load_model"]
 
 MODEL_KIND = "mlp-classifier"
+REGRESSOR_KIND = "mlp-regressor"
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -716,6 +717,46 @@ class _MLPEstimator(BaseEstimator):
         self.out_activation_ = self._output
 
     # ------------------------------------------------------------------------------------------
+    # files
+    # ------------------------------------------------------------------------------------------
+
+    def save(self, path, extra_metadata: dict[str, Any] | None = None) -> Path:
+        """Write the fitted model to one ``.npz`` (arrays + JSON metadata, no pickle),
+        atomically; :func:`load_model` reads it back.
+
+        The file holds the parameters, the layers, the first layer's initial weights, the
+        optimiser's state (so that ``partial_fit`` after loading trains on as it would have in
+        memory; the file grows by 1-2x the weights), the training history, the outputs
+        (classes, or the number of targets) and ``extra_metadata`` (JSON values).
+        """
+        check_is_fitted(self)
+        output_arrays, output_meta = self._saved_outputs()
+        arrays = {**output_arrays, "first_layer_init": self.first_layer_init_}
+        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
+            arrays[f"coef_{i}"], arrays[f"intercept_{i}"] = w, b
+        optimizer_steps, optimizer_arrays = self._optimizer_state() or (0, {})
+        for name, a in optimizer_arrays.items():
+            arrays[f"optimizer_{name}"] = a
+        params = self.get_params()
+        if not isinstance(params["random_state"], int | np.integer | None):
+            params["random_state"] = None  # a generator object is no reproducible setting
+        params = {name: _plain(value) for name, value in params.items()}
+        params = json.loads(json.dumps(params, default=str))
+        meta = {
+            "params": params,
+            "n_features_in": int(self.n_features_in_),
+            "n_layers": len(self.coefs_),
+            "n_iter": int(self.n_iter_),
+            "optimizer_steps": int(optimizer_steps),
+            **output_meta,
+            "history": self.history_.to_dict(),
+            "extra": extra_metadata or {},
+        }
+        if hasattr(self, "feature_names_in_"):
+            arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
+        return save_arrays(path, arrays, meta, kind=self._file_kind)
+
+    # ------------------------------------------------------------------------------------------
     # prediction
     # ------------------------------------------------------------------------------------------
 
@@ -922,10 +963,6 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
             return np.asarray(y, dtype=dtype)
         return self._encode(y)
 
-    def _refuse_multilabel(self, what: str) -> None:
-        if self._multilabel:
-            raise ValueError(f"{what} does not support a multilabel model yet")
-
     @available_if(_MLPEstimator._can_partial_fit)
     def partial_fit(self, X, y, classes=None, sample_weight=None) -> MLPClassifier:
         """One epoch over ``(X, y)``, continuing the current training.
@@ -984,55 +1021,41 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         return self.classes_[np.argmax(logits, axis=1)]
 
     # ------------------------------------------------------------------------------------------
-    # files
+    # files (the shared save and load_model write and read the layers; these the outputs)
     # ------------------------------------------------------------------------------------------
 
-    def save(self, path, extra_metadata: dict[str, Any] | None = None) -> Path:
-        """Write the fitted model to one ``.npz`` (arrays + JSON metadata), atomically."""
-        check_is_fitted(self)
-        self._refuse_multilabel("save")
+    _file_kind = MODEL_KIND
+
+    def _saved_outputs(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         classes = np.asarray(self.classes_)
         if classes.dtype.hasobject:
             if not all(isinstance(c, str) for c in classes):
                 raise TypeError("only numeric or string class labels can be saved")
             classes = classes.astype(str)
-        arrays = {"classes": classes, "first_layer_init": self.first_layer_init_}
-        for i, (w, b) in enumerate(zip(self.coefs_, self.intercepts_, strict=True)):
-            arrays[f"coef_{i}"], arrays[f"intercept_{i}"] = w, b
-        # the optimiser's state too, so that partial_fit after load_model trains on as it would
-        # have in memory (velocity, or Adam's two moments: the file grows by 1-2x the weights)
-        optimizer_steps, optimizer_arrays = self._optimizer_state() or (0, {})
-        for name, a in optimizer_arrays.items():
-            arrays[f"optimizer_{name}"] = a
-        params = self.get_params()
-        if not isinstance(params["random_state"], int | np.integer | None):
-            params["random_state"] = None  # a generator object is no reproducible setting
-        params = {name: _plain(value) for name, value in params.items()}
-        params = json.loads(json.dumps(params, default=str))
-        meta = {
-            "params": params,
-            "n_features_in": int(self.n_features_in_),
-            "n_layers": len(self.coefs_),
-            "n_iter": int(self.n_iter_),
-            "optimizer_steps": int(optimizer_steps),
-            "output": self._output_of_coefs(),  # "logistic": a binary model's one unit
-            "history": self.history_.to_dict(),
-            "extra": extra_metadata or {},
-        }
-        if hasattr(self, "feature_names_in_"):
-            arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
-        return save_arrays(path, arrays, meta, kind=MODEL_KIND)
+        # "logistic": a binary model's one unit, or a multilabel model's K units
+        return {"classes": classes}, {"output": self._output_of_coefs(),
+                                      "multilabel": bool(self._multilabel)}
+
+    def _restore_outputs(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.classes_ = arrays["classes"]
+        self._output = meta.get("output", "softmax")  # files before 0.2: softmax
+        if self._output not in ("softmax", "logistic"):
+            raise ValueError(f"unknown output layer {self._output!r}")
+        self._multilabel = meta.get("multilabel", False)  # files before 0.3: single-label
+        if not isinstance(self._multilabel, bool) or (self._multilabel
+                                                      and self._output != "logistic"):
+            raise ValueError(f"multilabel {self._multilabel!r} with output {self._output!r}")
 
     # ------------------------------------------------------------------------------------------
     # beyond one machine: PyTorch and ONNX (optional extras; see nnbasics.mlp.export)
     # ------------------------------------------------------------------------------------------
 
     def to_torch(self, probabilities: bool = False):
-        """A ``torch.nn.Sequential`` computing this model's logits (``Softmax(dim=1)`` appended
-        with ``probabilities=True``): see :func:`nnbasics.mlp.export.to_torch`."""
+        """A ``torch.nn.Sequential`` computing this model's logits (``Softmax(dim=1)``, or
+        ``Sigmoid()`` for a multilabel model, appended with ``probabilities=True``): see
+        :func:`nnbasics.mlp.export.to_torch`."""
         from nnbasics.mlp.export import to_torch
 
-        self._refuse_multilabel("to_torch")
         return to_torch(self, probabilities=probabilities)
 
     @classmethod
@@ -1048,7 +1071,6 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         atomically: see :func:`nnbasics.mlp.export.to_onnx`."""
         from nnbasics.mlp.export import to_onnx
 
-        self._refuse_multilabel("to_onnx")
         return to_onnx(self, path, dtype=dtype)
 
 
@@ -1076,8 +1098,10 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
       ``engine`` parameter is not used: the compiled kernel computes the softmax loss only);
     - with ``early_stopping`` the validation score is R² (``validation_scores_``);
     - ``predict`` returns the parameters' dtype (float32 by default), computed in float64;
-    - ``score`` is R² (scikit-learn's ``RegressorMixin``); no ``save``, ``checkpoint_dir`` nor
-      export yet.
+    - ``score`` is R² (scikit-learn's ``RegressorMixin``); ``save`` and :func:`load_model`,
+      ``to_torch``/``from_torch`` and ``to_onnx`` as the classifier's (the exported network
+      outputs ``z``; ``predict`` is ``z``, or ``exp(z)`` with "poisson"); no
+      ``checkpoint_dir`` yet.
 
     Attributes
     ----------
@@ -1186,6 +1210,19 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
     def _targets(self, y, dtype) -> np.ndarray:
         return np.asarray(y, dtype=dtype).reshape(len(y), -1)  # (N, K)
 
+    _file_kind = REGRESSOR_KIND
+
+    def _saved_outputs(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {}, {"n_outputs": int(self.n_outputs_), "y_is_1d": bool(self._y_is_1d)}
+
+    def _restore_outputs(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        n_outputs, y_is_1d = meta["n_outputs"], meta["y_is_1d"]
+        if not _is_count(n_outputs) or not isinstance(y_is_1d, bool) or (y_is_1d
+                                                                         and n_outputs != 1):
+            raise ValueError(f"n_outputs {n_outputs!r} with y_is_1d {y_is_1d!r}")
+        self.n_outputs_, self._y_is_1d = int(n_outputs), y_is_1d
+        self._output = "exp" if self.loss == "poisson" else "identity"
+
     @available_if(_MLPEstimator._can_partial_fit)
     def partial_fit(self, X, y, sample_weight=None) -> MLPRegressor:
         """One epoch over ``(X, y)``, continuing the current training (see
@@ -1201,26 +1238,54 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         outputs = outputs.astype(self.coefs_[-1].dtype, copy=False)
         return outputs.ravel() if getattr(self, "_y_is_1d", False) else outputs
 
+    # beyond one machine: PyTorch and ONNX (optional extras; see nnbasics.mlp.export)
 
-def load_model(path) -> MLPClassifier:
-    """Read a model written by :meth:`MLPClassifier.save` (``allow_pickle=False``).
+    def to_torch(self):
+        """A ``torch.nn.Sequential`` computing the network's outputs ``z`` (N, K): ``predict``
+        is ``z``, or ``exp(z)`` with ``loss="poisson"``; see
+        :func:`nnbasics.mlp.export.to_torch`."""
+        from nnbasics.mlp.export import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, **params) -> MLPRegressor:
+        """A fitted regressor from a ``Linear, act, ..., Linear`` Sequential (``loss`` in
+        ``params`` says its output function): see :func:`nnbasics.mlp.export.from_torch`."""
+        from nnbasics.mlp.export import from_torch
+
+        return from_torch(module, cls=cls, **params)
+
+    def to_onnx(self, path, dtype=None) -> Path:
+        """Write the model as ONNX (output ``prediction`` (N, K)), atomically: see
+        :func:`nnbasics.mlp.export.to_onnx`."""
+        from nnbasics.mlp.export import to_onnx
+
+        return to_onnx(self, path, dtype=dtype)
+
+
+def load_model(path) -> MLPClassifier | MLPRegressor:
+    """Read a model written by :meth:`MLPClassifier.save` or :meth:`MLPRegressor.save`
+    (``allow_pickle=False``); the file says which of the two it is.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a truncated,
     corrupted, foreign or inconsistent one.
     """
-    arrays, meta = load_arrays(path, kind=MODEL_KIND)
+    arrays, meta = load_arrays(path)
+    estimators = {MODEL_KIND: MLPClassifier, REGRESSOR_KIND: MLPRegressor}
+    cls = estimators.get(meta.get("kind"))
+    if cls is None:
+        raise ValueError(f"{path} holds a {meta.get('kind')!r}, not a "
+                         f"{' or a '.join(map(repr, estimators))}")
     try:
         params = meta["params"]
-        model = MLPClassifier(**params)
+        model = cls(**params)
         if isinstance(params.get("hidden_layer_sizes"), list):
             model.hidden_layer_sizes = tuple(params["hidden_layer_sizes"])
         n_layers = int(meta["n_layers"])
         model.coefs_ = [arrays[f"coef_{i}"] for i in range(n_layers)]
         model.intercepts_ = [arrays[f"intercept_{i}"] for i in range(n_layers)]
-        model.classes_ = arrays["classes"]
-        model._output = meta.get("output", "softmax")  # files before 0.2: softmax
-        if model._output not in ("softmax", "logistic"):
-            raise ValueError(f"unknown output layer {model._output!r}")
+        model._restore_outputs(arrays, meta)
         model.first_layer_init_ = arrays["first_layer_init"]
         model.n_features_in_ = int(meta["n_features_in"])
         model.n_iter_ = int(meta["n_iter"])
