@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from threadpoolctl import threadpool_limits
 
 import nnbasics
-from nnbasics.mlp.estimator import MLPClassifier, load_model
+from nnbasics.mlp.estimator import MLPClassifier, MLPRegressor, load_model
 
 
 def _blobs(n_per_class=40, seed=0):
@@ -197,6 +197,49 @@ def test_bad_parameters_raise_on_fit(params, message):
     X, y = _blobs(5)
     with pytest.raises(ValueError, match=message):
         MLPClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("learning_rate_init", 0.0),  # scikit-learn's InvalidParameterError names each of these
+        ("learning_rate_init", -0.1),
+        ("learning_rate_init", "x"),
+        ("alpha", "x"),
+        ("tol", "x"),
+        ("momentum", "x"),
+        ("power_t", -1.0),
+        ("early_stopping", "yes"),
+        ("nesterovs_momentum", "yes"),
+        ("verbose", "yes"),
+        ("verbose", -1),
+        ("random_state", "x"),
+        ("random_state", -1),
+        ("random_state", 2**32),
+    ],
+)
+def test_a_bad_parameter_is_refused_by_name(estimator, name, value):
+    X, y = _blobs(5)
+    if estimator is MLPRegressor:
+        y = np.arange(len(y), dtype=float)
+    model = estimator(hidden_layer_sizes=(3,), max_iter=2, **{name: value})
+    with pytest.raises((ValueError, TypeError), match=name):
+        model.fit(X, y)
+    assert not hasattr(model, "coefs_")
+
+
+def test_scikit_learns_values_of_the_checked_parameters_are_accepted():
+    X, y = _blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for params in ({"verbose": 0}, {"power_t": 0.0, "solver": "sgd"},
+                       {"random_state": np.int64(2**32 - 1)},
+                       {"random_state": np.random.RandomState(0)},
+                       {"random_state": np.random.default_rng(0)},
+                       {"early_stopping": np.bool_(True), "nesterovs_momentum": False},
+                       {"alpha": np.float32(1e-3), "learning_rate_init": 1}):
+            MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, **params).fit(X, y)
 
 
 def test_unfitted_model_raises():

@@ -9,6 +9,7 @@ scikit-learn's ``MLPClassifier`` where the concept is the same.
 from __future__ import annotations
 
 import json
+import numbers
 import warnings
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,23 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 def _is_count(value: Any) -> bool:
     """A positive integer (``True`` is not a count, though Python's ``bool`` is an ``int``)."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
+
+
+def _check_real(name: str, value: Any) -> None:
+    """TypeError, naming the parameter ``name``, unless ``value`` is a real number (a range
+    check then compares it without failing on, say, a string)."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+
+
+def _check_random_state(value: Any) -> None:
+    """ValueError unless ``value`` is a seed scikit-learn accepts (None, an int in
+    [0, 2**32 - 1], a ``RandomState``) or a NumPy ``Generator``."""
+    if value is None or isinstance(value, np.random.RandomState | np.random.Generator):
+        return
+    if not (isinstance(value, numbers.Integral) and 0 <= value <= 2**32 - 1):
+        raise ValueError(f"random_state must be None, an int in [0, 2**32 - 1], a "
+                         f"numpy RandomState or Generator, got {value!r}")
 
 
 def _plain(value: Any) -> Any:
@@ -228,6 +246,14 @@ class _MLPEstimator(BaseEstimator):
             raise ValueError(
                 f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
             )
+        for name in ("alpha", "tol", "learning_rate_init", "power_t", "momentum", "beta_1",
+                     "beta_2", "epsilon", "validation_fraction", "lr_decay_factor"):
+            _check_real(name, getattr(self, name))
+        if not (self.learning_rate_init > 0 and np.isfinite(self.learning_rate_init)):
+            raise ValueError(f"learning_rate_init: the learning rate must be a positive number, "
+                             f"got {self.learning_rate_init!r}")
+        if not (self.power_t >= 0 and np.isfinite(self.power_t)):
+            raise ValueError(f"power_t must be a finite number >= 0, got {self.power_t!r}")
         if not (self.alpha >= 0 and np.isfinite(self.alpha)):
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
         if not (self.tol >= 0 and np.isfinite(self.tol)):
@@ -251,9 +277,13 @@ class _MLPEstimator(BaseEstimator):
                              f"got {self.engine!r}")
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs a checkpoint_dir")
-        for name in ("shuffle", "warm_start"):
+        for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not (isinstance(self.verbose, bool | np.bool_)
+                or (isinstance(self.verbose, numbers.Integral) and self.verbose >= 0)):
+            raise ValueError(f"verbose must be True, False or an int >= 0, got {self.verbose!r}")
+        _check_random_state(self.random_state)
         return tuple(int(h) for h in sizes), activation, _resolve_dtype(self.dtype)
 
     def _seed(self) -> np.random.Generator:
