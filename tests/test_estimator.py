@@ -242,6 +242,13 @@ def test_scikit_learns_values_of_the_checked_parameters_are_accepted():
             MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, **params).fit(X, y)
 
 
+def test_declares_multilabel_support_as_scikit_learn():
+    # a label indicator y trains one logistic unit per label; meta-estimators and
+    # check_estimator read this tag
+    assert MLPClassifier().__sklearn_tags__().classifier_tags.multi_label
+    assert SkMLPClassifier().__sklearn_tags__().classifier_tags.multi_label
+
+
 def test_unfitted_model_raises():
     with pytest.raises(NotFittedError):
         MLPClassifier().predict(np.zeros((1, 2)))

@@ -872,6 +872,11 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     #: whether ``y`` is a label indicator matrix (multilabel: K independent logistic units)
     _multilabel = False
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True  # a label indicator y, as scikit-learn's
+        return tags
+
     def _n_outputs(self) -> int:
         if self._output == "logistic" and not self._multilabel:
             return 1  # binary: one logistic unit, the probability of classes_[1]
