@@ -249,6 +249,15 @@ def test_declares_multilabel_support_as_scikit_learn():
     assert SkMLPClassifier().__sklearn_tags__().classifier_tags.multi_label
 
 
+def test_t_is_zero_after_lbfgs_as_scikit_learn():
+    X, y = _blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5).fit(X, y)
+        theirs = SkMLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5).fit(X, y)
+    assert ours.t_ == theirs.t_ == 0
+
+
 def test_unfitted_model_raises():
     with pytest.raises(NotFittedError):
         MLPClassifier().predict(np.zeros((1, 2)))

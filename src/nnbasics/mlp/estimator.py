@@ -740,7 +740,8 @@ class _MLPEstimator(BaseEstimator):
             self.validation_scores_ = self.best_validation_score_ = None
         self._no_improvement_count = state.n_bad_epochs
         self._optimizer = state.optimizer
-        self.t_ = state.optimizer.rows_seen if state.optimizer is not None else None
+        # rows seen by the stochastic solvers; 0 for "lbfgs", as scikit-learn's
+        self.t_ = state.optimizer.rows_seen if state.optimizer is not None else 0
         self.n_layers_ = len(state.weights) + 1
         self.n_outputs_ = self._n_outputs()
         self.out_activation_ = self._output
