@@ -258,6 +258,44 @@ def test_t_is_zero_after_lbfgs_as_scikit_learn():
     assert ours.t_ == theirs.t_ == 0
 
 
+class _Frame(np.ndarray):
+    """An array with column names, standing in for a DataFrame (pandas is not installed)."""
+
+
+@pytest.fixture
+def frames(monkeypatch):
+    """``frame(X, names)``: ``X`` with column names that scikit-learn's validation reads."""
+    import sklearn.utils.validation as validation
+
+    get_names = validation._get_feature_names
+    monkeypatch.setattr(validation, "_get_feature_names",
+                        lambda X: X.columns if isinstance(X, _Frame) else get_names(X))
+
+    def frame(X, names):
+        framed = np.asarray(X).view(_Frame)
+        framed.columns = np.asarray(names, dtype=object)
+        return framed
+
+    return frame
+
+
+def test_warm_start_refuses_other_feature_names(frames):
+    # as scikit-learn: a warm start trains the fitted weights, whose rows are the columns
+    # named at the first fit; the same columns in another order must not be trained on
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(frames(X, ["a", "b"]), y)
+        with pytest.raises(ValueError, match="feature names should match"):
+            model.fit(frames(X[:, ::-1], ["b", "a"]), y)
+        assert list(model.feature_names_in_) == ["a", "b"] and model.n_iter_ == 2
+        with pytest.raises(ValueError, match="X has 4 features"):
+            model.fit(np.hstack([X, X]), y)
+        model.fit(frames(X, ["a", "b"]), y)
+    assert model.n_iter_ == 4
+
+
 def test_unfitted_model_raises():
     with pytest.raises(NotFittedError):
         MLPClassifier().predict(np.zeros((1, 2)))

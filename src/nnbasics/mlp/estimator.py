@@ -450,12 +450,10 @@ class _MLPEstimator(BaseEstimator):
             if fitted != tuple(sizes):
                 raise ValueError(f"warm_start needs the hidden_layer_sizes of the fitted network "
                                  f"{fitted}, got {tuple(sizes)}; set warm_start=False to refit")
-            previous_features = self.n_features_in_
-        X, y = self._validate_train(X, y, reset=True)
+        # a warm start keeps n_features_in_ and feature_names_in_ and checks X against them
+        # (as scikit-learn: the same columns in another order must not train the fitted weights)
+        X, y = self._validate_train(X, y, reset=not warm)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0])
-        if warm and X.shape[1] != previous_features:
-            raise ValueError(f"X has {X.shape[1]} features, but the fitted model (warm_start) "
-                             f"expects {previous_features}")
         self._set_outputs(y, warm)
         rng = self._seed()
         if self.solver == "lbfgs":
