@@ -296,6 +296,21 @@ def test_warm_start_refuses_other_feature_names(frames):
     assert model.n_iter_ == 4
 
 
+def test_a_sparse_label_indicator_matrix_trains_as_the_dense_one():
+    from scipy import sparse
+
+    X, _ = _blobs()
+    Y = (X[:, [0, 1, 0]] * [1, 1, -1] > 0).astype(np.int64)
+    settings = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, n_iter_no_change=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = MLPClassifier(**settings).fit(X, Y)
+        from_sparse = MLPClassifier(**settings).fit(X, sparse.csr_matrix(Y))
+    np.testing.assert_array_equal(from_sparse.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(from_sparse.coefs_[-1], dense.coefs_[-1])
+    assert from_sparse.predict(X).shape == Y.shape
+
+
 def test_unfitted_model_raises():
     with pytest.raises(NotFittedError):
         MLPClassifier().predict(np.zeros((1, 2)))

@@ -344,6 +344,8 @@ class _MLPEstimator(BaseEstimator):
     def _validate_train(self, X, y, reset: bool):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
                              y_numeric=False, multi_output=True, accept_sparse=("csr", "csc"))
+        if sparse.issparse(y):  # a sparse label indicator matrix, as scikit-learn accepts it
+            y = y.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
