@@ -311,6 +311,13 @@ def test_a_sparse_label_indicator_matrix_trains_as_the_dense_one():
     assert from_sparse.predict(X).shape == Y.shape
 
 
+def test_max_iter_reached_warns_even_for_one_epoch():
+    # scikit-learn warns whenever max_iter ends the training, max_iter=1 included
+    X, y = _blobs()
+    with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(1\)"):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X, y)
+
+
 def test_unfitted_model_raises():
     with pytest.raises(NotFittedError):
         MLPClassifier().predict(np.zeros((1, 2)))

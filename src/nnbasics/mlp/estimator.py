@@ -513,7 +513,7 @@ class _MLPEstimator(BaseEstimator):
         self._store(state)
         if interrupted or state.diverged:
             return self
-        if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:
+        if not state.stopped and state.epoch - first_epoch >= self.max_iter:
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
                 "optimisation hasn't converged yet.", ConvergenceWarning, stacklevel=3,
