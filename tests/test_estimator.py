@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from threadpoolctl import threadpool_limits
 
 import nnbasics
-from nnbasics.mlp.estimator import MLPClassifier, load_model
+from nnbasics.mlp.estimator import MLPClassifier, MLPRegressor, load_model
 
 
 def _blobs(n_per_class=40, seed=0):
@@ -197,6 +197,125 @@ def test_bad_parameters_raise_on_fit(params, message):
     X, y = _blobs(5)
     with pytest.raises(ValueError, match=message):
         MLPClassifier(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("learning_rate_init", 0.0),  # scikit-learn's InvalidParameterError names each of these
+        ("learning_rate_init", -0.1),
+        ("learning_rate_init", "x"),
+        ("alpha", "x"),
+        ("tol", "x"),
+        ("momentum", "x"),
+        ("power_t", -1.0),
+        ("early_stopping", "yes"),
+        ("nesterovs_momentum", "yes"),
+        ("verbose", "yes"),
+        ("verbose", -1),
+        ("random_state", "x"),
+        ("random_state", -1),
+        ("random_state", 2**32),
+    ],
+)
+def test_a_bad_parameter_is_refused_by_name(estimator, name, value):
+    X, y = _blobs(5)
+    if estimator is MLPRegressor:
+        y = np.arange(len(y), dtype=float)
+    model = estimator(hidden_layer_sizes=(3,), max_iter=2, **{name: value})
+    with pytest.raises((ValueError, TypeError), match=name):
+        model.fit(X, y)
+    assert not hasattr(model, "coefs_")
+
+
+def test_scikit_learns_values_of_the_checked_parameters_are_accepted():
+    X, y = _blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for params in ({"verbose": 0}, {"power_t": 0.0, "solver": "sgd"},
+                       {"random_state": np.int64(2**32 - 1)},
+                       {"random_state": np.random.RandomState(0)},
+                       {"random_state": np.random.default_rng(0)},
+                       {"early_stopping": np.bool_(True), "nesterovs_momentum": False},
+                       {"alpha": np.float32(1e-3), "learning_rate_init": 1}):
+            MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, **params).fit(X, y)
+
+
+def test_declares_multilabel_support_as_scikit_learn():
+    # a label indicator y trains one logistic unit per label; meta-estimators and
+    # check_estimator read this tag
+    assert MLPClassifier().__sklearn_tags__().classifier_tags.multi_label
+    assert SkMLPClassifier().__sklearn_tags__().classifier_tags.multi_label
+
+
+def test_t_is_zero_after_lbfgs_as_scikit_learn():
+    X, y = _blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5).fit(X, y)
+        theirs = SkMLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5).fit(X, y)
+    assert ours.t_ == theirs.t_ == 0
+
+
+class _Frame(np.ndarray):
+    """An array with column names, standing in for a DataFrame (pandas is not installed)."""
+
+
+@pytest.fixture
+def frames(monkeypatch):
+    """``frame(X, names)``: ``X`` with column names that scikit-learn's validation reads."""
+    import sklearn.utils.validation as validation
+
+    get_names = validation._get_feature_names
+    monkeypatch.setattr(validation, "_get_feature_names",
+                        lambda X: X.columns if isinstance(X, _Frame) else get_names(X))
+
+    def frame(X, names):
+        framed = np.asarray(X).view(_Frame)
+        framed.columns = np.asarray(names, dtype=object)
+        return framed
+
+    return frame
+
+
+def test_warm_start_refuses_other_feature_names(frames):
+    # as scikit-learn: a warm start trains the fitted weights, whose rows are the columns
+    # named at the first fit; the same columns in another order must not be trained on
+    X, y = _blobs()
+    model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(frames(X, ["a", "b"]), y)
+        with pytest.raises(ValueError, match="feature names should match"):
+            model.fit(frames(X[:, ::-1], ["b", "a"]), y)
+        assert list(model.feature_names_in_) == ["a", "b"] and model.n_iter_ == 2
+        with pytest.raises(ValueError, match="X has 4 features"):
+            model.fit(np.hstack([X, X]), y)
+        model.fit(frames(X, ["a", "b"]), y)
+    assert model.n_iter_ == 4
+
+
+def test_a_sparse_label_indicator_matrix_trains_as_the_dense_one():
+    from scipy import sparse
+
+    X, _ = _blobs()
+    Y = (X[:, [0, 1, 0]] * [1, 1, -1] > 0).astype(np.int64)
+    settings = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0, n_iter_no_change=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = MLPClassifier(**settings).fit(X, Y)
+        from_sparse = MLPClassifier(**settings).fit(X, sparse.csr_matrix(Y))
+    np.testing.assert_array_equal(from_sparse.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(from_sparse.coefs_[-1], dense.coefs_[-1])
+    assert from_sparse.predict(X).shape == Y.shape
+
+
+def test_max_iter_reached_warns_even_for_one_epoch():
+    # scikit-learn warns whenever max_iter ends the training, max_iter=1 included
+    X, y = _blobs()
+    with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(1\)"):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X, y)
 
 
 def test_unfitted_model_raises():

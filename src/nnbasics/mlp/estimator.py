@@ -9,6 +9,7 @@ scikit-learn's ``MLPClassifier`` where the concept is the same.
 from __future__ import annotations
 
 import json
+import numbers
 import warnings
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,23 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 def _is_count(value: Any) -> bool:
     """A positive integer (``True`` is not a count, though Python's ``bool`` is an ``int``)."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
+
+
+def _check_real(name: str, value: Any) -> None:
+    """TypeError, naming the parameter ``name``, unless ``value`` is a real number (a range
+    check then compares it without failing on, say, a string)."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+
+
+def _check_random_state(value: Any) -> None:
+    """ValueError unless ``value`` is a seed scikit-learn accepts (None, an int in
+    [0, 2**32 - 1], a ``RandomState``) or a NumPy ``Generator``."""
+    if value is None or isinstance(value, np.random.RandomState | np.random.Generator):
+        return
+    if not (isinstance(value, numbers.Integral) and 0 <= value <= 2**32 - 1):
+        raise ValueError(f"random_state must be None, an int in [0, 2**32 - 1], a "
+                         f"numpy RandomState or Generator, got {value!r}")
 
 
 def _plain(value: Any) -> Any:
@@ -229,6 +247,14 @@ class _MLPEstimator(BaseEstimator):
             raise ValueError(
                 f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}"
             )
+        for name in ("alpha", "tol", "learning_rate_init", "power_t", "momentum", "beta_1",
+                     "beta_2", "epsilon", "validation_fraction", "lr_decay_factor"):
+            _check_real(name, getattr(self, name))
+        if not (self.learning_rate_init > 0 and np.isfinite(self.learning_rate_init)):
+            raise ValueError(f"learning_rate_init: the learning rate must be a positive number, "
+                             f"got {self.learning_rate_init!r}")
+        if not (self.power_t >= 0 and np.isfinite(self.power_t)):
+            raise ValueError(f"power_t must be a finite number >= 0, got {self.power_t!r}")
         if not (self.alpha >= 0 and np.isfinite(self.alpha)):
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
         if not (self.tol >= 0 and np.isfinite(self.tol)):
@@ -252,9 +278,13 @@ class _MLPEstimator(BaseEstimator):
                              f"got {self.engine!r}")
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs a checkpoint_dir")
-        for name in ("shuffle", "warm_start"):
+        for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not (isinstance(self.verbose, bool | np.bool_)
+                or (isinstance(self.verbose, numbers.Integral) and self.verbose >= 0)):
+            raise ValueError(f"verbose must be True, False or an int >= 0, got {self.verbose!r}")
+        _check_random_state(self.random_state)
         return tuple(int(h) for h in sizes), activation, _resolve_dtype(self.dtype)
 
     def _seed(self) -> np.random.Generator:
@@ -315,6 +345,8 @@ class _MLPEstimator(BaseEstimator):
     def _validate_train(self, X, y, reset: bool):
         X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
                              y_numeric=False, multi_output=True, accept_sparse=("csr", "csc"))
+        if sparse.issparse(y):  # a sparse label indicator matrix, as scikit-learn accepts it
+            y = y.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -421,12 +453,10 @@ class _MLPEstimator(BaseEstimator):
             if fitted != tuple(sizes):
                 raise ValueError(f"warm_start needs the hidden_layer_sizes of the fitted network "
                                  f"{fitted}, got {tuple(sizes)}; set warm_start=False to refit")
-            previous_features = self.n_features_in_
-        X, y = self._validate_train(X, y, reset=True)
+        # a warm start keeps n_features_in_ and feature_names_in_ and checks X against them
+        # (as scikit-learn: the same columns in another order must not train the fitted weights)
+        X, y = self._validate_train(X, y, reset=not warm)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0])
-        if warm and X.shape[1] != previous_features:
-            raise ValueError(f"X has {X.shape[1]} features, but the fitted model (warm_start) "
-                             f"expects {previous_features}")
         self._set_outputs(y, warm)
         rng = self._seed()
         if self.solver == "lbfgs":
@@ -484,7 +514,7 @@ class _MLPEstimator(BaseEstimator):
         self._store(state)
         if interrupted or state.diverged:
             return self
-        if not state.stopped and state.epoch - first_epoch >= self.max_iter and self.max_iter > 1:
+        if not state.stopped and state.epoch - first_epoch >= self.max_iter:
             warnings.warn(
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached and the "
                 "optimisation hasn't converged yet.", ConvergenceWarning, stacklevel=3,
@@ -711,7 +741,8 @@ class _MLPEstimator(BaseEstimator):
             self.validation_scores_ = self.best_validation_score_ = None
         self._no_improvement_count = state.n_bad_epochs
         self._optimizer = state.optimizer
-        self.t_ = state.optimizer.rows_seen if state.optimizer is not None else None
+        # rows seen by the stochastic solvers; 0 for "lbfgs", as scikit-learn's
+        self.t_ = state.optimizer.rows_seen if state.optimizer is not None else 0
         self.n_layers_ = len(state.weights) + 1
         self.n_outputs_ = self._n_outputs()
         self.out_activation_ = self._output
@@ -882,6 +913,11 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
 
     #: whether ``y`` is a label indicator matrix (multilabel: K independent logistic units)
     _multilabel = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True  # a label indicator y, as scikit-learn's
+        return tags
 
     def _n_outputs(self) -> int:
         if self._output == "logistic" and not self._multilabel:
