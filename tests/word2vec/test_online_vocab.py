@@ -18,9 +18,9 @@ def test_merge_counts_adds_known_words_and_appends_new_ones_in_first_seen_order(
     update = merge_counts({"a": 0, "b": 1, "c": 2}, np.array([3, 2, 1]), raw, min_count=1)
     assert update.counts.tolist() == [4, 3, 1]
     assert update.new_words == ["e", "f"] and update.new_counts.tolist() == [2, 1]
-    # min_count applies to the new corpus's own counts; a trim rule may discard a word
+    # min_count applies to the new words' own counts; a known word adds its count whatever it is
     update = merge_counts({"a": 0}, np.array([3]), raw, min_count=2)
-    assert update.counts.tolist() == [3] and update.new_words == ["e"]
+    assert update.counts.tolist() == [4] and update.new_words == ["e"]
     update = merge_counts({"a": 0}, np.array([3]), raw, 1,
                           trim_rule=lambda w, n, m: RULE_DISCARD if w == "e" else 0)
     assert update.new_words == ["b", "f"] and update.counts.tolist() == [4]
@@ -43,6 +43,35 @@ def test_online_update_keeps_trained_vectors_and_appends_new_words():
     model.train(NEW, total_examples=model.corpus_count, epochs=2)
     assert not np.array_equal(model.wv.vectors[4:], before[:2])
     assert np.isfinite(model.wv.vectors).all()
+
+
+@pytest.mark.parametrize("settings", [{"min_count": 2}, {"min_count": 1, "max_final_vocab": 3},
+                                      {"min_count": 2, "hs": 1, "negative": 0}])
+def test_online_update_adds_every_new_occurrence_of_known_words_as_gensim(settings):
+    """A known word below min_count in the update corpus still counts its occurrences there, and
+    a trim rule that discards it does not undo that (gensim adds raw_vocab.get(word, 0) to every
+    word); the noise table and Huffman codes follow the same counts."""
+    gensim = pytest.importorskip("gensim")
+    old = [["a", "a", "b", "b", "c", "c", "d"]] * 3
+    new = [["a", "e", "e", "f", "f", "b", "g"]]  # a, b once each: below min_count=2 here
+    rule = lambda word, count, min_count: 1 if word == "b" else 0  # noqa: E731 (RULE_DISCARD)
+    kwargs = {"vector_size": 4, "workers": 1, "seed": 1, **settings}
+    theirs = gensim.models.Word2Vec(**kwargs)
+    ours = Word2Vec(**kwargs)
+    for model in (theirs, ours):
+        model.build_vocab(old)
+        model.build_vocab(new, update=True, trim_rule=rule)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    counts = [theirs.wv.get_vecattr(word, "count") for word in theirs.wv.index_to_key]
+    assert ours.wv.counts.tolist() == counts
+    assert counts[ours.wv.key_to_index["a"]] == 7 and counts[ours.wv.key_to_index["b"]] == 7
+    if theirs.negative:
+        np.testing.assert_array_equal(ours.cum_table, theirs.cum_table)
+    if theirs.hs:
+        for word in theirs.wv.index_to_key:
+            index = ours.wv.key_to_index[word]
+            for attr, paths in (("code", ours.hs_tree.codes), ("point", ours.hs_tree.points)):
+                assert paths[index].tolist() == theirs.wv.get_vecattr(word, attr).tolist()
 
 
 def test_online_update_from_a_file_and_after_save(tmp_path):

@@ -459,8 +459,8 @@ class Word2Vec:
         vocabulary raises :class:`~nnbasics.word2vec.vocab.EmptyVocabularyError` (a
         ``ValueError``, and a ``RuntimeError`` as gensim raises).
 
-        ``update=True`` grows a built vocabulary instead (gensim's online learning): the words
-        of this corpus that reach ``min_count`` in it add their counts to known words or are
+        ``update=True`` grows a built vocabulary instead (gensim's online learning): known words
+        add their counts in this corpus, and its new words that reach ``min_count`` in it are
         appended with new vectors (:mod:`nnbasics.word2vec.online`); trained vectors are kept.
         The method is :meth:`scan_vocab` then :meth:`prepare_vocab`, as in gensim.
         """
