@@ -705,7 +705,7 @@ class Word2Vec:
         """The ``topn`` most probable center words given context words (or their indices), by
         the full softmax over the negative-sampling output vectors (gensim's method,
         :func:`nnbasics.word2vec.scoring.context_word_probabilities`); ``None`` if no context
-        word is in the vocabulary.
+        word is in the vocabulary.  ``topn=None`` gives every word, ``topn < 1`` none (as gensim).
 
         Raises
         ------
@@ -725,6 +725,8 @@ class Word2Vec:
             return None
         probabilities = context_word_probabilities(context, self.wv.vectors, self.syn1neg,
                                                    bool(self.config.cbow_mean))
+        if topn is not None and int(topn) < 1:
+            return []
         top = np.argsort(-probabilities, kind="stable")[:topn]
         return [(self.wv.index_to_key[i], float(probabilities[i])) for i in top.tolist()]
 
