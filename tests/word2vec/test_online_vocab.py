@@ -6,7 +6,7 @@ import pytest
 
 from nnbasics.word2vec import KeyedVectors, Word2Vec
 from nnbasics.word2vec.online import merge_counts, vocab_report
-from nnbasics.word2vec.vocab import RULE_DISCARD, RawCounts
+from nnbasics.word2vec.vocab import RULE_DISCARD, RawCounts, VocabularyNotBuiltError
 
 OLD = [["a", "b", "a", "c"], ["a", "b"], ["d"]]  # a 3, b 2, c 1, d 1
 NEW = [["b", "e", "e"], ["f", "a"]]  # b 1, e 2, f 1, a 1
@@ -89,6 +89,20 @@ def test_online_update_from_a_file_and_after_save(tmp_path):
 def test_update_needs_a_built_vocabulary():
     with pytest.raises(ValueError, match="build it first"):
         Word2Vec(**SMALL).build_vocab(NEW, update=True)
+
+
+@pytest.mark.parametrize("step", ["train", "update"])
+def test_steps_before_build_vocab_raise_what_gensim_raises_too(step):
+    """gensim raises RuntimeError for train() or build_vocab(update=True) before build_vocab;
+    nnbasics' error is a ValueError and that RuntimeError (VocabularyNotBuiltError)."""
+    gensim = pytest.importorskip("gensim")
+    calls = {"train": lambda m: m.train(OLD, total_examples=len(OLD), epochs=1),
+             "update": lambda m: m.build_vocab(OLD, update=True)}
+    with pytest.raises(RuntimeError):
+        calls[step](gensim.models.Word2Vec(vector_size=4, min_count=1))
+    with pytest.raises(VocabularyNotBuiltError, match="build") as raised:
+        calls[step](Word2Vec(**SMALL))
+    assert isinstance(raised.value, ValueError) and isinstance(raised.value, RuntimeError)
 
 
 def test_scan_then_prepare_reports_gensims_figures_and_max_final_vocab():

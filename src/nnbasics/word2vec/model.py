@@ -46,6 +46,7 @@ from nnbasics.word2vec.scoring import (
 from nnbasics.word2vec.vocab import (
     NULL_WORD,
     RawCounts,
+    VocabularyNotBuiltError,
     build_vocabulary,
     count_words,
     huffman_tree,
@@ -462,6 +463,9 @@ class Word2Vec:
         ``update=True`` grows a built vocabulary instead (gensim's online learning): known words
         add their counts in this corpus, and its new words that reach ``min_count`` in it are
         appended with new vectors (:mod:`nnbasics.word2vec.online`); trained vectors are kept.
+        On a model without a vocabulary it raises
+        :class:`~nnbasics.word2vec.vocab.VocabularyNotBuiltError` (a ``ValueError``, and a
+        ``RuntimeError`` as gensim raises).
         The method is :meth:`scan_vocab` then :meth:`prepare_vocab`, as in gensim.
         """
         self.scan_vocab(corpus_iterable, corpus_file, trim_rule=trim_rule)
@@ -531,8 +535,9 @@ class Word2Vec:
         if raw is None:
             raise ValueError("no word counts to prepare: call scan_vocab() first")
         if update and (self.wv is None or self.syn1neg is None):
-            raise ValueError("update=True grows a vocabulary, but this model has none built by "
-                             "build_vocab(): build it first (without update)")
+            raise VocabularyNotBuiltError("update=True grows a vocabulary, but this model has "
+                                          "none built by build_vocab(): build it first "
+                                          "(without update)")
         cfg = self.config
         min_count = cfg.min_count if min_count is None else int(min_count)
         sample = cfg.sample if sample is None else float(sample)
@@ -776,9 +781,16 @@ class Word2Vec:
         Returns
         -------
         (effective_words, raw_words) : words trained on after subsampling, and words read.
+
+        Raises
+        ------
+        VocabularyNotBuiltError
+            Called before :meth:`build_vocab` (a ``ValueError``, and a ``RuntimeError`` as
+            gensim raises).
         """
         if self.wv is None:
-            raise ValueError("build the vocabulary first: call build_vocab() before train()")
+            raise VocabularyNotBuiltError("build the vocabulary first: call build_vocab() "
+                                          "before train()")
         self._check_trainable()
         self.compute_loss = bool(compute_loss)
         source = self._source(corpus_iterable, corpus_file)

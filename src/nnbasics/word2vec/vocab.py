@@ -21,6 +21,7 @@ __all__ = [
     "EmptyVocabularyError",
     "HuffmanTree",
     "Vocabulary",
+    "VocabularyNotBuiltError",
     "build_vocabulary",
     "count_words",
     "huffman_tree",
@@ -39,6 +40,11 @@ NULL_WORD = "\0"
 class EmptyVocabularyError(ValueError, RuntimeError):
     """No word to train: an empty corpus, or none of its words kept.  A ``ValueError``, and a
     ``RuntimeError`` as gensim raises for it."""
+
+
+class VocabularyNotBuiltError(ValueError, RuntimeError):
+    """A step that needs the model's vocabulary (``train``, ``build_vocab(update=True)``) called
+    before ``build_vocab``.  A ``ValueError``, and a ``RuntimeError`` as gensim raises for it."""
 
 
 @dataclass(frozen=True)
