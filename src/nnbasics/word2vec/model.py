@@ -495,9 +495,10 @@ class Word2Vec:
     ) -> tuple[int, int]:
         """Count the corpus's words (gensim's first step of :meth:`build_vocab`).
 
-        Sets ``raw_vocab`` (:class:`~nnbasics.word2vec.vocab.RawCounts`), ``corpus_count`` and
-        ``corpus_total_words``; ``progress_per`` and ``workers`` are accepted for gensim's
-        signature (the scan reports no progress and runs in one thread).
+        Sets ``raw_vocab`` (:class:`~nnbasics.word2vec.vocab.RawCounts`, a mapping ``word ->
+        count`` as gensim's dict), ``corpus_count`` and ``corpus_total_words``;
+        ``progress_per`` and ``workers`` are accepted for gensim's signature (the scan reports
+        no progress and runs in one thread).
 
         Returns
         -------
