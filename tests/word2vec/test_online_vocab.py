@@ -118,6 +118,25 @@ def test_scan_then_prepare_reports_gensims_figures_and_max_final_vocab():
     assert model.raw_vocab is None  # dropped unless keep_raw_vocab
 
 
+def test_prepare_vocab_keeps_and_applies_the_min_count_and_sample_it_is_given():
+    """gensim's prepare_vocab(min_count=, sample=) stores both and subsamples with that sample;
+    nnbasics reported with it but built the subsampling table with the model's own."""
+    gensim = pytest.importorskip("gensim")
+    corpus = [["a"] * 40 + ["b"] * 5 + ["c", "d", "d"]]
+    theirs = gensim.models.Word2Vec(vector_size=4, min_count=1, sample=1e-3)
+    ours = Word2Vec(vector_size=4, min_count=1, sample=1e-3)
+    for model in (theirs, ours):
+        model.scan_vocab(corpus)
+        assert model.prepare_vocab(min_count=2, sample=0.2, dry_run=True)["num_retained_words"] == 3
+        assert (model.min_count, model.sample) == (1, 1e-3)  # a dry run changes nothing
+        model.prepare_vocab(min_count=2, sample=0.2)
+    assert (ours.min_count, ours.sample) == (theirs.min_count, theirs.sample) == (2, 0.2)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key == ["a", "b", "d"]
+    sample_int = [theirs.wv.get_vecattr(w, "sample_int") for w in theirs.wv.index_to_key]
+    np.testing.assert_allclose(ours.keep_probability, np.array(sample_int) / (2**32 - 1),
+                               rtol=1e-6)
+
+
 def test_vocab_report_counts_subsampled_words():
     raw = RawCounts({"x": 1000, "y": 1}, 1001, 1, 1)
     report = vocab_report(raw, min_count=1, sample=1e-3)

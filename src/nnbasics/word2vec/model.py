@@ -523,8 +523,10 @@ class Word2Vec:
         """Apply ``min_count`` (raised by ``max_final_vocab``) to the counts of
         :meth:`scan_vocab`, and build (or, with ``update``, grow) the vocabulary and vectors.
 
-        ``min_count``/``sample`` override the model's for this call; ``dry_run`` only reports.
-        ``raw_vocab`` is dropped afterwards unless ``keep_raw_vocab``.
+        ``min_count``/``sample``, if given, replace the model's (as gensim, "make stored
+        settings match these applied settings": the subsampling table is built with that
+        ``sample``); ``dry_run`` only reports, and changes nothing.  ``raw_vocab`` is dropped
+        afterwards unless ``keep_raw_vocab``.
 
         Returns
         -------
@@ -547,6 +549,7 @@ class Word2Vec:
         report = vocab_report(raw, effective, sample, trim_rule, known=known)
         if dry_run:
             return report
+        self.config = replace(cfg, min_count=min_count, sample=sample)  # validated there
         self.effective_min_count = effective
         if update:
             self._grow_vocab(raw, effective, trim_rule)
