@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from nnbasics.word2vec.corpus import LineSentences, check_reiterable, iter_batches
+from nnbasics.word2vec.corpus import (
+    CorpusFileError,
+    LineSentences,
+    check_reiterable,
+    iter_batches,
+)
 
 
 def test_line_sentences_streams_and_reiterates(tmp_path):
@@ -39,6 +44,31 @@ def test_missing_file_is_reported_at_once(tmp_path):
         LineSentences(tmp_path / "nope.txt")
     with pytest.raises(ValueError, match="not a regular file"):
         LineSentences(tmp_path)
+
+
+@pytest.mark.parametrize("extension", [".gz", ".bz2", ".xz", ".GZ"])
+def test_a_compressed_corpus_file_is_refused_by_name_as_gensim(tmp_path, extension):
+    """gensim refuses a compressed corpus_file with a TypeError saying so; nnbasics used to read
+    it as text and fail at "line 1: invalid UTF-8".  The error is a ValueError and that
+    TypeError, and says how to read the file instead."""
+    import bz2
+    import gzip
+    import lzma
+
+    from nnbasics.word2vec import LineSentence, Word2Vec
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[extension.lower()]
+    path = tmp_path / f"corpus.txt{extension}"
+    with opener(path, "wt", encoding="utf-8") as handle:
+        handle.write("a b c\nb c d\n" * 3)
+    with pytest.raises(CorpusFileError, match=r"is compressed .*LineSentence") as raised:
+        Word2Vec(corpus_file=path, min_count=1, vector_size=4, workers=1)
+    assert isinstance(raised.value, ValueError) and isinstance(raised.value, TypeError)
+    gensim = pytest.importorskip("gensim")
+    with pytest.raises(TypeError, match="compressed"):
+        gensim.models.Word2Vec(corpus_file=str(path), min_count=1, vector_size=4)
+    model = Word2Vec(LineSentence(path), min_count=1, vector_size=4, workers=1)
+    assert model.corpus_total_words == 18
 
 
 def test_one_shot_iterators_are_rejected():

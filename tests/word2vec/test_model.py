@@ -845,6 +845,25 @@ def test_parameters_come_in_gensims_order(method, gensim_order):
     assert [name for name in theirs if name != "kwargs"] == gensim_order
 
 
+@pytest.mark.parametrize("how", ["build_vocab", "build_vocab_from_freq"])
+def test_raw_vocab_reads_as_gensims_dict(how):
+    """keep_raw_vocab=True keeps raw_vocab as gensim's {word: count}: indexed by word, sized,
+    iterated in order of first occurrence, equal to gensim's dict (it was a RawCounts record)."""
+    gensim = pytest.importorskip("gensim")
+    sentences = [["b", "a", "b"], ["c", "a", "b", "d"]]
+    settings = {"vector_size": 4, "min_count": 2, "workers": 1}
+    ours, theirs = Word2Vec(**settings), gensim.models.Word2Vec(**settings)
+    for model in (ours, theirs):
+        if how == "build_vocab":
+            model.build_vocab(sentences, keep_raw_vocab=True)
+        else:
+            model.build_vocab_from_freq({"b": 3, "a": 2, "c": 1, "d": 1}, keep_raw_vocab=True)
+    assert ours.raw_vocab == dict(theirs.raw_vocab) == {"b": 3, "a": 2, "c": 1, "d": 1}
+    assert list(ours.raw_vocab) == list(theirs.raw_vocab) and len(ours.raw_vocab) == 4
+    assert ours.raw_vocab["c"] == 1 and dict(ours.raw_vocab.items()) == theirs.raw_vocab
+    assert ours.wv.index_to_key == theirs.wv.index_to_key == ["b", "a"]
+
+
 def test_build_vocab_and_train_positionally_as_in_gensim():
     model = Word2Vec(**SMALL)
     model.build_vocab(CORPUS[:50], None, False, 1000, False, None)

@@ -6,7 +6,7 @@ import pytest
 
 from nnbasics.word2vec import KeyedVectors, Word2Vec
 from nnbasics.word2vec.online import merge_counts, vocab_report
-from nnbasics.word2vec.vocab import RULE_DISCARD, RawCounts
+from nnbasics.word2vec.vocab import RULE_DISCARD, RawCounts, VocabularyNotBuiltError
 
 OLD = [["a", "b", "a", "c"], ["a", "b"], ["d"]]  # a 3, b 2, c 1, d 1
 NEW = [["b", "e", "e"], ["f", "a"]]  # b 1, e 2, f 1, a 1
@@ -18,9 +18,9 @@ def test_merge_counts_adds_known_words_and_appends_new_ones_in_first_seen_order(
     update = merge_counts({"a": 0, "b": 1, "c": 2}, np.array([3, 2, 1]), raw, min_count=1)
     assert update.counts.tolist() == [4, 3, 1]
     assert update.new_words == ["e", "f"] and update.new_counts.tolist() == [2, 1]
-    # min_count applies to the new corpus's own counts; a trim rule may discard a word
+    # min_count applies to the new words' own counts; a known word adds its count whatever it is
     update = merge_counts({"a": 0}, np.array([3]), raw, min_count=2)
-    assert update.counts.tolist() == [3] and update.new_words == ["e"]
+    assert update.counts.tolist() == [4] and update.new_words == ["e"]
     update = merge_counts({"a": 0}, np.array([3]), raw, 1,
                           trim_rule=lambda w, n, m: RULE_DISCARD if w == "e" else 0)
     assert update.new_words == ["b", "f"] and update.counts.tolist() == [4]
@@ -45,6 +45,35 @@ def test_online_update_keeps_trained_vectors_and_appends_new_words():
     assert np.isfinite(model.wv.vectors).all()
 
 
+@pytest.mark.parametrize("settings", [{"min_count": 2}, {"min_count": 1, "max_final_vocab": 3},
+                                      {"min_count": 2, "hs": 1, "negative": 0}])
+def test_online_update_adds_every_new_occurrence_of_known_words_as_gensim(settings):
+    """A known word below min_count in the update corpus still counts its occurrences there, and
+    a trim rule that discards it does not undo that (gensim adds raw_vocab.get(word, 0) to every
+    word); the noise table and Huffman codes follow the same counts."""
+    gensim = pytest.importorskip("gensim")
+    old = [["a", "a", "b", "b", "c", "c", "d"]] * 3
+    new = [["a", "e", "e", "f", "f", "b", "g"]]  # a, b once each: below min_count=2 here
+    rule = lambda word, count, min_count: 1 if word == "b" else 0  # noqa: E731 (RULE_DISCARD)
+    kwargs = {"vector_size": 4, "workers": 1, "seed": 1, **settings}
+    theirs = gensim.models.Word2Vec(**kwargs)
+    ours = Word2Vec(**kwargs)
+    for model in (theirs, ours):
+        model.build_vocab(old)
+        model.build_vocab(new, update=True, trim_rule=rule)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    counts = [theirs.wv.get_vecattr(word, "count") for word in theirs.wv.index_to_key]
+    assert ours.wv.counts.tolist() == counts
+    assert counts[ours.wv.key_to_index["a"]] == 7 and counts[ours.wv.key_to_index["b"]] == 7
+    if theirs.negative:
+        np.testing.assert_array_equal(ours.cum_table, theirs.cum_table)
+    if theirs.hs:
+        for word in theirs.wv.index_to_key:
+            index = ours.wv.key_to_index[word]
+            for attr, paths in (("code", ours.hs_tree.codes), ("point", ours.hs_tree.points)):
+                assert paths[index].tolist() == theirs.wv.get_vecattr(word, attr).tolist()
+
+
 def test_online_update_from_a_file_and_after_save(tmp_path):
     old, new = tmp_path / "old.txt", tmp_path / "new.txt"
     old.write_text("\n".join(" ".join(s) for s in OLD) + "\n", encoding="utf-8")
@@ -62,6 +91,20 @@ def test_update_needs_a_built_vocabulary():
         Word2Vec(**SMALL).build_vocab(NEW, update=True)
 
 
+@pytest.mark.parametrize("step", ["train", "update"])
+def test_steps_before_build_vocab_raise_what_gensim_raises_too(step):
+    """gensim raises RuntimeError for train() or build_vocab(update=True) before build_vocab;
+    nnbasics' error is a ValueError and that RuntimeError (VocabularyNotBuiltError)."""
+    gensim = pytest.importorskip("gensim")
+    calls = {"train": lambda m: m.train(OLD, total_examples=len(OLD), epochs=1),
+             "update": lambda m: m.build_vocab(OLD, update=True)}
+    with pytest.raises(RuntimeError):
+        calls[step](gensim.models.Word2Vec(vector_size=4, min_count=1))
+    with pytest.raises(VocabularyNotBuiltError, match="build") as raised:
+        calls[step](Word2Vec(**SMALL))
+    assert isinstance(raised.value, ValueError) and isinstance(raised.value, RuntimeError)
+
+
 def test_scan_then_prepare_reports_gensims_figures_and_max_final_vocab():
     model = Word2Vec(**{**SMALL, "min_count": 2}, max_final_vocab=1)
     assert model.scan_vocab(OLD) == (7, 3)  # (total words, sentences)
@@ -73,6 +116,25 @@ def test_scan_then_prepare_reports_gensims_figures_and_max_final_vocab():
     model.prepare_vocab()
     assert model.effective_min_count == 3 and model.wv.index_to_key == ["a"]
     assert model.raw_vocab is None  # dropped unless keep_raw_vocab
+
+
+def test_prepare_vocab_keeps_and_applies_the_min_count_and_sample_it_is_given():
+    """gensim's prepare_vocab(min_count=, sample=) stores both and subsamples with that sample;
+    nnbasics reported with it but built the subsampling table with the model's own."""
+    gensim = pytest.importorskip("gensim")
+    corpus = [["a"] * 40 + ["b"] * 5 + ["c", "d", "d"]]
+    theirs = gensim.models.Word2Vec(vector_size=4, min_count=1, sample=1e-3)
+    ours = Word2Vec(vector_size=4, min_count=1, sample=1e-3)
+    for model in (theirs, ours):
+        model.scan_vocab(corpus)
+        assert model.prepare_vocab(min_count=2, sample=0.2, dry_run=True)["num_retained_words"] == 3
+        assert (model.min_count, model.sample) == (1, 1e-3)  # a dry run changes nothing
+        model.prepare_vocab(min_count=2, sample=0.2)
+    assert (ours.min_count, ours.sample) == (theirs.min_count, theirs.sample) == (2, 0.2)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key == ["a", "b", "d"]
+    sample_int = [theirs.wv.get_vecattr(w, "sample_int") for w in theirs.wv.index_to_key]
+    np.testing.assert_allclose(ours.keep_probability, np.array(sample_int) / (2**32 - 1),
+                               rtol=1e-6)
 
 
 def test_vocab_report_counts_subsampled_words():

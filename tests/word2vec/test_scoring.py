@@ -86,6 +86,24 @@ def test_predict_output_word_ranks_by_that_distribution():
         Word2Vec(CORPUS, **{**SMALL, "negative": 0}).predict_output_word(["a"])
 
 
+@pytest.mark.parametrize("topn", [0, -1, -5, None, 3, 50])
+def test_predict_output_word_takes_topn_as_gensim(topn):
+    """topn < 1 gives no word (not every word but the last |topn|), None every word; with
+    gensim's vectors copied in, the same words and probabilities as gensim's."""
+    gensim = pytest.importorskip("gensim")
+    settings = {**SMALL, "hs": 0, "sg": 0}
+    theirs = gensim.models.Word2Vec(CORPUS, **settings)
+    ours = Word2Vec(**settings)
+    ours.build_vocab(CORPUS)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    ours.wv.vectors[:] = theirs.wv.vectors
+    ours.syn1neg[:] = theirs.syn1neg
+    expected = theirs.predict_output_word(["a", "zz", 2], topn=topn)
+    got = ours.predict_output_word(["a", "zz", 2], topn=topn)
+    assert [w for w, _ in got] == [w for w, _ in expected]
+    assert [p for _, p in got] == pytest.approx([float(p) for _, p in expected], rel=1e-5)
+
+
 def _gensims_log_sigmoid(x):
     """gensim's score term: log σ read from its 1,000-entry table at floor(83 (x + 6)), terms
     with |x| >= 6 left out (word2vec_inner.pyx, score_pair_*_hs)."""

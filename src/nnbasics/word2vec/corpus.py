@@ -16,7 +16,15 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Batch", "LineSentences", "check_reiterable", "iter_batches"]
+__all__ = ["Batch", "CorpusFileError", "LineSentences", "check_reiterable", "iter_batches"]
+
+#: the extensions of compressed files that gensim refuses as a ``corpus_file`` (smart_open's)
+COMPRESSED_EXTENSIONS = (".bz2", ".gz", ".lz4", ".xz", ".zst")
+
+
+class CorpusFileError(ValueError, TypeError):
+    """A ``corpus_file`` that is not a plain text file (a directory, a compressed file).  A
+    ``ValueError``, and a ``TypeError`` as gensim raises for it."""
 
 
 class LineSentences:
@@ -30,6 +38,12 @@ class LineSentences:
 
     Raises
     ------
+    FileNotFoundError
+        No file at ``path``.
+    CorpusFileError
+        ``path`` is not a regular file, or its name ends in a compression extension (``.bz2``,
+        ``.gz``, ``.lz4``, ``.xz``, ``.zst``: the file is read as plain text, as gensim's
+        ``corpus_file``, which refuses them likewise).
     ValueError
         While iterating, at the first line that is not valid UTF-8, naming the file and line.
 
@@ -42,8 +56,15 @@ class LineSentences:
         self.path = os.fspath(path)
         if not os.path.isfile(self.path):
             if os.path.exists(self.path):
-                raise ValueError(f"corpus_file is not a regular file: {self.path}")
+                raise CorpusFileError(f"corpus_file is not a regular file: {self.path}")
             raise FileNotFoundError(2, "No such file or directory", self.path)
+        extension = os.path.splitext(self.path)[1].lower()
+        if extension in COMPRESSED_EXTENSIONS:
+            raise CorpusFileError(
+                f"corpus_file {self.path} is compressed ({extension}): it is read as plain "
+                "text; decompress it, or pass sentences=nnbasics.word2vec.LineSentence(path) "
+                "instead, which decompresses .bz2, .gz and .xz while reading"
+            )
 
     def __iter__(self) -> Iterator[list[str]]:
         with open(self.path, "rb") as handle:

@@ -46,6 +46,7 @@ from nnbasics.word2vec.scoring import (
 from nnbasics.word2vec.vocab import (
     NULL_WORD,
     RawCounts,
+    VocabularyNotBuiltError,
     build_vocabulary,
     count_words,
     huffman_tree,
@@ -459,9 +460,12 @@ class Word2Vec:
         vocabulary raises :class:`~nnbasics.word2vec.vocab.EmptyVocabularyError` (a
         ``ValueError``, and a ``RuntimeError`` as gensim raises).
 
-        ``update=True`` grows a built vocabulary instead (gensim's online learning): the words
-        of this corpus that reach ``min_count`` in it add their counts to known words or are
+        ``update=True`` grows a built vocabulary instead (gensim's online learning): known words
+        add their counts in this corpus, and its new words that reach ``min_count`` in it are
         appended with new vectors (:mod:`nnbasics.word2vec.online`); trained vectors are kept.
+        On a model without a vocabulary it raises
+        :class:`~nnbasics.word2vec.vocab.VocabularyNotBuiltError` (a ``ValueError``, and a
+        ``RuntimeError`` as gensim raises).
         The method is :meth:`scan_vocab` then :meth:`prepare_vocab`, as in gensim.
         """
         self.scan_vocab(corpus_iterable, corpus_file, trim_rule=trim_rule)
@@ -491,9 +495,10 @@ class Word2Vec:
     ) -> tuple[int, int]:
         """Count the corpus's words (gensim's first step of :meth:`build_vocab`).
 
-        Sets ``raw_vocab`` (:class:`~nnbasics.word2vec.vocab.RawCounts`), ``corpus_count`` and
-        ``corpus_total_words``; ``progress_per`` and ``workers`` are accepted for gensim's
-        signature (the scan reports no progress and runs in one thread).
+        Sets ``raw_vocab`` (:class:`~nnbasics.word2vec.vocab.RawCounts`, a mapping ``word ->
+        count`` as gensim's dict), ``corpus_count`` and ``corpus_total_words``;
+        ``progress_per`` and ``workers`` are accepted for gensim's signature (the scan reports
+        no progress and runs in one thread).
 
         Returns
         -------
@@ -518,8 +523,10 @@ class Word2Vec:
         """Apply ``min_count`` (raised by ``max_final_vocab``) to the counts of
         :meth:`scan_vocab`, and build (or, with ``update``, grow) the vocabulary and vectors.
 
-        ``min_count``/``sample`` override the model's for this call; ``dry_run`` only reports.
-        ``raw_vocab`` is dropped afterwards unless ``keep_raw_vocab``.
+        ``min_count``/``sample``, if given, replace the model's (as gensim, "make stored
+        settings match these applied settings": the subsampling table is built with that
+        ``sample``); ``dry_run`` only reports, and changes nothing.  ``raw_vocab`` is dropped
+        afterwards unless ``keep_raw_vocab``.
 
         Returns
         -------
@@ -531,8 +538,9 @@ class Word2Vec:
         if raw is None:
             raise ValueError("no word counts to prepare: call scan_vocab() first")
         if update and (self.wv is None or self.syn1neg is None):
-            raise ValueError("update=True grows a vocabulary, but this model has none built by "
-                             "build_vocab(): build it first (without update)")
+            raise VocabularyNotBuiltError("update=True grows a vocabulary, but this model has "
+                                          "none built by build_vocab(): build it first "
+                                          "(without update)")
         cfg = self.config
         min_count = cfg.min_count if min_count is None else int(min_count)
         sample = cfg.sample if sample is None else float(sample)
@@ -541,6 +549,7 @@ class Word2Vec:
         report = vocab_report(raw, effective, sample, trim_rule, known=known)
         if dry_run:
             return report
+        self.config = replace(cfg, min_count=min_count, sample=sample)  # validated there
         self.effective_min_count = effective
         if update:
             self._grow_vocab(raw, effective, trim_rule)
@@ -705,7 +714,7 @@ class Word2Vec:
         """The ``topn`` most probable center words given context words (or their indices), by
         the full softmax over the negative-sampling output vectors (gensim's method,
         :func:`nnbasics.word2vec.scoring.context_word_probabilities`); ``None`` if no context
-        word is in the vocabulary.
+        word is in the vocabulary.  ``topn=None`` gives every word, ``topn < 1`` none (as gensim).
 
         Raises
         ------
@@ -725,6 +734,8 @@ class Word2Vec:
             return None
         probabilities = context_word_probabilities(context, self.wv.vectors, self.syn1neg,
                                                    bool(self.config.cbow_mean))
+        if topn is not None and int(topn) < 1:
+            return []
         top = np.argsort(-probabilities, kind="stable")[:topn]
         return [(self.wv.index_to_key[i], float(probabilities[i])) for i in top.tolist()]
 
@@ -774,9 +785,16 @@ class Word2Vec:
         Returns
         -------
         (effective_words, raw_words) : words trained on after subsampling, and words read.
+
+        Raises
+        ------
+        VocabularyNotBuiltError
+            Called before :meth:`build_vocab` (a ``ValueError``, and a ``RuntimeError`` as
+            gensim raises).
         """
         if self.wv is None:
-            raise ValueError("build the vocabulary first: call build_vocab() before train()")
+            raise VocabularyNotBuiltError("build the vocabulary first: call build_vocab() "
+                                          "before train()")
         self._check_trainable()
         self.compute_loss = bool(compute_loss)
         source = self._source(corpus_iterable, corpus_file)

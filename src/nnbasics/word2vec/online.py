@@ -3,10 +3,10 @@ growth (``build_vocab(update=True)``).
 
 Shape letters: ``V`` words in the vocabulary before the update, ``V'`` after.
 
-Online growth follows gensim 4: a word of the new corpus that passes ``min_count`` (or the
-``trim_rule``) *in the new corpus alone* either adds its new count to an existing word's count
-or, if unknown, is appended at the end of the vocabulary (indices of existing words never move,
-so trained vectors stay where they are); words failing the test are ignored.
+Online growth follows gensim 4: every word already in the vocabulary adds its count in the new
+corpus, whatever that count; an unknown word is appended at the end of the vocabulary (indices
+of existing words never move, so trained vectors stay where they are) if it passes ``min_count``
+(or the ``trim_rule``) *in the new corpus alone*, and is ignored otherwise.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ class VocabUpdate:
     Attributes
     ----------
     counts : ndarray of int64, shape (V,)
-        The existing words' counts plus their counts in the new corpus (if kept there).
+        The existing words' counts plus their counts in the new corpus (all of them: ``min_count``
+        and ``trim_rule`` decide only which new words join, as in gensim).
     new_words : list of str
         Words to append, in order of first occurrence in the new corpus.
     new_counts : ndarray of int64, shape (len(new_words),)
@@ -43,6 +44,9 @@ def merge_counts(key_to_index: dict[str, int], counts: NDArray[np.integer], raw:
                  min_count: int, trim_rule=None) -> VocabUpdate:
     """Counts after adding the new corpus ``raw`` to a vocabulary (gensim's ``update=True``).
 
+    A known word adds its new count even below ``min_count`` (gensim adds ``raw_vocab.get(word,
+    0)`` to every word's count); ``min_count`` and ``trim_rule`` choose the new words only.
+
     Raises ``TypeError`` for a word that is not a ``str``.
     """
     updated = np.array(counts, dtype=np.int64, copy=True)
@@ -51,14 +55,12 @@ def merge_counts(key_to_index: dict[str, int], counts: NDArray[np.integer], raw:
     for word, n in raw.counts.items():
         if not isinstance(word, str):
             raise TypeError(f"words must be str, got {type(word).__name__} {word!r}")
-        if not keep_word(word, n, min_count, trim_rule):
-            continue
         index = key_to_index.get(word)
-        if index is None:
+        if index is not None:
+            updated[index] += n
+        elif keep_word(word, n, min_count, trim_rule):
             new_words.append(str(word))
             new_counts.append(n)
-        else:
-            updated[index] += n
     return VocabUpdate(updated, new_words, np.array(new_counts, dtype=np.int64))
 
 

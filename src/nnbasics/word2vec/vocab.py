@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ __all__ = [
     "EmptyVocabularyError",
     "HuffmanTree",
     "Vocabulary",
+    "VocabularyNotBuiltError",
     "build_vocabulary",
     "count_words",
     "huffman_tree",
@@ -41,14 +42,32 @@ class EmptyVocabularyError(ValueError, RuntimeError):
     ``RuntimeError`` as gensim raises for it."""
 
 
-@dataclass(frozen=True)
-class RawCounts:
-    """What one pass over the corpus found: counts per word in order of first occurrence."""
+class VocabularyNotBuiltError(ValueError, RuntimeError):
+    """A step that needs the model's vocabulary (``train``, ``build_vocab(update=True)``) called
+    before ``build_vocab``.  A ``ValueError``, and a ``RuntimeError`` as gensim raises for it."""
+
+
+@dataclass(frozen=True, eq=False)
+class RawCounts(Mapping):
+    """What one pass over the corpus found: counts per word in order of first occurrence.
+
+    Also a read-only mapping ``word -> count`` (``counts``), as gensim's ``raw_vocab`` dict:
+    ``raw["word"]``, ``len(raw)``, ``raw.items()``, ``raw == {"word": 3}``.
+    """
 
     counts: dict[str, int]
     total_words: int  # every token seen, including words later dropped by min_count
     n_sentences: int
     min_reduce: int  # the count below which words were pruned during the scan (1 if never)
+
+    def __getitem__(self, word: str) -> int:
+        return self.counts[word]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
 
 
 #: the answers of a ``trim_rule(word, count, min_count)``, gensim's values (``gensim.utils``)
