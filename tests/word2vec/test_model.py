@@ -895,3 +895,28 @@ def test_layer1_size_init_sims_and_compute_loss_as_gensim():
     np.testing.assert_allclose(np.linalg.norm(model.wv.vectors, axis=1), 1.0, rtol=1e-5)
     with pytest.raises(ValueError, match="build_vocab"), pytest.warns(DeprecationWarning):
         Word2Vec().init_sims()
+
+
+def test_a_trains_settings_become_the_models_as_in_gensim():
+    model = Word2Vec(CORPUS[:40], **SMALL)
+    seen = []
+
+    class Epochs:
+        def on_epoch_end(self, m):
+            seen.append((m.epochs, m.alpha, m.min_alpha))
+
+    model.train(CORPUS[:40], epochs=3, start_alpha=0.01, end_alpha=0.002, callbacks=[Epochs()])
+    assert seen == [(3, 0.01, 0.002)] * 3
+    assert (model.epochs, model.alpha, model.min_alpha) == (3, 0.01, 0.002)
+    again = Word2Vec(CORPUS[:40], **SMALL)
+    again.train(CORPUS[:40], epochs=3, start_alpha=0.01, end_alpha=0.002)
+    model.train(CORPUS[:40])  # the same schedule again, from the model's settings
+    again.train(CORPUS[:40], epochs=3, start_alpha=0.01, end_alpha=0.002)
+    np.testing.assert_array_equal(model.wv.vectors, again.wv.vectors)
+    with pytest.raises(ValueError, match="alpha"):
+        model.train(CORPUS[:40], start_alpha=-1.0)
+    assert model.alpha == 0.01  # a refused call changes nothing
+    gensim = pytest.importorskip("gensim")
+    theirs = gensim.models.Word2Vec(CORPUS[:40], vector_size=8, min_count=1, epochs=2)
+    theirs.train(CORPUS[:40], total_examples=40, epochs=3, start_alpha=0.01, end_alpha=0.002)
+    assert (theirs.epochs, theirs.alpha, theirs.min_alpha) == (3, 0.01, 0.002)

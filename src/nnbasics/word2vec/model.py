@@ -775,9 +775,11 @@ class Word2Vec:
         Every call runs a schedule of its own: a second ``train()`` (after the constructor's, or
         after :meth:`load`) starts again at ``start_alpha``, by default ``alpha``, as gensim
         does; it does not go on from where the last call's rate ended.  To continue at a lower
-        rate, pass ``start_alpha`` (e.g. ``model.min_alpha``) and ``end_alpha``.  To continue
-        an *interrupted* run exactly where it stopped, train with ``checkpoint_dir`` and call
-        :meth:`resume`.
+        rate, pass ``start_alpha`` (e.g. ``model.min_alpha``) and ``end_alpha``.  As in gensim,
+        a call's ``epochs``, ``start_alpha`` and ``end_alpha`` become the model's ``epochs``,
+        ``alpha`` and ``min_alpha`` (validated first), so a later ``train()`` without them runs
+        the same schedule.  To continue an *interrupted* run exactly where it stopped, train
+        with ``checkpoint_dir`` and call :meth:`resume`.
 
         ``checkpoint_dir`` (default: the model's) gets a checkpoint at the end of every epoch
         (:data:`CHECKPOINT_NAME`, see the class's ``checkpoint_dir``).
@@ -811,6 +813,9 @@ class Word2Vec:
         total_words = int(total_words or self.corpus_total_words)
         start_alpha = cfg.alpha if start_alpha is None else float(start_alpha)
         end_alpha = cfg.min_alpha if end_alpha is None else float(end_alpha)
+        # as gensim's train(): the run's settings become the model's (a callback reading
+        # model.epochs sees this run's; a later train() starts from this start_alpha)
+        cfg = self.config = replace(cfg, epochs=epochs, alpha=start_alpha, min_alpha=end_alpha)
         corpus_file_size = (os.path.getsize(source.path) if isinstance(source, LineSentences)
                             else -1)
         run = dict(epochs=epochs, epochs_done=0, start_alpha=start_alpha, end_alpha=end_alpha,
