@@ -131,6 +131,11 @@ def test_cosine_similarities_by_hand_and_as_gensim(kv):
                                gensim_copy(kv).cosine_similarities(vector, rows), rtol=1e-6)
     zero_row = KeyedVectors.cosine_similarities(np.ones(2), np.array([[0.0, 0.0], [1.0, 1.0]]))
     np.testing.assert_allclose(zero_row, [0.0, 1.0])  # 0, not NaN, for a zero vector
+    # integer vectors, as gensim takes them: float64 cosines (not a casting error)
+    ints = KeyedVectors.cosine_similarities([1, 0], [[1, 0], [0, 2], [3, 4]])
+    np.testing.assert_allclose(ints, [1.0, 0.0, 0.6])
+    assert ints.dtype == np.float64
+    assert KeyedVectors.cosine_similarities(kv["w3"], kv.vectors[:2]).dtype == np.float32
 
 
 def test_rank_by_centrality_as_gensim(kv, caplog):

@@ -484,12 +484,14 @@ class KeyedVectors:
         r"""Cosine of one vector (d,) with each row of ``vectors_all`` (n, d): shape (n,).
 
         ``vectors_all @ vector_1 / (|vectors_all_i| |vector_1|)``, gensim's static method; 0
-        where either vector is zero (gensim gives NaN there, with a warning).
+        where either vector is zero (gensim gives NaN there, with a warning).  The dtype is the
+        inputs' floating dtype (float64 for integer vectors).
         """
         vector_1, vectors_all = np.asarray(vector_1), np.asarray(vectors_all)
         lengths = np.linalg.norm(vectors_all, axis=1) * np.linalg.norm(vector_1)
         dots = vectors_all @ vector_1
-        return np.divide(dots, lengths, out=np.zeros_like(dots), where=lengths > 0)
+        out = np.zeros(dots.shape, dtype=np.result_type(dots, lengths))  # ints: float64
+        return np.divide(dots, lengths, out=out, where=lengths > 0)
 
     def most_similar_cosmul(
         self,
