@@ -876,3 +876,20 @@ def test_layer1_size_init_sims_and_compute_loss_as_gensim():
     np.testing.assert_allclose(np.linalg.norm(model.wv.vectors, axis=1), 1.0, rtol=1e-5)
     with pytest.raises(ValueError, match="build_vocab"), pytest.warns(DeprecationWarning):
         Word2Vec().init_sims()
+
+
+
+def test_compute_loss_is_saved_with_the_model_as_in_gensim(tmp_path):
+    from nnbasics.io.serialization import load_arrays, save_arrays
+
+    for compute_loss in (True, False):
+        Word2Vec(CORPUS[:40], compute_loss=compute_loss, **SMALL).save(tmp_path / "m.model")
+        assert Word2Vec.load(tmp_path / "m.model").compute_loss is compute_loss
+    # a file of an earlier nnbasics, without it: gensim's default
+    Word2Vec(CORPUS[:40], compute_loss=True, **SMALL).save(tmp_path / "m.model")
+    arrays, metadata = load_arrays(tmp_path / "m.model")
+    del metadata["compute_loss"]
+    save_arrays(tmp_path / "old.model", arrays,
+                {k: v for k, v in metadata.items() if k not in ("format", "kind", "version")},
+                kind="word2vec")
+    assert Word2Vec.load(tmp_path / "old.model").compute_loss is False

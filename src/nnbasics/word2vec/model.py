@@ -1036,6 +1036,7 @@ class Word2Vec:
             "epochs_trained": self.epochs_trained,
             "epoch_losses": self.epoch_losses,
             "epoch_pairs": self.epoch_pairs,
+            "compute_loss": self.compute_loss,  # saved, as gensim's
         }
         if run is not None:
             metadata["run"] = {key: run[key] for key in _RUN_KEYS}
@@ -1132,6 +1133,7 @@ class Word2Vec:
         model.config = config
         model.callbacks = ()
         model.progress = None
+        model.compute_loss = bool(metadata.get("compute_loss", False))  # older files: False
         model.effective_min_count = None  # not saved: the vocabulary is
         model.checkpoint_dir = None
         model._run_state = _run_state(metadata.get("run"), path)
