@@ -893,3 +893,17 @@ def test_compute_loss_is_saved_with_the_model_as_in_gensim(tmp_path):
                 {k: v for k, v in metadata.items() if k not in ("format", "kind", "version")},
                 kind="word2vec")
     assert Word2Vec.load(tmp_path / "old.model").compute_loss is False
+
+
+def test_build_vocab_refuses_the_positional_order_of_earlier_nnbasics():
+    # earlier: (corpus_iterable, corpus_file, trim_rule, update, ...); now gensim's
+    # (corpus_iterable, corpus_file, update, progress_per, ...): the old calls must not
+    # silently grow the vocabulary (a trim_rule read as update) or rebuild it (update=True
+    # read as progress_per)
+    model = Word2Vec(CORPUS[:40], **SMALL)
+    words = list(model.wv.index_to_key)
+    with pytest.raises(TypeError, match="by name"):
+        model.build_vocab(CORPUS[40:60], None, lambda word, count, min_count: 0)
+    with pytest.raises(TypeError, match="by name"):
+        model.build_vocab(CORPUS[40:60], None, None, True)
+    assert model.wv.index_to_key == words

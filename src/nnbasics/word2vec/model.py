@@ -448,7 +448,9 @@ class Word2Vec:
         """Count the corpus, keep the words seen ``min_count`` times, initialise the vectors.
 
         The parameters are gensim's, in gensim's order (``progress_per``, how often gensim logs
-        its count, is accepted and does nothing).
+        its count, is accepted and does nothing).  Earlier nnbasics took ``trim_rule`` third and
+        ``update`` fourth: a callable ``update`` or a bool ``progress_per`` is refused with a
+        ``TypeError`` (pass them by name).
 
         ``trim_rule(word, count, min_count)``, as gensim's, may keep or discard words whatever
         their counts (:func:`nnbasics.word2vec.vocab.keep_word`); it is not saved with the model.
@@ -464,6 +466,10 @@ class Word2Vec:
         appended with new vectors (:mod:`nnbasics.word2vec.online`); trained vectors are kept.
         The method is :meth:`scan_vocab` then :meth:`prepare_vocab`, as in gensim.
         """
+        if callable(update) or isinstance(progress_per, bool | np.bool_):
+            raise TypeError("build_vocab takes gensim's parameters in gensim's order "
+                            "(corpus_iterable, corpus_file, update, progress_per, "
+                            "keep_raw_vocab, trim_rule): pass update and trim_rule by name")
         self.scan_vocab(corpus_iterable, corpus_file, trim_rule=trim_rule)
         self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
 
