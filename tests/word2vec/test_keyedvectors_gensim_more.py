@@ -332,6 +332,12 @@ def test_evaluate_word_pairs_takes_gensims_encoding_argument(kv, tmp_path):
         kv.evaluate_word_pairs(utf8, "\t", 300_000)
     with pytest.raises(ValueError, match="unknown encoding"):
         kv.evaluate_word_pairs(utf8, "\t", "no-such-codec")
+    # a file not in a stream encoding: the error names the file (UTF-16 without its BOM,
+    # an odd number of bytes)
+    for data in ("w1\tw2\t3.0\n".encode("latin-1"), "w1\tw2\t3.0\n".encode("utf-16")[:-1]):
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match=r"pairs\.tsv is not valid utf-16"):
+            kv.evaluate_word_pairs(path, encoding="utf-16")
 
 
 def test_log_helpers_write_gensims_lines(caplog):
