@@ -99,6 +99,8 @@ def test_clip_start_and_end_search_a_range_of_indices(kv):
         kv.most_similar("w1", topn=5, restrict_vocab=8)
     with pytest.raises(ValueError, match="clip_start"):
         kv.most_similar("w1", clip_start=35, clip_end=20)
+    # 0 is no word (gensim reads it as no limit), as the docstring says
+    assert kv.most_similar("w1", clip_end=0) == kv.most_similar("w1", restrict_vocab=0) == []
 
 
 def test_clipped_searches_equal_gensims(kv):
@@ -189,6 +191,8 @@ def test_wmd_properties(kv):
     assert kv.wmdistance(["w1", "oov"], ["w3", "also-oov"]) == kv.wmdistance(["w1"], ["w3"])
     assert kv.wmdistance(["oov"], ["w3"]) == float("inf")
     assert kv.wmdistance([], ["w3"]) == float("inf")
+    twins = KeyedVectors(["a", "b"], [[1.0, 2.0], [1.0, 2.0]])
+    assert twins.wmdistance(["a"], ["b"]) == 0.0  # all costs 0: 0 (gensim gives inf)
 
 
 def test_wmd_equals_gensims(kv):

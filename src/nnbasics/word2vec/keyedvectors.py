@@ -411,7 +411,8 @@ class KeyedVectors:
             Search only the words of indices ``clip_start .. clip_end - 1`` (gensim's).
         restrict_vocab : int, optional
             Search only the first ``restrict_vocab`` words (the most frequent); it overrides
-            ``clip_start`` and ``clip_end``, as in gensim.
+            ``clip_start`` and ``clip_end``, as in gensim.  ``clip_end=0`` or
+            ``restrict_vocab=0`` searches no word (gensim reads a 0 there as no limit).
         indexer : object, optional
             An approximate nearest-neighbour index with gensim's indexer interface: with an int
             ``topn``, ``indexer.most_similar(query, topn)`` answers instead (the query words are
@@ -733,7 +734,9 @@ class KeyedVectors:
         -------
         float
             ``inf`` if a document has no word with a vector (with a warning on the log), 0 for
-            two documents of the same single word.
+            two documents of the same single word.  Where every distance between the two
+            documents' words is 0 (different words with equal vectors), the distance is 0;
+            gensim returns ``inf`` there.
         """
         from scipy.optimize import linprog
         from scipy.sparse import coo_array, vstack
