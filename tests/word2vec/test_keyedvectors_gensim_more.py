@@ -322,6 +322,10 @@ def test_add_vectors_takes_counts_as_extras(kv):
         kv.add_vectors(["n3"], np.ones((1, 6)), extras={"lockf": [0.0]})
     with pytest.raises(ValueError, match="one count per key"):
         kv.add_vectors(["n3", "n4"], np.ones((2, 6)), extras={"count": [1]})
+    # earlier nnbasics took replace third: a bool there is refused by name (was "'bool'
+    # object is not iterable")
+    with pytest.raises(TypeError, match="replace is the fourth parameter"):
+        kv.add_vectors(["w1"], np.ones((1, 6)), True)
 
 
 def test_evaluate_word_pairs_takes_gensims_encoding_argument(kv, tmp_path):

@@ -323,6 +323,10 @@ class KeyedVectors:
         extras : dict, optional
             Per-key attributes, as gensim's: ``{"count": array_like of n ints}`` (the only
             attribute kept), set for the keys added (and the ones replaced, with ``replace``).
+        replace : bool, default False
+            Give the keys already present their new vectors (and counts).  The fourth
+            parameter, as in gensim (earlier nnbasics had it third: a bool in the place of
+            ``extras`` is refused with a ``TypeError``).
         """
         if isinstance(keys, (str, int, np.integer)):
             keys = [keys]
@@ -332,6 +336,9 @@ class KeyedVectors:
         if weights.shape != (len(keys), self.vector_size):
             raise ValueError(f"need one vector of size {self.vector_size} per key: {len(keys)} "
                              f"keys, weights of shape {weights.shape}")
+        if extras is not None and not isinstance(extras, dict):
+            raise TypeError(f"extras must be a dict, got {extras!r} (replace is the fourth "
+                            "parameter, after extras, as in gensim)")
         extras = dict(extras or {})
         unknown = sorted(set(extras) - {"count"})
         if unknown:
