@@ -735,7 +735,9 @@ class KeyedVectors:
 
         with unit vectors ``x`` if ``norm`` (gensim's default), raw ones otherwise.  The linear
         program is solved exactly by SciPy's HiGHS (``scipy.optimize.linprog``), where gensim
-        calls POT's ``emd2``.
+        calls POT's ``emd2``.  It has one variable per pair of distinct words, ``n1 * n2``: for
+        documents of about a thousand distinct words each it takes seconds (some 100x POT's
+        network simplex).
 
         Returns
         -------
