@@ -133,3 +133,12 @@ def test_a_column_of_labels_is_read_as_labels():
     # two classes: one logistic unit, as scikit-learn's binary classifier
     assert model.out_activation_ == "logistic" and model.predict(X).shape == (4,)
     assert model.coefs_[-1].shape == (3, 1) and model.predict_proba(X).shape == (4, 2)
+
+
+def test_the_classifier_commands_refuse_a_multilabel_file(multilabel, tmp_path):
+    from nnbasics.cli.predict import load_classifier
+
+    model, _ = _fitted_multilabel(multilabel)
+    model.save(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="holds a multilabel classifier"):
+        load_classifier(tmp_path / "m.npz")

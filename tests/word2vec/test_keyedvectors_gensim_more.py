@@ -99,6 +99,8 @@ def test_clip_start_and_end_search_a_range_of_indices(kv):
         kv.most_similar("w1", topn=5, restrict_vocab=8)
     with pytest.raises(ValueError, match="clip_start"):
         kv.most_similar("w1", clip_start=35, clip_end=20)
+    # 0 is no word (gensim reads it as no limit), as the docstring says
+    assert kv.most_similar("w1", clip_end=0) == kv.most_similar("w1", restrict_vocab=0) == []
 
 
 def test_clipped_searches_equal_gensims(kv):
@@ -131,6 +133,11 @@ def test_cosine_similarities_by_hand_and_as_gensim(kv):
                                gensim_copy(kv).cosine_similarities(vector, rows), rtol=1e-6)
     zero_row = KeyedVectors.cosine_similarities(np.ones(2), np.array([[0.0, 0.0], [1.0, 1.0]]))
     np.testing.assert_allclose(zero_row, [0.0, 1.0])  # 0, not NaN, for a zero vector
+    # integer vectors, as gensim takes them: float64 cosines (not a casting error)
+    ints = KeyedVectors.cosine_similarities([1, 0], [[1, 0], [0, 2], [3, 4]])
+    np.testing.assert_allclose(ints, [1.0, 0.0, 0.6])
+    assert ints.dtype == np.float64
+    assert KeyedVectors.cosine_similarities(kv["w3"], kv.vectors[:2]).dtype == np.float32
 
 
 def test_rank_by_centrality_as_gensim(kv, caplog):
@@ -184,6 +191,8 @@ def test_wmd_properties(kv):
     assert kv.wmdistance(["w1", "oov"], ["w3", "also-oov"]) == kv.wmdistance(["w1"], ["w3"])
     assert kv.wmdistance(["oov"], ["w3"]) == float("inf")
     assert kv.wmdistance([], ["w3"]) == float("inf")
+    twins = KeyedVectors(["a", "b"], [[1.0, 2.0], [1.0, 2.0]])
+    assert twins.wmdistance(["a"], ["b"]) == 0.0  # all costs 0: 0 (gensim gives inf)
 
 
 def test_wmd_equals_gensims(kv):
@@ -313,6 +322,10 @@ def test_add_vectors_takes_counts_as_extras(kv):
         kv.add_vectors(["n3"], np.ones((1, 6)), extras={"lockf": [0.0]})
     with pytest.raises(ValueError, match="one count per key"):
         kv.add_vectors(["n3", "n4"], np.ones((2, 6)), extras={"count": [1]})
+    # earlier nnbasics took replace third: a bool there is refused by name (was "'bool'
+    # object is not iterable")
+    with pytest.raises(TypeError, match="replace is the fourth parameter"):
+        kv.add_vectors(["w1"], np.ones((1, 6)), True)
 
 
 def test_evaluate_word_pairs_takes_gensims_encoding_argument(kv, tmp_path):
@@ -327,6 +340,12 @@ def test_evaluate_word_pairs_takes_gensims_encoding_argument(kv, tmp_path):
         kv.evaluate_word_pairs(utf8, "\t", 300_000)
     with pytest.raises(ValueError, match="unknown encoding"):
         kv.evaluate_word_pairs(utf8, "\t", "no-such-codec")
+    # a file not in a stream encoding: the error names the file (UTF-16 without its BOM,
+    # an odd number of bytes)
+    for data in ("w1\tw2\t3.0\n".encode("latin-1"), "w1\tw2\t3.0\n".encode("utf-16")[:-1]):
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match=r"pairs\.tsv is not valid utf-16"):
+            kv.evaluate_word_pairs(path, encoding="utf-16")
 
 
 def test_log_helpers_write_gensims_lines(caplog):

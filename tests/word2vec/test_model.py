@@ -920,3 +920,33 @@ def test_a_trains_settings_become_the_models_as_in_gensim():
     theirs = gensim.models.Word2Vec(CORPUS[:40], vector_size=8, min_count=1, epochs=2)
     theirs.train(CORPUS[:40], total_examples=40, epochs=3, start_alpha=0.01, end_alpha=0.002)
     assert (theirs.epochs, theirs.alpha, theirs.min_alpha) == (3, 0.01, 0.002)
+
+
+def test_compute_loss_is_saved_with_the_model_as_in_gensim(tmp_path):
+    from nnbasics.io.serialization import load_arrays, save_arrays
+
+    for compute_loss in (True, False):
+        Word2Vec(CORPUS[:40], compute_loss=compute_loss, **SMALL).save(tmp_path / "m.model")
+        assert Word2Vec.load(tmp_path / "m.model").compute_loss is compute_loss
+    # a file of an earlier nnbasics, without it: gensim's default
+    Word2Vec(CORPUS[:40], compute_loss=True, **SMALL).save(tmp_path / "m.model")
+    arrays, metadata = load_arrays(tmp_path / "m.model")
+    del metadata["compute_loss"]
+    save_arrays(tmp_path / "old.model", arrays,
+                {k: v for k, v in metadata.items() if k not in ("format", "kind", "version")},
+                kind="word2vec")
+    assert Word2Vec.load(tmp_path / "old.model").compute_loss is False
+
+
+def test_build_vocab_refuses_the_positional_order_of_earlier_nnbasics():
+    # earlier: (corpus_iterable, corpus_file, trim_rule, update, ...); now gensim's
+    # (corpus_iterable, corpus_file, update, progress_per, ...): the old calls must not
+    # silently grow the vocabulary (a trim_rule read as update) or rebuild it (update=True
+    # read as progress_per)
+    model = Word2Vec(CORPUS[:40], **SMALL)
+    words = list(model.wv.index_to_key)
+    with pytest.raises(TypeError, match="by name"):
+        model.build_vocab(CORPUS[40:60], None, lambda word, count, min_count: 0)
+    with pytest.raises(TypeError, match="by name"):
+        model.build_vocab(CORPUS[40:60], None, None, True)
+    assert model.wv.index_to_key == words

@@ -151,8 +151,9 @@ def _text_lines(handle, path: str | os.PathLike, encoding: str) -> Iterator[str]
         return
     try:
         yield from io.TextIOWrapper(handle, encoding=encoding)
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{os.fspath(path)} is not valid {encoding} ({error.reason})") from None
+    except UnicodeError as error:  # a decoding error, or UTF-16's missing BOM
+        reason = getattr(error, "reason", error)
+        raise ValueError(f"{os.fspath(path)} is not valid {encoding} ({reason})") from None
 
 
 def _decode_line(raw: bytes, path: str | os.PathLike, line_no: int,

@@ -323,6 +323,10 @@ class KeyedVectors:
         extras : dict, optional
             Per-key attributes, as gensim's: ``{"count": array_like of n ints}`` (the only
             attribute kept), set for the keys added (and the ones replaced, with ``replace``).
+        replace : bool, default False
+            Give the keys already present their new vectors (and counts).  The fourth
+            parameter, as in gensim (earlier nnbasics had it third: a bool in the place of
+            ``extras`` is refused with a ``TypeError``).
         """
         if isinstance(keys, (str, int, np.integer)):
             keys = [keys]
@@ -332,6 +336,9 @@ class KeyedVectors:
         if weights.shape != (len(keys), self.vector_size):
             raise ValueError(f"need one vector of size {self.vector_size} per key: {len(keys)} "
                              f"keys, weights of shape {weights.shape}")
+        if extras is not None and not isinstance(extras, dict):
+            raise TypeError(f"extras must be a dict, got {extras!r} (replace is the fourth "
+                            "parameter, after extras, as in gensim)")
         extras = dict(extras or {})
         unknown = sorted(set(extras) - {"count"})
         if unknown:
@@ -411,7 +418,8 @@ class KeyedVectors:
             Search only the words of indices ``clip_start .. clip_end - 1`` (gensim's).
         restrict_vocab : int, optional
             Search only the first ``restrict_vocab`` words (the most frequent); it overrides
-            ``clip_start`` and ``clip_end``, as in gensim.
+            ``clip_start`` and ``clip_end``, as in gensim.  ``clip_end=0`` or
+            ``restrict_vocab=0`` searches no word (gensim reads a 0 there as no limit).
         indexer : object, optional
             An approximate nearest-neighbour index with gensim's indexer interface: with an int
             ``topn``, ``indexer.most_similar(query, topn)`` answers instead (the query words are
@@ -484,12 +492,14 @@ class KeyedVectors:
         r"""Cosine of one vector (d,) with each row of ``vectors_all`` (n, d): shape (n,).
 
         ``vectors_all @ vector_1 / (|vectors_all_i| |vector_1|)``, gensim's static method; 0
-        where either vector is zero (gensim gives NaN there, with a warning).
+        where either vector is zero (gensim gives NaN there, with a warning).  The dtype is the
+        inputs' floating dtype (float64 for integer vectors).
         """
         vector_1, vectors_all = np.asarray(vector_1), np.asarray(vectors_all)
         lengths = np.linalg.norm(vectors_all, axis=1) * np.linalg.norm(vector_1)
         dots = vectors_all @ vector_1
-        return np.divide(dots, lengths, out=np.zeros_like(dots), where=lengths > 0)
+        out = np.zeros(dots.shape, dtype=np.result_type(dots, lengths))  # ints: float64
+        return np.divide(dots, lengths, out=out, where=lengths > 0)
 
     def most_similar_cosmul(
         self,
@@ -724,15 +734,19 @@ class KeyedVectors:
            \quad \text{s.t.} \quad \sum_j T_{ij} = d_i, \ \sum_i T_{ij} = d'_j,
 
         with unit vectors ``x`` if ``norm`` (gensim's default), raw ones otherwise.  The linear
-        program is solved exactly (:func:`nnbasics.word2vec.transport.transport_cost`): by POT's
-        ``emd2``, as gensim, when POT is installed (``pip install 'nnbasics[wmd]'``), else by
-        SciPy's HiGHS (7-32x slower on documents of 20-300 words; gensim needs POT).
+        program, with one variable per pair of distinct words (``n1 * n2``), is solved exactly
+        (:func:`nnbasics.word2vec.transport.transport_cost`): by POT's network simplex
+        (``emd2``, as gensim) when POT is installed (``pip install 'nnbasics[wmd]'``), else by
+        SciPy's HiGHS (7-32x slower on documents of 20-300 words, some 100x on a thousand;
+        gensim needs POT).
 
         Returns
         -------
         float
             ``inf`` if a document has no word with a vector (with a warning on the log), 0 for
-            two documents of the same single word.
+            two documents of the same single word.  Where every distance between the two
+            documents' words is 0 (different words with equal vectors), the distance is 0;
+            gensim returns ``inf`` there.
         """
         from scipy.spatial.distance import cdist
 

@@ -449,7 +449,9 @@ class Word2Vec:
         """Count the corpus, keep the words seen ``min_count`` times, initialise the vectors.
 
         The parameters are gensim's, in gensim's order (``progress_per``, how often gensim logs
-        its count, is accepted and does nothing).
+        its count, is accepted and does nothing).  Earlier nnbasics took ``trim_rule`` third and
+        ``update`` fourth: a callable ``update`` or a bool ``progress_per`` is refused with a
+        ``TypeError`` (pass them by name).
 
         ``trim_rule(word, count, min_count)``, as gensim's, may keep or discard words whatever
         their counts (:func:`nnbasics.word2vec.vocab.keep_word`); it is not saved with the model.
@@ -468,6 +470,10 @@ class Word2Vec:
         ``RuntimeError`` as gensim raises).
         The method is :meth:`scan_vocab` then :meth:`prepare_vocab`, as in gensim.
         """
+        if callable(update) or isinstance(progress_per, bool | np.bool_):
+            raise TypeError("build_vocab takes gensim's parameters in gensim's order "
+                            "(corpus_iterable, corpus_file, update, progress_per, "
+                            "keep_raw_vocab, trim_rule): pass update and trim_rule by name")
         self.scan_vocab(corpus_iterable, corpus_file, trim_rule=trim_rule)
         self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
 
@@ -1059,6 +1065,7 @@ class Word2Vec:
             "epochs_trained": self.epochs_trained,
             "epoch_losses": self.epoch_losses,
             "epoch_pairs": self.epoch_pairs,
+            "compute_loss": self.compute_loss,  # saved, as gensim's
         }
         if run is not None:
             metadata["run"] = {key: run[key] for key in _RUN_KEYS}
@@ -1155,6 +1162,7 @@ class Word2Vec:
         model.config = config
         model.callbacks = ()
         model.progress = None
+        model.compute_loss = bool(metadata.get("compute_loss", False))  # older files: False
         model.effective_min_count = None  # not saved: the vocabulary is
         model.checkpoint_dir = None
         model._run_state = _run_state(metadata.get("run"), path)
