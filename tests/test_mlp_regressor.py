@@ -406,6 +406,8 @@ def test_from_torch_refuses_what_is_not_a_regressors():
     module = torch.nn.Sequential(torch.nn.Linear(5, 3))
     with pytest.raises(TypeError, match="no classes"):
         MLPRegressor.from_torch(module, classes=[0, 1, 2])
+    with pytest.raises(TypeError, match="no classes"):
+        MLPRegressor.from_torch(module, multilabel=True)
     with pytest.raises(ValueError, match="Softmax"):
         MLPRegressor.from_torch(torch.nn.Sequential(torch.nn.Linear(5, 3),
                                                     torch.nn.Softmax(dim=1)))

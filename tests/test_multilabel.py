@@ -118,6 +118,22 @@ def test_a_multilabel_model_exports_with_sigmoid_outputs(multilabel, tmp_path):
     assert label.dtype == np.int64 and label.shape == logits.shape == (len(X), 5)
 
 
+@pytest.mark.parametrize("probabilities", [False, True])
+def test_a_multilabel_module_reads_back_when_said(multilabel, probabilities):
+    pytest.importorskip("torch")
+    model, X = _fitted_multilabel(multilabel)
+    module = model.to_torch(probabilities=probabilities)
+    back = MLPClassifier.from_torch(module, multilabel=True)
+    assert back._multilabel and back.classes_.tolist() == list(range(5))
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+    np.testing.assert_allclose(back.predict_proba(X), model.predict_proba(X), rtol=1e-12)
+    assert MLPClassifier.from_torch(module, classes=range(5), multilabel=True)._multilabel
+    with pytest.raises(ValueError, match="indices"):
+        MLPClassifier.from_torch(module, classes=["a", "b", "c", "d", "e"], multilabel=True)
+    with pytest.raises(TypeError, match="needs classes"):  # a logits module says neither
+        MLPClassifier.from_torch(module)
+
+
 def test_multiclass_multioutput_targets_are_refused():
     X = np.zeros((4, 2))
     Y = np.array([[0, 2], [1, 0], [2, 1], [0, 1]])

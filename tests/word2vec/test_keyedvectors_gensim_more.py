@@ -3,7 +3,9 @@ cosine_similarities, sorting by frequency, intersecting a word2vec file, central
 Mover's Distance, and the errors of gensim 3's removed attributes; each checked by hand and,
 where gensim is installed, against it."""
 
+import copy
 import logging
+import pickle
 import warnings
 
 import numpy as np
@@ -64,9 +66,10 @@ def test_norms_are_the_lengths_of_the_current_vectors(kv):
 
 
 def test_init_sims_is_deprecated_and_replace_normalises(kv):
+    before = kv.vectors.copy()
     with pytest.warns(DeprecationWarning, match="init_sims"):
         kv.init_sims()
-    np.testing.assert_allclose(kv.norms, np.linalg.norm(kv.vectors, axis=1), rtol=1e-6)
+    np.testing.assert_array_equal(kv.vectors, before)  # without replace: vectors kept
     with pytest.warns(DeprecationWarning):
         kv.init_sims(replace=True)
     np.testing.assert_allclose(kv.norms, 1.0, rtol=1e-6)
@@ -255,6 +258,16 @@ def test_a_models_vectors_refuse_to_be_reordered():
     model.wv = KeyedVectors(detached.index_to_key, detached.vectors.copy(),
                             counts=detached.counts)
     detached.sort_by_descending_frequency()  # no longer the model's: allowed
+    # a copy of a model's wv is not the model's wv; a copy of the model keeps the rule
+    model.wv = KeyedVectors(["x", "y", "z"], detached.vectors.copy(),
+                            counts=np.array([1, 2, 3]))
+    copied = pickle.loads(pickle.dumps(model.wv))
+    copied.sort_by_descending_frequency()
+    assert copied.index_to_key == ["z", "y", "x"] and model.wv.index_to_key[0] != "z"
+    copy.deepcopy(model.wv).sort_by_descending_frequency()
+    for twin in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        with pytest.raises(ValueError, match="output vectors follow"):
+            twin.wv.sort_by_descending_frequency()
     with pytest.raises(ValueError, match="counts"):
         KeyedVectors(["a", "b"], np.ones((2, 2))).sort_by_descending_frequency()
 
@@ -322,6 +335,10 @@ def test_add_vectors_takes_counts_as_extras(kv):
         kv.add_vectors(["n3"], np.ones((1, 6)), extras={"lockf": [0.0]})
     with pytest.raises(ValueError, match="one count per key"):
         kv.add_vectors(["n3", "n4"], np.ones((2, 6)), extras={"count": [1]})
+    with pytest.raises(ValueError, match="whole numbers"):
+        kv.add_vectors(["n3"], np.ones((1, 6)), extras={"count": [2.5]})
+    kv.add_vectors(["n3"], np.ones((1, 6)), extras={"count": [2.0]})  # a whole float is a count
+    assert kv.get_vecattr("n3", "count") == 2
     # earlier nnbasics took replace third: a bool there is refused by name (was "'bool'
     # object is not iterable")
     with pytest.raises(TypeError, match="replace is the fourth parameter"):

@@ -882,6 +882,10 @@ def test_estimate_memory_has_gensims_keys_and_the_arrays_sizes():
     assert report["total"] == sum(v for k, v in report.items() if k != "total")
     assert set(Word2Vec(negative=5, hs=0).estimate_memory(100)) == {"vocab", "vectors",
                                                                     "syn1neg", "total"}
+    report = {"other": 10}
+    assert model.estimate_memory(0, report) is report  # 0: the vocabulary's size, as gensim
+    assert report["vectors"] == model.wv.vectors.nbytes and report["other"] == 10
+    assert report["total"] == sum(v for k, v in report.items() if k != "total")
     gensim = pytest.importorskip("gensim")
     ref = gensim.models.Word2Vec(vector_size=8, hs=1, negative=5)
     assert ref.estimate_memory(1234) == model.estimate_memory(1234)

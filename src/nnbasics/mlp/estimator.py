@@ -1095,12 +1095,14 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         return to_torch(self, probabilities=probabilities)
 
     @classmethod
-    def from_torch(cls, module, classes, **params) -> MLPClassifier:
+    def from_torch(cls, module, classes=None, multilabel: bool = False,
+                   **params) -> MLPClassifier:
         """A fitted estimator from a ``Linear, act, ..., Linear`` Sequential whose outputs are
-        ``classes``: see :func:`nnbasics.mlp.export.from_torch`."""
+        ``classes`` (or, with ``multilabel=True``, K independent labels): see
+        :func:`nnbasics.mlp.export.from_torch`."""
         from nnbasics.mlp.export import from_torch
 
-        return from_torch(module, classes, cls=cls, **params)
+        return from_torch(module, classes, cls=cls, multilabel=multilabel, **params)
 
     def to_onnx(self, path, dtype=None) -> Path:
         """Write the model as ONNX (outputs ``logits``, ``probabilities``, ``label``),
@@ -1219,9 +1221,13 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
     def _n_outputs(self) -> int:
         return int(self.n_outputs_)
 
+    def _set_output_of_loss(self) -> None:
+        """The output function the loss goes with: ``exp`` for "poisson", else the identity."""
+        self._output = "exp" if self.loss == "poisson" else "identity"
+
     def _check_targets(self, y) -> None:
         """The Poisson loss needs counts-like targets: ValueError for a negative one."""
-        self._output = "exp" if self.loss == "poisson" else "identity"
+        self._set_output_of_loss()
         if self._output == "exp" and np.any(np.asarray(y) < 0):
             raise ValueError("loss='poisson' needs targets y >= 0; some are negative")
 
@@ -1257,7 +1263,7 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
                                                                          and n_outputs != 1):
             raise ValueError(f"n_outputs {n_outputs!r} with y_is_1d {y_is_1d!r}")
         self.n_outputs_, self._y_is_1d = int(n_outputs), y_is_1d
-        self._output = "exp" if self.loss == "poisson" else "identity"
+        self._set_output_of_loss()
 
     @available_if(_MLPEstimator._can_partial_fit)
     def partial_fit(self, X, y, sample_weight=None) -> MLPRegressor:

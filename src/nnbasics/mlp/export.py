@@ -187,7 +187,7 @@ def _read_sequential(module: Any) -> tuple[list[np.ndarray], list[np.ndarray], s
 
 
 def from_torch(module: Any, classes: Any = None, cls: type | None = None,
-               **params: Any) -> Any:
+               multilabel: bool = False, **params: Any) -> Any:
     """A fitted ``MLPClassifier`` (or ``MLPRegressor``) holding the weights of a Sequential
     like :func:`to_torch`'s.
 
@@ -201,9 +201,14 @@ def from_torch(module: Any, classes: Any = None, cls: type | None = None,
         For a classifier, the label of each output of the last Linear layer, in the order of
         the outputs.  ``classes_`` is these labels sorted (the last layer's columns are
         reordered to match).  A regressor takes none: its K outputs are its targets (``predict``
-        gives (N,) for one target), its ``loss`` parameter says their output function.
+        gives (N,) for one target), its ``loss`` parameter says their output function.  A
+        multilabel classifier takes none or ``range(K)``: its labels are the outputs' indices.
     cls : type, default MLPClassifier
         The estimator class to build (the class whose ``from_torch`` is called).
+    multilabel : bool, default False
+        For a classifier: the K outputs are the logits of K independent labels (sigmoid
+        outputs, as :func:`to_torch` exports a multilabel model; a final ``Sigmoid()`` is
+        accepted), not of one softmax over K classes.  A logits module does not say which.
     **params
         Other estimator parameters (``solver``, ``learning_rate_init``, ... used by later
         ``partial_fit`` or warm-started ``fit``).  ``hidden_layer_sizes`` and ``activation``
@@ -224,14 +229,18 @@ def from_torch(module: Any, classes: Any = None, cls: type | None = None,
     fixed = sorted({"hidden_layer_sizes", "activation"} & set(params))
     if fixed:
         raise TypeError(f"from_torch takes {', '.join(fixed)} from the module, not as a parameter")
-    if regressor and classes is not None:
-        raise TypeError("a regressor takes no classes: its outputs are its targets")
-    if not regressor and classes is None:
+    if regressor and (classes is not None or multilabel):
+        raise TypeError("a regressor takes no classes (nor multilabel): its outputs are its "
+                        "targets")
+    if not regressor and classes is None and not multilabel:
         raise TypeError("from_torch needs classes, the label of each output of the module")
+    if (multilabel and isinstance(module, _torch_class("Sequential")) and len(module)
+            and isinstance(module[-1], _torch_class("Sigmoid"))):
+        module = module[:-1]  # the probabilities' Sigmoid: the logits stay
     coefs, intercepts, activation = _read_sequential(module)
-    if regressor and isinstance(list(module)[-1], _torch_softmax()):
-        raise ValueError("the module ends with Softmax, a classifier's: read it with "
-                         "MLPClassifier.from_torch")
+    if (regressor or multilabel) and isinstance(list(module)[-1], _torch_class("Softmax")):
+        raise ValueError("the module ends with Softmax, a single-label classifier's: read it "
+                         "with MLPClassifier.from_torch(module, classes)")
     activation = check_activation(activation or "relu")  # one Linear: no hidden activation
     dtypes = {w.dtype for w in coefs} | {b.dtype for b in intercepts}
     if dtypes - {np.dtype(np.float32), np.dtype(np.float64)} or len(dtypes) > 1:
@@ -245,6 +254,17 @@ def from_torch(module: Any, classes: Any = None, cls: type | None = None,
         return _fitted(cls(hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]),
                            activation=activation, dtype=dtype, **params),
                        coefs, intercepts, History)
+
+    if multilabel:
+        n_labels = coefs[-1].shape[1]
+        if classes is not None and not np.array_equal(np.asarray(classes), np.arange(n_labels)):
+            raise ValueError(f"a multilabel model's classes are its outputs' indices "
+                             f"0..{n_labels - 1}; got {np.asarray(classes).tolist()}")
+        model = cls(hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]),
+                    activation=activation, dtype=dtype, **params)
+        model.classes_ = np.arange(n_labels)
+        model._multilabel, model._output = True, "logistic"
+        return _fitted(model, coefs, intercepts, History)
 
     labels = np.asarray(classes)
     if labels.ndim != 1 or len(labels) != coefs[-1].shape[1]:
@@ -264,8 +284,8 @@ def from_torch(module: Any, classes: Any = None, cls: type | None = None,
     return _fitted(model, coefs, intercepts, History)
 
 
-def _torch_softmax() -> type:
-    return _require("torch", "torch", "from_torch").nn.Softmax
+def _torch_class(name: str) -> type:
+    return getattr(_require("torch", "torch", "from_torch").nn, name)
 
 
 def _fitted(model: Model, coefs: list[np.ndarray], intercepts: list[np.ndarray],
@@ -286,7 +306,7 @@ def _fitted(model: Model, coefs: list[np.ndarray], intercepts: list[np.ndarray],
     n_outputs = coefs[-1].shape[1]
     if _is_regressor(model):
         model._check_params()  # the loss parameter, checked as fit checks it
-        model._output = "exp" if model.loss == "poisson" else "identity"
+        model._set_output_of_loss()
         model._y_is_1d = n_outputs == 1
     model.n_outputs_ = n_outputs
     model.out_activation_ = model._output

@@ -345,7 +345,10 @@ class KeyedVectors:
             raise ValueError(f"extras: KeyedVectors keeps only 'count', got {unknown}")
         new_counts = None
         if "count" in extras:
-            new_counts = np.asarray(extras["count"], dtype=np.int64).reshape(-1)
+            given = np.asarray(extras["count"]).reshape(-1)
+            new_counts = given.astype(np.int64)
+            if given.dtype.kind not in "iub" and not np.array_equal(new_counts, given):
+                raise ValueError("extras['count'] must hold whole numbers")
             if new_counts.shape != (len(keys),):
                 raise ValueError(f"extras['count'] needs one count per key: {len(keys)} keys, "
                                  f"{new_counts.size} counts")
@@ -783,7 +786,8 @@ class KeyedVectors:
             return
         if self.counts is None:
             raise ValueError("sort_by_descending_frequency needs counts: these vectors have none")
-        if self.__dict__.get("_model_rows"):
+        model = self.__dict__.get("_model", lambda: None)()  # set by Word2Vec for its wv
+        if model is not None and model.wv is self:
             raise ValueError(
                 "these vectors are a Word2Vec model's wv, whose output vectors follow this "
                 "order: sorting them would break the model (sort a copy: "
@@ -1087,6 +1091,13 @@ class KeyedVectors:
 
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} words, vector_size={self.vector_size})"
+
+    def __getstate__(self) -> dict:
+        # copies (pickle, multiprocessing) leave out the weak reference to a model whose wv
+        # these are: it cannot be pickled, and the copy is not that model's wv
+        state = self.__dict__.copy()
+        state.pop("_model", None)
+        return state
 
 
 def _as_list(items) -> list:

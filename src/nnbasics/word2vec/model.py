@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import warnings
+import weakref
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -407,16 +408,19 @@ class Word2Vec:
                                  f"model = {type(self).__name__}.{name}(path)")
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
+    def __setstate__(self, state: dict) -> None:
+        # an unpickled model (copy.deepcopy, multiprocessing): its wv is marked as assigned
+        self.__dict__.update(state)
+        if isinstance(state.get("wv"), KeyedVectors):
+            state["wv"]._model = weakref.ref(self)
+
     def __setattr__(self, name: str, value) -> None:
         config = self.__dict__.get("config")
         if name == "wv":
             # the output vectors follow the order of the model's words: its wv may not be
             # reordered (KeyedVectors.sort_by_descending_frequency checks this mark)
-            old = self.__dict__.get("wv")
-            if old is not None and old is not value:
-                old._model_rows = False
             if isinstance(value, KeyedVectors):
-                value._model_rows = True
+                value._model = weakref.ref(self)
         if config is None or name not in Word2VecConfig.__dataclass_fields__:
             object.__setattr__(self, name, value)
             return
@@ -1000,11 +1004,12 @@ class Word2Vec:
         """Bytes the model's arrays take for ``vocab_size`` words (default: its vocabulary),
         with gensim's keys: ``"vocab"`` (gensim's rough 500 bytes per word, 700 with
         ``hs=1``), ``"vectors"``, ``"syn1"`` (with ``hs=1``), ``"syn1neg"`` (with
-        ``negative > 0``) and ``"total"``, added to ``report`` if given."""
-        if vocab_size is None:
+        ``negative > 0``) and ``"total"``, written into ``report`` if given (and returned), as
+        gensim's; ``vocab_size`` 0 or None is the vocabulary's size, as in gensim."""
+        if not vocab_size:
             vocab_size = len(self.wv) if self.wv is not None else 0
         row = self.config.vector_size * np.dtype(np.float32).itemsize
-        report = dict(report or {})
+        report = {} if report is None else report
         report["vocab"] = vocab_size * (700 if self.config.hs else 500)
         report["vectors"] = vocab_size * row
         if self.config.hs:
