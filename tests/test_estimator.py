@@ -66,12 +66,13 @@ def test_sample_weights_are_repeated_rows_with_the_full_batch_solver():
             getattr(estimator_checks, check)("MLPClassifier", MLPClassifier(solver="lbfgs"))
 
 
-def test_passes_every_check_of_check_estimator_in_float64():
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+def test_passes_every_check_of_check_estimator_in_float64(estimator):
     # in float32 (the default) the weighted and repeated-row fits differ at the 1e-7 the two
     # sample-weight checks compare to; in the input's precision nothing is left out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        results = check_estimator(MLPClassifier(dtype=np.float64), on_fail=None)
+        results = check_estimator(estimator(dtype=np.float64), on_fail=None)
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     assert {r["check_name"] for r in results if r["status"] == "passed"} >= set(

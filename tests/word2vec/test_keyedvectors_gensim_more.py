@@ -14,6 +14,7 @@ from scipy.optimize import linear_sum_assignment
 
 from nnbasics.word2vec import Word2Vec
 from nnbasics.word2vec.keyedvectors import KeyedVectors
+from tests.word2vec.test_keyedvectors_gensim_api import gensim_copy
 
 WORDS = [f"w{i}" for i in range(40)]
 
@@ -22,15 +23,6 @@ WORDS = [f"w{i}" for i in range(40)]
 def kv():
     vectors = np.random.default_rng(5).normal(size=(len(WORDS), 6)).astype(np.float32)
     return KeyedVectors(WORDS, vectors, counts=np.arange(len(WORDS), 0, -1) * 3)
-
-
-def gensim_copy(kv):
-    gensim = pytest.importorskip("gensim")
-    ref = gensim.models.KeyedVectors(kv.vector_size)
-    ref.add_vectors(kv.index_to_key, kv.vectors)
-    for key, count in zip(kv.index_to_key, kv.counts.tolist(), strict=True):
-        ref.set_vecattr(key, "count", count)
-    return ref
 
 
 def same_results(ours, theirs):
