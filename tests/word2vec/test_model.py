@@ -678,7 +678,7 @@ def test_save_goes_through_the_serialization_layer(tmp_path):
     model = Word2Vec(CORPUS[:50], **{**SMALL, "hs": 1})
     model.save(tmp_path / "m.npz")
     arrays, metadata = load_arrays(tmp_path / "m.npz", kind="word2vec")
-    assert sorted(arrays) == ["counts", "syn1", "syn1neg", "vectors"]
+    assert sorted(arrays) == ["counts", "keep_probability", "syn1", "syn1neg", "vectors"]
     assert metadata["index_to_key"] == model.wv.index_to_key
     assert metadata["config"]["hs"] == 1 and metadata["epochs_trained"] == 2
     from nnbasics.word2vec import KeyedVectors

@@ -18,6 +18,9 @@ def test_merge_counts_adds_known_words_and_appends_new_ones_in_first_seen_order(
     update = merge_counts({"a": 0, "b": 1, "c": 2}, np.array([3, 2, 1]), raw, min_count=1)
     assert update.counts.tolist() == [4, 3, 1]
     assert update.new_words == ["e", "f"] and update.new_counts.tolist() == [2, 1]
+    # retained in the new corpus (its subsampling): b, e, f, a at their grown indices
+    assert update.retained.tolist() == [1, 3, 4, 0]
+    assert update.retained_counts.tolist() == [1, 2, 1, 1]
     # min_count applies to the new words' own counts; a known word adds its count whatever it is
     update = merge_counts({"a": 0}, np.array([3]), raw, min_count=2)
     assert update.counts.tolist() == [4] and update.new_words == ["e"]
@@ -72,6 +75,57 @@ def test_online_update_adds_every_new_occurrence_of_known_words_as_gensim(settin
             index = ours.wv.key_to_index[word]
             for attr, paths in (("code", ours.hs_tree.codes), ("point", ours.hs_tree.points)):
                 assert paths[index].tolist() == theirs.wv.get_vecattr(word, attr).tolist()
+
+
+@pytest.mark.parametrize("sample", [1e-3, 0.05, 0.0, 3.0])
+def test_online_update_subsamples_as_gensim(sample):
+    """After build_vocab(update=True) the words that pass min_count in the new corpus take keep
+    probabilities from their counts there (gensim's sample_int), the others keep theirs."""
+    gensim = pytest.importorskip("gensim")
+    rng = np.random.default_rng(0)
+    zipf = [f"w{int(k)}" for k in rng.zipf(1.3, 4000) if k < 300]
+    old = [zipf[i:i + 20] for i in range(0, 3000, 20)]
+    new = [[*zipf[i:i + 20], "fresh", "fresh", "rare"] for i in range(3000, len(zipf), 20)]
+    kwargs = {"vector_size": 4, "workers": 1, "seed": 1, "min_count": 3, "sample": sample}
+    theirs, ours = gensim.models.Word2Vec(**kwargs), Word2Vec(**kwargs)
+    for model in (theirs, ours):
+        model.build_vocab(old)
+        model.build_vocab(new, update=True)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    gensims = np.array([theirs.wv.get_vecattr(w, "sample_int") for w in theirs.wv.index_to_key],
+                       dtype=np.float64) / (2**32 - 1)
+    np.testing.assert_allclose(ours.keep_probability, gensims, rtol=1e-6, atol=1e-9)
+    if sample == 1e-3:  # the update's words were thinned by the update's own total
+        from nnbasics.word2vec.vocab import keep_probabilities
+
+        assert not np.allclose(ours.keep_probability,
+                               keep_probabilities(ours.wv.counts, sample))
+
+
+def test_the_updated_subsampling_table_is_saved(tmp_path):
+    model = Word2Vec(OLD * 20, **{**SMALL, "sample": 0.1})
+    model.build_vocab(NEW * 5, update=True)
+    expected = model.keep_probability.copy()
+    model.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(Word2Vec.load(tmp_path / "m.npz").keep_probability, expected)
+    # a file of an earlier nnbasics, without the table: the counts' table
+    from nnbasics.io.serialization import load_arrays, save_arrays
+
+    arrays, metadata = load_arrays(tmp_path / "m.npz")
+    del arrays["keep_probability"]
+    save_arrays(tmp_path / "old.npz", arrays,
+                {k: v for k, v in metadata.items() if k not in ("format", "kind", "version")},
+                kind="word2vec", version=metadata["version"])
+    old = Word2Vec.load(tmp_path / "old.npz")
+    fresh = Word2Vec(**{**SMALL, "sample": 0.1})
+    fresh.build_vocab(OLD * 20 + NEW * 5)
+    np.testing.assert_array_equal(old.keep_probability, fresh.keep_probability)
+    arrays["keep_probability"] = np.full(len(expected), 2.0, np.float32)
+    save_arrays(tmp_path / "bad.npz", arrays,
+                {k: v for k, v in metadata.items() if k not in ("format", "kind", "version")},
+                kind="word2vec", version=metadata["version"])
+    with pytest.raises(ValueError, match="keep_probability"):
+        Word2Vec.load(tmp_path / "bad.npz")
 
 
 def test_online_update_from_a_file_and_after_save(tmp_path):

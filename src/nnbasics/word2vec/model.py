@@ -632,9 +632,12 @@ class Word2Vec:
 
     def _grow_vocab(self, raw: RawCounts, min_count: int, trim_rule) -> None:
         """Add ``raw``'s counts to the vocabulary: known words count more, new words are
-        appended with new input vectors and zero output rows; the tables are derived again."""
+        appended with new input vectors and zero output rows; the noise table and Huffman tree
+        are derived again from the merged counts, the subsampling table as gensim's
+        (:mod:`nnbasics.word2vec.online`)."""
         counts = self.wv.counts if self.wv.counts is not None else np.zeros(len(self.wv), int)
         update = merge_counts(self.wv.key_to_index, counts, raw, min_count, trim_rule)
+        keep = update.keep_probabilities(self.keep_probability, self.config.sample)
         n_new = len(update.new_words)
         if n_new:
             self.wv.add_vectors(update.new_words, self._initial_vectors(n_new, len(self.wv)))
@@ -644,6 +647,7 @@ class Word2Vec:
                 self.syn1 = np.vstack([self.syn1, zeros])
         self.wv.counts = np.concatenate([update.counts, update.new_counts])
         self._derive_tables()
+        self.keep_probability = keep
 
     def reset_from(self, other_model: Word2Vec) -> None:
         """Take ``other_model``'s vocabulary (words, counts, corpus size) and start from new
@@ -1057,7 +1061,9 @@ class Word2Vec:
         """:meth:`save`, with the state of the training run when ``run`` is given (checkpoints)."""
         if self.wv is None:
             raise ValueError("nothing to save: the model has no vocabulary yet")
-        arrays = {"vectors": self.wv.vectors, "syn1neg": self.syn1neg, "counts": self.wv.counts}
+        arrays = {"vectors": self.wv.vectors, "syn1neg": self.syn1neg, "counts": self.wv.counts,
+                  # saved: after an online update it is not the one the counts give
+                  "keep_probability": self.keep_probability}
         if self.syn1 is not None:
             arrays["syn1"] = self.syn1
         if not np.array_equal(self.wv.vectors_lockf, [1.0]):  # the default is not written
@@ -1180,6 +1186,13 @@ class Word2Vec:
         model.corpus_count, model.corpus_total_words, model.epochs_trained = counters
         model.epoch_losses, model.epoch_pairs = epoch_losses, epoch_pairs
         model._derive_tables()
+        keep = arrays.get("keep_probability")  # absent from older files: the counts' table
+        if keep is not None:
+            if keep.shape != (n_words,) or keep.dtype != np.float32 or not np.all(
+                    (keep >= 0) & (keep <= 1)):
+                raise ValueError(f"{path}: keep_probability must hold {n_words} float32 "
+                                 "probabilities")
+            model.keep_probability = np.ascontiguousarray(keep)
         return model
 
     def __repr__(self) -> str:
