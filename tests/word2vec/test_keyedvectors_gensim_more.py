@@ -378,3 +378,12 @@ def test_load_accepts_gensims_mmap_and_reads_into_memory(kv, tmp_path):
         KeyedVectors.load(fname=path)
     with pytest.raises(ValueError, match="mmap"):
         KeyedVectors.load(path, mmap="x")
+    # earlier nnbasics' keyword names still work: load(path=...), set_vecattr(..., value=...)
+    np.testing.assert_array_equal(KeyedVectors.load(path=path).vectors, kv.vectors)
+    with pytest.raises(TypeError, match="once"):
+        KeyedVectors.load(path, path=path)
+    loaded.set_vecattr("w1", "count", value=9)
+    loaded.set_vecattr("w2", "count", 8)
+    assert loaded.get_vecattr("w1", "count") == 9 and loaded.get_vecattr("w2", "count") == 8
+    with pytest.raises(TypeError, match="once"):
+        loaded.set_vecattr("w1", "count")

@@ -686,8 +686,13 @@ class KeyedVectors:
             raise KeyError("these vectors have no counts")
         return int(self.counts[self.get_index(key)])
 
-    def set_vecattr(self, key: Key, attr: str, val: int) -> None:
-        """Set a word's ``"count"`` (gensim's method; counts start at 0 if there were none)."""
+    def set_vecattr(self, key: Key, attr: str, val: int | None = None, *,
+                    value: int | None = None) -> None:
+        """Set a word's ``"count"`` (gensim's method; counts start at 0 if there were none).
+        ``val`` is gensim's name (``value=``, earlier nnbasics' name, is accepted too)."""
+        if (val is None) == (value is None):
+            raise TypeError("set_vecattr takes the value once: set_vecattr(key, attr, val)")
+        val = val if value is None else value
         if attr != "count":
             raise KeyError(f"no attribute {attr!r}: KeyedVectors keeps only 'count'")
         if self.counts is None:
@@ -1058,14 +1063,18 @@ class KeyedVectors:
         save_arrays(path, arrays, {"index_to_key": self.index_to_key}, kind=_KIND)
 
     @classmethod
-    def load(cls, fname: str | os.PathLike, mmap: str | None = None) -> KeyedVectors:
+    def load(cls, fname: str | os.PathLike | None = None, mmap: str | None = None, *,
+             path: str | os.PathLike | None = None) -> KeyedVectors:
         """Read what :meth:`save` wrote (no pickle, sizes checked before allocating);
         ``ValueError`` for a damaged file or one of another kind (gensim's own ``.kv`` pickles
         included: see :meth:`load_word2vec_format` for how to convert them).
 
+        ``fname`` is gensim's name (``path=``, earlier nnbasics' name, is accepted too).
         ``mmap`` is gensim's: the arrays of an ``.npz`` are read into memory, so ``"r"`` (a
         read-only mapping in gensim) gives the same vectors, read, with a ``UserWarning``."""
-        path = fname
+        if (fname is None) == (path is None):
+            raise TypeError("KeyedVectors.load takes the file once: load(fname)")
+        path = fname if path is None else path
         if mmap is not None:
             if mmap not in ("r", "r+", "c", "w+"):
                 raise ValueError(f"mmap must be None or a numpy mmap mode, got {mmap!r}")
