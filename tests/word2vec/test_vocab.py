@@ -11,6 +11,7 @@ from nnbasics.word2vec.vocab import (
     EmptyVocabularyError,
     build_vocabulary,
     count_words,
+    huffman_tree,
     keep_probabilities,
     noise_cum_table,
     reduced_windows,
@@ -159,3 +160,17 @@ def test_null_word_is_added_with_count_one_before_the_sort(sorted_vocab):
     assert vocab.index_to_key == expected
     with pytest.raises(ValueError, match="corpus holds the token"):
         build_vocabulary(count_words([["a", "\0"]]), min_count=1, null_word=True)
+
+
+def test_path_entries_gather_the_words_paths_in_order():
+    tree = huffman_tree(np.array([9, 7, 4, 4, 2, 1]))
+    words = np.array([5, 0, 5, 3])
+    flat, lengths = tree.path_entries(words)
+    assert lengths.tolist() == [len(tree.codes[w]) for w in words]
+    expected_codes = np.concatenate([tree.codes[w] for w in words])
+    expected_points = np.concatenate([tree.points[w] for w in words])
+    np.testing.assert_array_equal(tree.code_flat[flat], expected_codes)
+    np.testing.assert_array_equal(tree.point_flat[flat], expected_points)
+    reordered = tree.reordered(np.array([2, 0, 1, 5, 4, 3]))
+    assert reordered.codes[0].tolist() == tree.codes[2].tolist()
+    assert reordered.points[3].tolist() == tree.points[5].tolist()

@@ -40,12 +40,8 @@ def log_sigmoid(x: NDArray[np.floating]) -> NDArray[np.float64]:
 def _paths(tree: HuffmanTree, sentence: NDArray[np.int64]):
     """The concatenated Huffman paths of the sentence's words: ``(owner (N,), points (N,),
     signs (N,))``, owner = the position in the sentence whose word the entry belongs to."""
-    starts, ends = tree.offsets[sentence], tree.offsets[sentence + 1]
-    lengths = ends - starts
+    flat, lengths = tree.path_entries(sentence)
     owner = np.repeat(np.arange(sentence.size), lengths)
-    # flat index of every path entry: its word's start plus its rank within the path
-    rank = np.arange(owner.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    flat = starts[owner] + rank
     signs = 1.0 - 2.0 * tree.code_flat[flat].astype(np.float64)
     return owner, tree.point_flat[flat].astype(np.int64), signs
 

@@ -371,15 +371,23 @@ class HuffmanTree:
         """Path length (depth) of each word, shape (V,)."""
         return np.diff(self.offsets)
 
+    def path_entries(self, words: NDArray[np.integer]) -> tuple[NDArray[np.int64],
+                                                                 NDArray[np.int64]]:
+        """Where the paths of ``words`` (n,) lie in the flat arrays, concatenated in that order:
+        ``(flat (N,), lengths (n,))``, ``code_flat[flat]`` and ``point_flat[flat]`` being the
+        words' codes and nodes one after the other (``N = lengths.sum()``)."""
+        words = np.asarray(words, dtype=np.int64)
+        lengths = self.lengths[words]
+        starts = np.cumsum(lengths) - lengths  # where each word's path starts in the result
+        # a word's old start plus the entry's rank within its path
+        rank = np.arange(lengths.sum()) - np.repeat(starts, lengths)
+        return np.repeat(self.offsets[words], lengths) + rank, lengths
+
     def reordered(self, order: NDArray[np.integer]) -> HuffmanTree:
         """The same tree with the words renumbered: word ``i`` of the result is word
         ``order[i]`` of this one (its code and inner nodes unchanged), shape of ``order`` (V,)."""
-        order = np.asarray(order, dtype=np.int64)
-        lengths = self.lengths[order]
+        flat, lengths = self.path_entries(order)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        # flat index of every entry of the new layout: its word's old start plus its rank
-        rank = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths)
-        flat = np.repeat(self.offsets[order], lengths) + rank
         return HuffmanTree(self.code_flat[flat], self.point_flat[flat], offsets)
 
 
