@@ -222,7 +222,6 @@ def from_torch(module: Any, classes: Any = None, cls: type | None = None,
         the imported first layer, where this estimator's training starts.
     """
     from nnbasics.mlp.estimator import MLPClassifier
-    from nnbasics.mlp.training import History
 
     cls = MLPClassifier if cls is None else cls
     regressor = _is_regressor(cls)
@@ -250,21 +249,19 @@ def from_torch(module: Any, classes: Any = None, cls: type | None = None,
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
 
+    model = cls(hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]), activation=activation,
+                dtype=dtype, **params)
     if regressor:
-        return _fitted(cls(hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]),
-                           activation=activation, dtype=dtype, **params),
-                       coefs, intercepts, History)
+        return _fitted(model, coefs, intercepts)
 
     if multilabel:
         n_labels = coefs[-1].shape[1]
         if classes is not None and not np.array_equal(np.asarray(classes), np.arange(n_labels)):
             raise ValueError(f"a multilabel model's classes are its outputs' indices "
                              f"0..{n_labels - 1}; got {np.asarray(classes).tolist()}")
-        model = cls(hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]),
-                    activation=activation, dtype=dtype, **params)
         model.classes_ = np.arange(n_labels)
         model._multilabel, model._output = True, "logistic"
-        return _fitted(model, coefs, intercepts, History)
+        return _fitted(model, coefs, intercepts)
 
     labels = np.asarray(classes)
     if labels.ndim != 1 or len(labels) != coefs[-1].shape[1]:
@@ -277,29 +274,27 @@ def from_torch(module: Any, classes: Any = None, cls: type | None = None,
         raise ValueError("MLPClassifier needs at least 2 classes")
     order = np.argsort(labels, kind="stable")  # output order -> sorted label order
     coefs[-1], intercepts[-1] = coefs[-1][:, order], intercepts[-1][order]
-
-    model = cls(hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]), activation=activation,
-                dtype=dtype, **params)
     model.classes_ = sorted_labels
-    return _fitted(model, coefs, intercepts, History)
+    return _fitted(model, coefs, intercepts)
 
 
 def _torch_class(name: str) -> type:
     return getattr(_require("torch", "torch", "from_torch").nn, name)
 
 
-def _fitted(model: Model, coefs: list[np.ndarray], intercepts: list[np.ndarray],
-            history_class: type) -> Model:
+def _fitted(model: Model, coefs: list[np.ndarray], intercepts: list[np.ndarray]) -> Model:
     """``model`` made fitted with these layers, as if trained for 0 epochs; a classifier's
     ``classes_`` is set already.  The output layer follows the last layer's width: a
     classifier's softmax, a regressor's identity or exp (its ``loss``), one target (N,) or K."""
+    from nnbasics.mlp.training import History
+
     dtype = model.dtype
     model.coefs_ = [np.ascontiguousarray(w, dtype=dtype) for w in coefs]
     model.intercepts_ = [np.ascontiguousarray(b, dtype=dtype) for b in intercepts]
     model.n_features_in_ = coefs[0].shape[0]
     model.first_layer_init_ = model.coefs_[0].copy()
     model.n_iter_ = 0
-    model.history_ = history_class()
+    model.history_ = History()
     model.loss_curve_ = []
     model.loss_ = np.nan
     model.n_layers_ = len(coefs) + 1
