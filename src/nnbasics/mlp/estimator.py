@@ -787,6 +787,14 @@ class _MLPEstimator(BaseEstimator):
             arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
         return save_arrays(path, arrays, meta, kind=self._file_kind)
 
+    def to_onnx(self, path, dtype=None) -> Path:
+        """Write the model as ONNX (an optional extra), atomically: a classifier's outputs
+        ``logits``, ``probabilities`` and ``label``, a regressor's ``prediction`` (N, K); see
+        :func:`nnbasics.mlp.export.to_onnx`."""
+        from nnbasics.mlp.export import to_onnx
+
+        return to_onnx(self, path, dtype=dtype)
+
     # ------------------------------------------------------------------------------------------
     # prediction
     # ------------------------------------------------------------------------------------------
@@ -1104,14 +1112,6 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
 
         return from_torch(module, classes, cls=cls, multilabel=multilabel, **params)
 
-    def to_onnx(self, path, dtype=None) -> Path:
-        """Write the model as ONNX (outputs ``logits``, ``probabilities``, ``label``),
-        atomically: see :func:`nnbasics.mlp.export.to_onnx`."""
-        from nnbasics.mlp.export import to_onnx
-
-        return to_onnx(self, path, dtype=dtype)
-
-
 
 class MLPRegressor(RegressorMixin, _MLPEstimator):
     """Multi-layer perceptron regressor: dense hidden layers, identity output, squared error.
@@ -1297,13 +1297,6 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         from nnbasics.mlp.export import from_torch
 
         return from_torch(module, cls=cls, **params)
-
-    def to_onnx(self, path, dtype=None) -> Path:
-        """Write the model as ONNX (output ``prediction`` (N, K)), atomically: see
-        :func:`nnbasics.mlp.export.to_onnx`."""
-        from nnbasics.mlp.export import to_onnx
-
-        return to_onnx(self, path, dtype=dtype)
 
 
 def load_model(path) -> MLPClassifier | MLPRegressor:

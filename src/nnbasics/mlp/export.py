@@ -80,7 +80,7 @@ def _fitted_layers(model: Model) -> tuple[list[np.ndarray], list[np.ndarray], st
     check_is_fitted(model)
     coefs, intercepts = list(model.coefs_), list(model.intercepts_)
     if _is_regressor(model):
-        head = "exp" if model.out_activation_ == "exp" else "identity"
+        head = model.out_activation_  # "identity" or "exp", from its loss
     elif getattr(model, "_multilabel", False):
         head = "sigmoid"
     else:

@@ -839,7 +839,7 @@ class KeyedVectors:
                 if key in self.key_to_index]
         factors = self.vectors_lockf
         if factors.size != len(self):
-            factors = np.full(len(self), factors[0] if factors.size else 1.0, np.float32)
+            factors = np.full(len(self), factors[0], np.float32)  # one factor for all words
         if rows:
             here, there = (np.array(side) for side in zip(*rows, strict=True))
             self.vectors[here] = vectors[there]
